@@ -1,0 +1,154 @@
+/**
+ * The compiled, immutable journey plan: the only thing the interpreter workflow ever sees.
+ *
+ * This file holds types only (plus nothing that needs Node), so `workflows/` may import it.
+ * A plan is plain JSON: it travels in the workflow input and pins a running journey to the
+ * version it entered with.
+ */
+
+/** Milliseconds. Durations in YAML (`1d12h`) are compiled to this. */
+export type Millis = number;
+
+/** A comparison operator of the condition language. */
+export type Operator =
+  | 'eq'
+  | 'ne'
+  | 'gt'
+  | 'gte'
+  | 'lt'
+  | 'lte'
+  | 'in'
+  | 'nin'
+  | 'contains'
+  | 'exists'
+  | 'before'
+  | 'after';
+
+/**
+ * A compiled condition. `value` may be a string holding `{{ path }}` expressions; they are
+ * resolved against the same roots when the condition is evaluated. For `before`/`after`, a
+ * relative duration like `-30d` is compiled to `{ relativeMs: -2592000000 }`.
+ */
+export type Condition =
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | { path: string; op: Operator; value: unknown };
+
+/** Quiet-hours / send window. Minutes are minutes after local midnight. */
+export interface TimeWindow {
+  /** Allowed weekdays, 0 = Sunday … 6 = Saturday. All seven when the YAML omits `days`. */
+  days: number[];
+  /** Window start, minutes after midnight (inclusive). */
+  startMinute: number;
+  /** Window end, minutes after midnight (exclusive). Equal to start+1 for `time: "09:00"`. */
+  endMinute: number;
+  /** `customer` (profile timezone, falling back to the configured default) or an IANA zone. */
+  timezone: string;
+}
+
+/** A message template, embedded in the plan so a journey version pins its templates too. */
+export interface TemplatePlan {
+  id: string;
+  channel: 'email' | 'sms' | 'webhook';
+  category: string;
+  subject?: string;
+  from?: string;
+  text?: string;
+  html?: string;
+  /** Source file, for error reports at send time. */
+  file: string;
+}
+
+/** Retry and timeout policy for one activity, copied into the plan from the activity's file. */
+export interface ActivityPolicy {
+  startToCloseTimeout: string;
+  retry: {
+    initialInterval: string;
+    backoffCoefficient: number;
+    maximumInterval: string;
+    maximumAttempts: number;
+    nonRetryableErrorTypes?: string[];
+  };
+}
+
+interface StepBase {
+  /** Stable id: the `id:` from YAML, or one derived from the step's position. */
+  id: string;
+  name?: string;
+}
+
+export type Step =
+  | (StepBase & { kind: 'wait'; ms: Millis })
+  | (StepBase & { kind: 'wait_until'; window: TimeWindow })
+  | (StepBase & { kind: 'wait_until_date'; date: string; offsetMs: Millis })
+  | (StepBase & {
+      kind: 'wait_for';
+      event: string;
+      where?: Condition;
+      withinMs: Millis;
+      onEvent: Step[];
+      onTimeout: Step[];
+    })
+  | (StepBase & {
+      kind: 'send';
+      template: string;
+      to?: string;
+      data?: Record<string, unknown>;
+      category?: string;
+    })
+  | (StepBase & {
+      kind: 'update_profile';
+      set?: Record<string, unknown>;
+      unset?: string[];
+      increment?: Record<string, number>;
+      addTags?: string[];
+      removeTags?: string[];
+    })
+  | (StepBase & { kind: 'if'; condition: Condition; then: Step[]; else: Step[] })
+  | (StepBase & {
+      kind: 'split';
+      variants: { name: string; weight: number; steps: Step[] }[];
+      /** Percent (0–100) of customers held out: they get no messages in this split. */
+      holdout: number;
+    })
+  | (StepBase & { kind: 'do'; activity: string; with: Record<string, unknown> })
+  | (StepBase & { kind: 'exit'; reason: string });
+
+export type StepKind = Step['kind'];
+
+export interface EventMatcher {
+  event: string;
+  where?: Condition;
+}
+
+export type ReEntry = { mode: 'never' } | { mode: 'always' } | { mode: 'cooldown'; ms: Millis };
+
+/** A compiled journey. `version` is a content hash of everything below it. */
+export interface JourneyPlan {
+  journey: string;
+  name?: string;
+  description?: string;
+  version: string;
+  /** Source file relative to the definitions folder, for reports. */
+  file: string;
+  trigger: EventMatcher;
+  reEntry: ReEntry;
+  goal?: EventMatcher;
+  exitWhen: EventMatcher[];
+  sendWindow?: TimeWindow;
+  steps: Step[];
+  /** Every template the journey sends, by id. */
+  templates: Record<string, TemplatePlan>;
+  /** Retry/timeout policy of every activity the journey calls (built-in and `do:`), by name. */
+  activities: Record<string, ActivityPolicy>;
+}
+
+/** A track event as journeys see it (Segment spec subset). */
+export interface TrackEvent {
+  event: string;
+  properties: Record<string, unknown>;
+  /** ISO-8601 time the event happened. */
+  timestamp: string;
+  messageId?: string;
+}
