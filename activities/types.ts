@@ -9,6 +9,8 @@ export interface ActivityDeps {
   mailer: Mailer;
   /** Default `From:` address when a template gives none. */
   mailFrom: string;
+  /** Secret for `X-Unbroken-Signature` on outgoing webhooks (UNBROKEN_WEBHOOK_SECRET); unsigned when unset. */
+  webhookSecret?: string;
 }
 
 export interface OutgoingEmail {
@@ -72,6 +74,8 @@ export interface SendMessageInput {
   /** Override of the recipient (already a Liquid expression or a literal). */
   to?: string;
   data?: Record<string, unknown>;
+  /** The step's `category:` override; the template's category applies when absent. */
+  category?: string;
   /** ISO time of the journey's clock: `{{ now }}` in templates. */
   now: string;
 }
@@ -86,7 +90,18 @@ export type SendMessageResult =
       body: string;
       messageId: string;
     }
-  | { status: 'skipped'; channel: string; template: string; reason: string };
+  | {
+      status: 'skipped';
+      channel: string;
+      template: string;
+      reason: string;
+      /** What went wrong, for `template_error` (e.g. the missing variable). */
+      error?: string;
+    };
+
+export interface LoadProfileInput {
+  customerId: string;
+}
 
 export interface UpdateProfileInput {
   idempotencyKey: string;

@@ -56,6 +56,10 @@ export interface TemplatePlan {
   from?: string;
   text?: string;
   html?: string;
+  /** Text of an sms, or the request body of a webhook (Liquid). */
+  body?: string;
+  /** Webhook address (Liquid); required for `channel: webhook`. */
+  url?: string;
   /** Source file, for error reports at send time. */
   file: string;
 }

@@ -1,0 +1,82 @@
+import nodemailer from 'nodemailer';
+import type { Mailer, OutgoingEmail } from './types';
+
+/** A send the mail server refused or could not take; `permanent` says whether a retry can help. */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    /** SMTP reply code or HTTP status, when the server answered. */
+    readonly status?: number,
+    /** Transport error code, e.g. nodemailer's `EENVELOPE` or `ECONNECTION`. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Sends through an SMTP server named by a URL such as `smtp://localhost:1025` or `smtps://user:pass@host:465`. */
+export function smtpMailer(url: string): Mailer {
+  const transport = nodemailer.createTransport({
+    url,
+    // One connection per send keeps the mailer stateless across worker restarts; pooling pays
+    // off only at volumes where a relay is configured anyway.
+    pool: false,
+    // Stay well inside the send activity's 30 s start-to-close timeout, so a hung server ends
+    // as a classified, retryable error rather than an activity timeout.
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  } as nodemailer.TransportOptions);
+
+  return {
+    async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
+      try {
+        const info = (await transport.sendMail({
+          from: mail.from,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+          messageId: mail.messageId,
+          headers: mail.headers,
+        })) as { messageId?: string };
+        return { messageId: info.messageId ?? mail.messageId };
+      } catch (err) {
+        throw classifySmtpError(err);
+      }
+    },
+  };
+}
+
+/** Records mails instead of sending them: for simulation and tests. */
+export function captureMailer(): Mailer & { sent: OutgoingEmail[] } {
+  const sent: OutgoingEmail[] = [];
+  return {
+    sent,
+    async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
+      sent.push({ ...mail });
+      return { messageId: mail.messageId };
+    },
+  };
+}
+
+/**
+ * Decides whether a failed SMTP send may succeed later. A 5xx reply (mailbox unknown, message
+ * rejected) and an envelope the server never accepted are permanent; 4xx replies (greylisting,
+ * full queue) and network trouble are transient. Authentication failures stay transient even
+ * though they carry 5xx codes: they are configuration problems an operator can fix while the
+ * retries run, and the customer should not lose the message for it.
+ */
+export function classifySmtpError(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  const e = (err ?? {}) as { message?: string; code?: string; responseCode?: number; response?: string };
+  const message = `SMTP send failed: ${e.response ?? e.message ?? String(err)}`;
+  const status = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (e.code === 'EAUTH') return new DeliveryError(message, false, status, e.code);
+  if (status !== undefined) return new DeliveryError(message, status >= 500, status, e.code);
+  if (e.code === 'EENVELOPE') return new DeliveryError(message, true, status, e.code);
+  return new DeliveryError(message, false, status, e.code);
+}

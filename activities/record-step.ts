@@ -1,0 +1,26 @@
+import type { ActivityPolicy } from '../compiler/plan';
+import type { ActivityDeps, RecordStepInput } from './types';
+
+/** Retry/timeout policy of `recordStep`: a local write, retried patiently while the store is busy. */
+export const policy: ActivityPolicy = {
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+};
+
+/** Builds `recordStep`: stores that a customer passed a step; a retried record is stored once. */
+export function createRecordStep(deps: ActivityDeps): (input: RecordStepInput) => Promise<void> {
+  return async function recordStep(input: RecordStepInput): Promise<void> {
+    const { context } = input;
+    await deps.store.recordStep({
+      idempotencyKey: input.idempotencyKey,
+      workflowId: context.workflowId,
+      journeyId: context.journeyId,
+      version: context.version,
+      customerId: context.customerId,
+      stepId: input.stepId,
+      kind: input.kind,
+      at: input.at,
+      ...(input.detail !== undefined ? { detail: input.detail } : {}),
+    });
+  };
+}

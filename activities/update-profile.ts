@@ -1,0 +1,55 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityPolicy } from '../compiler/plan';
+import { ProfileStoreError } from '../profiles/errors';
+import type { Profile } from '../profiles/store';
+import { INVALID_PROFILE_CHANGE } from './errors';
+import { renderContext, renderValues, TemplateRenderError } from './render';
+import type { ActivityDeps, UpdateProfileInput } from './types';
+
+
+/** Retry/timeout policy of `updateProfile`. */
+export const policy: ActivityPolicy = {
+  startToCloseTimeout: '10s',
+  retry: {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '30s',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [INVALID_PROFILE_CHANGE],
+  },
+};
+
+/**
+ * Builds `updateProfile`: renders the `set` values through Liquid (so `{{ now }}` and
+ * `{{ trigger.properties.x }}` work), then applies the change once per idempotency key.
+ */
+export function createUpdateProfile(deps: ActivityDeps): (input: UpdateProfileInput) => Promise<Profile> {
+  return async function updateProfile(input: UpdateProfileInput): Promise<Profile> {
+    const { context } = input;
+    try {
+      let set = input.set;
+      if (set) {
+        const profile = (await deps.store.getProfile(context.customerId)) ?? { id: context.customerId, tags: [] };
+        const ctx = renderContext(profile, context, input.now);
+        set = await renderValues(set, ctx, {
+          template: '',
+          part: 'set',
+          label: `update_profile step of journey ${context.journeyId}`,
+        });
+      }
+      return await deps.store.applyChanges(input.idempotencyKey, context.customerId, {
+        ...(set ? { set } : {}),
+        ...(input.unset ? { unset: input.unset } : {}),
+        ...(input.increment ? { increment: input.increment } : {}),
+        ...(input.addTags ? { addTags: input.addTags } : {}),
+        ...(input.removeTags ? { removeTags: input.removeTags } : {}),
+      });
+    } catch (err) {
+      // Retrying cannot fix a missing variable or incrementing a text trait: fail the step at once.
+      if (err instanceof TemplateRenderError || (err instanceof ProfileStoreError && err.code === 'invalid_change')) {
+        throw ApplicationFailure.nonRetryable(err.message, INVALID_PROFILE_CHANGE, { customerId: context.customerId });
+      }
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,155 @@
+/** The `unbroken` command line. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { compileDefinitions, formatError, type CompileResult } from '../compiler/index';
+import { ConfigError, loadConfig } from '../worker/config';
+import { installRuntime } from '../worker/logging';
+import { runWorker } from '../worker/main';
+import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
+
+const USAGE = `Usage:
+  unbroken validate [--definitions DIR] [--json]
+  unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
+  unbroken worker
+
+DIR defaults to ./definitions (holding journeys/ and templates/).`;
+
+/** Wrong usage: exit code 2. */
+class UsageError extends Error {}
+
+function write(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function compile(dir: string): CompileResult {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new UsageError(`definitions folder "${dir}" does not exist (pass --definitions DIR)`);
+  }
+  return compileDefinitions(dir, { cwd: process.cwd() });
+}
+
+function printErrors(result: CompileResult, json: boolean): void {
+  if (json) {
+    write(JSON.stringify({ ok: false, errors: result.errors.map(({ code, file, line, column, path: p, message, hint }) => ({ code, file, line, column, path: p, message, hint })) }));
+  } else {
+    for (const e of result.errors) process.stderr.write(`${formatError(e)}\n`);
+    process.stderr.write(`${result.errors.length} problem${result.errors.length === 1 ? '' : 's'} found.\n`);
+  }
+}
+
+function validate(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: 'definitions' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`validate takes no positional arguments (got "${positionals[0]}")`);
+  const result = compile(values.definitions);
+  if (result.errors.length) {
+    printErrors(result, values.json);
+    return 1;
+  }
+  if (values.json) write(JSON.stringify({ ok: true, errors: [] }));
+  else write(`ok: ${result.plans.size} journeys and ${result.templates.size} templates in ${values.definitions} are valid`);
+  return 0;
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read ${file}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+async function simulateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      definitions: { type: 'string', default: 'definitions' },
+      profile: { type: 'string' },
+      events: { type: 'string' },
+      start: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('simulate needs exactly one journey id');
+  if (!values.profile) throw new UsageError('simulate needs --profile FILE');
+  if (!values.events) throw new UsageError('simulate needs --events FILE');
+  const startMs = values.start === undefined ? Date.now() : Date.parse(values.start);
+  if (Number.isNaN(startMs)) throw new UsageError(`--start "${values.start}" is not an ISO time such as 2026-03-28T09:00:00Z`);
+  if (!fs.existsSync(values.events)) throw new UsageError(`cannot read ${values.events}`);
+  let profile, events;
+  try {
+    profile = parseProfile(readJson(values.profile), values.profile);
+    events = parseEvents(fs.readFileSync(values.events, 'utf8'), values.events, startMs);
+  } catch (err) {
+    if (err instanceof SimulationInputError) throw new UsageError(err.message);
+    throw err;
+  }
+  const result = compile(values.definitions);
+  if (result.errors.length) {
+    printErrors(result, values.json);
+    return 1;
+  }
+  const plan = result.plans.get(positionals[0]);
+  if (!plan) {
+    const known = [...result.plans.keys()].sort().join(', ');
+    throw new UsageError(`no journey "${positionals[0]}" in ${path.join(values.definitions, 'journeys')} (known: ${known || 'none'})`);
+  }
+  const config = loadConfig();
+  installRuntime('ERROR');
+  const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone });
+  write(values.json ? JSON.stringify(report) : formatReport(report));
+  return 0;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'validate':
+        return validate(rest);
+      case 'simulate':
+        return await simulateCommand(rest);
+      case 'worker': {
+        await runWorker(loadConfig());
+        return 0;
+      }
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`unbroken: ${(err as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`unbroken: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`unbroken: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

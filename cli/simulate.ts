@@ -1,0 +1,227 @@
+/**
+ * `unbroken simulate`: runs one journey for one customer through the real compiler, the real
+ * workflow code and the real activities, on Temporal's time-skipping test server. Nothing is
+ * sent: mail goes to a capturing mailer and the profile lives in an in-memory SQLite store.
+ */
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { z } from 'zod';
+import { createActivities } from '../activities/index';
+import { captureMailer } from '../activities/mailer';
+import type { JourneyPlan, TrackEvent } from '../compiler/plan';
+import { formatDuration, parseDuration } from '../compiler/durations';
+import { SqliteProfileStore } from '../profiles/sqlite';
+import type { Profile } from '../profiles/store';
+import { evaluate } from '../workflows/conditions';
+import {
+  eventSignal,
+  identifySignal,
+  journeyWorkflowId,
+  JOURNEY_WORKFLOW,
+  type JourneyInput,
+  type JourneyResult,
+  type Outcome,
+  type TimelineEntry,
+} from '../workflows/definitions';
+import { testServerExecutable } from '../worker/binaries';
+import { journeyBundle } from '../worker/worker';
+
+/** A scripted event, at an absolute journey-clock time. */
+export type SimEvent =
+  | { atMs: number; type: 'track'; event: string; properties: Record<string, unknown>; line?: number }
+  | { atMs: number; type: 'identify'; traits: Record<string, unknown>; line?: number };
+
+export interface SimulationReport {
+  journey: string;
+  version: string;
+  customer: string;
+  outcome: Outcome | 'not_entered';
+  reason?: string;
+  timeline: TimelineEntry[];
+  profile: Profile;
+}
+
+/** Raised for unusable simulation input (exit code 2 in the CLI). */
+export class SimulationInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimulationInputError';
+  }
+}
+
+const profileSchema = z.looseObject({ id: z.union([z.string().min(1), z.number()]).transform(String) });
+
+/** Validates a profile file's parsed JSON. */
+export function parseProfile(json: unknown, file: string): Profile {
+  const parsed = profileSchema.safeParse(json);
+  if (!parsed.success) throw new SimulationInputError(`${file}: the profile must be one JSON object with an "id", e.g. {"id":"u1","email":"ann@example.com"}`);
+  const { id, tags, ...traits } = parsed.data as Record<string, unknown> & { id: string };
+  return { ...traits, id, tags: Array.isArray(tags) ? (tags as string[]) : [] };
+}
+
+const eventLine = z.discriminatedUnion('type', [
+  z.strictObject({
+    at: z.string(),
+    type: z.literal('track'),
+    event: z.string().min(1),
+    properties: z.record(z.string(), z.unknown()).default({}),
+    timestamp: z.string().optional(),
+  }),
+  z.strictObject({ at: z.string(), type: z.literal('identify'), traits: z.record(z.string(), z.unknown()) }),
+]);
+
+/** Parses an events file (JSON lines; `at` is `+<duration>` from start or an ISO time). */
+export function parseEvents(text: string, file: string, startMs: number): SimEvent[] {
+  const events: SimEvent[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (err) {
+      throw new SimulationInputError(`${file}:${line}: not valid JSON (${(err as Error).message})`);
+    }
+    const parsed = eventLine.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new SimulationInputError(
+        `${file}:${line}: ${issue.path.join('.') || 'event'}: ${issue.message}; expected {"at":"+2h","type":"track","event":"...","properties":{}} or {"at":"+1d","type":"identify","traits":{}}`,
+      );
+    }
+    const e = parsed.data;
+    let atMs: number;
+    if (e.at.startsWith('+')) {
+      const parsed = parseDuration(e.at.slice(1));
+      if (!parsed.ok) throw new SimulationInputError(`${file}:${line}: at: "${e.at}" is not a duration like +2h or +1d12h`);
+      atMs = startMs + parsed.ms;
+    } else {
+      atMs = Date.parse(e.at);
+      if (Number.isNaN(atMs)) throw new SimulationInputError(`${file}:${line}: at: "${e.at}" is neither +<duration> nor an ISO time`);
+      if (atMs < startMs) throw new SimulationInputError(`${file}:${line}: at: ${e.at} is before the simulation start ${new Date(startMs).toISOString()}`);
+    }
+    events.push(e.type === 'track' ? { atMs, type: 'track', event: e.event, properties: e.properties, line } : { atMs, type: 'identify', traits: e.traits, line });
+  });
+  // Stable sort keeps file order for events at the same moment.
+  return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map(({ e }) => e);
+}
+
+export interface SimulateOptions {
+  plan: JourneyPlan;
+  profile: Profile;
+  events: SimEvent[];
+  startMs: number;
+  defaultTimezone: string;
+  /** Reuse an environment (tests simulate many journeys on one server). */
+  env?: TestWorkflowEnvironment;
+  /** Called with the finished workflow, e.g. to record its history for replay tests. */
+  onFinished?: (handle: WorkflowHandle) => Promise<void>;
+}
+
+/** Runs the simulation and returns what the customer experienced. */
+export async function simulate(opts: SimulateOptions): Promise<SimulationReport> {
+  const { plan } = opts;
+  const env = opts.env ?? (await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } }));
+  const store = new SqliteProfileStore(':memory:');
+  try {
+    const { id, tags, ...traits } = opts.profile;
+    await store.identify(id, { ...traits, tags });
+    const taskQueue = `simulate-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: env.namespace,
+      taskQueue,
+      workflowBundle: await journeyBundle(),
+      activities: createActivities({ store, mailer: captureMailer(), mailFrom: 'Unbroken simulation <simulate@localhost>' }),
+    });
+    const result = await worker.runUntil(drive(env, store, taskQueue, opts));
+    const profile = (await store.getProfile(id)) ?? opts.profile;
+    const timeline = [...result.timeline].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    return { journey: plan.journey, version: plan.version, customer: id, outcome: result.outcome, reason: result.reason, timeline, profile };
+  } finally {
+    await store.close();
+    if (!opts.env) await env.teardown();
+  }
+}
+
+async function drive(
+  env: TestWorkflowEnvironment,
+  store: SqliteProfileStore,
+  taskQueue: string,
+  opts: SimulateOptions,
+): Promise<Omit<JourneyResult, 'outcome'> & { outcome: Outcome | 'not_entered' }> {
+  const { plan, startMs } = opts;
+  const customerId = opts.profile.id;
+  // Journey-clock time = server time + offset. Before entry the offset is an estimate; once the
+  // workflow runs it is anchored to the workflow's own start.
+  let offset = startMs - (await env.currentTimeMs());
+  const advanceTo = async (atMs: number): Promise<void> => {
+    const gap = atMs - offset - (await env.currentTimeMs());
+    if (gap > 0) await env.sleep(gap);
+  };
+
+  // Everything before the entering event only shapes the profile.
+  let entryIndex = -1;
+  for (let i = 0; i < opts.events.length; i++) {
+    const e = opts.events[i];
+    if (e.type === 'identify') {
+      await store.identify(customerId, e.traits);
+      continue;
+    }
+    const profile = (await store.getProfile(customerId)) ?? opts.profile;
+    const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
+    if (e.event === plan.trigger.event && (!plan.trigger.where || evaluate(plan.trigger.where, { profile, trigger }, e.atMs))) {
+      entryIndex = i;
+      break;
+    }
+  }
+  if (entryIndex < 0) {
+    return { outcome: 'not_entered', reason: `no "${plan.trigger.event}" event matched the trigger`, timeline: [] };
+  }
+  const entry = opts.events[entryIndex] as Extract<SimEvent, { type: 'track' }>;
+  await advanceTo(entry.atMs);
+  const trigger: TrackEvent = { event: entry.event, properties: entry.properties, timestamp: new Date(entry.atMs).toISOString() };
+  const input: JourneyInput = { plan, customerId, trigger, defaultTimezone: opts.defaultTimezone, startAt: trigger.timestamp };
+  const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, {
+    args: [input],
+    taskQueue,
+    workflowId: `${journeyWorkflowId(plan.journey, customerId)}:simulation:${randomUUID()}`,
+  });
+  offset = entry.atMs - (await handle.describe()).startTime.getTime();
+
+  for (const e of opts.events.slice(entryIndex + 1)) {
+    await advanceTo(e.atMs);
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') break;
+    const timestamp = new Date(e.atMs).toISOString();
+    if (e.type === 'identify') {
+      await store.identify(customerId, e.traits);
+      await handle.signal(identifySignal, { traits: e.traits, timestamp });
+    } else {
+      await handle.signal(eventSignal, { event: e.event, properties: e.properties, timestamp });
+    }
+  }
+  const result = (await handle.result()) as JourneyResult;
+  await opts.onFinished?.(handle);
+  return result;
+}
+
+/** Renders a report as a timeline for a person to read. */
+export function formatReport(r: SimulationReport): string {
+  const lines = [`${r.journey} (version ${r.version}) for customer ${r.customer}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`];
+  for (const t of r.timeline) {
+    const { at, step, kind, ...rest } = t;
+    let what = '';
+    if (kind === 'sent') what = `${rest.channel} "${rest.subject ?? rest.activity ?? ''}" to ${rest.to ?? '-'} (template ${rest.template ?? '-'})`;
+    else if (kind === 'skipped') what = `${rest.template ?? ''} because ${rest.reason}${rest.error ? `: ${rest.error}` : ''}`;
+    else if (kind === 'branched') what = `${rest.branch ?? rest.variant}`;
+    else if (kind === 'event_received' || kind === 'entered') what = String(rest.event ?? '');
+    else if (kind === 'waited') what = rest.reason ? `${rest.reason} until ${rest.until}` : rest.duration_ms !== undefined ? formatDuration(Number(rest.duration_ms)) : '';
+    else if (kind === 'profile_updated') what = JSON.stringify(rest.changes ?? rest.traits ?? {});
+    else if (rest.reason) what = String(rest.reason);
+    lines.push(`  ${at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${kind.padEnd(15)} ${step.padEnd(28)} ${what}`.trimEnd());
+  }
+  return lines.join('\n');
+}

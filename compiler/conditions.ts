@@ -1,0 +1,193 @@
+import type { Condition, Operator } from './plan';
+import type { YamlPath } from './source';
+import { describeValue, parseDuration } from './durations';
+import { COMBINATORS, OPERATORS, ROOTS } from './schema';
+import { closest, didYouMean } from './suggest';
+
+/** Where a condition sits, and how to report problems in it. */
+export interface ConditionContext {
+  /** `event.*` is the event under test: only in the `where` of goal, exit_when and wait_for. */
+  allowEvent: boolean;
+  report(code: string, path: YamlPath, message: string, hint: string, anchor?: 'key' | 'value'): void;
+}
+
+const OPERATOR_SET: ReadonlySet<string> = new Set(OPERATORS);
+const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const SEGMENT_RE = /^[A-Za-z0-9_$-]+$/;
+const OPERATOR_HINT = `operators: ${OPERATORS.join(', ')}; combine conditions with ${COMBINATORS.join(', ')}`;
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks a dotted path like `profile.plan`; returns a problem or undefined. */
+export function checkPath(
+  path: string,
+  allowEvent: boolean,
+): { code: string; message: string; hint: string } | undefined {
+  const segments = path.split('.');
+  const [root] = segments;
+  const roots = allowEvent ? ROOTS : ROOTS.filter((r) => r !== 'event');
+  if (root === 'event' && !allowEvent) {
+    return {
+      code: 'event_outside_matcher',
+      message: `"${path}" refers to event.*, which only exists in the "where" of goal, exit_when and wait_for`,
+      hint: 'use trigger.* for the event that started the journey, or profile.* for what is known about the customer',
+    };
+  }
+  if (!(ROOTS as readonly string[]).includes(root) || segments.length < 2 || !segments.every((s) => SEGMENT_RE.test(s))) {
+    const known = (ROOTS as readonly string[]).includes(root);
+    const fixedRoot = closest(root, roots);
+    const suggestion = !known && fixedRoot ? ` (did you mean "${[fixedRoot, ...segments.slice(1)].join('.')}"?)` : '';
+    return {
+      code: 'invalid_path',
+      message: `"${path}" is not a valid path${suggestion}`,
+      hint: `paths are dotted names starting with ${roots.map((r) => `${r}.`).join(', ')} e.g. "profile.plan" or "trigger.properties.total"`,
+    };
+  }
+  return undefined;
+}
+
+/** Checks every `{{ … }}` in a condition value is a plain path over the allowed roots. */
+export function checkExpressions(
+  value: string,
+  allowEvent: boolean,
+): { code: string; message: string; hint: string } | undefined {
+  for (const m of value.matchAll(/\{\{(.*?)\}\}/gs)) {
+    const inner = m[1].trim();
+    if (!/^[A-Za-z0-9_.$-]+$/.test(inner)) {
+      return {
+        code: 'invalid_expression',
+        message: `"${m[0]}" is not a plain path; values here may only use {{ path }} expressions`,
+        hint: 'filters and logic are not allowed in condition values; write e.g. "{{ trigger.properties.cart_id }}"',
+      };
+    }
+    const bad = checkPath(inner, allowEvent);
+    if (bad) return bad;
+  }
+  if (/\{\{|\}\}|\{%/.test(value.replace(/\{\{(.*?)\}\}/gs, ''))) {
+    return {
+      code: 'invalid_expression',
+      message: `"${value}" has an unclosed or unsupported expression`,
+      hint: 'write expressions as "{{ profile.some_trait }}"; Liquid tags ({% … %}) are not allowed here',
+    };
+  }
+  return undefined;
+}
+
+/** Compiles a condition map; reports every problem and returns undefined when there was one. */
+export function compileCondition(raw: unknown, path: YamlPath, ctx: ConditionContext): Condition | undefined {
+  if (!isMap(raw) || Object.keys(raw).length === 0) {
+    ctx.report(
+      'invalid_condition',
+      path,
+      isMap(raw) ? 'empty condition' : `a condition must be a map of paths to tests, got ${describeValue(raw)}`,
+      'e.g. { profile.plan: pro } or { trigger.properties.total: { gte: 20 } }',
+    );
+    return undefined;
+  }
+  let failed = false;
+  const parts: Condition[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const at = [...path, key];
+    const part = compileEntry(key, value, at, ctx);
+    if (part === undefined) failed = true;
+    else parts.push(part);
+  }
+  if (failed) return undefined;
+  return parts.length === 1 ? parts[0] : { all: parts };
+}
+
+function compileEntry(key: string, value: unknown, at: YamlPath, ctx: ConditionContext): Condition | undefined {
+  if (key === 'all' || key === 'any') {
+    if (!Array.isArray(value) || value.length === 0) {
+      ctx.report('invalid_condition', at, `"${key}" needs a non-empty list of conditions, got ${Array.isArray(value) ? 'an empty list' : describeValue(value)}`, `e.g. ${key}: [ { profile.vip: true }, { profile.plan: pro } ]`);
+      return undefined;
+    }
+    const items = value.map((v, i) => compileCondition(v, [...at, i], ctx));
+    if (items.some((c) => c === undefined)) return undefined;
+    return key === 'all' ? { all: items as Condition[] } : { any: items as Condition[] };
+  }
+  if (key === 'not') {
+    const inner = compileCondition(value, at, ctx);
+    return inner === undefined ? undefined : { not: inner };
+  }
+  const badPath = checkPath(key, ctx.allowEvent);
+  if (badPath) {
+    const suggestion = !key.includes('.') ? didYouMean(key, [...COMBINATORS]) : '';
+    ctx.report(badPath.code, at, badPath.message + suggestion, badPath.hint, 'key');
+    return undefined;
+  }
+  // A map value is a set of tests; anything else is the `{ path: value }` shorthand for eq.
+  if (!isMap(value)) return compileTest(key, 'eq', value, at, ctx);
+  if (Object.keys(value).length === 0) {
+    ctx.report('invalid_condition', at, `no test given for "${key}"`, OPERATOR_HINT);
+    return undefined;
+  }
+  let failed = false;
+  const tests: Condition[] = [];
+  for (const [op, operand] of Object.entries(value)) {
+    if (!OPERATOR_SET.has(op)) {
+      ctx.report('unknown_operator', [...at, op], `unknown operator "${op}"${didYouMean(op, OPERATORS)}`, OPERATOR_HINT, 'key');
+      failed = true;
+      continue;
+    }
+    const test = compileTest(key, op as Operator, operand, [...at, op], ctx);
+    if (test === undefined) failed = true;
+    else tests.push(test);
+  }
+  if (failed) return undefined;
+  return tests.length === 1 ? tests[0] : { all: tests };
+}
+
+function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath, ctx: ConditionContext): Condition | undefined {
+  const fail = (message: string, hint: string): undefined => {
+    ctx.report('invalid_operand', at, message, hint);
+    return undefined;
+  };
+  const expressionsOk = (v: unknown): boolean => {
+    if (typeof v !== 'string') return true;
+    const bad = checkExpressions(v, ctx.allowEvent);
+    if (bad) ctx.report(bad.code, at, bad.message, bad.hint);
+    return bad === undefined;
+  };
+  const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  switch (op) {
+    case 'in':
+    case 'nin':
+      if (!Array.isArray(operand) || !operand.every(isScalar)) {
+        return fail(`"${op}" needs a list of values, got ${describeValue(operand)}`, `e.g. ${op}: [DE, AT, CH]`);
+      }
+      return operand.every(expressionsOk) ? { path, op, value: operand } : undefined;
+    case 'exists':
+      if (typeof operand !== 'boolean') return fail(`"exists" takes true or false, got ${describeValue(operand)}`, 'exists: true (is set) or exists: false (is missing)');
+      return { path, op, value: operand };
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      if (typeof operand !== 'number' && typeof operand !== 'string') {
+        return fail(`"${op}" compares with a number or text, got ${describeValue(operand)}`, `e.g. ${op}: 20`);
+      }
+      return expressionsOk(operand) ? { path, op, value: operand } : undefined;
+    case 'before':
+    case 'after': {
+      const dateHint = `an ISO date like "2025-01-31", a duration relative to now like "-30d" (30 days ago), or "{{ profile.some_date }}"`;
+      if (typeof operand !== 'string') return fail(`"${op}" takes a date, got ${describeValue(operand)}`, dateHint);
+      if (operand.includes('{{')) return expressionsOk(operand) ? { path, op, value: operand } : undefined;
+      if (ISO_DATE_RE.test(operand) && !Number.isNaN(Date.parse(operand))) return { path, op, value: operand };
+      const rel = parseDuration(operand, true);
+      if (rel.ok) return { path, op, value: { relativeMs: rel.ms } };
+      return fail(`"${operand}" is neither a date nor a relative duration`, dateHint);
+    }
+    default:
+      if (!isScalar(operand) && !(op === 'eq' || op === 'ne')) {
+        return fail(`"${op}" takes a single value, got ${describeValue(operand)}`, `e.g. ${op}: do-not-disturb`);
+      }
+      if (Array.isArray(operand) || isMap(operand)) {
+        return fail(`"${path}" is compared with ${describeValue(operand)}; use "in" to match one of several values`, OPERATOR_HINT);
+      }
+      return expressionsOk(operand) ? { path, op, value: operand } : undefined;
+  }
+}
+

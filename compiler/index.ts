@@ -1,0 +1,121 @@
+/**
+ * The journey compiler: reads a definitions folder (journeys/ and templates/), checks every file
+ * and returns immutable plans for the valid journeys plus every problem found, never just the first.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ActivityDefinition } from '../activities/types';
+import type { ActivityPolicy, JourneyPlan, TemplatePlan } from './plan';
+import { formatError, type CompileError } from './errors';
+import { compileJourneySource, type JourneyEnvironment } from './journey';
+import { MAX_FILE_BYTES } from './source';
+import { compileTemplateSource, fileStem } from './template';
+
+export type { CompileError } from './errors';
+export { formatError } from './errors';
+export { compileJourneySource, type JourneyEnvironment } from './journey';
+export { compileTemplateSource, type SourceNames } from './template';
+export { journeyJsonSchema, templateJsonSchema } from './schema';
+
+/** Everything a compile produced: plans of valid journeys, valid templates, and all errors. */
+export interface CompileResult {
+  plans: Map<string, JourneyPlan>;
+  templates: Map<string, TemplatePlan>;
+  errors: CompileError[];
+}
+
+/** Options for `compileDefinitions`; activities default to the worker's registry. */
+export interface CompileOptions {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  activities?: Record<string, ActivityDefinition<any>>;
+  builtinPolicies?: Record<string, ActivityPolicy>;
+  /** Error file names are relative to this folder; defaults to `process.cwd()`. */
+  cwd?: string;
+}
+
+interface ActivitiesModule {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  registry: Record<string, ActivityDefinition<any>>;
+  builtinActivityPolicies: Record<string, ActivityPolicy>;
+}
+
+// Loaded lazily so the compiler (and its tests) do not pull in activity implementations unless needed.
+function defaultActivities(): ActivitiesModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../activities/index') as ActivitiesModule;
+}
+
+const toPosix = (p: string) => p.split(path.sep).join('/');
+
+/** Compiles every journey and template under `dir`, collecting all errors. */
+export function compileDefinitions(dir: string, opts: CompileOptions = {}): CompileResult {
+  const cwd = opts.cwd ?? process.cwd();
+  const root = path.resolve(dir);
+  const errors: CompileError[] = [];
+  const fail = (abs: string, code: string, message: string, hint: string) =>
+    errors.push({ code, file: toPosix(path.relative(cwd, abs)) || '.', line: 1, column: 1, path: '', message, hint });
+
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+    fail(root, 'definitions_not_found', `definitions folder not found`, 'pass the folder that holds journeys/ and templates/');
+    return { plans: new Map(), templates: new Map(), errors };
+  }
+
+  /** Reads one kind of file; `compile` gets the text and both file names. */
+  const readAll = (sub: 'journeys' | 'templates', compile: (text: string, file: string, errorFile: string) => void) => {
+    const folder = path.join(root, sub);
+    if (!fs.existsSync(folder)) return;
+    const seen = new Map<string, string>();
+    for (const name of fs.readdirSync(folder).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+      const abs = path.join(folder, name);
+      const stem = fileStem(name);
+      const other = seen.get(stem);
+      if (other !== undefined) {
+        fail(abs, 'duplicate_definition', `${sub.slice(0, -1)} "${stem}" is defined twice (also in ${other})`, 'keep one file per id; delete or rename the other');
+        continue;
+      }
+      seen.set(stem, name);
+      const size = fs.statSync(abs).size;
+      if (size > MAX_FILE_BYTES) {
+        fail(abs, 'file_too_large', `file is ${Math.ceil(size / 1024)} KiB, more than the ${MAX_FILE_BYTES / 1024} KiB limit`, 'split the journey or move long message text into templates');
+        continue;
+      }
+      compile(fs.readFileSync(abs, 'utf8'), `${sub}/${name}`, toPosix(path.relative(cwd, abs)));
+    }
+  };
+
+  const templates = new Map<string, TemplatePlan>();
+  const templateIndex = new Map<string, TemplatePlan | null>();
+  readAll('templates', (text, file, errorFile) => {
+    const result = compileTemplateSource(text, { file, errorFile });
+    errors.push(...result.errors);
+    templateIndex.set(fileStem(file), result.plan ?? null);
+    if (result.plan) templates.set(result.plan.id, result.plan);
+  });
+
+  let env: JourneyEnvironment | undefined;
+  const environment = (): JourneyEnvironment => {
+    if (!env) {
+      const loaded = opts.activities && opts.builtinPolicies ? undefined : defaultActivities();
+      env = {
+        templates: templateIndex,
+        activities: opts.activities ?? loaded?.registry ?? {},
+        builtinPolicies: opts.builtinPolicies ?? loaded?.builtinActivityPolicies ?? {},
+      };
+    }
+    return env;
+  };
+  const plans = new Map<string, JourneyPlan>();
+  readAll('journeys', (text, file, errorFile) => {
+    const result = compileJourneySource(text, { file, errorFile }, environment());
+    errors.push(...result.errors);
+    if (result.plan) plans.set(result.plan.journey, result.plan);
+  });
+
+  errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+  return { plans, templates, errors };
+}
+
+/** All errors rendered one after another, for terminals and CI logs. */
+export function formatErrors(errors: readonly CompileError[]): string {
+  return errors.map(formatError).join('\n');
+}

@@ -1,0 +1,480 @@
+import type { ActivityDefinition } from '../activities/types';
+import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
+import { checkExpressions, checkPath, compileCondition } from './conditions';
+import { describeValue, formatDuration, MAX_WAIT_MS, MIN_WAIT_MS, parseDuration } from './durations';
+import { Reporter, type CompileError } from './errors';
+import { contentHash, deepFreeze } from './hash';
+import { checkShape, type Report } from './issues';
+import { checkLiquid, checkLiquidDeep } from './liquid';
+import { COMPANION_KEYS, DAY_NAMES, STEP_ID_RE, STEP_KINDS, validateSchemas, type StepKey } from './schema';
+import { parseYaml, type YamlPath } from './source';
+import { didYouMean, listOf } from './suggest';
+import { checkIdMatchesFile, type SourceNames } from './template';
+
+/** What a journey is checked against: the other files and the activity registry. */
+export interface JourneyEnvironment {
+  /** Every template file by id; `null` when the file exists but has errors of its own. */
+  templates: ReadonlyMap<string, TemplatePlan | null>;
+  // `any`: each activity has its own `with` type; the compiler only needs the schema and policy.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  activities: Record<string, ActivityDefinition<any>>;
+  builtinPolicies: Record<string, ActivityPolicy>;
+}
+
+type Raw = Record<string, unknown>;
+const isMap = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const STEP_KIND_SET: ReadonlySet<string> = new Set(STEP_KINDS);
+const STEP_KINDS_HINT = `a step has exactly one of: ${STEP_KINDS.join(', ')}`;
+const MAX_COOLDOWN_MS = 3650 * 86_400_000;
+const timeZones: ReadonlySet<string> = new Set(Intl.supportedValuesOf('timeZone'));
+
+/** Per-file compile state: the reporter plus what the steps have used so far. */
+class JourneyCompiler {
+  readonly r: Reporter;
+  private readonly ids = new Map<string, number>();
+  readonly templatesUsed = new Map<string, TemplatePlan>();
+  readonly activitiesUsed = new Set<string>();
+
+  constructor(
+    reporter: Reporter,
+    private readonly env: JourneyEnvironment,
+    private readonly locateLine: (path: YamlPath) => number,
+  ) {
+    this.r = reporter;
+  }
+
+  reportFor(step?: string): Report {
+    return (code, path, message, hint, anchor) => this.r.add(code, path, message, hint, { anchor, step });
+  }
+
+  duration(raw: unknown, path: YamlPath, report: Report, what: string, min: number = MIN_WAIT_MS, max: number = MAX_WAIT_MS, signed = false): number | undefined {
+    const d = parseDuration(raw, signed);
+    if (!d.ok) {
+      report(d.code, path, `${what}: ${d.message}`, d.hint);
+      return undefined;
+    }
+    if (Math.abs(d.ms) > max || (!signed && d.ms < min)) {
+      const limit = signed ? `at most ${formatDuration(max)} before or after` : `between ${formatDuration(min)} and ${formatDuration(max)}`;
+      report('duration_out_of_range', path, `${what} of ${String(raw)} is out of range`, `${what} must be ${limit}`);
+      return undefined;
+    }
+    return d.ms;
+  }
+
+  condition(raw: unknown, path: YamlPath, allowEvent: boolean, report: Report): Condition | undefined {
+    return compileCondition(raw, path, { allowEvent, report });
+  }
+
+  matcher(raw: unknown, path: YamlPath, allowEvent: boolean): EventMatcher | undefined {
+    if (!isMap(raw) || typeof raw.event !== 'string') return undefined;
+    if (raw.where === undefined) return { event: raw.event };
+    const where = this.condition(raw.where, [...path, 'where'], allowEvent, this.reportFor());
+    return where === undefined ? undefined : { event: raw.event, where };
+  }
+
+  window(raw: Raw, path: YamlPath, report: Report): TimeWindow | undefined {
+    const before = this.r.count;
+    let days: number[] = [0, 1, 2, 3, 4, 5, 6];
+    if (raw.days !== undefined) {
+      if (!Array.isArray(raw.days) || raw.days.length === 0) {
+        report('invalid_day', [...path, 'days'], `"days" must be a non-empty list of weekdays, got ${describeValue(raw.days)}`, `e.g. days: [mon, tue, wed, thu, fri]`);
+      } else {
+        const found = new Set<number>();
+        raw.days.forEach((d, i) => {
+          const word = typeof d === 'string' ? d.trim().toLowerCase() : '';
+          const idx = DAY_NAMES.findIndex((n) => n === word || (word.length > 3 && fullDayName(n) === word));
+          if (idx >= 0) found.add(idx);
+          else report('invalid_day', [...path, 'days', i], `${describeValue(d)} is not a weekday${didYouMean(word, DAY_NAMES)}`, `use ${DAY_NAMES.join(', ')}`);
+        });
+        days = [...found].sort((a, b) => a - b);
+      }
+    }
+    let startMinute = 0;
+    let endMinute = 1440;
+    if (raw.hours !== undefined) {
+      const m = typeof raw.hours === 'string' ? /^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$/.exec(raw.hours.trim()) : null;
+      const start = m ? clock(m[1], m[2], false) : undefined;
+      const end = m ? clock(m[3], m[4], true) : undefined;
+      if (start === undefined || end === undefined || end <= start) {
+        const why = start !== undefined && end !== undefined ? ' (the end must be later than the start; windows over midnight are not supported)' : '';
+        report('invalid_hours', [...path, 'hours'], `${describeValue(raw.hours)} is not a time range${why}`, 'write local times "HH:MM-HH:MM", e.g. "09:00-20:00"; the end is exclusive and may be 24:00');
+      } else {
+        startMinute = start;
+        endMinute = end;
+      }
+    } else if (raw.time !== undefined) {
+      const m = typeof raw.time === 'string' ? /^(\d{1,2}):(\d{2})$/.exec(raw.time.trim()) : null;
+      const at = m ? clock(m[1], m[2], false) : undefined;
+      if (at === undefined) report('invalid_time', [...path, 'time'], `${describeValue(raw.time)} is not a time of day`, 'write a local time "HH:MM", e.g. "09:00"');
+      else {
+        startMinute = at;
+        endMinute = at + 1;
+      }
+    }
+    let timezone = 'customer';
+    if (raw.timezone !== undefined) {
+      if (typeof raw.timezone === 'string' && (raw.timezone === 'customer' || timeZones.has(raw.timezone) || isZone(raw.timezone))) timezone = raw.timezone;
+      else {
+        const word = typeof raw.timezone === 'string' ? raw.timezone : '';
+        report('invalid_timezone', [...path, 'timezone'], `${describeValue(raw.timezone)} is not a timezone${didYouMean(word, ['customer', ...timeZones])}`, '"customer" (the profile\'s timezone) or an IANA name like "Europe/Berlin"');
+      }
+    }
+    return this.r.count > before ? undefined : { days, startMinute, endMinute, timezone };
+  }
+
+  steps(raw: unknown, path: YamlPath, parent: { id: string; branch: string } | undefined, report: Report): Step[] {
+    if (raw === undefined || raw === null) return [];
+    if (!Array.isArray(raw)) {
+      report('invalid_type', path, `"${String(path[path.length - 1])}" must be a list of steps, got ${describeValue(raw)}`, 'write one step per line, each starting with "- ", e.g. "- wait: 1h"');
+      return [];
+    }
+    const out: Step[] = [];
+    raw.forEach((item, i) => {
+      const step = this.step(item, [...path, i], parent ? `${parent.id}.${parent.branch}.` : '', i + 1);
+      if (step) out.push(step);
+    });
+    return out;
+  }
+
+  private step(raw: unknown, path: YamlPath, idPrefix: string, position: number): Step | undefined {
+    if (!isMap(raw)) {
+      this.reportFor()('invalid_step', path, `a step must be a map like "- wait: 1h", got ${describeValue(raw)}`, STEP_KINDS_HINT);
+      return undefined;
+    }
+    const explicitId = typeof raw.id === 'string' && STEP_ID_RE.test(raw.id) ? raw.id : undefined;
+    const keys = Object.keys(raw);
+    const kinds = keys.filter((k) => STEP_KIND_SET.has(k)) as StepKey[];
+    if (kinds.length === 0) {
+      const report = this.reportFor(explicitId);
+      const unknown = keys.filter((k) => k !== 'id' && k !== 'name' && !Object.hasOwn(COMPANION_KEYS, k));
+      if (unknown.length > 0) {
+        for (const k of unknown) report('unknown_step_kind', [...path, k], `unknown step kind "${k}"${didYouMean(k, STEP_KINDS)}`, STEP_KINDS_HINT, 'key');
+      } else {
+        const companion = keys.find((k) => Object.hasOwn(COMPANION_KEYS, k));
+        const extra = companion ? ` ("${companion}" belongs to ${article(COMPANION_KEYS[companion])} "${COMPANION_KEYS[companion]}" step)` : '';
+        report('missing_step_kind', path, `this step has no step key${extra}`, STEP_KINDS_HINT);
+      }
+      return undefined;
+    }
+    const kind = kinds[0];
+    const id = explicitId ?? `${idPrefix}${kind}-${position}`;
+    const report = this.reportFor(id);
+    if (kinds.length > 1) {
+      report('multiple_step_kinds', [...path, kinds[1]], `a step has one step key, this one has ${kinds.map((k) => `"${k}"`).join(' and ')}`, 'put each in its own list item, starting with "- "', 'key');
+    }
+    const allowed = ['id', 'name', ...Object.keys(COMPANION_KEYS).filter((c) => COMPANION_KEYS[c] === kind)];
+    for (const k of keys) {
+      if (STEP_KIND_SET.has(k) || allowed.includes(k)) continue;
+      if (Object.hasOwn(COMPANION_KEYS, k)) {
+        report('misplaced_key', [...path, k], `"${k}" belongs to ${article(COMPANION_KEYS[k])} "${COMPANION_KEYS[k]}" step, not to "${kind}"`, `keys allowed next to "${kind}": ${allowed.join(', ')}`, 'key');
+      } else {
+        report('unknown_key', [...path, k], `unknown key "${k}" in a "${kind}" step${didYouMean(k, [...allowed, ...STEP_KINDS])}`, `keys allowed next to "${kind}": ${allowed.join(', ')}; ${STEP_KINDS_HINT}`, 'key');
+      }
+    }
+    if (raw.id !== undefined && explicitId === undefined) {
+      report('invalid_step_id', [...path, 'id'], `step id ${describeValue(raw.id)} must be kebab-case or snake_case words`, 'e.g. id: first-reminder');
+    }
+    const seenAt = this.ids.get(id);
+    const idPath = explicitId ? [...path, 'id'] : path;
+    if (seenAt !== undefined) {
+      report('duplicate_step_id', idPath, `duplicate step id "${id}" (first used on line ${seenAt})`, 'step ids must be unique within a journey; rename one of them');
+    } else {
+      this.ids.set(id, this.locateLine(idPath));
+    }
+    if (raw.name !== undefined && typeof raw.name !== 'string') {
+      report('invalid_type', [...path, 'name'], `"name" must be text, got ${describeValue(raw.name)}`, 'e.g. name: First reminder');
+    }
+    const base = { id, ...(typeof raw.name === 'string' ? { name: raw.name } : {}) };
+    const before = this.r.count;
+    const step = this.body(kind, raw, path, id, base, report);
+    return this.r.count > before ? undefined : step;
+  }
+
+  private body(kind: StepKey, raw: Raw, path: YamlPath, id: string, base: { id: string; name?: string }, report: Report): Step | undefined {
+    const value = raw[kind];
+    const at: YamlPath = [...path, kind];
+    switch (kind) {
+      case 'wait': {
+        const ms = this.duration(value, at, report, 'wait');
+        return ms === undefined ? undefined : { ...base, kind: 'wait', ms };
+      }
+      case 'wait_until':
+        return this.waitUntil(value, at, base, report);
+      case 'wait_for': {
+        if (!checkShape(validateSchemas.waitFor, value, at, report) || !isMap(value)) {
+          // Still look inside the branches so their problems are reported in the same run.
+          this.steps(raw.on_event, [...path, 'on_event'], { id, branch: 'on_event' }, report);
+          this.steps(raw.on_timeout, [...path, 'on_timeout'], { id, branch: 'on_timeout' }, report);
+          return undefined;
+        }
+        const withinMs = this.duration(value.within, [...at, 'within'], report, 'within');
+        const where = value.where === undefined ? undefined : this.condition(value.where, [...at, 'where'], true, report);
+        const onEvent = this.steps(raw.on_event, [...path, 'on_event'], { id, branch: 'on_event' }, report);
+        const onTimeout = this.steps(raw.on_timeout, [...path, 'on_timeout'], { id, branch: 'on_timeout' }, report);
+        if (withinMs === undefined) return undefined;
+        return { ...base, kind: 'wait_for', event: String(value.event), ...(where ? { where } : {}), withinMs, onEvent, onTimeout };
+      }
+      case 'send':
+        return this.send(value, at, base, report);
+      case 'update_profile': {
+        if (!checkShape(validateSchemas.updateProfile, value, at, report) || !isMap(value)) return undefined;
+        const keys = ['set', 'unset', 'increment', 'add_tags', 'remove_tags'];
+        if (!keys.some((k) => value[k] !== undefined)) {
+          report('empty_update_profile', at, 'update_profile changes nothing', `use at least one of: ${keys.join(', ')}`);
+          return undefined;
+        }
+        if (value.set !== undefined) checkLiquidDeep(value.set, [...at, 'set'], report);
+        const pick = <T>(k: string) => (value[k] === undefined ? undefined : (value[k] as T));
+        const set = pick<Record<string, unknown>>('set');
+        const unset = pick<string[]>('unset');
+        const increment = pick<Record<string, number>>('increment');
+        const addTags = pick<string[]>('add_tags');
+        const removeTags = pick<string[]>('remove_tags');
+        return {
+          ...base,
+          kind: 'update_profile',
+          ...(set ? { set } : {}),
+          ...(unset ? { unset } : {}),
+          ...(increment ? { increment } : {}),
+          ...(addTags ? { addTags } : {}),
+          ...(removeTags ? { removeTags } : {}),
+        };
+      }
+      case 'if': {
+        const condition = this.condition(value, at, false, report);
+        if (raw.then === undefined) report('missing_key', at, 'an "if" step needs "then" (the steps when the condition holds)', 'add then: followed by a list of steps; else: is optional', 'key');
+        const then = this.steps(raw.then, [...path, 'then'], { id, branch: 'then' }, report);
+        const otherwise = this.steps(raw.else, [...path, 'else'], { id, branch: 'else' }, report);
+        return condition === undefined ? undefined : { ...base, kind: 'if', condition, then, else: otherwise };
+      }
+      case 'split':
+        return this.split(value, at, id, base, report);
+      case 'do':
+        return this.doStep(value, raw.with, path, base, report);
+      case 'exit':
+        if (typeof value !== 'string' || value.trim() === '') {
+          report('invalid_type', at, `"exit" needs a reason, got ${describeValue(value)}`, 'e.g. exit: not-eligible');
+          return undefined;
+        }
+        return { ...base, kind: 'exit', reason: value };
+    }
+  }
+
+  private waitUntil(value: unknown, at: YamlPath, base: { id: string; name?: string }, report: Report): Step | undefined {
+    if (!isMap(value)) {
+      report('invalid_type', at, `"wait_until" must be a map, got ${describeValue(value)}`, 'e.g. wait_until: { hours: "09:00-20:00" } or wait_until: { date: "{{ profile.renewal_at }}", offset: -7d }');
+      return undefined;
+    }
+    if (value.date !== undefined) {
+      if (!checkShape(validateSchemas.waitUntilDate, value, at, report)) return undefined;
+      const date = this.dateExpression(value.date, [...at, 'date'], report);
+      const offsetMs = value.offset === undefined ? 0 : this.duration(value.offset, [...at, 'offset'], report, 'offset', 0, MAX_WAIT_MS, true);
+      return date === undefined || offsetMs === undefined ? undefined : { ...base, kind: 'wait_until_date', date, offsetMs };
+    }
+    if (!checkShape(validateSchemas.waitUntilWindow, value, at, report)) return undefined;
+    if ((value.hours === undefined) === (value.time === undefined)) {
+      const both = value.hours !== undefined;
+      report(
+        both ? 'conflicting_keys' : 'missing_key',
+        at,
+        both ? '"wait_until" takes either "hours" or "time", not both' : '"wait_until" needs "hours", "time" or "date"',
+        'e.g. wait_until: { hours: "09:00-20:00" }, wait_until: { time: "09:00" } or wait_until: { date: "{{ profile.renewal_at }}" }',
+        'key',
+      );
+      return undefined;
+    }
+    const window = this.window(value, at, report);
+    return window === undefined ? undefined : { ...base, kind: 'wait_until', window };
+  }
+
+  /** Normalises `{{ profile.x }}`, a bare `profile.x` or an ISO date to what the plan carries. */
+  private dateExpression(raw: unknown, at: YamlPath, report: Report): string | undefined {
+    const hint = 'a path like "{{ profile.renewal_at }}" or "{{ trigger.properties.delivery_date }}", or an ISO date like "2025-12-24"';
+    if (typeof raw !== 'string' || raw.trim() === '') {
+      report('invalid_date', at, `"date" must be a date expression, got ${describeValue(raw)}`, hint);
+      return undefined;
+    }
+    const text = raw.trim();
+    if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return text;
+    const whole = /^\{\{\s*([^{}]*?)\s*\}\}$/.exec(text);
+    if (!whole && /\{\{|\{%/.test(text)) {
+      report('invalid_date', at, `"${text}" must be a single {{ path }} expression`, hint);
+      return undefined;
+    }
+    const path = whole ? whole[1] : text;
+    const bad = whole ? checkExpressions(text, false) : checkPath(path, false);
+    if (bad) {
+      report(bad.code, at, bad.message, hint);
+      return undefined;
+    }
+    return `{{ ${path} }}`;
+  }
+
+  private send(value: unknown, at: YamlPath, base: { id: string; name?: string }, report: Report): Step | undefined {
+    let templateId: string;
+    let templatePath: YamlPath = at;
+    const extra: { to?: string; data?: Record<string, unknown>; category?: string } = {};
+    if (typeof value === 'string') templateId = value;
+    else if (isMap(value)) {
+      if (!checkShape(validateSchemas.sendObject, value, at, report)) return undefined;
+      templateId = String(value.template);
+      templatePath = [...at, 'template'];
+      if (typeof value.to === 'string' && checkLiquid(value.to, [...at, 'to'], report)) extra.to = value.to;
+      if (isMap(value.data) && checkLiquidDeep(value.data, [...at, 'data'], report)) extra.data = value.data;
+      if (typeof value.category === 'string') extra.category = value.category;
+    } else {
+      report('invalid_type', at, `"send" must be a template id or a map, got ${describeValue(value)}`, 'e.g. send: cart-reminder, or send: { template: cart-reminder, data: { coupon: SAVE10 } }');
+      return undefined;
+    }
+    const template = this.env.templates.get(templateId);
+    if (template === undefined) {
+      const known = [...this.env.templates.keys()].sort();
+      report(
+        'unknown_template',
+        templatePath,
+        `unknown template "${templateId}"${didYouMean(templateId, known)}`,
+        known.length > 0 ? `templates live in templates/<id>.yaml; known: ${listOf(known)}` : 'add templates/<id>.yaml; there are no templates yet',
+      );
+      return undefined;
+    }
+    if (template === null) {
+      report('template_invalid', templatePath, `template "${templateId}" has errors of its own`, `fix templates/${templateId}.yaml first (its errors are listed too)`);
+      return undefined;
+    }
+    this.templatesUsed.set(templateId, template);
+    return { ...base, kind: 'send', template: templateId, ...extra };
+  }
+
+  private split(value: unknown, at: YamlPath, id: string, base: { id: string; name?: string }, report: Report): Step | undefined {
+    if (!checkShape(validateSchemas.split, value, at, report) || !isMap(value) || !Array.isArray(value.variants)) return undefined;
+    const names = new Set<string>();
+    const variants: { name: string; weight: number; steps: Step[] }[] = [];
+    value.variants.forEach((v, i) => {
+      const vAt: YamlPath = [...at, 'variants', i];
+      const shapeOk = checkShape(validateSchemas.variant, v, vAt, report);
+      if (!isMap(v)) return;
+      const name = typeof v.name === 'string' ? v.name : `variant-${i + 1}`;
+      if (typeof v.name === 'string' && names.has(v.name)) {
+        report('duplicate_variant', [...vAt, 'name'], `duplicate variant name "${v.name}"`, 'each variant of a split needs its own name');
+      }
+      names.add(name);
+      const steps = this.steps(v.steps, [...vAt, 'steps'], { id, branch: name }, report);
+      if (shapeOk) variants.push({ name, weight: Number(v.weight), steps });
+    });
+    const holdout = typeof value.holdout === 'number' ? value.holdout : 0;
+    return { ...base, kind: 'split', variants, holdout };
+  }
+
+  private doStep(value: unknown, withValue: unknown, path: YamlPath, base: { id: string; name?: string }, report: Report): Step | undefined {
+    const at: YamlPath = [...path, 'do'];
+    if (typeof value !== 'string' || value === '') {
+      report('invalid_type', at, `"do" needs an activity name, got ${describeValue(value)}`, 'e.g. do: notify-slack');
+      return undefined;
+    }
+    const names = Object.keys(this.env.activities).sort();
+    const activity = Object.prototype.hasOwnProperty.call(this.env.activities, value) ? this.env.activities[value] : undefined;
+    if (!activity) {
+      report('unknown_activity', at, `unknown activity "${value}"${didYouMean(value, names)}`, names.length > 0 ? `registered activities: ${listOf(names)}` : 'no activities are registered');
+      return undefined;
+    }
+    const withAt: YamlPath = [...path, 'with'];
+    const input = withValue ?? {};
+    if (!isMap(input)) {
+      report('invalid_type', withAt, `"with" must be a map, got ${describeValue(input)}`, `the input of "${value}": ${activity.description}`);
+      return undefined;
+    }
+    if (!checkShape(activity.input, input, withAt, report, { code: 'invalid_with', prefix: `activity "${value}": `, hint: `"${value}": ${activity.description}` })) return undefined;
+    this.activitiesUsed.add(value);
+    return { ...base, kind: 'do', activity: value, with: input };
+  }
+
+  reEntry(raw: unknown): ReEntry | undefined {
+    if (raw === undefined || raw === 'never') return { mode: 'never' };
+    if (raw === 'always') return { mode: 'always' };
+    const report = this.reportFor();
+    if (typeof raw === 'string' && !/\d/.test(raw)) {
+      report('invalid_re_entry', ['re_entry'], `"${raw}" is not a re-entry rule${didYouMean(raw, ['never', 'always'])}`, 'never (default), always, or a cool-down like 30d');
+      return undefined;
+    }
+    const ms = this.duration(raw, ['re_entry'], report, 're_entry', MIN_WAIT_MS, MAX_COOLDOWN_MS);
+    return ms === undefined ? undefined : { mode: 'cooldown', ms };
+  }
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
+function fullDayName(short: string): string {
+  return { sun: 'sunday', mon: 'monday', tue: 'tuesday', wed: 'wednesday', thu: 'thursday', fri: 'friday', sat: 'saturday' }[short] ?? short;
+}
+
+function clock(h: string, m: string, allowEndOfDay: boolean): number | undefined {
+  const hours = Number(h);
+  const minutes = Number(m);
+  if (minutes > 59) return undefined;
+  if (hours === 24 && minutes === 0 && allowEndOfDay) return 1440;
+  return hours > 23 ? undefined : hours * 60 + minutes;
+}
+
+function isZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Compiles one journey file's text; returns the plan only when the file has no errors. */
+export function compileJourneySource(text: string, names: SourceNames, env: JourneyEnvironment): { plan?: JourneyPlan; errors: CompileError[] } {
+  const { file: source, problems } = parseYaml(text);
+  const r = new Reporter(names.errorFile, source);
+  for (const p of problems) r.addAt(p.code, p.position.line, p.position.column, p.message, p.hint);
+  if (!source) return { errors: r.errors };
+  const c = new JourneyCompiler(r, env, (p) => source.locate(p).line);
+  const report = c.reportFor();
+
+  const raw = source.value;
+  if (!isMap(raw)) {
+    report('not_a_map', [], `a journey file must be a map with journey, trigger and steps, got ${describeValue(raw)}`, 'start with "journey: <file name>", then trigger: and steps:');
+    return { errors: r.errors };
+  }
+  checkShape(validateSchemas.journey, raw, [], report);
+  checkIdMatchesFile('journey', raw.journey, names, report);
+
+  const trigger = c.matcher(raw.trigger, ['trigger'], false);
+  const reEntry = c.reEntry(raw.re_entry);
+  const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);
+  const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.matcher(m, ['exit_when', i], true)) : [];
+  const sendWindow = isMap(raw.send_window) ? c.window(raw.send_window, ['send_window'], report) : undefined;
+  if (Array.isArray(raw.steps) && raw.steps.length === 0) {
+    report('no_steps', ['steps'], 'the journey has no steps', 'add at least one step, e.g. - send: welcome');
+  }
+  const steps = c.steps(Array.isArray(raw.steps) ? raw.steps : [], ['steps'], undefined, report);
+
+  if (r.count > 0 || !trigger || !reEntry || typeof raw.journey !== 'string') return { errors: r.errors };
+
+  const templates: Record<string, TemplatePlan> = {};
+  for (const id of [...c.templatesUsed.keys()].sort()) templates[id] = structuredClone(c.templatesUsed.get(id) as TemplatePlan);
+  const activities: Record<string, ActivityPolicy> = structuredClone(env.builtinPolicies);
+  for (const name of [...c.activitiesUsed].sort()) activities[name] = structuredClone(env.activities[name].policy);
+
+  const body: Omit<JourneyPlan, 'version'> = {
+    journey: raw.journey,
+    ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
+    ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
+    file: names.file,
+    trigger,
+    reEntry,
+    ...(goal ? { goal } : {}),
+    exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined),
+    ...(sendWindow ? { sendWindow } : {}),
+    steps,
+    templates,
+    activities,
+  };
+  // Steps and values came straight from the YAML parser; a clone keeps the frozen plan independent of it.
+  const plan: JourneyPlan = { ...structuredClone(body), version: contentHash(body) };
+  return { plan: deepFreeze(plan), errors: r.errors };
+}

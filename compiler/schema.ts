@@ -1,0 +1,304 @@
+/**
+ * The journey and template languages as zod schemas. They are built twice from one definition:
+ * `json` mode is the full, recursive shape exported as JSON Schema for editors; `validate` mode
+ * has the same keys and descriptions but leaves the values the compiler checks itself
+ * (durations, conditions, windows, nested step lists) as `unknown`, so those get hand-written
+ * messages instead of zod's generic union errors.
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN, SIGNED_DURATION_PATTERN } from './durations';
+
+/** Every key that makes a map a step; a step has exactly one. */
+export const STEP_KINDS = ['wait', 'wait_until', 'wait_for', 'send', 'update_profile', 'if', 'split', 'do', 'exit'] as const;
+export type StepKey = (typeof STEP_KINDS)[number];
+
+/** Keys that only make sense next to one step key. */
+export const COMPANION_KEYS: Record<string, StepKey> = {
+  then: 'if',
+  else: 'if',
+  on_event: 'wait_for',
+  on_timeout: 'wait_for',
+  with: 'do',
+};
+
+/** Comparison operators of the condition language. */
+export const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'exists', 'before', 'after'] as const;
+/** Keys that combine conditions instead of testing a path. */
+export const COMBINATORS = ['all', 'any', 'not'] as const;
+/** First segment every condition path and expression must start with. */
+export const ROOTS = ['profile', 'trigger', 'event', 'journey'] as const;
+/** Weekday names in `days:` lists, indexed 0 = Sunday like `TimeWindow.days`. */
+export const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+/** Channels a template may use. */
+export const CHANNELS = ['email', 'sms', 'webhook'] as const;
+
+/** Journey and template ids, and file names: lowercase words joined by dashes. */
+export const KEBAB_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+/** Step ids and split variant names: kebab-case or snake_case words. */
+export const STEP_ID_RE = /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/;
+const HOURS_RE = /^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$/;
+const TIME_RE = /^\d{1,2}:\d{2}$/;
+
+export type SchemaMode = 'json' | 'validate';
+
+function doc<T extends z.ZodType>(schema: T, description: string, examples?: unknown[]): T {
+  return schema.meta(examples === undefined ? { description } : { description, examples });
+}
+
+/** Builds both languages for one mode. */
+export function buildSchemas(mode: SchemaMode) {
+  // In validate mode the compiler checks these values itself, with better messages.
+  const checked = (json: z.ZodType): z.ZodType => (mode === 'json' ? json : z.unknown());
+
+  const kebabId = (what: string) =>
+    z.string().regex(KEBAB_RE, { message: `${what} must be kebab-case: lowercase letters, digits and dashes, e.g. "abandoned-cart"` });
+
+  const duration = (description: string, examples: string[]) =>
+    doc(checked(z.string().regex(new RegExp(DURATION_PATTERN))), description, examples);
+
+  const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+  const tests = doc(
+    z.strictObject({
+      eq: doc(scalar, 'Equal to.', ['pro']).optional(),
+      ne: doc(scalar, 'Not equal to.', ['free']).optional(),
+      gt: doc(z.union([z.number(), z.string()]), 'Greater than (numbers, or ISO dates as text).', [100]).optional(),
+      gte: doc(z.union([z.number(), z.string()]), 'Greater than or equal to.', [20]).optional(),
+      lt: doc(z.union([z.number(), z.string()]), 'Less than.', [3]).optional(),
+      lte: doc(z.union([z.number(), z.string()]), 'Less than or equal to.', [5]).optional(),
+      in: doc(z.array(scalar), 'One of these values.', [['DE', 'AT', 'CH']]).optional(),
+      nin: doc(z.array(scalar), 'None of these values.', [['test', 'internal']]).optional(),
+      contains: doc(scalar, 'The list (or text) contains this value.', ['do-not-disturb']).optional(),
+      exists: doc(z.boolean(), 'true: the value is set; false: it is missing.', [true]).optional(),
+      before: doc(z.string(), 'Earlier than an ISO date, or than a time relative to now ("-30d" = 30 days ago).', ['-30d', '2025-01-01']).optional(),
+      after: doc(z.string(), 'Later than an ISO date, or than a time relative to now.', ['-7d']).optional(),
+    }),
+    'Tests for one value; several tests must all hold.',
+    [{ gte: 20 }],
+  );
+  // One shared lazy reference makes the condition recursive while JSON Schema still gets a single
+  // `condition` definition (getters or fresh lazies would mint a new anonymous definition per use).
+  const conditionRef: z.ZodType = z.lazy(() => conditionShape);
+  const conditionShape: z.ZodType = z
+    .object({
+      all: doc(z.array(conditionRef), 'All of these conditions hold.').optional(),
+      any: doc(z.array(conditionRef), 'At least one of these conditions holds.').optional(),
+      not: doc(conditionRef, 'This condition does not hold.').optional(),
+    })
+    .catchall(z.union([tests, scalar, z.array(scalar)]))
+    .meta({
+      id: 'condition',
+      description:
+        'A map of dotted paths (profile.*, trigger.*, event.*, journey.*) to tests; all entries must hold. ' +
+        '`{ path: value }` is short for `{ path: { eq: value } }`. Combine with all / any / not.',
+      examples: [{ 'profile.plan': 'pro' }, { 'trigger.properties.total': { gte: 20 } }],
+    });
+  const condition: z.ZodType = mode === 'json' ? conditionRef : z.unknown();
+
+  const where = (extra: string, example: Record<string, unknown>) =>
+    doc(condition, `Optional filter: only events for which this condition holds count. ${extra}`, [example]).optional();
+  const eventWhere = { 'event.properties.cart_id': { eq: '{{ trigger.properties.cart_id }}' } };
+
+  const eventName = doc(z.string().min(1), 'Name of a track event (Segment spec), exactly as your app sends it.', ['order_completed']);
+
+  const matcher = (description: string, whereText: string, example: Record<string, unknown> = eventWhere) =>
+    doc(z.strictObject({ event: eventName, where: where(whereText, example) }), description, [{ event: 'order_completed' }]);
+
+  const days = doc(
+    checked(z.array(z.enum(DAY_NAMES))),
+    'Weekdays the window is open; all seven when omitted.',
+    [['mon', 'tue', 'wed', 'thu', 'fri']],
+  ).optional();
+  const timezone = doc(
+    checked(z.string()),
+    '"customer" (the profile\'s timezone, falling back to the configured default) or an IANA zone like "Europe/Berlin".',
+    ['customer', 'Europe/Berlin'],
+  ).optional();
+  const hours = doc(checked(z.string().regex(HOURS_RE)), 'Local time range "HH:MM-HH:MM"; the end is exclusive.', ['09:00-20:00']);
+
+  // Step lists: recursive in json mode; in validate mode the compiler walks them itself.
+  const steps = (description: string): z.ZodType =>
+    doc(mode === 'json' ? z.array(z.lazy(() => step)) : z.array(z.unknown()), description);
+
+  const waitUntilWindow = z.strictObject({
+    days,
+    hours: hours.optional(),
+    time: doc(checked(z.string().regex(TIME_RE)), 'A local time of day "HH:MM" (instead of hours).', ['09:00']).optional(),
+    timezone,
+  });
+  const waitUntilDate = z.strictObject({
+    date: doc(
+      checked(z.string()),
+      'The date to wait for: an expression over the profile or trigger, or an ISO date.',
+      ['{{ profile.renewal_at }}'],
+    ),
+    offset: doc(
+      checked(z.string().regex(new RegExp(SIGNED_DURATION_PATTERN))),
+      'Shift from that date; negative means before it.',
+      ['-7d', '2h'],
+    ).optional(),
+  });
+  const waitFor = z.strictObject({
+    event: eventName,
+    where: where('`event.*` is the event under test.', eventWhere),
+    within: duration('How long to wait for the event before taking on_timeout.', ['23h', '3d']),
+  });
+  const sendObject = z.strictObject({
+    template: doc(z.string().min(1), 'Id of a template in templates/<id>.yaml.', ['cart-reminder']),
+    to: doc(z.string().min(1), 'Send to this address instead of the profile\'s (Liquid allowed).', ['{{ profile.manager_email }}']).optional(),
+    data: doc(z.record(z.string(), z.unknown()), 'Extra values for the template, available as `data.*` (Liquid allowed in text).', [
+      { coupon: 'SAVE10' },
+    ]).optional(),
+    category: doc(
+      z.string().regex(KEBAB_RE, { message: 'category must be a kebab-case word, e.g. "transactional"' }),
+      'Overrides the template\'s category for this send.',
+      ['transactional'],
+    ).optional(),
+  });
+  const updateProfile = z.strictObject({
+    set: doc(z.record(z.string(), z.unknown()), 'Traits to set (Liquid allowed in text values; `{{ now }}` is the journey clock).', [
+      { last_cart_nudge_at: '{{ now }}' },
+    ]).optional(),
+    unset: doc(z.array(z.string().min(1)), 'Traits to remove.', [['cart_token']]).optional(),
+    increment: doc(z.record(z.string(), z.number()), 'Numeric traits to add to (use a negative number to subtract).', [{ cart_nudges: 1 }]).optional(),
+    add_tags: doc(z.array(z.string().min(1)), 'Tags to add to the profile.', [['cart-abandoner']]).optional(),
+    remove_tags: doc(z.array(z.string().min(1)), 'Tags to remove from the profile.', [['vip-trial']]).optional(),
+  });
+  const variant = z.strictObject({
+    name: doc(
+      z.string().regex(STEP_ID_RE, { message: 'variant name must be kebab-case or snake_case, e.g. "short-copy"' }),
+      'Variant name, used in step ids and reports.',
+      ['control', 'discount'],
+    ),
+    weight: doc(z.number().positive(), 'Relative share of customers who get this variant.', [50]),
+    steps: steps('Steps for customers in this variant (may be empty for a control group).'),
+  });
+  const split = z.strictObject({
+    variants: doc(mode === 'json' ? z.array(variant).min(1) : z.array(z.unknown()).min(1), 'The variants; each customer gets one, stably.', [
+      [{ name: 'a', weight: 50, steps: [] }],
+    ]),
+    holdout: doc(z.number().min(0).max(100), 'Percent of customers held out: they get no messages here and are counted.', [10]).optional(),
+  });
+
+  const stepBase = {
+    id: doc(
+      z.string().regex(STEP_ID_RE, { message: 'step id must be kebab-case or snake_case, e.g. "first-reminder"' }),
+      'Stable step id for analytics, status and logs; derived from the position when omitted.',
+      ['first-reminder'],
+    ).optional(),
+    name: doc(z.string(), 'Display name of the step.', ['First reminder']).optional(),
+  };
+  const stepKinds = {
+    wait: z.strictObject({ ...stepBase, wait: duration('Pause the journey for this long (1s to 400d).', ['1h', '2d', '1d12h']) }),
+    wait_until: z.strictObject({
+      ...stepBase,
+      wait_until: doc(
+        mode === 'json' ? z.union([waitUntilWindow, waitUntilDate]) : z.unknown(),
+        'Wait until the next moment inside a time window, or until a date from the profile/trigger shifted by an offset.',
+        [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], hours: '09:00-17:00' }, { date: '{{ profile.renewal_at }}', offset: '-7d' }],
+      ),
+    }),
+    wait_for: z.strictObject({
+      ...stepBase,
+      wait_for: doc(waitFor, 'Wait for an event, at most `within`; then continue with on_event or on_timeout.', [{ event: 'cart_viewed', within: '23h' }]),
+      on_event: steps('Steps when the event arrived in time.').optional(),
+      on_timeout: steps('Steps when it did not.').optional(),
+    }),
+    send: z.strictObject({
+      ...stepBase,
+      send: doc(
+        mode === 'json' ? z.union([z.string().min(1), sendObject]) : z.unknown(),
+        'Render and send a template through its channel: a template id, or a map with template, to, data, category.',
+        ['cart-reminder', { template: 'cart-reminder', data: { coupon: 'SAVE10' } }],
+      ),
+    }),
+    update_profile: z.strictObject({
+      ...stepBase,
+      update_profile: doc(updateProfile, 'Change the customer profile.', [{ set: { plan: 'pro' }, add_tags: ['upgraded'] }]),
+    }),
+    if: z.strictObject({
+      ...stepBase,
+      if: doc(condition, 'Branch on a condition.', [{ 'profile.vip': true }]),
+      then: steps('Steps when the condition holds.'),
+      else: steps('Steps when it does not (optional).').optional(),
+    }),
+    split: z.strictObject({
+      ...stepBase,
+      split: doc(split, 'A/B split: each customer is assigned one variant, stably per customer and split id.', [
+        { variants: [{ name: 'a', weight: 50, steps: [] }, { name: 'b', weight: 50, steps: [] }], holdout: 10 },
+      ]),
+    }),
+    do: z.strictObject({
+      ...stepBase,
+      do: doc(z.string().min(1), 'Name of a registered activity to call.', ['notify-slack']),
+      with: doc(z.record(z.string(), z.unknown()), 'Input for the activity; checked against its schema when compiling.', [{ channel: '#sales' }]).optional(),
+    }),
+    exit: z.strictObject({ ...stepBase, exit: doc(z.string().min(1), 'End the journey here (outcome "exited") with this reason.', ['not-eligible']) }),
+  } satisfies Record<StepKey, z.ZodType>;
+  const [first, second, ...rest]: z.ZodType[] = Object.values(stepKinds);
+  const step: z.ZodType = z
+    .union([first, second, ...rest])
+    .meta({ id: 'step', description: 'One step: a map with exactly one step key, plus optional id and name.' });
+
+  const journey = z
+    .strictObject({
+      journey: doc(kebabId('journey id'), 'Journey id: kebab-case, unique, equal to the file name.', ['abandoned-cart']),
+      name: doc(z.string(), 'Display name.', ['Abandoned cart recovery']).optional(),
+      description: doc(z.string(), 'What the journey is for, in a sentence or two.', ['Remind shoppers who left a cart.']).optional(),
+      trigger: matcher('How a customer enters: a track event, optionally filtered.', '`trigger.*` is the entering event.', {
+        'trigger.properties.total': { gte: 20 },
+      }),
+      re_entry: doc(
+        checked(z.union([z.enum(['never', 'always']), z.string().regex(new RegExp(DURATION_PATTERN))])),
+        'May a customer enter again? never (default), always, or a cool-down duration since the last entry.',
+        ['never', '30d'],
+      ).optional(),
+      goal: matcher('Conversion event: ends the journey at once with outcome "converted".', '`event.*` is the goal event.').optional(),
+      exit_when: doc(
+        z.array(matcher('An event that ends the journey with outcome "exited".', '`event.*` is that event.')),
+        'Events that end the journey at once, outcome "exited".',
+        [[{ event: 'cart_emptied' }]],
+      ).optional(),
+      send_window: doc(
+        z.strictObject({ days, hours: hours.optional(), timezone }),
+        'Quiet hours for every send in the journey: sends outside wait for the window to open.',
+        [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], hours: '09:00-20:00', timezone: 'customer' }],
+      ).optional(),
+      steps: steps('What happens, in order.'),
+    })
+    .meta({ title: 'Unbroken journey', description: 'A customer journey: trigger, steps, goal and exits.' });
+
+  const liquid = (description: string, examples: string[]) => doc(z.string(), `${description} Liquid template.`, examples);
+  const template = z
+    .strictObject({
+      template: doc(kebabId('template id'), 'Template id: kebab-case, equal to the file name.', ['cart-reminder']),
+      channel: doc(z.enum(CHANNELS), 'How the message is delivered: email, sms or webhook.', ['email']),
+      category: doc(
+        z.string().regex(KEBAB_RE, { message: 'category must be a kebab-case word, e.g. "transactional"' }),
+        'marketing (default: respects unsubscribe, caps and quiet hours), transactional, or another kebab-case word.',
+        ['marketing', 'transactional'],
+      ).optional(),
+      subject: liquid('Email subject (required for email).', ["{{ profile.first_name | default: 'Hi' }}, you left something in your cart"]).optional(),
+      from: liquid('Sender, e.g. "Shop <shop@example.com>"; the configured default when omitted.', ['Shop <shop@example.com>']).optional(),
+      text: liquid('Plain-text email body (email needs text or html).', ['Your cart is waiting.']).optional(),
+      html: liquid('HTML email body; values are HTML-escaped.', ['<p>Hi {{ profile.first_name | default: "there" }},</p>']).optional(),
+      body: liquid('Message body: the text of an sms (required), or the request body of a webhook.', ['Your cart is waiting: {{ data.link }}']).optional(),
+      url: liquid('Webhook address to POST to (required for webhook).', ['https://hooks.example.com/cart']).optional(),
+    })
+    .meta({ title: 'Unbroken message template', description: 'A message template rendered with Liquid at send time.' });
+
+  return { journey, template, stepKinds, waitUntilWindow, waitUntilDate, waitFor, sendObject, updateProfile, split, variant };
+}
+
+/** The schemas the compiler validates with. */
+export const validateSchemas = buildSchemas('validate');
+
+/** JSON Schema for journey files, as committed in definitions/schema/. */
+export function journeyJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(buildSchemas('json').journey, { io: 'input' }) as Record<string, unknown>;
+}
+
+/** JSON Schema for template files, as committed in definitions/schema/. */
+export function templateJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(buildSchemas('json').template, { io: 'input' }) as Record<string, unknown>;
+}

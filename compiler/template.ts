@@ -1,0 +1,92 @@
+import type { TemplatePlan } from './plan';
+import { Reporter, type CompileError } from './errors';
+import { checkShape, type Report } from './issues';
+import { checkLiquid } from './liquid';
+import { parseYaml, type YamlPath } from './source';
+import { CHANNELS, KEBAB_RE, validateSchemas } from './schema';
+import { describeValue } from './durations';
+import { deepFreeze } from './hash';
+
+/** Where a template file lives, for plans (`file`) and for error reports (`errorFile`). */
+export interface SourceNames {
+  /** Path relative to the definitions folder, e.g. `templates/cart-reminder.yaml`. */
+  file: string;
+  /** Path relative to the working directory, used in errors. */
+  errorFile: string;
+}
+
+type Channel = (typeof CHANNELS)[number];
+type TextKey = 'subject' | 'from' | 'text' | 'html' | 'body' | 'url';
+const TEXT_KEYS: readonly TextKey[] = ['subject', 'from', 'text', 'html', 'body', 'url'];
+
+/** Which text keys each channel uses; anything else is a mistake worth reporting. */
+const CHANNEL_KEYS: Record<Channel, readonly TextKey[]> = {
+  email: ['subject', 'from', 'text', 'html'],
+  sms: ['from', 'body'],
+  webhook: ['url', 'body'],
+};
+
+/** Base name without `.yaml`/`.yml`: what the id inside must equal. */
+export function fileStem(file: string): string {
+  return (file.split('/').pop() ?? file).replace(/\.ya?ml$/, '');
+}
+
+/** Reports when the file name is not kebab-case or the id inside differs from it. */
+export function checkIdMatchesFile(kind: 'journey' | 'template', id: unknown, names: SourceNames, report: Report): void {
+  const stem = fileStem(names.file);
+  if (!KEBAB_RE.test(stem)) {
+    report('invalid_file_name', [], `file name "${stem}" is not kebab-case`, `rename it to lowercase words joined by dashes, e.g. ${kind}s/abandoned-cart.yaml`);
+  } else if (typeof id === 'string' && KEBAB_RE.test(id) && id !== stem) {
+    report('id_mismatch', [kind], `${kind} id "${id}" does not match the file name "${stem}"`, `rename the file to ${id}.yaml or change "${kind}:" to ${stem}; they must agree`);
+  }
+}
+
+/** Compiles one template file's text; returns the plan only when there were no errors. */
+export function compileTemplateSource(text: string, names: SourceNames): { plan?: TemplatePlan; errors: CompileError[] } {
+  const { file: source, problems } = parseYaml(text);
+  const r = new Reporter(names.errorFile, source);
+  const report: Report = (code, path, message, hint, anchor) => r.add(code, path, message, hint, { anchor });
+  for (const p of problems) r.addAt(p.code, p.position.line, p.position.column, p.message, p.hint);
+  if (!source) return { errors: r.errors };
+
+  const raw = source.value;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    report('not_a_map', [], `a template file must be a map with template, channel and the message text, got ${describeValue(raw)}`, 'start with "template: <file name>" and "channel: email"');
+    return { errors: r.errors };
+  }
+  const t = raw as Record<string, unknown>;
+  checkShape(validateSchemas.template, t, [], report);
+  checkIdMatchesFile('template', t.template, names, report);
+
+  const channel = (CHANNELS as readonly unknown[]).includes(t.channel) ? (t.channel as Channel) : undefined;
+  const strings: Partial<Record<TextKey, string>> = {};
+  for (const key of TEXT_KEYS) {
+    const v = t[key];
+    if (typeof v !== 'string') continue;
+    strings[key] = v;
+    const path: YamlPath = [key];
+    if (channel && !CHANNEL_KEYS[channel].includes(key)) {
+      report('key_not_for_channel', path, `"${key}" is not used by ${channel} templates`, `${channel} templates use: ${CHANNEL_KEYS[channel].join(', ')}`, 'key');
+    } else {
+      checkLiquid(v, path, report);
+    }
+  }
+  if (channel === 'email') {
+    if (t.subject === undefined) report('missing_key', ['channel'], 'an email template needs a "subject"', 'add e.g. subject: "Your cart is waiting"');
+    if (t.text === undefined && t.html === undefined) report('missing_key', ['channel'], 'an email template needs "text" or "html" (or both)', 'add e.g. text: | followed by the message');
+  } else if (channel === 'sms' && t.body === undefined) {
+    report('missing_key', ['channel'], 'an sms template needs a "body"', 'add e.g. body: "Your cart is waiting: {{ data.link }}"');
+  } else if (channel === 'webhook' && t.url === undefined) {
+    report('missing_key', ['channel'], 'a webhook template needs a "url"', 'add e.g. url: https://hooks.example.com/cart');
+  }
+
+  if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors };
+  const plan: TemplatePlan = {
+    id: t.template,
+    channel,
+    category: typeof t.category === 'string' ? t.category : 'marketing',
+    ...strings,
+    file: names.file,
+  };
+  return { plan: deepFreeze(plan), errors: r.errors };
+}

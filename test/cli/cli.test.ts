@@ -1,0 +1,104 @@
+/** The `unbroken` command as a user runs it: exit codes and the documented JSON contracts. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+
+function unbroken(args: string[], cwd = root): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('unbroken validate', () => {
+  test('the shipped definitions are valid and the summary says how many were checked', () => {
+    const r = unbroken(['validate']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok: \d+ journeys and \d+ templates in definitions are valid\n$/);
+  });
+
+  test('every problem is reported as file:line:column with exit code 1, and as JSON with --json', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-cli-'));
+    fs.mkdirSync(path.join(tmp, 'defs', 'journeys'), { recursive: true });
+    fs.mkdirSync(path.join(tmp, 'defs', 'templates'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'defs', 'templates', 'hello.yaml'), 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n');
+    fs.writeFileSync(
+      path.join(tmp, 'defs', 'journeys', 'demo.yaml'),
+      ['journey: demo', 'trigger:', '  event: signed_up', 'steps:', '  - wait: 5', '  - send: helo', ''].join('\n'),
+    );
+    const text = unbroken(['validate', '--definitions', 'defs'], tmp);
+    expect(text.code).toBe(1);
+    const lines = text.stderr.trim().split('\n');
+    expect(lines.some((l) => l.startsWith('defs/journeys/demo.yaml:5:11 '))).toBe(true);
+    expect(lines.some((l) => l.startsWith('defs/journeys/demo.yaml:6:11 ') && l.includes('did you mean "hello"'))).toBe(true);
+
+    const json = unbroken(['validate', '--definitions', 'defs', '--json'], tmp);
+    expect(json.code).toBe(1);
+    const body = JSON.parse(json.stdout);
+    expect(body.ok).toBe(false);
+    expect(body.errors).toHaveLength(2);
+    for (const e of body.errors) {
+      expect(Object.keys(e).sort()).toEqual(['code', 'column', 'file', 'hint', 'line', 'message', 'path']);
+      expect(e.file).toBe('defs/journeys/demo.yaml');
+    }
+    expect(body.errors.map((e: { line: number; column: number }) => [e.line, e.column])).toEqual([
+      [5, 11],
+      [6, 11],
+    ]);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('bad arguments exit with code 2', () => {
+    expect(unbroken(['validate', '--nope']).code).toBe(2);
+    expect(unbroken(['validate', '--definitions', 'no-such-folder']).code).toBe(2);
+    expect(unbroken(['frobnicate']).code).toBe(2);
+  });
+});
+
+describe('unbroken simulate', () => {
+  test('the README example prints the documented JSON report in seconds of real time', () => {
+    const r = unbroken([
+      'simulate',
+      'abandoned-cart',
+      '--profile',
+      'definitions/examples/ann.json',
+      '--events',
+      'definitions/examples/abandoned-cart.events.jsonl',
+      '--start',
+      '2026-11-24T10:00:00Z',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(Object.keys(report)).toEqual(expect.arrayContaining(['journey', 'version', 'customer', 'outcome', 'timeline', 'profile']));
+    expect(report.journey).toBe('abandoned-cart');
+    expect(report.customer).toBe('cus_ann_001');
+    expect(report.version).toMatch(/^[0-9a-f]{12}$/);
+    const times = report.timeline.map((t: { at: string }) => Date.parse(t.at));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(report.timeline[0]).toMatchObject({ kind: 'entered', at: '2026-11-24T10:00:00.000Z' });
+    const sent = report.timeline.filter((t: { kind: string }) => t.kind === 'sent');
+    expect(sent.length).toBeGreaterThan(0);
+    for (const s of sent) {
+      expect(s).toEqual(expect.objectContaining({ channel: 'email', to: 'ann@example.com', template: expect.any(String), subject: expect.any(String), body: expect.any(String) }));
+    }
+    // Nothing was sent for real, and the human format tells the same story.
+    const human = unbroken(['simulate', 'abandoned-cart', '--profile', 'definitions/examples/ann.json', '--events', 'definitions/examples/abandoned-cart.events.jsonl', '--start', '2026-11-24T10:00:00Z']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('abandoned-cart (version');
+    expect(human.stdout).toContain(sent[0].subject);
+  });
+
+  test('unusable input exits with code 2 and says which line is wrong', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-'));
+    fs.writeFileSync(path.join(tmp, 'events.jsonl'), '{"at":"+1h","type":"track","event":"x"}\n{"at":"soon","type":"track","event":"y"}\n');
+    const r = unbroken(['simulate', 'abandoned-cart', '--profile', 'definitions/examples/ann.json', '--events', path.join(tmp, 'events.jsonl')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('events.jsonl:2: at: "soon"');
+    expect(unbroken(['simulate', 'abandoned-cart', '--events', path.join(tmp, 'events.jsonl')]).code).toBe(2);
+    expect(unbroken(['simulate', 'no-such-journey', '--profile', 'definitions/examples/ann.json', '--events', path.join(tmp, 'events.jsonl')]).code).toBe(2);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * Every shipped example is validated and simulated, so the docs cannot go stale. Each scenario in
+ * definitions/examples/ runs through the real compiler and workflow on the time-skipping server.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { parseEvents, parseProfile, simulate, type SimulationReport } from '../cli/simulate';
+import { compileDefinitions } from '../compiler/index';
+import type { JourneyPlan } from '../compiler/plan';
+import { timeSkippingEnv } from './support/temporal';
+
+const definitions = path.resolve(__dirname, '..', 'definitions');
+const examples = path.join(definitions, 'examples');
+// A Tuesday morning, so send windows of the examples are open at entry.
+const start = Date.parse('2026-11-24T10:00:00Z');
+
+let env: TestWorkflowEnvironment;
+let plans: Map<string, JourneyPlan>;
+
+beforeAll(async () => {
+  const compiled = compileDefinitions(definitions);
+  expect(compiled.errors).toEqual([]);
+  plans = compiled.plans;
+  env = await timeSkippingEnv();
+}, 120_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function run(journey: string, eventsFile: string): Promise<SimulationReport> {
+  const profile = parseProfile(JSON.parse(fs.readFileSync(path.join(examples, 'ann.json'), 'utf8')), 'ann.json');
+  const file = path.join(examples, eventsFile);
+  const events = parseEvents(fs.readFileSync(file, 'utf8'), file, start);
+  return simulate({ plan: plans.get(journey)!, profile, events, startMs: start, defaultTimezone: 'UTC', env });
+}
+
+const sent = (r: SimulationReport) => r.timeline.filter((t) => t.kind === 'sent').map((t) => t.template);
+
+test('every example journey has a scenario in definitions/examples', () => {
+  const scenarios = fs.readdirSync(examples).filter((f) => f.endsWith('.events.jsonl'));
+  for (const id of plans.keys()) expect(scenarios).toContain(`${id}.events.jsonl`);
+});
+
+test('abandoned cart: Ann views her cart after the reminder and gets the "still there" follow-up', async () => {
+  const r = await run('abandoned-cart', 'abandoned-cart.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r)).toEqual(['cart-reminder', 'cart-still-there']);
+  expect(r.profile.cart_nudges).toBe(1);
+  expect(r.profile.tags).toContain('cart-abandoner');
+});
+
+test('abandoned cart: buying before the reminder converts and sends nothing', async () => {
+  const r = await run('abandoned-cart', 'abandoned-cart.purchase.events.jsonl');
+  expect(r.outcome).toBe('converted');
+  expect(sent(r)).toEqual([]);
+});
+
+test('whitepaper nudge: the personalised demo nudge arrives seven days later', async () => {
+  const r = await run('whitepaper-nudge', 'whitepaper-nudge.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  const nudge = r.timeline.find((t) => t.kind === 'sent')!;
+  expect(nudge.template).toBe('whitepaper-demo-nudge');
+  expect(Date.parse(nudge.at) - start).toBeGreaterThanOrEqual(7 * 86_400_000);
+  expect(String(nudge.subject) + String(nudge.body)).toContain('Ann');
+});
+
+test('welcome series: welcome at once, tips on a weekday morning, then one split variant or the holdout', async () => {
+  const r = await run('welcome-series', 'welcome-series.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r).slice(0, 2)).toEqual(['welcome', 'welcome-tips']);
+  const split = r.timeline.find((t) => t.kind === 'branched' && t.step === 'third-message')!;
+  expect(['customer-story', 'first-order-offer', 'holdout']).toContain(split.variant);
+  expect(r.profile.tags).toContain('onboarded');
+});
+
+test('post-purchase review: a customer who answers the survey is asked once', async () => {
+  const r = await run('post-purchase-review', 'post-purchase-review.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r)).toEqual(['review-request']);
+  expect(r.profile.last_nps_order_id).toBe('ord_1002');
+});
+
+test('post-purchase review: a customer who never answers is asked at most twice', async () => {
+  const r = await run('post-purchase-review', 'post-purchase-review.silent.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r)).toEqual(['review-request', 'review-reminder']);
+});

@@ -1,0 +1,15 @@
+/** Temporal servers for tests: the time-skipping test server and the real dev server (CLI). */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { devServerExecutable, testServerExecutable } from '../../worker/binaries';
+
+/** Starts Temporal's time-skipping test server (Java). */
+export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
+}
+
+/** Starts a real `temporal server start-dev`, optionally persisting to a SQLite file. */
+export function devServerEnv(dbFilename?: string): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: devServerExecutable(), dbFilename, ui: false, log: { format: 'pretty', level: 'error' } },
+  });
+}

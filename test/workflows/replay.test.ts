@@ -1,0 +1,26 @@
+/**
+ * Customers already inside a journey must never break: recorded histories of the example
+ * journeys are replayed against the current workflow code. A DeterminismViolationError here
+ * means a workflow change needs `patched()` (see docs/journeys.md, Versioning).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { journeyBundle } from '../../worker/worker';
+
+const dir = path.join(__dirname, 'histories');
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+
+test('recorded histories exist for the example journeys', () => {
+  expect(files.length).toBeGreaterThanOrEqual(5);
+});
+
+test('every recorded history replays without a determinism error', async () => {
+  const histories = files.map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) }));
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: await journeyBundle() }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+}, 120_000);

@@ -1,0 +1,80 @@
+/**
+ * Names and shapes shared by the workflow and its callers (worker, CLI, API). Defined once here
+ * and imported by both sides, so a signal or query name is never spelt twice.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { JourneyPlan, TrackEvent } from '../compiler/plan';
+
+/** Workflow type name registered by the worker. */
+export const JOURNEY_WORKFLOW = 'journeyWorkflow';
+
+export type Outcome = 'completed' | 'converted' | 'exited' | 'failed';
+
+export type TimelineKind =
+  | 'entered'
+  | 'waited'
+  | 'sent'
+  | 'skipped'
+  | 'profile_updated'
+  | 'branched'
+  | 'event_received'
+  | 'converted'
+  | 'exited'
+  | 'completed'
+  | 'failed';
+
+/** One thing that happened to the customer inside a journey, in journey-clock time. */
+export interface TimelineEntry {
+  at: string;
+  step: string;
+  kind: TimelineKind;
+  [detail: string]: unknown;
+}
+
+export interface JourneyInput {
+  plan: JourneyPlan;
+  customerId: string;
+  /** The track event that entered the customer. */
+  trigger: TrackEvent;
+  /** IANA zone used when the customer has no (valid) timezone. */
+  defaultTimezone: string;
+  /**
+   * Runs the journey clock as if the customer entered at this ISO time; the server clock is used
+   * unchanged when absent (production). `unbroken simulate --start` uses it to run a journey at
+   * another moment, for example just before a DST change.
+   */
+  startAt?: string;
+}
+
+export interface JourneyResult {
+  outcome: Outcome;
+  /** Why the journey ended, for `exited` and `failed`. */
+  reason?: string;
+  timeline: TimelineEntry[];
+}
+
+export interface JourneyState {
+  journey: string;
+  version: string;
+  customerId: string;
+  /** Step being executed now; undefined once the journey ended. */
+  currentStep?: string;
+  outcome?: Outcome;
+  timeline: TimelineEntry[];
+}
+
+/** A track event for a customer already inside the journey (goal, exit_when, wait_for). */
+export const eventSignal = defineSignal<[TrackEvent]>('journeyEvent');
+
+/** The customer's profile changed outside the journey (an identify); recorded in the timeline. */
+export const identifySignal = defineSignal<[{ traits: Record<string, unknown>; timestamp?: string }]>(
+  'journeyIdentify',
+);
+
+/** Where the customer is now and what has happened so far. */
+export const stateQuery = defineQuery<JourneyState>('journeyState');
+
+/** Workflow id of one customer's run of one journey; ids only, never e-mail addresses. */
+export function journeyWorkflowId(journeyId: string, customerId: string): string {
+  return `journey:${journeyId}:${customerId}`;
+}
