@@ -70,3 +70,129 @@ export interface ProfileStore {
   messagesFor(customerId: string): Promise<MessageRecord[]>;
   close(): Promise<void>;
 }
+
+// --- the live system: events, identities, deployed journeys, enrolments --------------------
+
+/** A stored track or identify call, after identity resolution. */
+export interface StoredEvent {
+  /** The sender's messageId (or one derived by the API); unique across all events. */
+  messageId: string;
+  type: 'track' | 'identify';
+  /** Canonical customer id the event belongs to. */
+  customerId: string;
+  userId?: string;
+  anonymousId?: string;
+  /** Event name, for track. */
+  event?: string;
+  properties?: Record<string, unknown>;
+  traits?: Record<string, unknown>;
+  context?: Record<string, unknown>;
+  /** When it happened (ISO), as the sender said or as received. */
+  timestamp: string;
+  receivedAt: string;
+}
+
+/**
+ * Outcome of recording an event under its messageId. `duplicate` means a previous delivery was
+ * fully routed; a previous delivery that was stored but never routed comes back as `new` again
+ * so a retry finishes the job.
+ */
+export type RecordEventResult = { status: 'new' } | { status: 'duplicate' };
+
+/** One published version of a journey. */
+export interface DeployedJourney {
+  journeyId: string;
+  version: string;
+  /** The compiled plan, as JSON. */
+  plan: unknown;
+  deployedAt: string;
+  paused: boolean;
+}
+
+export interface DeployResult {
+  /** Journeys whose version changed (or that are new), with the new version. */
+  published: { journeyId: string; version: string; previous?: string }[];
+  unchanged: string[];
+}
+
+/** A customer's entry into a journey: one workflow run. */
+export interface Enrolment {
+  journeyId: string;
+  customerId: string;
+  /** 1 for the first entry, 2 for the second … */
+  entry: number;
+  workflowId: string;
+  version: string;
+  enteredAt: string;
+  /** Workflow input, kept so an event racing the start can signal-with-start it. */
+  input: unknown;
+  endedAt?: string;
+  outcome?: string;
+  /** Last step recorded for this run. */
+  currentStep?: string;
+}
+
+export type EnrolDecision =
+  | { enrolled: true; enrolment: Enrolment }
+  | { enrolled: false; reason: 'active' | 're_entry_never' | 're_entry_cooldown' | 'paused'; until?: string };
+
+/** Per-step counts for `unbroken stats`. */
+export interface JourneyStats {
+  journeyId: string;
+  entered: number;
+  active: number;
+  outcomes: Record<string, number>;
+  steps: { stepId: string; kind: string; count: number; reasons?: Record<string, number> }[];
+}
+
+/**
+ * What the live system needs on top of ProfileStore. SQLite and PostgreSQL implement both, and
+ * one shared test suite runs against each.
+ */
+export interface LiveStore extends ProfileStore {
+  /**
+   * Resolves the canonical customer id for a userId/anonymousId pair. When both are given and
+   * the anonymous id was used before, links it to the user and merges the anonymous profile
+   * (traits the user profile lacks, tags) and its events into the user's, in one transaction.
+   */
+  resolveCustomer(ids: { userId?: string; anonymousId?: string }): Promise<string>;
+  /** Stores an event unless its messageId was already fully routed. */
+  recordEvent(event: StoredEvent): Promise<RecordEventResult>;
+  /** Marks an event routed: later deliveries of the same messageId are duplicates. */
+  markEventRouted(messageId: string): Promise<void>;
+  eventsFor(customerId: string): Promise<StoredEvent[]>;
+
+  /**
+   * Publishes every given journey whose version differs from the deployed one, all in one
+   * transaction (all or nothing). Pause state is kept across versions.
+   */
+  deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string): Promise<DeployResult>;
+  /** The current version of every deployed journey. */
+  deployedJourneys(): Promise<DeployedJourney[]>;
+  /** Any deployed version of a journey (running customers keep the one they entered with). */
+  journeyVersion(journeyId: string, version: string): Promise<DeployedJourney | undefined>;
+  /** Stops or restarts new entries; returns false when the journey was never deployed. */
+  setPaused(journeyId: string, paused: boolean): Promise<boolean>;
+
+  /**
+   * Decides atomically whether the customer may enter now under the journey's re-entry rule
+   * (`never`: only once ever; `always`: whenever not inside; cool-down: not inside and the last
+   * entry at least `ms` ago) and, if so, creates the enrolment with workflow id
+   * `<workflowIdPrefix>:<entry>`. A customer already inside is never entered twice.
+   */
+  tryEnrol(args: {
+    journeyId: string;
+    customerId: string;
+    version: string;
+    reEntry: { mode: 'never' } | { mode: 'always' } | { mode: 'cooldown'; ms: number };
+    at: string;
+    workflowIdPrefix: string;
+    input: unknown;
+  }): Promise<EnrolDecision>;
+  /** Runs not yet ended for the customer (to signal them). */
+  activeEnrolments(customerId: string): Promise<Enrolment[]>;
+  /** Every run of the customer, newest first, with its current step and outcome. */
+  enrolmentsFor(customerId: string): Promise<Enrolment[]>;
+  /** Per-step counts of a journey over all its versions. */
+  journeyStats(journeyId: string): Promise<JourneyStats>;
+}

@@ -1,4 +1,4 @@
-// Worker logs are for operators; in tests only errors are worth printing.
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+// Worker and core logs are for operators; in tests only errors are worth printing.
+import { installRuntime } from '../../worker/logging';
 
-Runtime.install({ logger: new DefaultLogger('ERROR') });
+installRuntime('ERROR');
