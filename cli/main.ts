@@ -6,11 +6,19 @@ import { compileDefinitions, formatError, type CompileResult } from '../compiler
 import { ConfigError, loadConfig } from '../worker/config';
 import { installRuntime } from '../worker/logging';
 import { runWorker } from '../worker/main';
+import { customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
+import { startBanner, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
+  unbroken start [--definitions DIR]
+  unbroken deploy [--definitions DIR] [--json]
+  unbroken pause <journey-id>
+  unbroken resume <journey-id>
+  unbroken status --user ID [--json]
+  unbroken stats <journey-id> [--json]
   unbroken worker
 
 DIR defaults to ./definitions (holding journeys/ and templates/).`;
@@ -108,6 +116,60 @@ async function simulateCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function startCommand(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: config.definitionsDir } }, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`start takes no positional arguments (got "${positionals[0]}")`);
+  installRuntime('WARN', config.metricsAddress);
+  const system = await startSystem(config, { definitionsDir: values.definitions });
+  write(startBanner(system));
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      process.stderr.write(`\nunbroken: ${signal} received, stopping (in-flight sends finish first)…\n`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await system.stop();
+  process.stderr.write('unbroken: stopped.\n');
+  return 0;
+}
+
+async function deployCommand(args: string[]): Promise<number> {
+  const config = loadConfig();
+  const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: config.definitionsDir }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`deploy takes no positional arguments (got "${positionals[0]}")`);
+  const result = await withStore(config, (store) => deploy(store, values.definitions));
+  write(values.json ? JSON.stringify({ published: result.published, unchanged: result.unchanged }) : formatDeploy(result));
+  return 0;
+}
+
+async function pauseCommand(command: 'pause' | 'resume', args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one journey id`);
+  const found = await withStore(loadConfig(), (store) => store.setPaused(positionals[0], command === 'pause'));
+  if (!found) throw new UsageError(`journey "${positionals[0]}" has never been deployed (run \`unbroken deploy\` first)`);
+  write(command === 'pause' ? `${positionals[0]} paused: no new customers enter; those inside continue` : `${positionals[0]} resumed: customers enter again`);
+  return 0;
+}
+
+async function statusCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length || !values.user) throw new UsageError('status needs --user ID');
+  const status = await withStore(loadConfig(), (store) => customerStatus(store, values.user!));
+  write(values.json ? JSON.stringify(status) : formatStatus(status));
+  return 0;
+}
+
+async function statsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('stats needs exactly one journey id');
+  const stats = await withStore(loadConfig(), (store) => store.journeyStats(positionals[0]));
+  write(values.json ? JSON.stringify(stats) : formatStats(stats));
+  return 0;
+}
+
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -117,6 +179,17 @@ export async function main(argv: string[]): Promise<number> {
         return validate(rest);
       case 'simulate':
         return await simulateCommand(rest);
+      case 'start':
+        return await startCommand(rest);
+      case 'deploy':
+        return await deployCommand(rest);
+      case 'pause':
+      case 'resume':
+        return await pauseCommand(command, rest);
+      case 'status':
+        return await statusCommand(rest);
+      case 'stats':
+        return await statsCommand(rest);
       case 'worker': {
         await runWorker(loadConfig());
         return 0;
@@ -135,6 +208,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`unbroken: ${(err as Error).message}\n\n${USAGE}\n`);
       return 2;
+    }
+    if (err instanceof InvalidDefinitionsError) {
+      for (const line of err.lines) process.stderr.write(`${line}\n`);
+      process.stderr.write(`unbroken: ${err.message}\n`);
+      return 1;
     }
     if (err instanceof ConfigError) {
       process.stderr.write(`unbroken: ${err.message}\n`);

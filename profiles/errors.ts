@@ -1,7 +1,10 @@
 /** Why a profile-store call was refused; `code` is stable, the message says how to fix it. */
-export type ProfileStoreErrorCode = 'invalid_change' | 'unsupported_url' | 'schema_too_new';
+export type ProfileStoreErrorCode = 'invalid_change' | 'invalid_identity' | 'unsupported_url' | 'unreachable' | 'schema_too_new';
 
-/** A profile-store call that can never succeed as written (bad change, bad URL, newer schema). */
+/**
+ * A profile-store call that cannot succeed as written (bad change, no identity, bad URL, newer
+ * schema) or a database that cannot be reached at open.
+ */
 export class ProfileStoreError extends Error {
   override readonly name = 'ProfileStoreError';
 

@@ -1,36 +1,46 @@
 import path from 'node:path';
 import { ProfileStoreError } from './errors';
+import { PostgresProfileStore } from './postgres';
+import { redactUrl } from './shared';
 import { SqliteProfileStore } from './sqlite';
-import type { ProfileStore } from './store';
+import type { LiveStore } from './store';
 
 export { ProfileStoreError } from './errors';
+export { PostgresProfileStore, postgresMigrations } from './postgres';
 export { SqliteProfileStore, migrations } from './sqlite';
-export type { MessageRecord, Profile, ProfileChanges, ProfileStore, StepRecord } from './store';
+export type { Migration } from './shared';
+export type {
+  DeployedJourney,
+  DeployResult,
+  EnrolDecision,
+  Enrolment,
+  JourneyStats,
+  LiveStore,
+  MessageRecord,
+  Profile,
+  ProfileChanges,
+  ProfileStore,
+  RecordEventResult,
+  StepRecord,
+  StoredEvent,
+} from './store';
 
 /** File name of the default SQLite store inside the data directory. */
 export const DEFAULT_SQLITE_FILE = 'profiles.sqlite';
 
 /**
- * Opens the profile store a `DATABASE_URL` names.
+ * Opens the profile store a `DATABASE_URL` names, with its migrations applied.
  *
  * - unset or empty: SQLite file `<dataDir>/profiles.sqlite`
  * - `sqlite::memory:` or `:memory:`: SQLite in memory (tests, simulation)
  * - `sqlite:<path>` or `sqlite://<path>`: SQLite file at that path (relative to the working directory)
- * - `postgres://…`: refused for now; see the error text
+ * - `postgres://…` or `postgresql://…`: PostgreSQL (rejects with `unreachable` when it cannot connect)
  */
-export function openProfileStore(url: string | undefined, dataDir: string): ProfileStore {
+export async function openProfileStore(url: string | undefined, dataDir: string): Promise<LiveStore> {
   const value = url?.trim() ?? '';
   if (value === '') return new SqliteProfileStore(path.join(dataDir, DEFAULT_SQLITE_FILE));
   if (value === ':memory:' || value === 'sqlite::memory:') return new SqliteProfileStore(':memory:');
-  if (/^postgres(ql)?:\/\//i.test(value)) {
-    throw new ProfileStoreError(
-      'unsupported_url',
-      'DATABASE_URL points at PostgreSQL, which this version of Unbroken does not support yet: ' +
-        'PostgreSQL support arrives with the live system (issue 3). Unset DATABASE_URL to use the ' +
-        `SQLite file in ${path.join(dataDir, DEFAULT_SQLITE_FILE)}, or set it to sqlite:<path>.`,
-      { url: redact(value) },
-    );
-  }
+  if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value);
   if (value.startsWith('sqlite:')) {
     // `sqlite:///abs/path` and `sqlite:relative/path` both name a file; strip the URL prefix.
     const file = value.slice('sqlite:'.length).replace(/^\/\//, '');
@@ -38,13 +48,8 @@ export function openProfileStore(url: string | undefined, dataDir: string): Prof
   }
   throw new ProfileStoreError(
     'unsupported_url',
-    `DATABASE_URL "${redact(value)}" is not understood: use sqlite:<path>, sqlite::memory:, or leave it unset ` +
+    `DATABASE_URL "${redactUrl(value)}" is not understood: use postgres://…, sqlite:<path>, sqlite::memory:, or leave it unset ` +
       `for ${path.join(dataDir, DEFAULT_SQLITE_FILE)}`,
-    { url: redact(value) },
+    { url: redactUrl(value) },
   );
-}
-
-/** Hides a password in a connection URL before it reaches an error message or a log. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 }

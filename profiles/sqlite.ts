@@ -2,14 +2,49 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ProfileStoreError } from './errors';
-import type { MessageRecord, Profile, ProfileChanges, ProfileStore, StepRecord } from './store';
+import {
+  applyProfileChanges,
+  applyTraits,
+  assembleStats,
+  customerFromColumns,
+  decideEntry,
+  emptyCustomer,
+  ENDING_KINDS,
+  jsonOrNull,
+  mergeCustomers,
+  requireSomeId,
+  toDeployedJourney,
+  toEnrolment,
+  toMessageRecord,
+  toProfile,
+  toStepRecord,
+  toStoredEvent,
+  type CustomerState,
+  type EnrolmentColumns,
+  type EventColumns,
+  type MessageColumns,
+  type Migration,
+  type PastEntry,
+  type StatsRows,
+  type StepColumns,
+} from './shared';
+import type {
+  DeployedJourney,
+  DeployResult,
+  EnrolDecision,
+  Enrolment,
+  JourneyStats,
+  LiveStore,
+  MessageRecord,
+  Profile,
+  ProfileChanges,
+  ProfileStore,
+  RecordEventResult,
+  StepRecord,
+  StoredEvent,
+} from './store';
 
-/** One schema change. Versions only ever grow; a shipped migration is never edited. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration } from './shared';
 
 /** The store's schema history, applied in order on open. Append new entries; never edit old ones. */
 export const migrations: readonly Migration[] = [
@@ -60,12 +95,66 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX messages_customer ON messages (customer_id);
     `,
   },
+  {
+    version: 2,
+    name: 'live system: events, identity links, deployed journeys, enrolments',
+    sql: `
+      CREATE TABLE events (
+        message_id   TEXT PRIMARY KEY,
+        type         TEXT NOT NULL CHECK (type IN ('track', 'identify')),
+        customer_id  TEXT NOT NULL,
+        user_id      TEXT,
+        anonymous_id TEXT,
+        event        TEXT,
+        properties   TEXT,
+        traits       TEXT,
+        context      TEXT,
+        timestamp    TEXT NOT NULL,
+        received_at  TEXT NOT NULL,
+        routed_at    TEXT
+      );
+      CREATE INDEX events_customer ON events (customer_id);
+      CREATE TABLE identity_links (
+        anonymous_id TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL,
+        linked_at    TEXT NOT NULL
+      );
+      CREATE INDEX identity_links_user ON identity_links (user_id);
+      CREATE TABLE journeys (
+        journey_id  TEXT PRIMARY KEY,
+        version     TEXT NOT NULL,
+        paused      INTEGER NOT NULL DEFAULT 0,
+        deployed_at TEXT NOT NULL
+      );
+      CREATE TABLE journey_versions (
+        journey_id  TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        plan        TEXT NOT NULL,
+        deployed_at TEXT NOT NULL,
+        PRIMARY KEY (journey_id, version)
+      );
+      CREATE TABLE enrolments (
+        workflow_id  TEXT PRIMARY KEY,
+        journey_id   TEXT NOT NULL,
+        customer_id  TEXT NOT NULL,
+        entry        INTEGER NOT NULL,
+        version      TEXT NOT NULL,
+        entered_at   TEXT NOT NULL,
+        input        TEXT NOT NULL DEFAULT 'null',
+        ended_at     TEXT,
+        outcome      TEXT,
+        current_step TEXT,
+        UNIQUE (journey_id, customer_id, entry)
+      );
+      CREATE INDEX enrolments_customer ON enrolments (customer_id);
+      -- The last line of defence against a customer being inside a journey twice.
+      CREATE UNIQUE INDEX enrolments_one_active ON enrolments (journey_id, customer_id) WHERE ended_at IS NULL;
+      CREATE INDEX step_records_journey ON step_records (journey_id, kind);
+    `,
+  },
 ];
 
-/** Profile fields stored in their own columns rather than in the traits JSON. */
-const SYSTEM_TEXT_FIELDS = ['email', 'phone', 'timezone'] as const;
-type SystemTextField = (typeof SYSTEM_TEXT_FIELDS)[number];
-
+/** Raw customer row: JSON columns still as text. */
 interface CustomerRow {
   id: string;
   email: string | null;
@@ -75,47 +164,26 @@ interface CustomerRow {
   tags: string;
 }
 
-interface StepRow {
-  idempotency_key: string;
-  workflow_id: string;
-  journey_id: string;
-  version: string;
-  customer_id: string;
-  step_id: string;
-  kind: string;
-  at: string;
-  detail: string | null;
-}
+/** Raw rows: JSON columns still as text, booleans as 0/1. */
+type MessageRow = Omit<MessageColumns, 'result'> & { result: string | null };
+type JourneyRow = { journey_id: string; version: string; plan: string; deployed_at: string; paused: number };
 
-interface MessageRow {
-  idempotency_key: string;
-  customer_id: string;
-  journey_id: string;
-  step_id: string;
-  channel: string;
-  template: string;
-  status: MessageRecord['status'];
-  result: string | null;
-}
+/** The parameters of `tryEnrol`. */
+type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
 
-/** A customer while being changed: system fields apart from free-form traits. */
-interface CustomerState {
-  id: string;
-  email?: string;
-  phone?: string;
-  timezone?: string;
-  tags: string[];
-  traits: Record<string, unknown>;
-}
+/** Customer ids that are one person: the canonical id and every anonymous id linked to it. */
+const IDENTITY_GROUP = 'SELECT @customer UNION SELECT anonymous_id FROM identity_links WHERE user_id = @customer';
 
 /**
  * The default profile store: one SQLite file (or memory), zero set-up.
  *
  * better-sqlite3 is synchronous; the async interface exists so a networked store fits the same
- * shape. Every multi-statement change runs in one transaction, so an idempotency key and the
- * change it guards commit together or not at all.
+ * shape. Every multi-statement change runs in one IMMEDIATE transaction: it takes the file's
+ * write lock up front, so read-decide-write sequences (enrolment, merge, claims) are serialised
+ * across every process sharing the file, and an idempotency key commits with the change it
+ * guards or not at all.
  */
-export class SqliteProfileStore implements ProfileStore {
+export class SqliteProfileStore implements ProfileStore, LiveStore {
   private readonly db: Database.Database;
   private closed = false;
 
@@ -169,92 +237,88 @@ export class SqliteProfileStore implements ProfileStore {
     apply.immediate();
   }
 
+  /** Runs `fn` in one IMMEDIATE transaction (see the class comment). */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // --- profiles -----------------------------------------------------------------------------
+
   async getProfile(id: string): Promise<Profile | undefined> {
-    const state = this.load(id);
+    const state = this.load(this.canonical(id));
     return state && toProfile(state);
   }
 
   async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
-    const run = this.db.transaction(() => {
-      const now = new Date().toISOString();
-      const existing = this.load(id);
-      const state = existing ?? { id, tags: [], traits: {} };
-      for (const [key, value] of Object.entries(traits)) {
-        if (key === 'id' || value === undefined) continue;
-        setField(state, key, value);
-      }
-      this.save(state, now, !existing);
+    return this.write(() => {
+      const customerId = this.canonical(id);
+      const existing = this.load(customerId);
+      const state = existing ?? emptyCustomer(customerId);
+      applyTraits(state, traits);
+      this.save(state, new Date().toISOString(), !existing);
       return toProfile(state);
     });
-    return run.immediate();
   }
 
   async applyChanges(idempotencyKey: string, id: string, changes: ProfileChanges): Promise<Profile> {
-    const run = this.db.transaction(() => {
+    // A thrown ProfileStoreError rolls the transaction back, key included, so nothing is half-applied.
+    return this.write(() => {
       const now = new Date().toISOString();
+      const customerId = this.canonical(id);
       const inserted = this.db
         .prepare('INSERT INTO profile_changes (idempotency_key, customer_id, applied_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
-        .run(idempotencyKey, id, now).changes;
-      const existing = this.load(id);
-      if (inserted === 0) return toProfile(existing ?? { id, tags: [], traits: {} });
-
-      const state = existing ?? { id, tags: [], traits: {} };
-      for (const [key, value] of Object.entries(changes.set ?? {})) setField(state, key, value);
-      for (const key of changes.unset ?? []) setField(state, key, null);
-      for (const [key, amount] of Object.entries(changes.increment ?? {})) increment(state, key, amount);
-      if (changes.addTags) state.tags = dedupe([...state.tags, ...changes.addTags]);
-      if (changes.removeTags) {
-        const remove = new Set(changes.removeTags);
-        state.tags = state.tags.filter((tag) => !remove.has(tag));
-      }
+        .run(idempotencyKey, customerId, now).changes;
+      const existing = this.load(customerId);
+      if (inserted === 0) return toProfile(existing ?? emptyCustomer(customerId));
+      const state = existing ?? emptyCustomer(customerId);
+      applyProfileChanges(state, changes);
       this.save(state, now, !existing);
       return toProfile(state);
     });
-    // A thrown ProfileStoreError rolls the transaction back, key included, so nothing is half-applied.
-    return run.immediate();
   }
 
   async recordStep(record: StepRecord): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO step_records (idempotency_key, workflow_id, journey_id, version, customer_id, step_id, kind, at, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(
-        record.idempotencyKey,
-        record.workflowId,
-        record.journeyId,
-        record.version,
-        record.customerId,
-        record.stepId,
-        record.kind,
-        record.at,
-        record.detail === undefined ? null : JSON.stringify(record.detail),
-      );
+    this.write(() => {
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO step_records (idempotency_key, workflow_id, journey_id, version, customer_id, step_id, kind, at, detail)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .run(
+          record.idempotencyKey,
+          record.workflowId,
+          record.journeyId,
+          record.version,
+          record.customerId,
+          record.stepId,
+          record.kind,
+          record.at,
+          jsonOrNull(record.detail),
+        ).changes;
+      // A replayed record must not move the run back to an older step.
+      if (inserted === 0) return;
+      const ending = ENDING_KINDS.has(record.kind);
+      // An ended run keeps its first outcome; ended_at only goes from NULL to a time.
+      this.db
+        .prepare(
+          `UPDATE enrolments SET current_step = @step,
+             outcome  = CASE WHEN @ending AND ended_at IS NULL THEN @kind ELSE outcome END,
+             ended_at = CASE WHEN @ending AND ended_at IS NULL THEN @at ELSE ended_at END
+           WHERE workflow_id = @workflow`,
+        )
+        .run({ step: record.stepId, ending: ending ? 1 : 0, kind: record.kind, at: record.at, workflow: record.workflowId });
+    });
   }
 
   async stepsFor(workflowId: string): Promise<StepRecord[]> {
     const rows = this.db
       .prepare('SELECT * FROM step_records WHERE workflow_id = ? ORDER BY at, rowid')
-      .all(workflowId) as StepRow[];
-    return rows.map((row) => {
-      const record: StepRecord = {
-        idempotencyKey: row.idempotency_key,
-        workflowId: row.workflow_id,
-        journeyId: row.journey_id,
-        version: row.version,
-        customerId: row.customer_id,
-        stepId: row.step_id,
-        kind: row.kind,
-        at: row.at,
-      };
-      if (row.detail !== null) record.detail = JSON.parse(row.detail) as Record<string, unknown>;
-      return record;
-    });
+      .all(workflowId) as (Omit<StepColumns, 'detail'> & { detail: string | null })[];
+    return rows.map((row) => toStepRecord({ ...row, detail: parseJson(row.detail) as Record<string, unknown> | null }));
   }
 
   async claimMessage(record: MessageRecord): Promise<{ claimed: boolean; existing?: MessageRecord }> {
-    const run = this.db.transaction(() => {
+    return this.write(() => {
       const now = new Date().toISOString();
       const inserted = this.db
         .prepare(
@@ -269,7 +333,7 @@ export class SqliteProfileStore implements ProfileStore {
           record.channel,
           record.template,
           record.status,
-          record.result === undefined ? null : JSON.stringify(record.result),
+          jsonOrNull(record.result),
           now,
           now,
         ).changes;
@@ -277,7 +341,6 @@ export class SqliteProfileStore implements ProfileStore {
       const row = this.db.prepare('SELECT * FROM messages WHERE idempotency_key = ?').get(record.idempotencyKey) as MessageRow;
       return { claimed: false, existing: toMessage(row) };
     });
-    return run.immediate();
   }
 
   async finishMessage(idempotencyKey: string, status: 'sent' | 'skipped', result: Record<string, unknown>): Promise<void> {
@@ -298,24 +361,256 @@ export class SqliteProfileStore implements ProfileStore {
     return rows.map(toMessage);
   }
 
+  // --- identities and events ----------------------------------------------------------------
+
+  async resolveCustomer(ids: { userId?: string; anonymousId?: string }): Promise<string> {
+    requireSomeId(ids);
+    const { userId, anonymousId } = ids;
+    if (!userId) return this.canonical(anonymousId as string);
+    if (!anonymousId || anonymousId === userId) return userId;
+    return this.write(() => {
+      const now = new Date().toISOString();
+      // An anonymous id already linked (to this user or, first come first served, another one)
+      // stays as it is: the event still belongs to the user it names.
+      const linked = this.db
+        .prepare('INSERT INTO identity_links (anonymous_id, user_id, linked_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+        .run(anonymousId, userId, now).changes;
+      if (linked === 0) return userId;
+      this.db.prepare('UPDATE events SET customer_id = ? WHERE customer_id = ?').run(userId, anonymousId);
+      const anonymous = this.load(anonymousId);
+      if (anonymous) {
+        const user = this.load(userId);
+        this.save(mergeCustomers(userId, user, anonymous), now, !user);
+        this.db.prepare('DELETE FROM customers WHERE id = ?').run(anonymousId);
+      }
+      return userId;
+    });
+  }
+
+  async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
+    return this.write(() => {
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO events (message_id, type, customer_id, user_id, anonymous_id, event, properties, traits, context, timestamp, received_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .run(
+          event.messageId,
+          event.type,
+          event.customerId,
+          event.userId ?? null,
+          event.anonymousId ?? null,
+          event.event ?? null,
+          jsonOrNull(event.properties),
+          jsonOrNull(event.traits),
+          jsonOrNull(event.context),
+          event.timestamp,
+          event.receivedAt,
+        ).changes;
+      if (inserted === 1) return { status: 'new' };
+      const routedAt = this.db.prepare('SELECT routed_at FROM events WHERE message_id = ?').pluck().get(event.messageId);
+      return routedAt === null ? { status: 'new' } : { status: 'duplicate' };
+    });
+  }
+
+  async markEventRouted(messageId: string): Promise<void> {
+    this.db
+      .prepare('UPDATE events SET routed_at = ? WHERE message_id = ? AND routed_at IS NULL')
+      .run(new Date().toISOString(), messageId);
+  }
+
+  async eventsFor(customerId: string): Promise<StoredEvent[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM events WHERE customer_id = ? ORDER BY timestamp, rowid')
+      .all(customerId) as Record<string, unknown>[];
+    return rows.map((row) =>
+      toStoredEvent({
+        ...(row as unknown as EventColumns),
+        properties: parseJson(row.properties) as EventColumns['properties'],
+        traits: parseJson(row.traits) as EventColumns['traits'],
+        context: parseJson(row.context) as EventColumns['context'],
+      }),
+    );
+  }
+
+  // --- deployed journeys --------------------------------------------------------------------
+
+  async deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string): Promise<DeployResult> {
+    return this.write(() => {
+      const result: DeployResult = { published: [], unchanged: [] };
+      const current = this.db.prepare('SELECT version FROM journeys WHERE journey_id = ?').pluck();
+      // A version deployed before (a rollback) keeps its original row and plan.
+      const addVersion = this.db.prepare(
+        'INSERT INTO journey_versions (journey_id, version, plan, deployed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      );
+      const publish = this.db.prepare(
+        `INSERT INTO journeys (journey_id, version, paused, deployed_at) VALUES (?, ?, 0, ?)
+         ON CONFLICT (journey_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at`,
+      );
+      for (const { journeyId, version, plan } of plans) {
+        const previous = current.get(journeyId) as string | undefined;
+        if (previous === version) {
+          result.unchanged.push(journeyId);
+          continue;
+        }
+        // Serialising inside the transaction: a plan that cannot be stored aborts the whole deploy.
+        addVersion.run(journeyId, version, JSON.stringify(plan), at);
+        publish.run(journeyId, version, at);
+        result.published.push(previous === undefined ? { journeyId, version } : { journeyId, version, previous });
+      }
+      return result;
+    });
+  }
+
+  async deployedJourneys(): Promise<DeployedJourney[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT j.journey_id, j.version, v.plan, j.deployed_at, j.paused
+         FROM journeys j JOIN journey_versions v ON v.journey_id = j.journey_id AND v.version = j.version
+         ORDER BY j.journey_id`,
+      )
+      .all() as JourneyRow[];
+    return rows.map(sqliteJourney);
+  }
+
+  async journeyVersion(journeyId: string, version: string): Promise<DeployedJourney | undefined> {
+    const row = this.db
+      .prepare(
+        `SELECT v.journey_id, v.version, v.plan, v.deployed_at, j.paused
+         FROM journey_versions v JOIN journeys j ON j.journey_id = v.journey_id
+         WHERE v.journey_id = ? AND v.version = ?`,
+      )
+      .get(journeyId, version) as JourneyRow | undefined;
+    return row && sqliteJourney(row);
+  }
+
+  async setPaused(journeyId: string, paused: boolean): Promise<boolean> {
+    return this.db.prepare('UPDATE journeys SET paused = ? WHERE journey_id = ?').run(paused ? 1 : 0, journeyId).changes === 1;
+  }
+
+  // --- enrolments ---------------------------------------------------------------------------
+
+  async tryEnrol(args: EnrolArgs): Promise<EnrolDecision> {
+    try {
+      return this.write(() => this.enrol(args));
+    } catch (err) {
+      // Cannot happen while the IMMEDIATE lock serialises writers, but the unique indexes are
+      // the real guarantee: losing to them means another run got in first.
+      if (isUniqueViolation(err)) return { enrolled: false, reason: 'active' };
+      throw err;
+    }
+  }
+
+  private enrol(args: EnrolArgs): EnrolDecision {
+    const paused = this.db.prepare('SELECT paused FROM journeys WHERE journey_id = ?').pluck().get(args.journeyId) as
+      | number
+      | undefined;
+    const history = this.db
+      .prepare(
+        `SELECT entry, entered_at AS enteredAt, ended_at AS endedAt FROM enrolments
+         WHERE journey_id = @journey AND customer_id IN (${IDENTITY_GROUP})`,
+      )
+      .all({ journey: args.journeyId, customer: this.canonical(args.customerId) }) as PastEntry[];
+    const decision = decideEntry({ paused: paused === 1, history, reEntry: args.reEntry, at: args.at });
+    if (!decision.enter) {
+      return decision.until === undefined
+        ? { enrolled: false, reason: decision.reason }
+        : { enrolled: false, reason: decision.reason, until: decision.until };
+    }
+    const enrolment: Enrolment = {
+      journeyId: args.journeyId,
+      customerId: args.customerId,
+      entry: decision.entry,
+      workflowId: `${args.workflowIdPrefix}:${decision.entry}`,
+      version: args.version,
+      enteredAt: args.at,
+      input: args.input ?? null,
+    };
+    this.db
+      .prepare(
+        `INSERT INTO enrolments (workflow_id, journey_id, customer_id, entry, version, entered_at, input)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        enrolment.workflowId,
+        enrolment.journeyId,
+        enrolment.customerId,
+        enrolment.entry,
+        enrolment.version,
+        enrolment.enteredAt,
+        JSON.stringify(enrolment.input),
+      );
+    return { enrolled: true, enrolment };
+  }
+
+  async activeEnrolments(customerId: string): Promise<Enrolment[]> {
+    return this.enrolments(customerId, 'AND ended_at IS NULL ORDER BY entered_at, rowid');
+  }
+
+  async enrolmentsFor(customerId: string): Promise<Enrolment[]> {
+    return this.enrolments(customerId, 'ORDER BY entered_at DESC, rowid DESC');
+  }
+
+  private enrolments(customerId: string, tail: string): Enrolment[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM enrolments WHERE customer_id IN (${IDENTITY_GROUP}) ${tail}`)
+      .all({ customer: this.canonical(customerId) }) as (Omit<EnrolmentColumns, 'input'> & { input: string })[];
+    return rows.map((row) => toEnrolment({ ...row, input: JSON.parse(row.input) as unknown }));
+  }
+
+  async journeyStats(journeyId: string): Promise<JourneyStats> {
+    const count = (sql: string): number => this.db.prepare(sql).pluck().get(journeyId) as number;
+    const rows: StatsRows = {
+      entered: count('SELECT COUNT(*) FROM enrolments WHERE journey_id = ?'),
+      active: count('SELECT COUNT(*) FROM enrolments WHERE journey_id = ? AND ended_at IS NULL'),
+      outcomes: this.db
+        .prepare(
+          `SELECT outcome, COUNT(*) AS count FROM enrolments WHERE journey_id = ? AND outcome IS NOT NULL
+           GROUP BY outcome ORDER BY outcome`,
+        )
+        .all(journeyId) as StatsRows['outcomes'],
+      steps: this.db
+        .prepare(
+          `SELECT step_id AS stepId, kind, COUNT(*) AS count FROM step_records WHERE journey_id = ?
+           GROUP BY step_id, kind ORDER BY MIN(at), MIN(rowid)`,
+        )
+        .all(journeyId) as StatsRows['steps'],
+      skipReasons: (
+        this.db
+          .prepare(
+            `SELECT step_id AS stepId, json_extract(detail, '$.reason') AS reason, COUNT(*) AS count FROM step_records
+             WHERE journey_id = ? AND kind = 'skipped' GROUP BY 1, 2`,
+          )
+          .all(journeyId) as { stepId: string; reason: unknown; count: number }[]
+      ).map((row) => ({ ...row, reason: row.reason === null ? null : String(row.reason) })),
+    };
+    return assembleStats(journeyId, rows);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
   }
 
+  // --- rows -----------------------------------------------------------------------------------
+
+  /** The id a customer's data lives under: the linked user for a merged anonymous id. */
+  private canonical(id: string): string {
+    const userId = this.db.prepare('SELECT user_id FROM identity_links WHERE anonymous_id = ?').pluck().get(id) as
+      | string
+      | undefined;
+    return userId ?? id;
+  }
+
   private load(id: string): CustomerState | undefined {
     const row = this.db.prepare('SELECT * FROM customers WHERE id = ?').get(id) as CustomerRow | undefined;
     if (!row) return undefined;
-    const state: CustomerState = {
-      id: row.id,
-      tags: JSON.parse(row.tags) as string[],
+    return customerFromColumns({
+      ...row,
       traits: JSON.parse(row.traits) as Record<string, unknown>,
-    };
-    if (row.email !== null) state.email = row.email;
-    if (row.phone !== null) state.phone = row.phone;
-    if (row.timezone !== null) state.timezone = row.timezone;
-    return state;
+      tags: JSON.parse(row.tags) as string[],
+    });
   }
 
   private save(state: CustomerState, now: string, isNew: boolean): void {
@@ -338,97 +633,19 @@ export class SqliteProfileStore implements ProfileStore {
   }
 }
 
-function isSystemTextField(key: string): key is SystemTextField {
-  return (SYSTEM_TEXT_FIELDS as readonly string[]).includes(key);
-}
-
-/** Sets one field; `null` clears it (a trait is removed, `tags` becomes empty). */
-function setField(state: CustomerState, key: string, value: unknown): void {
-  if (key === 'id') {
-    throw new ProfileStoreError('invalid_change', `customer ${state.id}: "id" cannot be changed`, {
-      customerId: state.id,
-      field: key,
-    });
-  }
-  if (isSystemTextField(key)) {
-    if (value === null || value === undefined || value === '') delete state[key];
-    else if (typeof value === 'string') state[key] = value;
-    else {
-      throw new ProfileStoreError(
-        'invalid_change',
-        `customer ${state.id}: "${key}" must be a string, got ${describe(value)}`,
-        { customerId: state.id, field: key },
-      );
-    }
-    return;
-  }
-  if (key === 'tags') {
-    if (value === null || value === undefined) state.tags = [];
-    else if (Array.isArray(value) && value.every((tag) => typeof tag === 'string')) state.tags = dedupe(value);
-    else {
-      throw new ProfileStoreError(
-        'invalid_change',
-        `customer ${state.id}: "tags" must be a list of strings, got ${describe(value)}`,
-        { customerId: state.id, field: key },
-      );
-    }
-    return;
-  }
-  if (value === null || value === undefined) delete state.traits[key];
-  else state.traits[key] = value;
-}
-
-function increment(state: CustomerState, key: string, amount: number): void {
-  if (!Number.isFinite(amount)) {
-    throw new ProfileStoreError('invalid_change', `customer ${state.id}: cannot increment "${key}" by ${amount}`, {
-      customerId: state.id,
-      field: key,
-    });
-  }
-  const current = key === 'tags' || key === 'id' || isSystemTextField(key) ? state[key] : state.traits[key];
-  if (current === undefined || current === null) {
-    setField(state, key, amount);
-  } else if (typeof current === 'number') {
-    setField(state, key, current + amount);
-  } else {
-    throw new ProfileStoreError(
-      'invalid_change',
-      `customer ${state.id}: cannot increment "${key}", it holds ${describe(current)}, not a number (unset it first or use another trait)`,
-      { customerId: state.id, field: key },
-    );
-  }
-}
-
-function toProfile(state: CustomerState): Profile {
-  // Traits first, so a stray trait can never shadow a system field.
-  const profile: Profile = { ...state.traits, id: state.id, tags: [...state.tags] };
-  for (const key of SYSTEM_TEXT_FIELDS) {
-    if (state[key] !== undefined) profile[key] = state[key];
-    else delete profile[key];
-  }
-  return profile;
-}
-
 function toMessage(row: MessageRow): MessageRecord {
-  const record: MessageRecord = {
-    idempotencyKey: row.idempotency_key,
-    customerId: row.customer_id,
-    journeyId: row.journey_id,
-    stepId: row.step_id,
-    channel: row.channel,
-    template: row.template,
-    status: row.status,
-  };
-  if (row.result !== null) record.result = JSON.parse(row.result) as Record<string, unknown>;
-  return record;
+  return toMessageRecord({ ...row, result: parseJson(row.result) as Record<string, unknown> | null });
 }
 
-function dedupe(tags: string[]): string[] {
-  return [...new Set(tags)];
+function sqliteJourney(row: JourneyRow): DeployedJourney {
+  return toDeployedJourney({ ...row, plan: JSON.parse(row.plan) as unknown, paused: row.paused === 1 });
 }
 
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'a list';
-  if (value === null) return 'null';
-  return typeof value === 'string' ? `the text ${JSON.stringify(value)}` : `a ${typeof value}`;
+function parseJson(text: unknown): unknown {
+  return typeof text === 'string' ? (JSON.parse(text) as unknown) : null;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

@@ -55,7 +55,11 @@ export interface ProfileStore {
    * changes nothing and returns the current profile.
    */
   applyChanges(idempotencyKey: string, id: string, changes: ProfileChanges): Promise<Profile>;
-  /** Stores a step record; a second record with the same key is ignored. */
+  /**
+   * Stores a step record; a second record with the same key is ignored. A live store also moves
+   * the enrolment with that workflow id to the step and, for an ending kind (completed,
+   * converted, exited, failed), ends it with that outcome, in the same transaction.
+   */
   recordStep(record: StepRecord): Promise<void>;
   stepsFor(workflowId: string): Promise<StepRecord[]>;
   /**
@@ -90,6 +94,8 @@ export interface StoredEvent {
   /** When it happened (ISO), as the sender said or as received. */
   timestamp: string;
   receivedAt: string;
+  /** When routing finished (set by `markEventRouted`); ignored by `recordEvent`. */
+  routedAt?: string;
 }
 
 /**
@@ -153,10 +159,20 @@ export interface LiveStore extends ProfileStore {
   /**
    * Resolves the canonical customer id for a userId/anonymousId pair. When both are given and
    * the anonymous id was used before, links it to the user and merges the anonymous profile
-   * (traits the user profile lacks, tags) and its events into the user's, in one transaction.
+   * (traits the user profile lacks, tags, email/phone/timezone if missing) and its events into
+   * the user's, in one transaction; messages and step records stay where they were (history).
+   * A userId alone resolves to itself; an anonymousId alone to its linked user, else itself.
+   * The first link of an anonymous id wins: a later pair naming another user resolves to that
+   * user but does not move the link. After linking, getProfile/identify/applyChanges on the
+   * anonymous id act on the user's profile. Rejects `invalid_identity` when neither is given.
    */
   resolveCustomer(ids: { userId?: string; anonymousId?: string }): Promise<string>;
-  /** Stores an event unless its messageId was already fully routed. */
+  /**
+   * Stores an event unless its messageId was already fully routed. A redelivery of a stored but
+   * unrouted event answers `new` without overwriting the stored copy, so two concurrent
+   * deliveries of one messageId can both route it; routing must stay idempotent (tryEnrol and
+   * signal-with-start are).
+   */
   recordEvent(event: StoredEvent): Promise<RecordEventResult>;
   /** Marks an event routed: later deliveries of the same messageId are duplicates. */
   markEventRouted(messageId: string): Promise<void>;
@@ -171,14 +187,20 @@ export interface LiveStore extends ProfileStore {
   deployedJourneys(): Promise<DeployedJourney[]>;
   /** Any deployed version of a journey (running customers keep the one they entered with). */
   journeyVersion(journeyId: string, version: string): Promise<DeployedJourney | undefined>;
-  /** Stops or restarts new entries; returns false when the journey was never deployed. */
+  /**
+   * Stops or restarts new entries; returns false when the journey was never deployed. Runs
+   * already inside are not affected.
+   */
   setPaused(journeyId: string, paused: boolean): Promise<boolean>;
 
   /**
    * Decides atomically whether the customer may enter now under the journey's re-entry rule
    * (`never`: only once ever; `always`: whenever not inside; cool-down: not inside and the last
    * entry at least `ms` ago) and, if so, creates the enrolment with workflow id
-   * `<workflowIdPrefix>:<entry>`. A customer already inside is never entered twice.
+   * `<workflowIdPrefix>:<entry>`. A customer already inside is never entered twice. Checks
+   * run in order: paused, active, re-entry rule. History counts the runs of every id linked to
+   * the customer (a run entered anonymously counts after the merge). A journey that was never
+   * deployed is treated as not paused. Safe under concurrent calls from several processes.
    */
   tryEnrol(args: {
     journeyId: string;
@@ -189,10 +211,13 @@ export interface LiveStore extends ProfileStore {
     workflowIdPrefix: string;
     input: unknown;
   }): Promise<EnrolDecision>;
-  /** Runs not yet ended for the customer (to signal them). */
+  /** Runs not yet ended for the customer, including runs entered under a linked anonymous id (to signal them). */
   activeEnrolments(customerId: string): Promise<Enrolment[]>;
-  /** Every run of the customer, newest first, with its current step and outcome. */
+  /** Every run of the customer (and its linked anonymous ids), newest first, with its current step and outcome. */
   enrolmentsFor(customerId: string): Promise<Enrolment[]>;
-  /** Per-step counts of a journey over all its versions. */
+  /**
+   * Per-step counts of a journey over all its versions: entered and active runs, outcomes of
+   * ended runs, and each (step, kind) in order of first appearance, with reasons for `skipped`.
+   */
   journeyStats(journeyId: string): Promise<JourneyStats>;
 }

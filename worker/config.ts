@@ -28,6 +28,9 @@ const schema = z.object({
   UNBROKEN_DEFINITIONS: z.string().min(1).default('definitions'),
   UNBROKEN_DEFAULT_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA timezone such as Europe/Berlin').default('UTC'),
   UNBROKEN_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('port of the event API'),
+  UNBROKEN_WRITE_KEY: z.string().min(16, 'must be at least 16 characters').optional().describe('write key for the event API'),
+  UNBROKEN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(512 * 1024),
   UNBROKEN_METRICS_ADDRESS: z
     .string()
     .regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464')
@@ -53,6 +56,13 @@ export type Config = {
   defaultTimezone: string;
   webhookSecret?: string;
   metricsAddress?: string;
+  port: number;
+  writeKey?: string;
+  maxBodyBytes: number;
+  /** True when TEMPORAL_ADDRESS was not given: `unbroken start` runs its own dev server. */
+  embeddedTemporal: boolean;
+  /** True when SMTP_URL was not given: `unbroken start` runs its own mail catcher. */
+  embeddedSmtp: boolean;
 };
 
 /** Raised when the environment does not describe a runnable configuration. */
@@ -95,5 +105,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultTimezone: e.UNBROKEN_DEFAULT_TIMEZONE,
     webhookSecret: e.UNBROKEN_WEBHOOK_SECRET,
     metricsAddress: e.UNBROKEN_METRICS_ADDRESS,
+    port: e.PORT,
+    writeKey: e.UNBROKEN_WRITE_KEY,
+    maxBodyBytes: e.UNBROKEN_MAX_BODY_BYTES,
+    embeddedTemporal: cleaned.TEMPORAL_ADDRESS === undefined,
+    embeddedSmtp: cleaned.SMTP_URL === undefined,
   };
 }

@@ -8,7 +8,7 @@ import { connectTemporal, createJourneyWorker } from './worker';
 /** Starts a worker with the given configuration and resolves when it has shut down. */
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   installRuntime('INFO', config.metricsAddress);
-  const store = openProfileStore(config.databaseUrl, config.dataDir);
+  const store = await openProfileStore(config.databaseUrl, config.dataDir);
   const connection = await connectTemporal(config.temporal);
   try {
     const worker = await createJourneyWorker({

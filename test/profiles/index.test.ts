@@ -11,7 +11,7 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('openProfileStore', () => {
   it('opens profiles.sqlite in the data directory when no URL is given', async () => {
-    const store = openProfileStore(undefined, path.join(dir, 'data'));
+    const store = await openProfileStore(undefined, path.join(dir, 'data'));
     await store.identify('c1', {});
     await store.close();
     expect(fs.existsSync(path.join(dir, 'data', 'profiles.sqlite'))).toBe(true);
@@ -19,7 +19,7 @@ describe('openProfileStore', () => {
 
   it('opens an in-memory store for sqlite::memory: and :memory:', async () => {
     for (const url of ['sqlite::memory:', ':memory:']) {
-      const store = openProfileStore(url, dir);
+      const store = await openProfileStore(url, dir);
       await store.identify('c1', { plan: 'pro' });
       expect((await store.getProfile('c1'))?.plan).toBe('pro');
       await store.close();
@@ -30,26 +30,20 @@ describe('openProfileStore', () => {
   it('opens the file a sqlite: URL names', async () => {
     const file = path.join(dir, 'custom', 'p.db');
     for (const url of [`sqlite:${file}`, `sqlite://${file}`]) {
-      const store = openProfileStore(url, dir);
+      const store = await openProfileStore(url, dir);
       await store.close();
     }
     expect(fs.existsSync(file)).toBe(true);
   });
 
-  it('says plainly that PostgreSQL is not supported yet, without echoing the password', () => {
-    let error: unknown;
-    try {
-      openProfileStore('postgres://app:s3cret@db:5432/unbroken', dir);
-    } catch (err) {
-      error = err;
-    }
+  it('reports an unreachable PostgreSQL plainly, without echoing the password', async () => {
+    const error = await openProfileStore('postgres://app:s3cret@127.0.0.1:1/unbroken', dir).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(ProfileStoreError);
-    expect((error as ProfileStoreError).code).toBe('unsupported_url');
-    expect((error as Error).message).toMatch(/PostgreSQL support arrives with the live system \(issue 3\)/);
+    expect((error as ProfileStoreError).code).toBe('unreachable');
     expect(JSON.stringify({ m: (error as Error).message, d: (error as ProfileStoreError).details })).not.toMatch(/s3cret/);
   });
 
-  it('rejects a URL it does not understand and lists what it accepts', () => {
-    expect(() => openProfileStore('mysql://x', dir)).toThrow(/use sqlite:<path>, sqlite::memory:/);
+  it('rejects a URL it does not understand and lists what it accepts', async () => {
+    await expect(openProfileStore('mysql://x', dir)).rejects.toThrow(/use postgres:\/\/…, sqlite:<path>, sqlite::memory:/);
   });
 });

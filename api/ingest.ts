@@ -1,0 +1,147 @@
+/**
+ * What happens to validated calls: identity resolution, storage with deduplication, profile
+ * updates, routing into journeys. Kept apart from HTTP so it can be tested and benchmarked alone.
+ */
+import { randomUUID } from 'node:crypto';
+import type { StoredEvent } from '../profiles/store';
+import type { Call } from './schemas';
+import type { EventRouter, EventStore } from './types';
+
+/** What `ingest` needs; `inFlight` is shared by all requests of one server. */
+export interface IngestDeps {
+  store: EventStore;
+  router: EventRouter;
+  now: () => Date;
+  /** Deliveries being processed, by messageId; see `serialize`. Omit for a private one. */
+  inFlight?: InFlight;
+}
+
+/** Counts of one `ingest` call. */
+export interface IngestResult {
+  /** Stored and routed now. */
+  routed: number;
+  /** Already routed by an earlier delivery; acknowledged, nothing done. */
+  duplicates: number;
+}
+
+/**
+ * A dependency failed while ingesting; the client should retry the same request. Events before
+ * `messageId` were fully handled; this one and the rest were not routed, so their redelivery
+ * (same messageIds) is treated as new.
+ */
+export class IngestUnavailableError extends Error {
+  override readonly name = 'IngestUnavailableError';
+
+  constructor(
+    /** Which dependency failed: the profile store or the journey router. */
+    readonly stage: 'store' | 'route',
+    readonly messageId: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${stage === 'store' ? 'the profile store' : 'journey routing'} failed for messageId ${messageId}: ${errorText(cause)}`);
+  }
+}
+
+/** Deliveries in progress, by messageId. */
+export type InFlight = Map<string, Promise<void>>;
+
+/** Creates the registry of deliveries in progress that one server's requests share. */
+export function createInFlight(): InFlight {
+  return new Map();
+}
+
+/**
+ * Stores and routes calls, in order. A whole batch is handled one call after another: calls of
+ * the same customer must reach journeys in the order sent, and an identify that links an
+ * anonymousId can change which customer a later call belongs to, so they cannot be grouped
+ * by customer up front. Stops at the first dependency failure (IngestUnavailableError).
+ */
+export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<IngestResult> {
+  const receivedAt = deps.now().toISOString();
+  const inFlight = deps.inFlight ?? createInFlight();
+  const result: IngestResult = { routed: 0, duplicates: 0 };
+  for (const call of calls) {
+    // A generated id cannot be deduplicated on retry; Segment libraries always send one.
+    const messageId = call.messageId ?? randomUUID();
+    const outcome = await serialize(inFlight, messageId, () => ingestOne(call, messageId, receivedAt, deps));
+    result[outcome] += 1;
+  }
+  return result;
+}
+
+async function ingestOne(call: Call, messageId: string, receivedAt: string, deps: IngestDeps): Promise<'routed' | 'duplicates'> {
+  const { store, router } = deps;
+  const event = await atStage('store', messageId, async () => {
+    const customerId = await store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
+    const stored = toStoredEvent(call, messageId, customerId, receivedAt);
+    const recorded = await store.recordEvent(stored);
+    if (recorded.status === 'duplicate') return undefined;
+    // Re-applied when a delivery whose routing failed is retried; merging the same traits again
+    // leaves the profile as it was.
+    if (call.type === 'identify') await store.identify(customerId, call.traits ?? {});
+    return stored;
+  });
+  if (event === undefined) return 'duplicates';
+  await atStage('route', messageId, () => router.route(event));
+  // Only now is a redelivery a duplicate: had routing failed, the retry must route it.
+  await atStage('store', messageId, () => store.markEventRouted(messageId));
+  return 'routed';
+}
+
+/** The stored form of a call; fields the sender left out stay absent. */
+function toStoredEvent(call: Call, messageId: string, customerId: string, receivedAt: string): StoredEvent {
+  const event: StoredEvent = {
+    messageId,
+    type: call.type,
+    customerId,
+    // Normalised to UTC so stored timestamps compare as strings.
+    timestamp: call.timestamp === undefined ? receivedAt : new Date(call.timestamp).toISOString(),
+    receivedAt,
+  };
+  if (call.userId !== undefined) event.userId = call.userId;
+  if (call.anonymousId !== undefined) event.anonymousId = call.anonymousId;
+  if (call.context !== undefined) event.context = call.context;
+  if (call.type === 'track') {
+    event.event = call.event;
+    if (call.properties !== undefined) event.properties = call.properties;
+  } else if (call.traits !== undefined) {
+    event.traits = call.traits;
+  }
+  return event;
+}
+
+async function atStage<T>(stage: 'store' | 'route', messageId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new IngestUnavailableError(stage, messageId, error);
+  }
+}
+
+/**
+ * Runs deliveries of the same messageId one after another. A client that times out and retries
+ * while the first delivery is still routing would otherwise have both pass `recordEvent` as new
+ * (it only reports duplicates once routed) and route the event twice. The retry now waits, then
+ * finds the event routed and is acknowledged as a duplicate. Only guards one process; across
+ * several API processes the router's signal-with-start and the store's enrolment rules hold.
+ */
+async function serialize<T>(inFlight: InFlight, key: string, work: () => Promise<T>): Promise<T> {
+  const previous = inFlight.get(key);
+  const run = (previous ?? Promise.resolve()).then(work);
+  // The chain continues whether this delivery failed or not; the next one decides for itself.
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  inFlight.set(key, settled);
+  try {
+    return await run;
+  } finally {
+    // Forget the key unless a later delivery has queued behind this one.
+    if (inFlight.get(key) === settled) inFlight.delete(key);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,174 @@
+/**
+ * Request bodies of the Segment-compatible event API (track, identify, batch), checked with zod.
+ *
+ * Unknown top-level keys are dropped rather than refused: Segment libraries send extras such as
+ * `integrations`, `_metadata` or `writeKey` that Unbroken has no use for. Known keys with the
+ * wrong type are refused, so a client bug surfaces as a 400 naming the field instead of an event
+ * that silently never matches a journey.
+ */
+import { z } from 'zod';
+
+/** Longest accepted userId / anonymousId. */
+export const MAX_ID_LENGTH = 256;
+/** Longest accepted event name. */
+export const MAX_EVENT_NAME_LENGTH = 200;
+/** Longest accepted messageId. */
+export const MAX_MESSAGE_ID_LENGTH = 200;
+/** Most items accepted in one `/v1/batch` call. */
+export const MAX_BATCH_ITEMS = 500;
+
+/** Segment spec types Unbroken does not ingest; named in the error so a client knows why. */
+const UNSUPPORTED_TYPES = ['page', 'screen', 'group', 'alias'];
+
+/** Error text for a value that is missing or has the wrong JSON type. */
+function typeError(expected: string) {
+  return (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be ${expected}, got ${describe(issue.input)}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * userId / anonymousId: Segment allows numbers and some databases hand them out, so they are
+ * turned into strings here, once, and every store lookup sees one spelling. `null` means "not
+ * given": analytics.js sends `"userId": null` for visitors it has not identified yet.
+ */
+const id = z
+  .union([z.string(), z.number()], { error: typeError('a string or a number') })
+  .nullable()
+  .optional()
+  .transform((value) => (value === null || value === undefined ? undefined : String(value)))
+  .pipe(
+    z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+      .optional(),
+  );
+
+const object = z.record(z.string(), z.unknown(), { error: typeError('an object') });
+
+const isoTimestamp = z
+  .string({ error: typeError('an ISO-8601 timestamp string') })
+  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z' }));
+
+const messageId = z
+  .string({ error: typeError('a string') })
+  .min(1, 'must not be empty')
+  .max(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`);
+
+const eventName = z
+  .string({ error: typeError('a string') })
+  .max(MAX_EVENT_NAME_LENGTH, `must be at most ${MAX_EVENT_NAME_LENGTH} characters`)
+  .refine((name) => name.trim() !== '', 'must not be empty');
+
+/** Fields every call shares. */
+const common = {
+  userId: id,
+  anonymousId: id,
+  timestamp: isoTimestamp.optional(),
+  sentAt: isoTimestamp.optional(),
+  messageId: messageId.optional(),
+  context: object.optional(),
+};
+
+/** An event without any identity cannot be attached to a customer; say so on `userId`. */
+function requireIdentity(value: { userId?: string; anonymousId?: string }, ctx: z.RefinementCtx): void {
+  if (value.userId === undefined && value.anonymousId === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['userId'], message: 'userId or anonymousId is required' });
+  }
+}
+
+const trackFields = {
+  ...common,
+  event: eventName,
+  properties: object.optional(),
+};
+
+const identifyFields = {
+  ...common,
+  traits: object.optional(),
+};
+
+/** Body of `POST /v1/track`; `type` may be omitted but, if sent, must say `track`. */
+export const trackSchema = z
+  .object({ ...trackFields, type: z.literal('track', { error: 'must be "track" on /v1/track' }).optional() }, { error: typeError('a JSON object') })
+  .superRefine(requireIdentity)
+  .transform((value) => ({ ...value, type: 'track' as const }));
+
+/** Body of `POST /v1/identify`; `type` may be omitted but, if sent, must say `identify`. */
+export const identifySchema = z
+  .object({ ...identifyFields, type: z.literal('identify', { error: 'must be "identify" on /v1/identify' }).optional() }, { error: typeError('a JSON object') })
+  .superRefine(requireIdentity)
+  .transform((value) => ({ ...value, type: 'identify' as const }));
+
+const batchItem = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ ...trackFields, type: z.literal('track') }).superRefine(requireIdentity),
+    z.object({ ...identifyFields, type: z.literal('identify') }).superRefine(requireIdentity),
+  ],
+  {
+    error: (issue) => {
+      const input = issue.input as { type?: unknown } | undefined;
+      if (input === undefined || input === null || typeof input !== 'object' || Array.isArray(input)) {
+        return `must be an object, got ${describe(input)}`;
+      }
+      const type = input.type;
+      if (typeof type === 'string' && UNSUPPORTED_TYPES.includes(type)) {
+        return `"${type}" calls are not supported; send "track" or "identify"`;
+      }
+      return type === undefined ? 'is required: "track" or "identify"' : `must be "track" or "identify", got ${JSON.stringify(type)}`;
+    },
+  },
+);
+
+/** Body of `POST /v1/batch`: up to 500 track/identify calls, with a context shared by all. */
+export const batchSchema = z.object(
+  {
+    batch: z
+      .array(batchItem, { error: typeError('an array of track or identify calls') })
+      .min(1, 'must hold at least one call')
+      .max(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} calls; split it into several requests`),
+    context: object.optional(),
+    sentAt: isoTimestamp.optional(),
+  },
+  { error: typeError('a JSON object') },
+);
+
+/** A validated track call. */
+export type TrackCall = z.output<typeof trackSchema>;
+/** A validated identify call. */
+export type IdentifyCall = z.output<typeof identifySchema>;
+/** A validated batch body. */
+export type BatchBody = z.output<typeof batchSchema>;
+/** One validated call, whatever endpoint it came through. */
+export type Call = TrackCall | IdentifyCall;
+
+/** One bad field of a rejected request, path dotted (`batch.2.event`), `body` for the whole body. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** Turns zod issues into `{ field, message }` pairs, the shape the API returns. */
+export function toFieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length === 0 ? 'body' : issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+}
+
+/**
+ * The calls of a batch body, each with the batch's shared context under its own (the call's keys
+ * win, as in Segment's batch semantics).
+ */
+export function batchCalls(body: BatchBody): Call[] {
+  return body.batch.map((item) => {
+    const context = body.context === undefined && item.context === undefined ? undefined : { ...body.context, ...item.context };
+    return context === undefined ? item : { ...item, context };
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * The HTTP event API: Segment-compatible `POST /v1/track|identify|batch`, plus health probes.
+ * Handlers only authenticate, validate and map errors; `ingest` does the work.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
+import { batchCalls, batchSchema, identifySchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
+import type { EventRouter, EventStore, ReadyReport } from './types';
+
+/** Default largest accepted request body, single call or batch (Segment allows 500 KB per batch). */
+export const DEFAULT_BODY_LIMIT_BYTES = 512 * 1024;
+/** How long `GET /readyz` waits for the readiness probe before reporting not ready. */
+export const DEFAULT_READY_TIMEOUT_MS = 5000;
+
+/** What the API is built from; every outside dependency is injected. */
+export interface ApiDeps {
+  store: EventStore;
+  router: EventRouter;
+  /** Segment-style write key clients authenticate with (`UNBROKEN_WRITE_KEY`). */
+  writeKey: string;
+  bodyLimitBytes?: number;
+  /** Probes the store and Temporal for `GET /readyz`. */
+  ready: () => Promise<ReadyReport>;
+  readyTimeoutMs?: number;
+  now?: () => Date;
+  logger?: boolean;
+}
+
+/** A request body that failed validation; rendered as 400 with one entry per bad field. */
+class InvalidRequestError extends Error {
+  override readonly name = 'InvalidRequestError';
+
+  constructor(readonly issues: FieldIssue[]) {
+    super(`invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** Builds the API (not listening yet: call `listen`, or `inject` in tests). */
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  if (deps.writeKey.trim() === '') {
+    // An empty key would let every request in; refuse to start rather than run open.
+    throw new Error('the event API needs a write key: set UNBROKEN_WRITE_KEY to a secret string');
+  }
+  const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit });
+  // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.
+  app.removeContentTypeParser('text/plain');
+
+  const ingestDeps: IngestDeps = {
+    store: deps.store,
+    router: deps.router,
+    now: deps.now ?? (() => new Date()),
+    inFlight: createInFlight(),
+  };
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply, bodyLimit));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const report = await probe(deps.ready, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+    return reply.code(report.ok ? 200 : 503).send({ status: report.ok ? 'ready' : 'unavailable', checks: report.checks });
+  });
+
+  await app.register(
+    async (v1) => {
+      const keyDigest = digest(deps.writeKey);
+      // onRequest runs before the body is read, so a caller without the key learns nothing about
+      // payload rules or limits and costs no parsing.
+      v1.addHook('onRequest', async (request, reply) => {
+        if (isAuthorized(request.headers.authorization, keyDigest)) return;
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Basic realm="unbroken"')
+          .send({ error: 'unauthorized', message: 'send the write key as the HTTP Basic user name (empty password)' });
+      });
+
+      const accept = async (calls: Call[]) => {
+        await ingest(calls, ingestDeps);
+        return { success: true };
+      };
+      v1.post('/track', async (request) => accept([parse(trackSchema, request.body)]));
+      v1.post('/identify', async (request) => accept([parse(identifySchema, request.body)]));
+      v1.post('/batch', async (request) => accept(batchCalls(parse(batchSchema, request.body))));
+    },
+    { prefix: '/v1' },
+  );
+
+  return app;
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new InvalidRequestError(toFieldIssues(result.error));
+  return result.data;
+}
+
+/** Maps every failure to a JSON body with a stable `error` code. */
+function sendError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, bodyLimit: number): FastifyReply {
+  if (error instanceof InvalidRequestError) {
+    return reply.code(400).send({ error: 'invalid_request', message: error.message, issues: error.issues });
+  }
+  if (error instanceof IngestUnavailableError) {
+    request.log.error({ err: error.cause, stage: error.stage, messageId: error.messageId }, 'event ingestion failed');
+    // 503 tells Segment clients to retry; the retry carries the same messageIds and finishes the job.
+    return reply.code(503).send({ error: 'unavailable', message: `${error.message}; retry the request`, stage: error.stage });
+  }
+  const code = 'code' in error ? error.code : undefined;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return reply.code(413).send({ error: 'payload_too_large', message: `the body is larger than ${bodyLimit} bytes; send fewer calls per batch`, limit: bodyLimit });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return reply.code(415).send({
+        error: 'unsupported_media_type',
+        message: `content type ${JSON.stringify(request.headers['content-type'] ?? '(none)')} is not accepted; send JSON with Content-Type: application/json`,
+      });
+  }
+  const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
+  if (status === 400) {
+    // Malformed JSON, an empty JSON body, a prototype-poisoning key: all about the body itself.
+    return reply.code(400).send({ error: 'invalid_request', message: error.message, issues: [{ field: 'body', message: error.message }] });
+  }
+  if (status > 400 && status < 500) {
+    return reply.code(status).send({ error: code ?? 'client_error', message: error.message });
+  }
+  request.log.error({ err: error }, 'unexpected error in the event API');
+  return reply.code(500).send({ error: 'internal', message: 'internal error; the event was not accepted, retry later' });
+}
+
+/** Runs the readiness probe, turning a throw or a hang into a failed check. */
+async function probe(ready: () => Promise<ReadyReport>, timeoutMs: number): Promise<ReadyReport> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ReadyReport>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, checks: { ready: `no answer within ${timeoutMs} ms` } }), timeoutMs);
+  });
+  try {
+    return await Promise.race([ready(), timeout]);
+  } catch (error) {
+    return { ok: false, checks: { ready: `probe failed: ${error instanceof Error ? error.message : String(error)}` } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/**
+ * Accepts `Basic base64(<key>:)` (Segment; the password is ignored, as Segment does) and
+ * `Bearer <key>`. Digests are compared so neither content nor length leaks through timing.
+ */
+function isAuthorized(header: string | undefined, keyDigest: Buffer): boolean {
+  if (header === undefined) return false;
+  const match = /^(Basic|Bearer)\s+(\S+)\s*$/i.exec(header);
+  if (match === null) return false;
+  let key = match[2];
+  if (match[1].toLowerCase() === 'basic') {
+    const decoded = Buffer.from(key, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    key = colon === -1 ? decoded : decoded.slice(0, colon);
+  }
+  return timingSafeEqual(digest(key), keyDigest);
+}

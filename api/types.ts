@@ -1,0 +1,20 @@
+/** Contracts between the event API and the parts it drives (profile store, journey routing). */
+import type { LiveStore, StoredEvent } from '../profiles/store';
+
+/** Hands stored events to journeys; routing/ implements it with Temporal signal-with-start. */
+export interface EventRouter {
+  /** Called for each accepted, stored, non-duplicate event (customerId already resolved). */
+  route(event: StoredEvent): Promise<void>;
+}
+
+/**
+ * The part of the live store the API uses. Any `LiveStore` fits; naming the subset keeps test
+ * doubles and benchmarks honest about what ingestion touches.
+ */
+export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent' | 'markEventRouted' | 'identify'>;
+
+/** Result of `GET /readyz`'s probe: overall state and one line per dependency. */
+export interface ReadyReport {
+  ok: boolean;
+  checks: Record<string, string>;
+}

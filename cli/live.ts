@@ -1,0 +1,108 @@
+/** Commands that work on the live system's store: deploy, pause, resume, status, stats. */
+import fs from 'node:fs';
+import { compileDefinitions, formatError } from '../compiler/index';
+import type { JourneyPlan } from '../compiler/plan';
+import { openProfileStore } from '../profiles/index';
+import type { DeployResult, JourneyStats, LiveStore } from '../profiles/store';
+import type { Config } from '../worker/config';
+
+/** Raised when the definitions are invalid: nothing was published (exit code 1). */
+export class InvalidDefinitionsError extends Error {
+  constructor(readonly lines: string[]) {
+    super(`${lines.length} problem${lines.length === 1 ? '' : 's'} in the definitions; nothing was deployed`);
+  }
+}
+
+/** Compiles every definition and publishes the changed journeys in one transaction. */
+export async function deploy(store: LiveStore, definitionsDir: string, at: Date = new Date()): Promise<DeployResult & { plans: JourneyPlan[] }> {
+  if (!fs.existsSync(definitionsDir)) throw new InvalidDefinitionsError([`definitions folder "${definitionsDir}" does not exist`]);
+  const compiled = compileDefinitions(definitionsDir, { cwd: process.cwd() });
+  if (compiled.errors.length) throw new InvalidDefinitionsError(compiled.errors.map(formatError));
+  const plans = [...compiled.plans.values()];
+  const result = await store.deployJourneys(
+    plans.map((p) => ({ journeyId: p.journey, version: p.version, plan: p })),
+    at.toISOString(),
+  );
+  return { ...result, plans };
+}
+
+/** One line per published or unchanged journey, for people. */
+export function formatDeploy(r: DeployResult): string {
+  const lines = r.published.map((p) => `published ${p.journeyId} ${p.previous ? `${p.previous} -> ` : ''}${p.version}`);
+  if (r.unchanged.length) lines.push(`unchanged ${r.unchanged.join(', ')}`);
+  return lines.join('\n') || 'nothing to deploy';
+}
+
+/** Opens the configured store, runs `fn`, and closes the store again. */
+export async function withStore<T>(config: Config, fn: (store: LiveStore) => Promise<T>): Promise<T> {
+  const store = await openProfileStore(config.databaseUrl, config.dataDir);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export interface CustomerStatus {
+  customer: string;
+  journeys: {
+    journey: string;
+    version: string;
+    entry: number;
+    entered_at: string;
+    current_step?: string;
+    outcome?: string;
+    ended_at?: string;
+    steps: { at: string; step: string; kind: string; detail?: Record<string, unknown> }[];
+  }[];
+}
+
+/** Where a customer is or was in every journey, from the store. */
+export async function customerStatus(store: LiveStore, customerId: string): Promise<CustomerStatus> {
+  const canonical = await store.resolveCustomer({ userId: customerId });
+  const enrolments = await store.enrolmentsFor(canonical);
+  const journeys = [];
+  for (const e of enrolments) {
+    const steps = (await store.stepsFor(e.workflowId)).map((s) => ({ at: s.at, step: s.stepId, kind: s.kind, ...(s.detail && Object.keys(s.detail).length ? { detail: s.detail } : {}) }));
+    journeys.push({
+      journey: e.journeyId,
+      version: e.version,
+      entry: e.entry,
+      entered_at: e.enteredAt,
+      current_step: e.endedAt ? undefined : e.currentStep,
+      outcome: e.outcome,
+      ended_at: e.endedAt,
+      steps,
+    });
+  }
+  return { customer: canonical, journeys };
+}
+
+/** The status as text. */
+export function formatStatus(s: CustomerStatus): string {
+  if (s.journeys.length === 0) return `customer ${s.customer} has not entered any journey`;
+  const out: string[] = [];
+  for (const j of s.journeys) {
+    const state = j.outcome ? `${j.outcome} at ${j.ended_at}` : `inside; last step passed: ${j.current_step ?? 'entry'}`;
+    out.push(`${j.journey} (version ${j.version}, entry ${j.entry}, entered ${j.entered_at}): ${state}`);
+    for (const st of j.steps) {
+      const reason = st.detail && typeof st.detail.reason === 'string' ? ` (${st.detail.reason})` : '';
+      out.push(`  ${st.at}  ${st.kind.padEnd(15)} ${st.step}${reason}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** Per-step counts as a table. */
+export function formatStats(s: JourneyStats): string {
+  const out = [`${s.journeyId}: entered ${s.entered}, inside now ${s.active}`];
+  const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
+  out.push(`outcomes: ${outcomes || 'none yet'}`);
+  out.push('');
+  out.push(`${'step'.padEnd(36)} ${'kind'.padEnd(16)} count`);
+  for (const st of s.steps) {
+    out.push(`${st.stepId.padEnd(36)} ${st.kind.padEnd(16)} ${st.count}`);
+    for (const [reason, n] of Object.entries(st.reasons ?? {})) out.push(`${''.padEnd(36)}   ${reason.padEnd(14)} ${n}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,171 @@
+/**
+ * `unbroken start`: the whole product in one process on embedded defaults — a Temporal dev
+ * server (persisted under the data folder, with its Web UI), the worker, the event API, the
+ * profile store and a local mail catcher — or, where TEMPORAL_ADDRESS, SMTP_URL and DATABASE_URL
+ * are set, the same worker and API against those.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { buildApi } from '../api/server';
+import { smtpMailer } from '../activities/mailer';
+import { startMailCatcher } from '../mailcatcher/index';
+import { openProfileStore } from '../profiles/index';
+import type { DeployResult, LiveStore } from '../profiles/store';
+import { JourneyRouter } from '../routing/router';
+import type { Config } from '../worker/config';
+import { startDevServer } from '../worker/dev-server';
+import { connectTemporal, createJourneyWorker } from '../worker/worker';
+import { deploy } from './live';
+
+export interface RunningSystem {
+  apiUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  mailUrl?: string;
+  writeKey: string;
+  deployed: DeployResult;
+  store: LiveStore;
+  router: JourneyRouter;
+  /** Stops everything, newest part first, letting in-flight work finish. */
+  stop(): Promise<void>;
+}
+
+/** The write key from configuration, or one generated once and kept in the data folder. */
+function writeKeyFor(config: Config): string {
+  if (config.writeKey) return config.writeKey;
+  const file = path.join(config.dataDir, 'write-key');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const key = randomBytes(18).toString('base64url');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/** Starts every part; on failure, stops what already started and rethrows. */
+export async function startSystem(config: Config, opts: { definitionsDir: string; apiHost?: string }): Promise<RunningSystem> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        process.stderr.write(`unbroken: while stopping: ${(err as Error).message}\n`);
+      }
+    }
+    stops.length = 0;
+  };
+  try {
+    fs.mkdirSync(config.dataDir, { recursive: true });
+    let temporalAddress = config.temporal.address;
+    let temporalUiUrl: string | undefined;
+    if (config.embeddedTemporal) {
+      const dev = await startDevServer({ dataDir: config.dataDir });
+      stops.push(dev.stop);
+      temporalAddress = dev.address;
+      temporalUiUrl = dev.uiUrl;
+    }
+    let smtpUrl = config.smtpUrl;
+    let mailUrl: string | undefined;
+    if (config.embeddedSmtp) {
+      const catcher = await startMailCatcher({ dir: path.join(config.dataDir, 'mail') });
+      stops.push(catcher.stop);
+      smtpUrl = catcher.smtpUrl;
+      mailUrl = catcher.webUrl;
+    }
+    const store = await openProfileStore(config.databaseUrl, config.dataDir);
+    stops.push(() => store.close());
+    const deployed = await deploy(store, opts.definitionsDir);
+
+    const temporal = { ...config.temporal, address: temporalAddress };
+    const nativeConnection = await connectTemporal(temporal);
+    stops.push(() => nativeConnection.close());
+    const connection = await Connection.connect({
+      address: temporalAddress,
+      apiKey: temporal.apiKey,
+      tls: temporal.tls ? true : undefined,
+    });
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: temporal.namespace });
+
+    const worker = await createJourneyWorker({
+      connection: nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      deps: { store, mailer: smtpMailer(smtpUrl), mailFrom: config.mailFrom, webhookSecret: config.webhookSecret },
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+
+    const router = new JourneyRouter({ store, client, taskQueue: temporal.taskQueue, defaultTimezone: config.defaultTimezone });
+    const writeKey = writeKeyFor(config);
+    const api = await buildApi({
+      store,
+      router,
+      writeKey,
+      bodyLimitBytes: config.maxBodyBytes,
+      ready: async () => {
+        const checks: Record<string, string> = {};
+        try {
+          await connection.workflowService.getSystemInfo({});
+          checks.temporal = 'ok';
+        } catch (err) {
+          checks.temporal = (err as Error).message;
+        }
+        try {
+          await store.getProfile('readiness-probe');
+          checks.store = 'ok';
+        } catch (err) {
+          checks.store = (err as Error).message;
+        }
+        return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+      },
+    });
+    const apiUrl = await api.listen({ port: config.port, host: opts.apiHost ?? '127.0.0.1' });
+    stops.push(() => api.close());
+
+    return { apiUrl, temporalAddress, temporalUiUrl, mailUrl, writeKey, deployed, store, router, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The banner `unbroken start` prints: where everything is and how to try it. */
+export function startBanner(s: RunningSystem): string {
+  const auth = Buffer.from(`${s.writeKey}:`).toString('base64');
+  const lines = [
+    'Unbroken is running.',
+    `  event API        ${s.apiUrl}  (write key: ${s.writeKey})`,
+    `  Temporal         ${s.temporalAddress}${s.temporalUiUrl ? `  (Web UI: ${s.temporalUiUrl})` : ''}`,
+  ];
+  if (s.mailUrl) lines.push(`  mail catcher     ${s.mailUrl}`);
+  lines.push(`  journeys         ${[...s.deployed.published.map((p) => p.journeyId), ...s.deployed.unchanged].sort().join(', ')}`);
+  const curl = (endpoint: string, body: string) => [
+    `  curl -s ${s.apiUrl}/v1/${endpoint} -H 'Authorization: Basic ${auth}' -H 'Content-Type: application/json' \\`,
+    `    -d '${body}'`,
+  ];
+  lines.push(
+    '',
+    'Tell Unbroken who u1 is, then abandon a cart (the reminder follows an hour later, inside the send window):',
+    '',
+    ...curl('identify', '{"userId":"u1","traits":{"email":"ann@example.com","first_name":"Ann","timezone":"Europe/Berlin"}}'),
+    ...curl('track', '{"userId":"u1","event":"cart_abandoned","properties":{"cart_id":"c1","total":49.9}}'),
+    '',
+    'Buying converts the journey at once:',
+    '',
+    ...curl('track', '{"userId":"u1","event":"order_completed","properties":{"cart_id":"c1","order_id":"o1"}}'),
+    '',
+    'A mail you can see right away: sign up, and the welcome series sends its first message.',
+    '',
+    ...curl('track', '{"userId":"u1","event":"signed_up","properties":{"plan":"starter"}}'),
+    '',
+    'Then: npx unbroken status --user u1   ·   npx unbroken stats abandoned-cart',
+    'Ctrl-C stops everything; journeys that were waiting resume on the next start.',
+  );
+  return lines.join('\n');
+}

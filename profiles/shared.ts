@@ -1,0 +1,409 @@
+/**
+ * Pure logic both profile stores share: how traits and changes apply to a customer, how an
+ * anonymous profile merges into a user's, the re-entry decision, and the stats assembly. The
+ * stores only read and write rows; every rule lives here once.
+ */
+import { ProfileStoreError } from './errors';
+import type {
+  DeployedJourney,
+  EnrolDecision,
+  Enrolment,
+  JourneyStats,
+  LiveStore,
+  MessageRecord,
+  Profile,
+  ProfileChanges,
+  StepRecord,
+  StoredEvent,
+} from './store';
+
+/** One schema change. Versions only ever grow; a shipped migration is never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Profile fields stored in their own columns rather than in the traits JSON. */
+export const SYSTEM_TEXT_FIELDS = ['email', 'phone', 'timezone'] as const;
+type SystemTextField = (typeof SYSTEM_TEXT_FIELDS)[number];
+
+/** Step kinds that end a run: recording one closes the enrolment with that outcome. */
+export const ENDING_KINDS: ReadonlySet<string> = new Set(['completed', 'converted', 'exited', 'failed']);
+
+/** A customer while being changed: system fields apart from free-form traits. */
+export interface CustomerState {
+  id: string;
+  email?: string;
+  phone?: string;
+  timezone?: string;
+  tags: string[];
+  traits: Record<string, unknown>;
+}
+
+/** A customer nobody has written yet. */
+export function emptyCustomer(id: string): CustomerState {
+  return { id, tags: [], traits: {} };
+}
+
+/** Applies an `identify`: every trait is set, `null` removes it, `id` is ignored. */
+export function applyTraits(state: CustomerState, traits: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(traits)) {
+    if (key === 'id' || value === undefined) continue;
+    setField(state, key, value);
+  }
+}
+
+/** Applies a journey's profile changes; throws ProfileStoreError (and changes nothing durable) when one is invalid. */
+export function applyProfileChanges(state: CustomerState, changes: ProfileChanges): void {
+  for (const [key, value] of Object.entries(changes.set ?? {})) setField(state, key, value);
+  for (const key of changes.unset ?? []) setField(state, key, null);
+  for (const [key, amount] of Object.entries(changes.increment ?? {})) increment(state, key, amount);
+  if (changes.addTags) state.tags = dedupe([...state.tags, ...changes.addTags]);
+  if (changes.removeTags) {
+    const remove = new Set(changes.removeTags);
+    state.tags = state.tags.filter((tag) => !remove.has(tag));
+  }
+}
+
+/**
+ * Folds an anonymous visitor's profile into the user's: the user's own values win, the
+ * anonymous profile only fills gaps; tags are the union, the user's first.
+ */
+export function mergeCustomers(userId: string, user: CustomerState | undefined, anonymous: CustomerState): CustomerState {
+  const base = user ?? emptyCustomer(userId);
+  const merged: CustomerState = {
+    id: userId,
+    tags: dedupe([...base.tags, ...anonymous.tags]),
+    traits: { ...anonymous.traits, ...base.traits },
+  };
+  for (const key of SYSTEM_TEXT_FIELDS) {
+    const value = base[key] ?? anonymous[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
+/** The journey-facing view of a customer. */
+export function toProfile(state: CustomerState): Profile {
+  // Traits first, so a stray trait can never shadow a system field.
+  const profile: Profile = { ...state.traits, id: state.id, tags: [...state.tags] };
+  for (const key of SYSTEM_TEXT_FIELDS) {
+    if (state[key] !== undefined) profile[key] = state[key];
+    else delete profile[key];
+  }
+  return profile;
+}
+
+/** Customer columns as both stores read them (JSON already parsed). */
+export interface CustomerColumns {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  timezone: string | null;
+  traits: Record<string, unknown>;
+  tags: string[];
+}
+
+/** Builds the in-memory customer from its columns. */
+export function customerFromColumns(row: CustomerColumns): CustomerState {
+  const state: CustomerState = { id: row.id, tags: row.tags, traits: row.traits };
+  if (row.email !== null) state.email = row.email;
+  if (row.phone !== null) state.phone = row.phone;
+  if (row.timezone !== null) state.timezone = row.timezone;
+  return state;
+}
+
+/** A run of the journey as the re-entry rule needs to see it. */
+export interface PastEntry {
+  entry: number;
+  enteredAt: string;
+  endedAt: string | null;
+}
+
+/** The re-entry rule of a journey (same shape as the compiled plan's `reEntry`). */
+export type ReEntryRule = Parameters<LiveStore['tryEnrol']>[0]['reEntry'];
+
+/** Whether a new run may start, and its entry number if so. */
+export type EntryDecision =
+  | { enter: true; entry: number }
+  | { enter: false; reason: Extract<EnrolDecision, { enrolled: false }>['reason']; until?: string };
+
+/**
+ * Decides one entry attempt from the journey's pause state and the customer's previous runs.
+ * Order matters: a paused journey admits nobody, a customer inside is never entered twice, and
+ * only then does the re-entry rule look at the history.
+ */
+export function decideEntry(args: { paused: boolean; history: readonly PastEntry[]; reEntry: ReEntryRule; at: string }): EntryDecision {
+  const { history, reEntry } = args;
+  if (args.paused) return { enter: false, reason: 'paused' };
+  if (history.some((run) => run.endedAt === null)) return { enter: false, reason: 'active' };
+  if (history.length > 0) {
+    if (reEntry.mode === 'never') return { enter: false, reason: 're_entry_never' };
+    if (reEntry.mode === 'cooldown') {
+      const last = Math.max(...history.map((run) => Date.parse(run.enteredAt)));
+      const until = last + reEntry.ms;
+      if (until > Date.parse(args.at)) return { enter: false, reason: 're_entry_cooldown', until: new Date(until).toISOString() };
+    }
+  }
+  return { enter: true, entry: Math.max(0, ...history.map((run) => run.entry)) + 1 };
+}
+
+/** Grouped counts the stores query; `assembleStats` turns them into the report. */
+export interface StatsRows {
+  entered: number;
+  active: number;
+  outcomes: { outcome: string; count: number }[];
+  /** One row per (step, kind), already ordered by first appearance. */
+  steps: { stepId: string; kind: string; count: number }[];
+  /** Skipped records per (step, reason); a missing reason is counted as `unspecified`. */
+  skipReasons: { stepId: string; reason: string | null; count: number }[];
+}
+
+/** Builds `unbroken stats` output from grouped counts (the counting itself stays in SQL). */
+export function assembleStats(journeyId: string, rows: StatsRows): JourneyStats {
+  const outcomes: Record<string, number> = {};
+  for (const { outcome, count } of rows.outcomes) outcomes[outcome] = count;
+  const reasons = new Map<string, Record<string, number>>();
+  for (const { stepId, reason, count } of rows.skipReasons) {
+    const byReason = reasons.get(stepId) ?? {};
+    const key = reason ?? 'unspecified';
+    byReason[key] = (byReason[key] ?? 0) + count;
+    reasons.set(stepId, byReason);
+  }
+  return {
+    journeyId,
+    entered: rows.entered,
+    active: rows.active,
+    outcomes,
+    steps: rows.steps.map(({ stepId, kind, count }) => {
+      const step: JourneyStats['steps'][number] = { stepId, kind, count };
+      if (kind === 'skipped') step.reasons = reasons.get(stepId) ?? {};
+      return step;
+    }),
+  };
+}
+
+/** Enrolment columns as both stores read them (JSON parsed, times as ISO text). */
+export interface EnrolmentColumns {
+  journey_id: string;
+  customer_id: string;
+  entry: number;
+  workflow_id: string;
+  version: string;
+  entered_at: string;
+  input: unknown;
+  ended_at: string | null;
+  outcome: string | null;
+  current_step: string | null;
+}
+
+/** Maps enrolment columns to the API shape, leaving absent optional fields out. */
+export function toEnrolment(row: EnrolmentColumns): Enrolment {
+  const enrolment: Enrolment = {
+    journeyId: row.journey_id,
+    customerId: row.customer_id,
+    entry: Number(row.entry),
+    workflowId: row.workflow_id,
+    version: row.version,
+    enteredAt: row.entered_at,
+    input: row.input,
+  };
+  if (row.ended_at !== null) enrolment.endedAt = row.ended_at;
+  if (row.outcome !== null) enrolment.outcome = row.outcome;
+  if (row.current_step !== null) enrolment.currentStep = row.current_step;
+  return enrolment;
+}
+
+/** Event columns as both stores read them (JSON parsed, times as ISO text). */
+export interface EventColumns {
+  message_id: string;
+  type: StoredEvent['type'];
+  customer_id: string;
+  user_id: string | null;
+  anonymous_id: string | null;
+  event: string | null;
+  properties: Record<string, unknown> | null;
+  traits: Record<string, unknown> | null;
+  context: Record<string, unknown> | null;
+  timestamp: string;
+  received_at: string;
+  routed_at: string | null;
+}
+
+/** Maps event columns to the API shape, leaving absent optional fields out. */
+export function toStoredEvent(row: EventColumns): StoredEvent {
+  const event: StoredEvent = {
+    messageId: row.message_id,
+    type: row.type,
+    customerId: row.customer_id,
+    timestamp: row.timestamp,
+    receivedAt: row.received_at,
+  };
+  if (row.user_id !== null) event.userId = row.user_id;
+  if (row.anonymous_id !== null) event.anonymousId = row.anonymous_id;
+  if (row.event !== null) event.event = row.event;
+  if (row.properties !== null) event.properties = row.properties;
+  if (row.traits !== null) event.traits = row.traits;
+  if (row.context !== null) event.context = row.context;
+  if (row.routed_at !== null) event.routedAt = row.routed_at;
+  return event;
+}
+
+/** Step-record columns as both stores read them (JSON parsed, times as ISO text). */
+export interface StepColumns {
+  idempotency_key: string;
+  workflow_id: string;
+  journey_id: string;
+  version: string;
+  customer_id: string;
+  step_id: string;
+  kind: string;
+  at: string;
+  detail: Record<string, unknown> | null;
+}
+
+/** Maps step-record columns to the API shape. */
+export function toStepRecord(row: StepColumns): StepRecord {
+  const record: StepRecord = {
+    idempotencyKey: row.idempotency_key,
+    workflowId: row.workflow_id,
+    journeyId: row.journey_id,
+    version: row.version,
+    customerId: row.customer_id,
+    stepId: row.step_id,
+    kind: row.kind,
+    at: row.at,
+  };
+  if (row.detail !== null) record.detail = row.detail;
+  return record;
+}
+
+/** Message columns as both stores read them (JSON parsed). */
+export interface MessageColumns {
+  idempotency_key: string;
+  customer_id: string;
+  journey_id: string;
+  step_id: string;
+  channel: string;
+  template: string;
+  status: MessageRecord['status'];
+  result: Record<string, unknown> | null;
+}
+
+/** Maps message columns to the API shape. */
+export function toMessageRecord(row: MessageColumns): MessageRecord {
+  const record: MessageRecord = {
+    idempotencyKey: row.idempotency_key,
+    customerId: row.customer_id,
+    journeyId: row.journey_id,
+    stepId: row.step_id,
+    channel: row.channel,
+    template: row.template,
+    status: row.status,
+  };
+  if (row.result !== null) record.result = row.result;
+  return record;
+}
+
+/** Deployed-journey columns as both stores read them (plan parsed, paused as a boolean). */
+export interface JourneyColumns {
+  journey_id: string;
+  version: string;
+  plan: unknown;
+  deployed_at: string;
+  paused: boolean;
+}
+
+/** Maps deployed-journey columns to the API shape. */
+export function toDeployedJourney(row: JourneyColumns): DeployedJourney {
+  return { journeyId: row.journey_id, version: row.version, plan: row.plan, deployedAt: row.deployed_at, paused: row.paused };
+}
+
+/** Refuses an identity call that names nobody. */
+export function requireSomeId(ids: { userId?: string; anonymousId?: string }): void {
+  if (!ids.userId && !ids.anonymousId) {
+    throw new ProfileStoreError('invalid_identity', 'resolveCustomer needs a userId, an anonymousId or both');
+  }
+}
+
+/** JSON text for a column, or null when the value is absent. */
+export function jsonOrNull(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+/** Hides a password in a connection URL before it reaches an error message or a log. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}
+
+function isSystemTextField(key: string): key is SystemTextField {
+  return (SYSTEM_TEXT_FIELDS as readonly string[]).includes(key);
+}
+
+/** Sets one field; `null` clears it (a trait is removed, `tags` becomes empty). */
+function setField(state: CustomerState, key: string, value: unknown): void {
+  if (key === 'id') {
+    throw new ProfileStoreError('invalid_change', `customer ${state.id}: "id" cannot be changed`, {
+      customerId: state.id,
+      field: key,
+    });
+  }
+  if (isSystemTextField(key)) {
+    if (value === null || value === undefined || value === '') delete state[key];
+    else if (typeof value === 'string') state[key] = value;
+    else {
+      throw new ProfileStoreError(
+        'invalid_change',
+        `customer ${state.id}: "${key}" must be a string, got ${describe(value)}`,
+        { customerId: state.id, field: key },
+      );
+    }
+    return;
+  }
+  if (key === 'tags') {
+    if (value === null || value === undefined) state.tags = [];
+    else if (Array.isArray(value) && value.every((tag) => typeof tag === 'string')) state.tags = dedupe(value);
+    else {
+      throw new ProfileStoreError(
+        'invalid_change',
+        `customer ${state.id}: "tags" must be a list of strings, got ${describe(value)}`,
+        { customerId: state.id, field: key },
+      );
+    }
+    return;
+  }
+  if (value === null || value === undefined) delete state.traits[key];
+  else state.traits[key] = value;
+}
+
+function increment(state: CustomerState, key: string, amount: number): void {
+  if (!Number.isFinite(amount)) {
+    throw new ProfileStoreError('invalid_change', `customer ${state.id}: cannot increment "${key}" by ${amount}`, {
+      customerId: state.id,
+      field: key,
+    });
+  }
+  const current = key === 'tags' || key === 'id' || isSystemTextField(key) ? state[key] : state.traits[key];
+  if (current === undefined || current === null) {
+    setField(state, key, amount);
+  } else if (typeof current === 'number') {
+    setField(state, key, current + amount);
+  } else {
+    throw new ProfileStoreError(
+      'invalid_change',
+      `customer ${state.id}: cannot increment "${key}", it holds ${describe(current)}, not a number (unset it first or use another trait)`,
+      { customerId: state.id, field: key },
+    );
+  }
+}
+
+function dedupe(tags: string[]): string[] {
+  return [...new Set(tags)];
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'string' ? `the text ${JSON.stringify(value)}` : `a ${typeof value}`;
+}

@@ -1,0 +1,167 @@
+/**
+ * Routes accepted events into journeys: a matching trigger enters the customer (under the
+ * journey's re-entry rule, decided by the store), and every journey the customer is inside that
+ * listens for the event receives it as a signal.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { JourneyPlan, Step, TrackEvent } from '../compiler/plan';
+import type { EventRouter } from '../api/types';
+import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
+import { evaluate } from '../workflows/conditions';
+import type { journeyWorkflow } from '../workflows/journey';
+import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../workflows/definitions';
+
+export interface RouterOptions {
+  store: LiveStore;
+  client: Client;
+  taskQueue: string;
+  defaultTimezone: string;
+  /** How long the list of deployed journeys is reused before it is read again. */
+  journeysTtlMs?: number;
+}
+
+type IdentifyPayload = { traits: Record<string, unknown>; timestamp?: string };
+
+/** Every event name a plan reacts to while a customer is inside it. */
+export function eventsHeardBy(plan: JourneyPlan): Set<string> {
+  const names = new Set<string>();
+  if (plan.goal) names.add(plan.goal.event);
+  for (const m of plan.exitWhen) names.add(m.event);
+  const walk = (steps: Step[]): void => {
+    for (const s of steps) {
+      if (s.kind === 'wait_for') {
+        names.add(s.event);
+        walk(s.onEvent);
+        walk(s.onTimeout);
+      } else if (s.kind === 'if') {
+        walk(s.then);
+        walk(s.else);
+      } else if (s.kind === 'split') {
+        for (const v of s.variants) walk(v.steps);
+      }
+    }
+  };
+  walk(plan.steps);
+  return names;
+}
+
+/** True for a start or signal-with-start that found the run already closed. */
+function alreadyClosed(err: unknown): boolean {
+  return err instanceof WorkflowExecutionAlreadyStartedError;
+}
+
+/** The EventRouter of the live system, on Temporal. */
+export class JourneyRouter implements EventRouter {
+  private journeys?: { at: number; list: { plan: JourneyPlan; paused: boolean }[] };
+  private readonly heard = new Map<string, Set<string>>();
+
+  constructor(private readonly opts: RouterOptions) {}
+
+  /** Forgets the cached journey list (after a deploy, pause or resume in this process). */
+  refresh(): void {
+    this.journeys = undefined;
+  }
+
+  private async deployed(): Promise<{ plan: JourneyPlan; paused: boolean }[]> {
+    const ttl = this.opts.journeysTtlMs ?? 1000;
+    if (!this.journeys || Date.now() - this.journeys.at > ttl) {
+      const list = (await this.opts.store.deployedJourneys()).map((d) => ({ plan: d.plan as JourneyPlan, paused: d.paused }));
+      this.journeys = { at: Date.now(), list };
+    }
+    return this.journeys.list;
+  }
+
+  private heardBy(plan: JourneyPlan): Set<string> {
+    const key = `${plan.journey}@${plan.version}`;
+    let names = this.heard.get(key);
+    if (!names) {
+      names = eventsHeardBy(plan);
+      this.heard.set(key, names);
+    }
+    return names;
+  }
+
+  async route(event: StoredEvent): Promise<void> {
+    const active = await this.opts.store.activeEnrolments(event.customerId);
+    if (event.type === 'identify') {
+      await Promise.all(active.map((e) => this.signal(e, { identify: { traits: event.traits ?? {}, timestamp: event.timestamp } })));
+      return;
+    }
+    const track: TrackEvent = {
+      event: event.event ?? '',
+      properties: event.properties ?? {},
+      timestamp: event.timestamp,
+      messageId: event.messageId,
+    };
+    // Running journeys first, so a journey entered by this very event does not hear it again.
+    await Promise.all(
+      active
+        .filter((e) => this.heardBy((e.input as JourneyInput).plan).has(track.event))
+        .map((e) => this.signal(e, { event: track })),
+    );
+    const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
+    if (candidates.length === 0) return;
+    const profile = (await this.opts.store.getProfile(event.customerId)) ?? { id: event.customerId, tags: [] };
+    for (const { plan } of candidates) {
+      const scope = { profile, trigger: track as unknown as Record<string, unknown> };
+      if (plan.trigger.where && !evaluate(plan.trigger.where, scope, Date.parse(track.timestamp))) continue;
+      await this.enter(plan, event.customerId, track);
+    }
+  }
+
+  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<void> {
+    const input: JourneyInput = { plan, customerId, trigger, defaultTimezone: this.opts.defaultTimezone };
+    const decision = await this.opts.store.tryEnrol({
+      journeyId: plan.journey,
+      customerId,
+      version: plan.version,
+      reEntry: plan.reEntry,
+      at: trigger.timestamp,
+      workflowIdPrefix: journeyWorkflowId(plan.journey, customerId),
+      input,
+    });
+    if (decision.enrolled) {
+      await this.start(decision.enrolment);
+      return;
+    }
+    if (decision.reason === 'active') {
+      // The enrolment may come from an earlier delivery whose start failed (Temporal was down);
+      // starting it again is a no-op when it runs, and finishes the job when it never started.
+      const running = (await this.opts.store.activeEnrolments(customerId)).find((e) => e.journeyId === plan.journey);
+      if (running) await this.start(running);
+    }
+  }
+
+  private async start(enrolment: Enrolment): Promise<void> {
+    try {
+      await this.opts.client.workflow.start(JOURNEY_WORKFLOW, {
+        workflowId: enrolment.workflowId,
+        taskQueue: this.opts.taskQueue,
+        args: [enrolment.input as JourneyInput],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!alreadyClosed(err)) throw err;
+    }
+  }
+
+  /** Signal-with-start: an event that races the start of its journey is never lost. */
+  private async signal(enrolment: Enrolment, payload: { event: TrackEvent } | { identify: IdentifyPayload }): Promise<void> {
+    const base = {
+      workflowId: enrolment.workflowId,
+      taskQueue: this.opts.taskQueue,
+      args: [enrolment.input as JourneyInput] as [JourneyInput],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    };
+    try {
+      if ('event' in payload) {
+        await this.opts.client.workflow.signalWithStart<typeof journeyWorkflow, [TrackEvent]>(JOURNEY_WORKFLOW, { ...base, signal: eventSignal, signalArgs: [payload.event] });
+      } else {
+        await this.opts.client.workflow.signalWithStart<typeof journeyWorkflow, [IdentifyPayload]>(JOURNEY_WORKFLOW, { ...base, signal: identifySignal, signalArgs: [payload.identify] });
+      }
+    } catch (err) {
+      if (!alreadyClosed(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The live system end to end through HTTP: `startSystem` (what `unbroken start` runs) against a
+ * real Temporal dev server, a real SMTP server and a SQLite store; events go in with fetch().
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { customerStatus } from '../../cli/live';
+import { startSystem, type RunningSystem } from '../../cli/start';
+import { loadConfig } from '../../worker/config';
+import { startSmtpServer } from '../support/smtp';
+import { devServerEnv } from '../support/temporal';
+
+let env: TestWorkflowEnvironment;
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let system: RunningSystem;
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-live-'));
+  [env, smtp] = await Promise.all([devServerEnv(), startSmtpServer()]);
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
+    TEMPORAL_TASK_QUEUE: 'live-e2e',
+    SMTP_URL: smtp.url,
+    DATABASE_URL: `sqlite:${path.join(tmp, 'profiles.sqlite')}`,
+    UNBROKEN_DATA_DIR: tmp,
+    UNBROKEN_WRITE_KEY: 'test-write-key-0123456789',
+    PORT: '0',
+  });
+  system = await startSystem(config, { definitionsDir: path.join(__dirname, '..', 'fixtures', 'live') });
+}, 120_000);
+
+afterAll(async () => {
+  await system?.stop();
+  await env?.teardown();
+  await smtp?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const auth = `Basic ${Buffer.from('test-write-key-0123456789:').toString('base64')}`;
+
+async function post(endpoint: string, body: unknown, authorization = auth): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${system.apiUrl}/v1/${endpoint}`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const mailsTo = (address: string) => smtp.messages.filter((m) => m.to === address);
+
+async function outcomes(customer: string, journey: string): Promise<(string | undefined)[]> {
+  const status = await customerStatus(system.store, customer);
+  return status.journeys.filter((j) => j.journey === journey).map((j) => j.outcome);
+}
+
+async function finished(customer: string, journey: string): Promise<(string | undefined)[]> {
+  return until(`${customer} to finish ${journey}`, async () => {
+    const o = await outcomes(customer, journey);
+    return o.length > 0 && o.every((x) => x !== undefined) ? o : undefined;
+  });
+}
+
+test('an abandoned cart brings the reminder by real mail, and the status tells the story', async () => {
+  expect((await post('identify', { userId: 'ann', traits: { email: 'ann@example.com', first_name: 'Ann' } })).status).toBe(200);
+  const r = await post('track', { userId: 'ann', event: 'cart_abandoned', properties: { cart_id: 'c1', total: 49.9 } });
+  expect(r).toEqual({ status: 200, body: { success: true } });
+  expect(await finished('ann', 'quick-cart')).toEqual(['completed']);
+  expect(mailsTo('ann@example.com').map((m) => m.subject)).toEqual(['Ann, cart c1 is waiting']);
+  const status = await customerStatus(system.store, 'ann');
+  expect(status.journeys[0]).toMatchObject({ journey: 'quick-cart', entry: 1, outcome: 'completed' });
+  expect(status.journeys[0].steps.map((s) => s.kind)).toEqual(['entered', 'waited', 'sent', 'completed']);
+});
+
+test('a purchase before the reminder converts the journey and no reminder is sent', async () => {
+  await post('identify', { userId: 'bob', traits: { email: 'bob@example.com' } });
+  await post('track', { userId: 'bob', event: 'cart_abandoned', properties: { cart_id: 'c2', total: 30 } });
+  await post('track', { userId: 'bob', event: 'order_completed', properties: { cart_id: 'c2' } });
+  expect(await finished('bob', 'quick-cart')).toEqual(['converted']);
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  expect(mailsTo('bob@example.com')).toEqual([]);
+});
+
+test('a trigger whose where does not hold enters nobody', async () => {
+  await post('track', { userId: 'cheap', event: 'cart_abandoned', properties: { cart_id: 'c3', total: 5 } });
+  expect((await customerStatus(system.store, 'cheap')).journeys).toEqual([]);
+});
+
+test('re-entry rules: never enters once, always enters each time, a cool-down ignores a second trigger', async () => {
+  await post('identify', { userId: 'cy', traits: { email: 'cy@example.com' } });
+  await post('track', { userId: 'cy', event: 'signed_up' });
+  await finished('cy', 'hello');
+  await post('track', { userId: 'cy', event: 'signed_up' });
+  await until('a second hello', async () => ((await outcomes('cy', 'hello')).filter((o) => o === 'completed').length === 2 ? true : undefined));
+
+  await post('track', { userId: 'cy', event: 'promo_viewed' });
+  await finished('cy', 'promo');
+  await post('track', { userId: 'cy', event: 'promo_viewed' });
+
+  await post('track', { userId: 'cy', event: 'cart_abandoned', properties: { cart_id: 'c4', total: 25 } });
+  await post('track', { userId: 'cy', event: 'order_completed', properties: { cart_id: 'c4' } });
+  await finished('cy', 'quick-cart');
+  await post('track', { userId: 'cy', event: 'cart_abandoned', properties: { cart_id: 'c5', total: 25 } });
+
+  expect(await outcomes('cy', 'hello')).toEqual(['completed', 'completed']);
+  expect(await outcomes('cy', 'promo')).toEqual(['completed']);
+  expect(await outcomes('cy', 'quick-cart')).toEqual(['converted']);
+  expect(mailsTo('cy@example.com').map((m) => m.subject).sort()).toEqual(['A promotion for you', 'Hello there', 'Hello there']);
+});
+
+test('an anonymous visitor who identifies later is one customer: the reminder reaches the identified address', async () => {
+  await post('track', { anonymousId: 'anon-7', event: 'cart_abandoned', properties: { cart_id: 'c6', total: 80 } });
+  await post('identify', { userId: 'dee', anonymousId: 'anon-7', traits: { email: 'dee@example.com', first_name: 'Dee' } });
+  await until('the reminder to dee', async () => (mailsTo('dee@example.com').length === 1 ? true : undefined));
+  expect(mailsTo('dee@example.com')[0].subject).toBe('Dee, cart c6 is waiting');
+  // Events sent under the anonymous id now belong to the identified customer.
+  const events = await system.store.eventsFor('dee');
+  expect(events.map((e) => e.event ?? e.type)).toEqual(['cart_abandoned', 'identify']);
+});
+
+test('a duplicate messageId is acknowledged and has no effect, however late it comes', async () => {
+  await post('identify', { userId: 'eve', traits: { email: 'eve@example.com' } });
+  const event = { userId: 'eve', event: 'signed_up', messageId: 'msg-eve-1' };
+  expect((await post('track', event)).status).toBe(200);
+  await finished('eve', 'hello');
+  expect((await post('track', event)).status).toBe(200);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  expect(await outcomes('eve', 'hello')).toEqual(['completed']);
+  expect(mailsTo('eve@example.com')).toHaveLength(1);
+});
+
+test('concurrent triggers for one customer enter the journey once', async () => {
+  await post('identify', { userId: 'fay', traits: { email: 'fay@example.com' } });
+  const results = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => post('track', { userId: 'fay', event: 'cart_abandoned', properties: { cart_id: `c-${i}`, total: 40 } })),
+  );
+  expect(results.map((r) => r.status)).toEqual(Array(10).fill(200));
+  expect(await finished('fay', 'quick-cart')).toEqual(['completed']);
+  expect(mailsTo('fay@example.com')).toHaveLength(1);
+});
+
+test('the API answers errors as JSON naming the failing field, and stores nothing of them', async () => {
+  const wrongKey = await post('track', { userId: 'x', event: 'signed_up' }, `Basic ${Buffer.from('nope:').toString('base64')}`);
+  expect(wrongKey.status).toBe(401);
+  const bad = await post('batch', { batch: [{ type: 'track', userId: 'gus', event: 'signed_up' }, { type: 'track', userId: 'gus' }] });
+  expect(bad.status).toBe(400);
+  expect(JSON.stringify(bad.body)).toContain('batch.1.event');
+  expect(await system.store.eventsFor('gus')).toEqual([]);
+  const health = await fetch(`${system.apiUrl}/readyz`);
+  expect(health.status).toBe(200);
+});

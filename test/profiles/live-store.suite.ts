@@ -1,0 +1,553 @@
+/**
+ * The one behavioural test suite every LiveStore implementation must pass. Each implementation
+ * has a small `*.test.ts` that supplies a harness (how to get an empty database and open stores
+ * on it) and calls `liveStoreSuite`. Nothing here may depend on the database underneath.
+ */
+import { ProfileStoreError } from '../../profiles/errors';
+import type { EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent } from '../../profiles/store';
+
+/** A store as the suite sees it: the contract plus the migration report both stores offer. */
+export type TestStore = LiveStore & { appliedMigrations(): number[] | Promise<number[]> };
+
+/** How the suite gets at one implementation. */
+export interface LiveStoreHarness {
+  /** Prepares an empty database for the next test. */
+  setup(): Promise<void>;
+  /** Opens a store on the current test's database; call it again for a second "process". */
+  open(): Promise<TestStore>;
+  /** Removes the current test's database (stores are already closed). */
+  teardown(): Promise<void>;
+  /** Every migration version the implementation ships, in order. */
+  migrationVersions: number[];
+  /** Records a schema version newer than any the implementation knows. */
+  markFutureSchema(): Promise<void>;
+}
+
+const T0 = '2024-05-01T10:00:00.000Z';
+const HOUR = 3_600_000;
+
+function at(offsetMs: number): string {
+  return new Date(Date.parse(T0) + offsetMs).toISOString();
+}
+
+function message(key: string): MessageRecord {
+  return { idempotencyKey: key, customerId: 'c1', journeyId: 'welcome', stepId: 'hello', channel: 'email', template: 'hello', status: 'sending' };
+}
+
+function track(messageId: string, customerId: string, extra: Partial<StoredEvent> = {}): StoredEvent {
+  return { messageId, type: 'track', customerId, event: 'cart_updated', timestamp: T0, receivedAt: T0, ...extra };
+}
+
+function step(workflowId: string, key: string, stepId: string, kind: string, atTime: string, detail?: Record<string, unknown>): StepRecord {
+  const record: StepRecord = { idempotencyKey: key, workflowId, journeyId: 'cart', version: 'v1', customerId: 'c1', stepId, kind, at: atTime };
+  if (detail) record.detail = detail;
+  return record;
+}
+
+type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
+
+function enrolArgs(overrides: Partial<EnrolArgs> = {}): EnrolArgs {
+  return {
+    journeyId: 'cart',
+    customerId: 'c1',
+    version: 'v1',
+    reEntry: { mode: 'always' },
+    at: T0,
+    workflowIdPrefix: 'cart:c1',
+    input: { trigger: 'cart_updated' },
+    ...overrides,
+  };
+}
+
+/** Ends a run the way the workflow does: by recording its final step. */
+async function end(store: LiveStore, workflowId: string, kind: string, atTime: string): Promise<void> {
+  await store.recordStep(step(workflowId, `${workflowId}/end`, 'end', kind, atTime));
+}
+
+function reason(decision: EnrolDecision): string {
+  return decision.enrolled ? 'enrolled' : decision.reason;
+}
+
+/** Registers the suite under `name`; pass `describe.skip` to register it skipped. */
+export function liveStoreSuite(name: string, harness: LiveStoreHarness, describeFn: jest.Describe = describe): void {
+  describeFn(name, () => {
+    let store: TestStore;
+    const opened: TestStore[] = [];
+
+    async function open(): Promise<TestStore> {
+      const next = await harness.open();
+      opened.push(next);
+      return next;
+    }
+
+    beforeEach(async () => {
+      await harness.setup();
+      store = await open();
+    });
+
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+      await harness.teardown();
+    });
+
+    describe('migrations', () => {
+      it('applies every migration once and applies nothing again on reopen', async () => {
+        expect(await store.appliedMigrations()).toEqual(harness.migrationVersions);
+        await store.identify('c1', { email: 'a@example.com' });
+        const again = await open();
+        expect(await again.appliedMigrations()).toEqual(harness.migrationVersions);
+        expect((await again.getProfile('c1'))?.email).toBe('a@example.com');
+      });
+
+      it('stores opened at the same time both come up on one schema', async () => {
+        const [a, b] = await Promise.all([open(), open()]);
+        expect(await a.appliedMigrations()).toEqual(await b.appliedMigrations());
+      });
+
+      it('refuses a database written by a newer schema', async () => {
+        await harness.markFutureSchema();
+        const error = await harness.open().then(
+          async (unexpected) => {
+            await unexpected.close();
+            return undefined;
+          },
+          (err: unknown) => err,
+        );
+        expect(error).toBeInstanceOf(ProfileStoreError);
+        expect((error as ProfileStoreError).code).toBe('schema_too_new');
+        expect((error as Error).message).toMatch(/schema version 999/);
+      });
+    });
+
+    describe('profiles', () => {
+      it('returns undefined for an unknown customer', async () => {
+        expect(await store.getProfile('nobody')).toBeUndefined();
+      });
+
+      it('identify creates a profile and merges traits, system fields beside them', async () => {
+        await store.identify('c1', { email: 'a@example.com', first_name: 'Ada', plan: 'free', tags: ['x', 'x', 'y'] });
+        const profile = await store.identify('c1', { plan: 'pro', timezone: 'Europe/Berlin', phone: '+4930123' });
+        expect(profile).toEqual({
+          id: 'c1',
+          email: 'a@example.com',
+          phone: '+4930123',
+          timezone: 'Europe/Berlin',
+          tags: ['x', 'y'],
+          first_name: 'Ada',
+          plan: 'pro',
+        });
+        expect(await store.getProfile('c1')).toEqual(profile);
+      });
+
+      it('identify with null removes a trait; an id trait cannot rename the customer', async () => {
+        await store.identify('c1', { first_name: 'Ada', email: 'a@example.com' });
+        expect(await store.identify('c1', { first_name: null, email: null, id: 'other' })).toEqual({ id: 'c1', tags: [] });
+      });
+
+      it('identify rejects a system field of the wrong type', async () => {
+        await expect(store.identify('c1', { email: 42 })).rejects.toThrow(ProfileStoreError);
+        await expect(store.identify('c1', { tags: 'vip' })).rejects.toThrow(/"tags" must be a list of strings/);
+      });
+
+      it('applyChanges applies a key exactly once, also when called concurrently', async () => {
+        const calls = await Promise.all(
+          Array.from({ length: 5 }, () => store.applyChanges('wf-1/v1/step-3', 'c1', { increment: { visits: 1 } })),
+        );
+        expect(calls.map((p) => p.visits)).toEqual([1, 1, 1, 1, 1]);
+        await store.applyChanges('wf-1/v1/step-3', 'c1', { increment: { visits: 1 }, set: { plan: 'pro' } });
+        expect(await store.getProfile('c1')).toEqual({ id: 'c1', tags: [], visits: 1 });
+        await store.applyChanges('wf-1/v1/step-4', 'c1', { increment: { visits: 2 } });
+        expect((await store.getProfile('c1'))?.visits).toBe(3);
+      });
+
+      it('applyChanges under different keys at once loses no update', async () => {
+        const other = await open();
+        await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).applyChanges(`k${i}`, 'c1', { increment: { visits: 1 } })),
+        );
+        expect((await store.getProfile('c1'))?.visits).toBe(10);
+      });
+
+      it('applyChanges sets, unsets, increments from zero and keeps tag order without duplicates', async () => {
+        await store.identify('c1', { email: 'a@example.com', tags: ['a', 'b'], old: true, score: 1.5 });
+        const profile = await store.applyChanges('k1', 'c1', {
+          set: { plan: 'pro', nested: { n: 1 } },
+          unset: ['old', 'email'],
+          increment: { score: 2, nudges: 1 },
+          addTags: ['c', 'a', 'd', 'c'],
+          removeTags: ['b'],
+        });
+        expect(profile).toEqual({ id: 'c1', tags: ['a', 'c', 'd'], plan: 'pro', nested: { n: 1 }, score: 3.5, nudges: 1 });
+        expect(await store.getProfile('c1')).toEqual(profile);
+      });
+
+      it('applyChanges creates a missing customer', async () => {
+        expect(await store.applyChanges('k1', 'new', { addTags: ['lead'] })).toEqual({ id: 'new', tags: ['lead'] });
+      });
+
+      it('a failing change leaves neither the change nor its key behind', async () => {
+        await store.identify('c1', { plan: 'pro' });
+        await expect(store.applyChanges('k1', 'c1', { set: { a: 1 }, increment: { plan: 1 } })).rejects.toThrow(
+          /cannot increment "plan", it holds the text "pro"/,
+        );
+        expect(await store.getProfile('c1')).toEqual({ id: 'c1', tags: [], plan: 'pro' });
+        await store.applyChanges('k1', 'c1', { set: { a: 1 } });
+        expect((await store.getProfile('c1'))?.a).toBe(1);
+      });
+
+      it('recordStep stores a key once and stepsFor returns one workflow in order', async () => {
+        await store.recordStep(step('wf-1', 'k1', 's1', 'sent', at(0), { ok: true }));
+        await store.recordStep(step('wf-1', 'k1', 's1', 'sent', at(0)));
+        await store.recordStep(step('wf-1', 'k2', 's2', 'waited', at(60_000)));
+        await store.recordStep(step('wf-2', 'k3', 's1', 'sent', at(0)));
+        const steps = await store.stepsFor('wf-1');
+        expect(steps.map((s) => s.stepId)).toEqual(['s1', 's2']);
+        expect(steps[0]).toEqual(step('wf-1', 'k1', 's1', 'sent', at(0), { ok: true }));
+        expect(steps[1]?.detail).toBeUndefined();
+      });
+
+      it('claimMessage claims a key once and hands later callers the existing record', async () => {
+        expect(await store.claimMessage(message('m1'))).toEqual({ claimed: true });
+        expect(await store.claimMessage(message('m1'))).toEqual({ claimed: false, existing: message('m1') });
+        await store.finishMessage('m1', 'sent', { status: 'sent', messageId: '<x@unbroken>' });
+        const again = await store.claimMessage(message('m1'));
+        expect(again).toEqual({ claimed: false, existing: { ...message('m1'), status: 'sent', result: { status: 'sent', messageId: '<x@unbroken>' } } });
+        // A finished message cannot be released; an unfinished one can, and is then claimable again.
+        await store.releaseMessage('m1');
+        expect((await store.claimMessage(message('m1'))).claimed).toBe(false);
+        await store.claimMessage(message('m2'));
+        await store.releaseMessage('m2');
+        expect((await store.claimMessage(message('m2'))).claimed).toBe(true);
+        expect((await store.messagesFor('c1')).map((m) => m.idempotencyKey)).toEqual(['m1', 'm2']);
+      });
+
+      it('two stores on one database see each other and never both claim a key', async () => {
+        const other = await open();
+        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).claimMessage(message('m1'))));
+        expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        await store.identify('c1', { plan: 'pro' });
+        expect((await other.getProfile('c1'))?.plan).toBe('pro');
+      });
+    });
+
+    describe('identities', () => {
+      it('resolves a lone userId or unknown anonymousId to itself and refuses neither', async () => {
+        expect(await store.resolveCustomer({ userId: 'u1' })).toBe('u1');
+        expect(await store.resolveCustomer({ anonymousId: 'a1' })).toBe('a1');
+        expect(await store.resolveCustomer({ userId: 'u1', anonymousId: 'u1' })).toBe('u1');
+        await expect(store.resolveCustomer({})).rejects.toMatchObject({ code: 'invalid_identity' });
+      });
+
+      it('merges the anonymous profile and events into the user: user values win, tags unite', async () => {
+        await store.identify('a1', { email: 'anon@example.com', timezone: 'Europe/Paris', plan: 'free', first_name: 'Ada', tags: ['cart', 'shared'] });
+        await store.identify('u1', { phone: '+4930123', timezone: 'Europe/Berlin', plan: 'pro', tags: ['customer', 'shared'] });
+        await store.recordEvent(track('e1', 'a1', { anonymousId: 'a1' }));
+        await store.recordEvent(track('e2', 'u1', { userId: 'u1', timestamp: at(1000) }));
+        await store.claimMessage({ ...message('m1'), customerId: 'a1' });
+
+        expect(await store.resolveCustomer({ userId: 'u1', anonymousId: 'a1' })).toBe('u1');
+
+        const merged = {
+          id: 'u1',
+          email: 'anon@example.com',
+          phone: '+4930123',
+          timezone: 'Europe/Berlin',
+          plan: 'pro',
+          first_name: 'Ada',
+          tags: ['customer', 'shared', 'cart'],
+        };
+        expect(await store.getProfile('u1')).toEqual(merged);
+        // A journey entered under the anonymous id sees the merged profile.
+        expect(await store.getProfile('a1')).toEqual(merged);
+        expect((await store.eventsFor('u1')).map((e) => e.messageId)).toEqual(['e1', 'e2']);
+        expect(await store.eventsFor('a1')).toEqual([]);
+        // Messages are history: they stay under the id they were sent to.
+        expect((await store.messagesFor('a1')).map((m) => m.idempotencyKey)).toEqual(['m1']);
+        // Later anonymous-only events belong to the user.
+        expect(await store.resolveCustomer({ anonymousId: 'a1' })).toBe('u1');
+      });
+
+      it('a merge into a user without a profile creates it; a second resolve changes nothing', async () => {
+        await store.identify('a1', { plan: 'free', tags: ['x'] });
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'a1' });
+        await store.identify('u1', { plan: 'pro' });
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'a1' });
+        expect(await store.getProfile('u1')).toEqual({ id: 'u1', plan: 'pro', tags: ['x'] });
+      });
+
+      it('links an anonymous id that has no data yet, so its later profile goes to the user', async () => {
+        expect(await store.resolveCustomer({ userId: 'u1', anonymousId: 'a1' })).toBe('u1');
+        await store.identify('a1', { plan: 'pro' });
+        await store.applyChanges('k1', 'a1', { addTags: ['vip'] });
+        expect(await store.getProfile('u1')).toEqual({ id: 'u1', plan: 'pro', tags: ['vip'] });
+        expect(await store.getProfile('a1')).toEqual(await store.getProfile('u1'));
+      });
+
+      it('keeps the first link when the same anonymous id later comes with another user', async () => {
+        await store.identify('a1', { plan: 'free' });
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'a1' });
+        expect(await store.resolveCustomer({ userId: 'u2', anonymousId: 'a1' })).toBe('u2');
+        expect(await store.resolveCustomer({ anonymousId: 'a1' })).toBe('u1');
+        expect(await store.getProfile('u2')).toBeUndefined();
+      });
+
+      it('concurrent resolves of one pair merge exactly once', async () => {
+        const other = await open();
+        await store.identify('a1', { tags: ['cart'] });
+        await store.applyChanges('k0', 'a1', { increment: { visits: 2 } });
+        await store.identify('u1', { visits: 1 });
+        await Promise.all(
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).resolveCustomer({ userId: 'u1', anonymousId: 'a1' })),
+        );
+        expect(await store.getProfile('u1')).toEqual({ id: 'u1', visits: 1, tags: ['cart'] });
+      });
+
+      it('runs entered anonymously count as the user’s after the merge', async () => {
+        const entered = await store.tryEnrol(enrolArgs({ customerId: 'a1', workflowIdPrefix: 'cart:a1' }));
+        expect(entered.enrolled).toBe(true);
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'a1' });
+        expect((await store.activeEnrolments('u1')).map((e) => e.workflowId)).toEqual(['cart:a1:1']);
+        expect((await store.enrolmentsFor('u1')).map((e) => e.workflowId)).toEqual(['cart:a1:1']);
+        // The person is already inside the journey, under either id.
+        expect(reason(await store.tryEnrol(enrolArgs({ customerId: 'u1', workflowIdPrefix: 'cart:u1' })))).toBe('active');
+      });
+    });
+
+    describe('events', () => {
+      it('stores an event once, keeps every field, and treats a routed messageId as a duplicate', async () => {
+        const event = track('e1', 'u1', {
+          userId: 'u1',
+          anonymousId: 'a1',
+          properties: { cart: { total: 42 } },
+          context: { ip: '127.0.0.1' },
+          timestamp: at(-1000),
+        });
+        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
+        // Stored but never routed (the API crashed mid-way): the retry must finish the job.
+        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
+        await store.markEventRouted('e1');
+        expect(await store.recordEvent(event)).toEqual({ status: 'duplicate' });
+        expect(await store.recordEvent({ ...event, properties: { other: true } })).toEqual({ status: 'duplicate' });
+
+        const [stored, ...rest] = await store.eventsFor('u1');
+        expect(rest).toEqual([]);
+        expect(stored).toEqual({ ...event, routedAt: expect.any(String) });
+      });
+
+      it('keeps an identify event with traits and no event name', async () => {
+        const identify: StoredEvent = { messageId: 'i1', type: 'identify', customerId: 'u1', userId: 'u1', traits: { plan: 'pro' }, timestamp: T0, receivedAt: T0 };
+        await store.recordEvent(identify);
+        expect(await store.eventsFor('u1')).toEqual([identify]);
+      });
+
+      it('lists a customer’s events by time', async () => {
+        await store.recordEvent(track('late', 'u1', { timestamp: at(2000) }));
+        await store.recordEvent(track('early', 'u1', { timestamp: at(1000) }));
+        await store.recordEvent(track('other', 'u2'));
+        expect((await store.eventsFor('u1')).map((e) => e.messageId)).toEqual(['early', 'late']);
+      });
+    });
+
+    describe('deploying journeys', () => {
+      const plan = (version: string) => ({ journey: 'cart', version, steps: [{ id: 's1', kind: 'send' }] });
+
+      it('publishes new versions, reports unchanged ones and keeps every version', async () => {
+        expect(await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: plan('v1') }], T0)).toEqual({
+          published: [{ journeyId: 'cart', version: 'v1' }],
+          unchanged: [],
+        });
+        expect(
+          await store.deployJourneys(
+            [
+              { journeyId: 'cart', version: 'v1', plan: plan('v1') },
+              { journeyId: 'welcome', version: 'w1', plan: { journey: 'welcome' } },
+            ],
+            at(HOUR),
+          ),
+        ).toEqual({ published: [{ journeyId: 'welcome', version: 'w1' }], unchanged: ['cart'] });
+        expect(await store.deployJourneys([{ journeyId: 'cart', version: 'v2', plan: plan('v2') }], at(2 * HOUR))).toEqual({
+          published: [{ journeyId: 'cart', version: 'v2', previous: 'v1' }],
+          unchanged: [],
+        });
+
+        expect(await store.deployedJourneys()).toEqual([
+          { journeyId: 'cart', version: 'v2', plan: plan('v2'), deployedAt: at(2 * HOUR), paused: false },
+          { journeyId: 'welcome', version: 'w1', plan: { journey: 'welcome' }, deployedAt: at(HOUR), paused: false },
+        ]);
+        // Customers inside v1 keep running it.
+        expect(await store.journeyVersion('cart', 'v1')).toEqual({ journeyId: 'cart', version: 'v1', plan: plan('v1'), deployedAt: T0, paused: false });
+        expect(await store.journeyVersion('cart', 'v9')).toBeUndefined();
+        expect(await store.journeyVersion('nope', 'v1')).toBeUndefined();
+      });
+
+      it('a rollback to an old version republishes it without rewriting its record', async () => {
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: plan('v1') }], T0);
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v2', plan: plan('v2') }], at(HOUR));
+        expect(await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: plan('v1') }], at(2 * HOUR))).toEqual({
+          published: [{ journeyId: 'cart', version: 'v1', previous: 'v2' }],
+          unchanged: [],
+        });
+        expect(await store.deployedJourneys()).toEqual([
+          { journeyId: 'cart', version: 'v1', plan: plan('v1'), deployedAt: at(2 * HOUR), paused: false },
+        ]);
+        expect((await store.journeyVersion('cart', 'v1'))?.deployedAt).toBe(T0);
+      });
+
+      it('publishes nothing when any journey of the deploy cannot be stored', async () => {
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: plan('v1') }], T0);
+        // The BigInt fails JSON serialisation of the third journey, after the first two were
+        // written inside the transaction, so only a rollback can make this pass.
+        const deploy = store.deployJourneys(
+          [
+            { journeyId: 'cart', version: 'v2', plan: plan('v2') },
+            { journeyId: 'welcome', version: 'w1', plan: { journey: 'welcome' } },
+            { journeyId: 'broken', version: 'b1', plan: { size: BigInt(1) } },
+          ],
+          at(HOUR),
+        );
+        await expect(deploy).rejects.toThrow(/BigInt/);
+        expect(await store.deployedJourneys()).toEqual([
+          { journeyId: 'cart', version: 'v1', plan: plan('v1'), deployedAt: T0, paused: false },
+        ]);
+        expect(await store.journeyVersion('cart', 'v2')).toBeUndefined();
+        expect(await store.journeyVersion('welcome', 'w1')).toBeUndefined();
+      });
+
+      it('pauses and resumes a deployed journey, keeping the pause across versions', async () => {
+        expect(await store.setPaused('cart', true)).toBe(false);
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: plan('v1') }], T0);
+        expect(await store.setPaused('cart', true)).toBe(true);
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v2', plan: plan('v2') }], at(HOUR));
+        expect((await store.deployedJourneys())[0]?.paused).toBe(true);
+        expect((await store.journeyVersion('cart', 'v1'))?.paused).toBe(true);
+        expect(await store.setPaused('cart', false)).toBe(true);
+        expect((await store.deployedJourneys())[0]?.paused).toBe(false);
+      });
+    });
+
+    describe('enrolments', () => {
+      it('enters a customer with entry 1, a workflow id from the prefix, and keeps the input', async () => {
+        const decision = await store.tryEnrol(enrolArgs());
+        expect(decision).toEqual({
+          enrolled: true,
+          enrolment: { journeyId: 'cart', customerId: 'c1', entry: 1, workflowId: 'cart:c1:1', version: 'v1', enteredAt: T0, input: { trigger: 'cart_updated' } },
+        });
+        expect(await store.activeEnrolments('c1')).toEqual([decision.enrolled && decision.enrolment]);
+      });
+
+      it('never enters a customer who is inside, whatever the rule', async () => {
+        await store.tryEnrol(enrolArgs());
+        for (const reEntry of [{ mode: 'always' }, { mode: 'never' }, { mode: 'cooldown', ms: 1 }] as const) {
+          expect(reason(await store.tryEnrol(enrolArgs({ reEntry, at: at(HOUR) })))).toBe('active');
+        }
+      });
+
+      it('re_entry never: one entry ever, also after the first run ended', async () => {
+        await store.tryEnrol(enrolArgs({ reEntry: { mode: 'never' } }));
+        await end(store, 'cart:c1:1', 'completed', at(HOUR));
+        expect(reason(await store.tryEnrol(enrolArgs({ reEntry: { mode: 'never' }, at: at(2 * HOUR) })))).toBe('re_entry_never');
+      });
+
+      it('re_entry always: a new run with the next entry number once the last ended', async () => {
+        await store.tryEnrol(enrolArgs());
+        await end(store, 'cart:c1:1', 'exited', at(HOUR));
+        const second = await store.tryEnrol(enrolArgs({ at: at(HOUR), version: 'v2' }));
+        expect(second).toMatchObject({ enrolled: true, enrolment: { entry: 2, workflowId: 'cart:c1:2', version: 'v2' } });
+      });
+
+      it('re_entry cooldown: refuses until the cool-down after the last entry has passed', async () => {
+        const cooldown = { mode: 'cooldown', ms: 24 * HOUR } as const;
+        await store.tryEnrol(enrolArgs({ reEntry: cooldown }));
+        await end(store, 'cart:c1:1', 'converted', at(HOUR));
+        expect(await store.tryEnrol(enrolArgs({ reEntry: cooldown, at: at(2 * HOUR) }))).toEqual({
+          enrolled: false,
+          reason: 're_entry_cooldown',
+          until: at(24 * HOUR),
+        });
+        expect(await store.tryEnrol(enrolArgs({ reEntry: cooldown, at: at(24 * HOUR) }))).toMatchObject({ enrolled: true, enrolment: { entry: 2 } });
+      });
+
+      it('a paused journey admits nobody; a resumed one does', async () => {
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: {} }], T0);
+        await store.setPaused('cart', true);
+        expect(await store.tryEnrol(enrolArgs())).toEqual({ enrolled: false, reason: 'paused' });
+        await store.setPaused('cart', false);
+        expect((await store.tryEnrol(enrolArgs())).enrolled).toBe(true);
+      });
+
+      it('enters exactly one of 20 concurrent attempts from two stores', async () => {
+        const other = await open();
+        const decisions = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).tryEnrol(enrolArgs({ at: at(i) }))),
+        );
+        expect(decisions.filter((d) => d.enrolled)).toHaveLength(1);
+        expect(decisions.filter((d) => !d.enrolled).map(reason)).toEqual(Array(19).fill('active'));
+        expect(await store.enrolmentsFor('c1')).toHaveLength(1);
+      });
+
+      it('recordStep moves the run to its step and an ending step closes it with its outcome', async () => {
+        await store.tryEnrol(enrolArgs());
+        await store.recordStep(step('cart:c1:1', 'k1', 'reminder', 'sent', at(1000)));
+        expect(await store.activeEnrolments('c1')).toMatchObject([{ workflowId: 'cart:c1:1', currentStep: 'reminder' }]);
+
+        await end(store, 'cart:c1:1', 'converted', at(2000));
+        // A replayed record and a later stray one cannot reopen or relabel the run.
+        await end(store, 'cart:c1:1', 'converted', at(2000));
+        await store.recordStep(step('cart:c1:1', 'k-late', 'end', 'failed', at(3000)));
+        expect(await store.activeEnrolments('c1')).toEqual([]);
+        expect(await store.enrolmentsFor('c1')).toMatchObject([{ workflowId: 'cart:c1:1', endedAt: at(2000), outcome: 'converted' }]);
+      });
+
+      it('lists every run newest first, across journeys', async () => {
+        await store.tryEnrol(enrolArgs());
+        await end(store, 'cart:c1:1', 'completed', at(HOUR));
+        await store.tryEnrol(enrolArgs({ at: at(2 * HOUR) }));
+        await store.tryEnrol(enrolArgs({ journeyId: 'welcome', workflowIdPrefix: 'welcome:c1', at: at(3 * HOUR) }));
+        expect((await store.enrolmentsFor('c1')).map((e) => [e.workflowId, e.outcome ?? null])).toEqual([
+          ['welcome:c1:1', null],
+          ['cart:c1:2', null],
+          ['cart:c1:1', 'completed'],
+        ]);
+        expect((await store.activeEnrolments('c1')).map((e) => e.workflowId).sort()).toEqual(['cart:c1:2', 'welcome:c1:1']);
+        expect(await store.enrolmentsFor('nobody')).toEqual([]);
+      });
+    });
+
+    describe('journey stats', () => {
+      it('counts entries, outcomes and each step, with skip reasons, in order of first appearance', async () => {
+        for (const customer of ['c1', 'c2', 'c3']) {
+          await store.tryEnrol(enrolArgs({ customerId: customer, workflowIdPrefix: `cart:${customer}` }));
+        }
+        const record = (customer: string, key: string, stepId: string, kind: string, t: number, detail?: Record<string, unknown>) =>
+          store.recordStep({ ...step(`cart:${customer}:1`, `${customer}/${key}`, stepId, kind, at(t), detail), customerId: customer });
+        for (const [i, customer] of ['c1', 'c2', 'c3'].entries()) await record(customer, 'entry', 'entry', 'entered', i);
+        await record('c1', 'wait', 'wait', 'waited', 100);
+        await record('c2', 'wait', 'wait', 'waited', 101);
+        await record('c3', 'wait', 'wait', 'waited', 102);
+        await record('c1', 'mail', 'reminder', 'sent', 200);
+        await record('c2', 'mail', 'reminder', 'skipped', 201, { reason: 'unsubscribed' });
+        await record('c3', 'mail', 'reminder', 'skipped', 202, { reason: 'send_window' });
+        await record('c1', 'end', 'end', 'converted', 300);
+        await record('c2', 'end', 'end', 'completed', 301);
+        // Another journey's records never count here.
+        await store.recordStep({ ...step('welcome:c1:1', 'w1', 'entry', 'entered', at(0)), journeyId: 'welcome' });
+
+        expect(await store.journeyStats('cart')).toEqual({
+          journeyId: 'cart',
+          entered: 3,
+          active: 1,
+          outcomes: { completed: 1, converted: 1 },
+          steps: [
+            { stepId: 'entry', kind: 'entered', count: 3 },
+            { stepId: 'wait', kind: 'waited', count: 3 },
+            { stepId: 'reminder', kind: 'sent', count: 1 },
+            { stepId: 'reminder', kind: 'skipped', count: 2, reasons: { unsubscribed: 1, send_window: 1 } },
+            { stepId: 'end', kind: 'converted', count: 1 },
+            { stepId: 'end', kind: 'completed', count: 1 },
+          ],
+        });
+        expect(await store.journeyStats('never-deployed')).toEqual({ journeyId: 'never-deployed', entered: 0, active: 0, outcomes: {}, steps: [] });
+      });
+    });
+  });
+}
