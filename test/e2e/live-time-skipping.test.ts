@@ -1,0 +1,76 @@
+/**
+ * The live system through HTTP on Temporal's time-skipping server, with the shipped example
+ * definitions: a week-long wait passes in seconds.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { customerStatus } from '../../cli/live';
+import { startSystem, type RunningSystem } from '../../cli/start';
+import { loadConfig } from '../../worker/config';
+import { startSmtpServer } from '../support/smtp';
+import { timeSkippingEnv } from '../support/temporal';
+
+let env: TestWorkflowEnvironment;
+let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let system: RunningSystem;
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-skip-'));
+  [env, smtp] = await Promise.all([timeSkippingEnv(), startSmtpServer()]);
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_TASK_QUEUE: 'live-skip',
+    SMTP_URL: smtp.url,
+    UNBROKEN_DATA_DIR: tmp,
+    UNBROKEN_WRITE_KEY: 'skip-write-key-0123456789',
+    PORT: '0',
+  });
+  system = await startSystem(config, { definitionsDir: path.resolve(__dirname, '..', '..', 'definitions') });
+}, 120_000);
+
+afterAll(async () => {
+  await system?.stop();
+  await env?.teardown();
+  await smtp?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function post(endpoint: string, body: unknown): Promise<number> {
+  const res = await fetch(`${system.apiUrl}/v1/${endpoint}`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('skip-write-key-0123456789:').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.status;
+}
+
+test('a whitepaper download brings the personalised demo nudge a week later', async () => {
+  expect(await post('identify', { userId: 'wp-1', traits: { email: 'lena@example.com', first_name: 'Lena', timezone: 'Europe/Berlin' } })).toBe(200);
+  expect(await post('track', { userId: 'wp-1', event: 'whitepaper_downloaded', properties: { title: 'The State of Retention 2026' } })).toBe(200);
+  await env.sleep(6 * 86_400_000);
+  expect(smtp.messages.filter((m) => m.to === 'lena@example.com')).toHaveLength(0);
+  await env.sleep(2 * 86_400_000);
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && smtp.messages.filter((m) => m.to === 'lena@example.com').length === 0) {
+    await env.sleep(3_600_000);
+  }
+  const mails = smtp.messages.filter((m) => m.to === 'lena@example.com');
+  expect(mails).toHaveLength(1);
+  expect(`${mails[0].subject} ${mails[0].text}`).toContain('Lena');
+  const status = await customerStatus(system.store, 'wp-1');
+  expect(status.journeys.map((j) => [j.journey, j.outcome])).toEqual([['whitepaper-nudge', 'completed']]);
+});
+
+test('asking for a demo during the week converts the journey and no nudge is sent', async () => {
+  await post('identify', { userId: 'wp-2', traits: { email: 'max@example.com', first_name: 'Max' } });
+  await post('track', { userId: 'wp-2', event: 'whitepaper_downloaded', properties: { title: 'Churn Playbook' } });
+  await env.sleep(2 * 86_400_000);
+  await post('track', { userId: 'wp-2', event: 'demo_requested' });
+  await env.sleep(7 * 86_400_000);
+  const status = await customerStatus(system.store, 'wp-2');
+  expect(status.journeys.map((j) => [j.journey, j.outcome])).toEqual([['whitepaper-nudge', 'converted']]);
+  expect(smtp.messages.filter((m) => m.to === 'max@example.com')).toHaveLength(0);
+});
