@@ -9,6 +9,12 @@ export interface ActivityDeps {
   mailer: Mailer;
   /** Default `From:` address when a template gives none. */
   mailFrom: string;
+  /** SMS provider; sms templates are skipped with `channel_unavailable` when absent. */
+  sms?: SmsProvider;
+  /** Webhook channel sender; webhook templates are skipped with `channel_unavailable` when absent. */
+  webhook?: WebhookSender;
+  /** Delivery rules: consent, caps, unsubscribe links. Absent: everything is allowed, no links. */
+  delivery?: DeliveryPolicy;
   /** Secret for `X-Unbroken-Signature` on outgoing webhooks (UNBROKEN_WEBHOOK_SECRET); unsigned when unset. */
   webhookSecret?: string;
 }
@@ -78,6 +84,10 @@ export interface SendMessageInput {
   category?: string;
   /** ISO time of the journey's clock: `{{ now }}` in templates. */
   now: string;
+  /** What a frequency-capped send does: skip (default) or answer `deferred` with when to retry. */
+  onCap?: 'skip' | 'defer';
+  /** The journey's own cap (`frequency_cap:` in the journey), on top of the global caps. */
+  journeyCap?: { max: number; windowMs: number };
 }
 
 export type SendMessageResult =
@@ -97,6 +107,14 @@ export type SendMessageResult =
       reason: string;
       /** What went wrong, for `template_error` (e.g. the missing variable). */
       error?: string;
+    }
+  | {
+      /** Frequency-capped with `on_cap: defer`: nothing was sent; try again at `retryAt`. */
+      status: 'deferred';
+      channel: string;
+      template: string;
+      reason: 'frequency_cap';
+      retryAt: string;
     };
 
 export interface LoadProfileInput {
@@ -121,4 +139,34 @@ export interface RecordStepInput {
   kind: string;
   at: string;
   detail?: Record<string, unknown>;
+}
+
+// --- channels -------------------------------------------------------------------------------
+
+/** Sends one SMS through a provider; `idempotencyKey` is passed on where the provider supports it. */
+export interface SmsProvider {
+  readonly name: string;
+  send(message: { to: string; body: string; from?: string; idempotencyKey: string }): Promise<{ providerId: string }>;
+}
+
+/** Delivers one webhook message (template channel `webhook`). */
+export interface WebhookSender {
+  send(message: { url: string; body: string; idempotencyKey: string }): Promise<{ status: number }>;
+}
+
+// --- delivery policy --------------------------------------------------------------------------
+
+/** A frequency cap: at most `max` messages of a channel and category per customer per window. */
+export interface FrequencyCap {
+  channel: string;
+  category: string;
+  max: number;
+  windowMs: number;
+}
+
+/** Configuration of consent and caps, built once per worker from the environment. */
+export interface DeliveryPolicy {
+  caps: FrequencyCap[];
+  /** Builds the signed, expiring one-click unsubscribe URL for a customer and category. */
+  unsubscribeUrl(customerId: string, channel: string, category: string): string;
 }

@@ -221,3 +221,41 @@ export interface LiveStore extends ProfileStore {
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
 }
+
+// --- delivery: consent, suppression, frequency caps ------------------------------------------
+
+export type SubscriptionStatus = 'subscribed' | 'unsubscribed';
+
+export interface CapCheck {
+  /** The send's idempotency key: one slot per key, however often it is retried. */
+  idempotencyKey: string;
+  customerId: string;
+  channel: string;
+  category: string;
+  journeyId: string;
+  at: string;
+  /** Every cap that applies (global ones plus the journey's own, with channel/category set). */
+  caps: { max: number; windowMs: number; journeyId?: string }[];
+}
+
+export type CapDecision = { allowed: true } | { allowed: false; retryAt: string };
+
+/** What consent-aware, capped delivery needs of the store. SQLite and PostgreSQL implement it. */
+export interface DeliveryStore {
+  /**
+   * Subscription of a customer to a channel and category. Unknown means subscribed for
+   * `transactional` and for marketing categories alike (opt-out model), unless a trait says so.
+   */
+  subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus>;
+  setSubscription(customerId: string, channel: string, category: string, status: SubscriptionStatus, source: string, at: string): Promise<void>;
+  /** Addresses that must never be mailed again (hard bounce, complaint). */
+  suppress(channel: string, address: string, reason: string, at: string): Promise<void>;
+  suppression(channel: string, address: string): Promise<string | undefined>;
+  /**
+   * Checks every cap and records the send in one atomic step: two journeys racing for the last
+   * slot cannot both pass. A key that already holds a slot is allowed again (retries).
+   */
+  reserveSendSlot(check: CapCheck): Promise<CapDecision>;
+  /** Frees a slot whose send did not happen (failed for good). */
+  releaseSendSlot(idempotencyKey: string): Promise<void>;
+}

@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, UNBROKEN_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, UNBROKEN_DATA_DIR: dataDir };
   for (const key of ['TEMPORAL_ADDRESS', 'SMTP_URL', 'DATABASE_URL', 'UNBROKEN_WRITE_KEY', 'PORT']) delete env[key];
   return env;
 }
