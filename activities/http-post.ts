@@ -1,7 +1,6 @@
-import { createHmac } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { ActivityPolicy } from '../compiler/plan';
+import { postJson, requireHttpUrl } from './channels/http';
 import { INVALID_ACTIVITY_INPUT, PERMANENT_DELIVERY_ERROR } from './errors';
 import type { ActivityDefinition, ActivityDeps, DoInput } from './types';
 
@@ -40,13 +39,8 @@ export const policy: ActivityPolicy = {
   },
 };
 
-/** Status codes in the 4xx range that mean "try again later", not "your request is wrong". */
-const RETRYABLE_4XX = new Set([408, 429]);
-
-/** HMAC-SHA256 of the exact body bytes, as sent in `X-Unbroken-Signature: sha256=<hex>`. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
+// Moved to channels/http.ts, shared with the webhook channel; re-exported for existing importers.
+export { signBody } from './channels/http';
 
 /**
  * Builds `http_post`: POST a JSON body to a URL. The receiver gets `Idempotency-Key` (same on
@@ -59,40 +53,21 @@ function create(deps: ActivityDeps): (input: DoInput<HttpPostWith>) => Promise<{
     // here would evaluate any braces a customer put into their own profile data.
     const spec = call.with;
     // The compiler checked the literal URL; this re-check covers what expression resolution put into it.
-    const url = URL.canParse(spec.url) ? new URL(spec.url) : undefined;
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw ApplicationFailure.nonRetryable(`http_post: "${spec.url}" is not an http(s) URL`, INVALID_ACTIVITY_INPUT);
-    }
-    const target = `${url.origin}${url.pathname}`; // never the query: it may carry tokens
-    const body = JSON.stringify(spec.body ?? {});
-    const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
-      'User-Agent': 'unbroken',
-      ...spec.headers,
-      'Idempotency-Key': call.idempotencyKey,
-    };
-    if (deps.webhookSecret) headers['X-Unbroken-Signature'] = signBody(deps.webhookSecret, body);
-
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    } catch (err) {
-      // Network trouble and timeouts are worth retrying: a plain Error is retryable.
-      throw new Error(`http_post to ${target} failed: ${networkReason(err)}`);
-    }
-    const text = await response.text().catch(() => '');
-    if (response.ok) return { status: response.status };
-
-    const summary = `http_post to ${target} answered ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
-    if (response.status >= 500 || RETRYABLE_4XX.has(response.status)) throw new Error(summary);
-    throw ApplicationFailure.nonRetryable(summary, PERMANENT_DELIVERY_ERROR, { status: response.status });
+    requireHttpUrl(spec.url, 'http_post', INVALID_ACTIVITY_INPUT);
+    const { status } = await postJson({
+      url: spec.url,
+      body: JSON.stringify(spec.body ?? {}),
+      headers: spec.headers,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      idempotencyKey: call.idempotencyKey,
+      secret: deps.webhookSecret,
+      label: 'http_post',
+      // Receivers built against http_post verify an HMAC of the body alone; the timestamped
+      // scheme of the webhook channel would break them.
+      signatureScheme: 'body',
+    });
+    return { status };
   };
-}
-
-function networkReason(err: unknown): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${REQUEST_TIMEOUT_MS / 1000} s`;
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** `do: http_post` — POST JSON to a URL, signed and idempotent. */

@@ -1,5 +1,6 @@
 /**
- * The HTTP event API: Segment-compatible `POST /v1/track|identify|batch`, plus health probes.
+ * The HTTP event API: Segment-compatible `POST /v1/track|identify|batch`, plus health probes and,
+ * when configured, the unsubscribe pages (api/unsubscribe.ts).
  * Handlers only authenticate, validate and map errors; `ingest` does the work.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -8,6 +9,7 @@ import type { z } from 'zod';
 import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
 import { batchCalls, batchSchema, identifySchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
 import type { EventRouter, EventStore, ReadyReport } from './types';
+import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 
 /** Default largest accepted request body, single call or batch (Segment allows 500 KB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 512 * 1024;
@@ -26,6 +28,8 @@ export interface ApiDeps {
   readyTimeoutMs?: number;
   now?: () => Date;
   logger?: boolean;
+  /** Serves `/unsubscribe/:token` (one-click POST, confirmation page, resubscribe). Absent: no such routes. */
+  unsubscribe?: UnsubscribeDeps;
 }
 
 /** A request body that failed validation; rendered as 400 with one entry per bad field. */
@@ -44,7 +48,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     throw new Error('the event API needs a write key: set UNBROKEN_WRITE_KEY to a secret string');
   }
   const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit });
+  // Unsubscribe tokens are route parameters longer than fastify's default limit of 100, which
+  // would answer them 404; no other route has parameters.
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit, routerOptions: { maxParamLength: UNSUBSCRIBE_MAX_PARAM_LENGTH } });
   // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.
   app.removeContentTypeParser('text/plain');
 
@@ -66,6 +72,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const report = await probe(deps.ready, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
     return reply.code(report.ok ? 200 : 503).send({ status: report.ok ? 'ready' : 'unavailable', checks: report.checks });
   });
+
+  if (deps.unsubscribe !== undefined) {
+    await registerUnsubscribe(app, { ...deps.unsubscribe, now: deps.unsubscribe.now ?? ingestDeps.now });
+  }
 
   await app.register(
     async (v1) => {

@@ -313,7 +313,7 @@ class JourneyCompiler {
   private send(value: unknown, at: YamlPath, base: { id: string; name?: string }, report: Report): Step | undefined {
     let templateId: string;
     let templatePath: YamlPath = at;
-    const extra: { to?: string; data?: Record<string, unknown>; category?: string } = {};
+    const extra: { to?: string; data?: Record<string, unknown>; category?: string; onCap?: 'skip' | 'defer' } = {};
     if (typeof value === 'string') templateId = value;
     else if (isMap(value)) {
       if (!checkShape(validateSchemas.sendObject, value, at, report)) return undefined;
@@ -322,6 +322,7 @@ class JourneyCompiler {
       if (typeof value.to === 'string' && checkLiquid(value.to, [...at, 'to'], report)) extra.to = value.to;
       if (isMap(value.data) && checkLiquidDeep(value.data, [...at, 'data'], report)) extra.data = value.data;
       if (typeof value.category === 'string') extra.category = value.category;
+      if (value.on_cap === 'defer' || value.on_cap === 'skip') extra.onCap = value.on_cap;
     } else {
       report('invalid_type', at, `"send" must be a template id or a map, got ${describeValue(value)}`, 'e.g. send: cart-reminder, or send: { template: cart-reminder, data: { coupon: SAVE10 } }');
       return undefined;
@@ -448,6 +449,11 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
   const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);
   const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.matcher(m, ['exit_when', i], true)) : [];
   const sendWindow = isMap(raw.send_window) ? c.window(raw.send_window, ['send_window'], report) : undefined;
+  let frequencyCap: { max: number; windowMs: number } | undefined;
+  if (isMap(raw.frequency_cap) && typeof raw.frequency_cap.max === 'number') {
+    const windowMs = c.duration(raw.frequency_cap.per, ['frequency_cap', 'per'], report, 'frequency_cap.per', MIN_WAIT_MS, MAX_WAIT_MS);
+    if (windowMs !== undefined) frequencyCap = { max: raw.frequency_cap.max, windowMs };
+  }
   if (Array.isArray(raw.steps) && raw.steps.length === 0) {
     report('no_steps', ['steps'], 'the journey has no steps', 'add at least one step, e.g. - send: welcome');
   }
@@ -470,6 +476,7 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
     ...(goal ? { goal } : {}),
     exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined),
     ...(sendWindow ? { sendWindow } : {}),
+    ...(frequencyCap ? { frequencyCap } : {}),
     steps,
     templates,
     activities,

@@ -100,6 +100,8 @@ export type Step =
       to?: string;
       data?: Record<string, unknown>;
       category?: string;
+      /** What happens when a frequency cap is full; `skip` when absent. */
+      onCap?: 'skip' | 'defer';
     })
   | (StepBase & {
       kind: 'update_profile';
@@ -141,6 +143,8 @@ export interface JourneyPlan {
   goal?: EventMatcher;
   exitWhen: EventMatcher[];
   sendWindow?: TimeWindow;
+  /** The journey's own frequency cap, on top of the global ones. */
+  frequencyCap?: { max: number; windowMs: number };
   steps: Step[];
   /** Every template the journey sends, by id. */
   templates: Record<string, TemplatePlan>;

@@ -154,6 +154,11 @@ export function buildSchemas(mode: SchemaMode) {
       'Overrides the template\'s category for this send.',
       ['transactional'],
     ).optional(),
+    on_cap: doc(
+      z.enum(['skip', 'defer']),
+      'When a frequency cap is full: skip this message (default), or defer it until a slot frees.',
+      ['defer'],
+    ).optional(),
   });
   const updateProfile = z.strictObject({
     set: doc(z.record(z.string(), z.unknown()), 'Traits to set (Liquid allowed in text values; `{{ now }}` is the journey clock).', [
@@ -263,6 +268,14 @@ export function buildSchemas(mode: SchemaMode) {
         z.strictObject({ days, hours: hours.optional(), timezone }),
         'Quiet hours for every send in the journey: sends outside wait for the window to open.',
         [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], hours: '09:00-20:00', timezone: 'customer' }],
+      ).optional(),
+      frequency_cap: doc(
+        z.strictObject({
+          max: doc(z.number().int().min(1), 'How many messages at most.', [1]),
+          per: duration('The sliding window the maximum applies to.', ['24h', '7d']),
+        }),
+        'At most this many messages from this journey per customer in the window, on top of the global caps.',
+        [{ max: 1, per: '24h' }],
       ).optional(),
       steps: steps('What happens, in order.'),
     })

@@ -1,5 +1,11 @@
 /** Why a profile-store call was refused; `code` is stable, the message says how to fix it. */
-export type ProfileStoreErrorCode = 'invalid_change' | 'invalid_identity' | 'unsupported_url' | 'unreachable' | 'schema_too_new';
+export type ProfileStoreErrorCode =
+  | 'invalid_change'
+  | 'invalid_identity'
+  | 'invalid_cap'
+  | 'unsupported_url'
+  | 'unreachable'
+  | 'schema_too_new';
 
 /**
  * A profile-store call that cannot succeed as written (bad change, no identity, bad URL, newer
@@ -11,7 +17,7 @@ export class ProfileStoreError extends Error {
   constructor(
     readonly code: ProfileStoreErrorCode,
     message: string,
-    readonly details: { customerId?: string; field?: string; url?: string } = {},
+    readonly details: { customerId?: string; field?: string; url?: string; idempotencyKey?: string } = {},
   ) {
     super(message);
   }

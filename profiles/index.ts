@@ -10,6 +10,9 @@ export { PostgresProfileStore, postgresMigrations } from './postgres';
 export { SqliteProfileStore, migrations } from './sqlite';
 export type { Migration } from './shared';
 export type {
+  CapCheck,
+  CapDecision,
+  DeliveryStore,
   DeployedJourney,
   DeployResult,
   EnrolDecision,
@@ -23,6 +26,7 @@ export type {
   RecordEventResult,
   StepRecord,
   StoredEvent,
+  SubscriptionStatus,
 } from './store';
 
 /** File name of the default SQLite store inside the data directory. */

@@ -5,19 +5,27 @@ import {
   applyTraits,
   assembleStats,
   customerFromColumns,
+  decideCaps,
   decideEntry,
+  decideSubscription,
   emptyCustomer,
   ENDING_KINDS,
+  isoTime,
   jsonOrNull,
   mergeCustomers,
+  normaliseAddress,
   redactUrl,
   requireSomeId,
+  splitSubscriptionTraits,
   toDeployedJourney,
   toEnrolment,
   toMessageRecord,
   toProfile,
   toStepRecord,
   toStoredEvent,
+  validateCapCheck,
+  windowStart,
+  type CapUsage,
   type CustomerColumns,
   type CustomerState,
   type EnrolmentColumns,
@@ -28,8 +36,12 @@ import {
   type PastEntry,
   type StatsRows,
   type StepColumns,
+  type SubscriptionChange,
 } from './shared';
 import type {
+  CapCheck,
+  CapDecision,
+  DeliveryStore,
   DeployedJourney,
   DeployResult,
   EnrolDecision,
@@ -42,6 +54,7 @@ import type {
   RecordEventResult,
   StepRecord,
   StoredEvent,
+  SubscriptionStatus,
 } from './store';
 
 /**
@@ -158,13 +171,46 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX step_records_journey ON step_records (journey_id, kind);
     `,
   },
+  {
+    version: 3,
+    name: 'delivery: subscriptions, suppressions, send slots for frequency caps',
+    sql: `
+      CREATE TABLE subscriptions (
+        customer_id TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+        source      TEXT NOT NULL,
+        updated_at  TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (customer_id, channel, category)
+      );
+      -- Addresses are stored normalised (trimmed, lower-case) so one mailbox is one row.
+      CREATE TABLE suppressions (
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        at      TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (channel, address)
+      );
+      -- One row per send that counts against frequency caps.
+      CREATE TABLE send_slots (
+        idempotency_key TEXT PRIMARY KEY,
+        customer_id     TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        journey_id      TEXT NOT NULL,
+        at              TIMESTAMPTZ NOT NULL
+      );
+      CREATE INDEX send_slots_window ON send_slots (customer_id, channel, category, at);
+    `,
+  },
 ];
 
 /**
  * First keys of the two-key advisory locks, one namespace per purpose, so a hash collision
  * between, say, a customer id and a journey never makes unrelated work wait on each other.
  */
-const LOCK = { migrate: 1, customer: 2, enrol: 3, deploy: 4 } as const;
+const LOCK = { migrate: 1, customer: 2, enrol: 3, deploy: 4, send: 5 } as const;
 
 /**
  * Times come back as ISO text (what SQLite stores and the interface speaks) and counts as
@@ -201,7 +247,7 @@ type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
  * processes serialise exactly where they would race; the unique constraints stay as the
  * backstop.
  */
-export class PostgresProfileStore implements LiveStore {
+export class PostgresProfileStore implements LiveStore, DeliveryStore {
   private closed = false;
 
   private constructor(
@@ -303,8 +349,11 @@ export class PostgresProfileStore implements LiveStore {
       const customerId = await this.lockCustomer(db, id);
       const existing = await this.load(db, customerId);
       const state = existing ?? emptyCustomer(customerId);
-      applyTraits(state, traits);
+      // Subscription preferences become rows (the one place consent is read from), not a trait.
+      const split = splitSubscriptionTraits(customerId, traits);
+      applyTraits(state, split.traits);
       await this.save(db, state);
+      await this.writeSubscriptions(db, customerId, split.subscriptions, 'identify', new Date().toISOString());
       return toProfile(state);
     });
   }
@@ -433,6 +482,17 @@ export class PostgresProfileStore implements LiveStore {
         await this.save(db, mergeCustomers(userId, await this.load(db, userId), anonymous));
         await db.query('DELETE FROM customers WHERE id = $1', [anonymousId]);
       }
+      // Consent follows the person: for each channel and category the latest statement wins,
+      // whichever id it was made under. Send slots stay put: caps count the whole identity group.
+      await db.query(
+        `INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
+         SELECT $1, channel, category, status, source, updated_at FROM subscriptions WHERE customer_id = $2
+         ON CONFLICT (customer_id, channel, category) DO UPDATE
+           SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+           WHERE excluded.updated_at > subscriptions.updated_at`,
+        [userId, anonymousId],
+      );
+      await db.query('DELETE FROM subscriptions WHERE customer_id = $1', [anonymousId]);
       return userId;
     });
   }
@@ -627,6 +687,84 @@ export class PostgresProfileStore implements LiveStore {
     });
   }
 
+  // --- delivery: consent, suppression, frequency caps ----------------------------------------
+
+  async subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus> {
+    const id = await this.canonical(this.pool, customerId);
+    const { rows } = await this.pool.query<{ status: string }>(
+      'SELECT status FROM subscriptions WHERE customer_id = $1 AND channel = $2 AND category = $3',
+      [id, channel, category],
+    );
+    const explicit = rows[0]?.status;
+    return decideSubscription(explicit, explicit === undefined ? (await this.load(this.pool, id))?.traits : undefined, category);
+  }
+
+  async setSubscription(
+    customerId: string,
+    channel: string,
+    category: string,
+    status: SubscriptionStatus,
+    source: string,
+    at: string,
+  ): Promise<void> {
+    const when = isoTime(at, `subscription of ${customerId}`);
+    await this.writeSubscriptions(this.pool, await this.canonical(this.pool, customerId), [{ channel, category, status }], source, when);
+  }
+
+  async suppress(channel: string, address: string, reason: string, at: string): Promise<void> {
+    // The first reason stays: it is why the address was cut off; a later bounce adds nothing.
+    await this.pool.query('INSERT INTO suppressions (channel, address, reason, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      channel,
+      normaliseAddress(address),
+      reason,
+      isoTime(at, `suppression of ${channel} address`),
+    ]);
+  }
+
+  async suppression(channel: string, address: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ reason: string }>('SELECT reason FROM suppressions WHERE channel = $1 AND address = $2', [
+      channel,
+      normaliseAddress(address),
+    ]);
+    return rows[0]?.reason;
+  }
+
+  async reserveSendSlot(check: CapCheck): Promise<CapDecision> {
+    const at = validateCapCheck(check);
+    return this.transaction(async (db) => {
+      // Every reservation for one customer queues on this lock, so the count below and the
+      // insert after it are one step: of two journeys racing for the last slot, the second
+      // sees the first one's row. Same order as lockCustomer: the id as given, then canonical.
+      await this.lock(db, LOCK.send, check.customerId);
+      const customer = await this.canonical(db, check.customerId);
+      if (customer !== check.customerId) await this.lock(db, LOCK.send, customer);
+      const held = await db.query('SELECT 1 FROM send_slots WHERE idempotency_key = $1', [check.idempotencyKey]);
+      if (held.rowCount !== 0) return { allowed: true };
+      const usages: CapUsage[] = [];
+      for (const cap of check.caps) {
+        const { rows } = await db.query<{ at: string }>(
+          `SELECT at FROM send_slots
+           WHERE customer_id IN (${IDENTITY_GROUP}) AND channel = $2 AND category = $3
+             AND at > $4 AND ($5::text IS NULL OR journey_id = $5)
+           ORDER BY at DESC LIMIT $6`,
+          [customer, check.channel, check.category, windowStart(at, cap.windowMs), cap.journeyId ?? null, cap.max],
+        );
+        usages.push({ max: cap.max, windowMs: cap.windowMs, newest: rows.map((row) => Date.parse(row.at)) });
+      }
+      const decision = decideCaps(usages);
+      if (!decision.allowed) return decision;
+      await db.query(
+        'INSERT INTO send_slots (idempotency_key, customer_id, channel, category, journey_id, at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [check.idempotencyKey, customer, check.channel, check.category, check.journeyId, at],
+      );
+      return decision;
+    });
+  }
+
+  async releaseSendSlot(idempotencyKey: string): Promise<void> {
+    await this.pool.query('DELETE FROM send_slots WHERE idempotency_key = $1', [idempotencyKey]);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -661,6 +799,24 @@ export class PostgresProfileStore implements LiveStore {
 
   private async lock(db: PoolClient, namespace: number, key: string): Promise<void> {
     await db.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [namespace, key]);
+  }
+
+  /** Upserts subscription rows for a canonical customer id. */
+  private async writeSubscriptions(
+    db: Queryable,
+    customerId: string,
+    changes: readonly SubscriptionChange[],
+    source: string,
+    at: string,
+  ): Promise<void> {
+    for (const change of changes) {
+      await db.query(
+        `INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (customer_id, channel, category) DO UPDATE
+           SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
+        [customerId, change.channel, change.category, change.status, source, at],
+      );
+    }
   }
 
   private async load(db: Queryable, id: string): Promise<CustomerState | undefined> {

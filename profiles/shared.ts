@@ -1,10 +1,13 @@
 /**
  * Pure logic both profile stores share: how traits and changes apply to a customer, how an
- * anonymous profile merges into a user's, the re-entry decision, and the stats assembly. The
+ * anonymous profile merges into a user's, the re-entry decision, the stats assembly, and the
+ * delivery rules (subscription defaults, address normalisation, frequency-cap arithmetic). The
  * stores only read and write rows; every rule lives here once.
  */
 import { ProfileStoreError } from './errors';
 import type {
+  CapCheck,
+  CapDecision,
   DeployedJourney,
   EnrolDecision,
   Enrolment,
@@ -15,6 +18,7 @@ import type {
   ProfileChanges,
   StepRecord,
   StoredEvent,
+  SubscriptionStatus,
 } from './store';
 
 /** One schema change. Versions only ever grow; a shipped migration is never edited. */
@@ -332,6 +336,142 @@ export function jsonOrNull(value: unknown): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
+// --- delivery: consent, suppression, frequency caps ------------------------------------------
+
+/** The category that consent never blocks (receipts, password resets). */
+export const TRANSACTIONAL = 'transactional';
+
+/** Legacy trait: `unsubscribed: true` opts out of every non-transactional category on every channel. */
+export const LEGACY_UNSUBSCRIBED_TRAIT = 'unsubscribed';
+
+/** Identify trait that sets subscription rows instead of being stored: `{ email: { marketing: false } }`. */
+export const SUBSCRIPTIONS_TRAIT = 'subscriptions';
+
+/** One subscription row an identify call asks for. */
+export interface SubscriptionChange {
+  channel: string;
+  category: string;
+  status: SubscriptionStatus;
+}
+
+/**
+ * Splits an identify's traits into the ones stored on the profile and the subscription rows the
+ * `subscriptions` trait asks for. Values may be booleans or `subscribed`/`unsubscribed`; `null`
+ * (for the whole trait or one category) changes nothing, because "no statement" must never
+ * silently resubscribe anyone. Anything else is refused as `invalid_change`.
+ */
+export function splitSubscriptionTraits(
+  customerId: string,
+  traits: Record<string, unknown>,
+): { traits: Record<string, unknown>; subscriptions: SubscriptionChange[] } {
+  if (!Object.hasOwn(traits, SUBSCRIPTIONS_TRAIT)) return { traits, subscriptions: [] };
+  const { [SUBSCRIPTIONS_TRAIT]: raw, ...rest } = traits;
+  const subscriptions: SubscriptionChange[] = [];
+  const refuse = (what: string): never => {
+    throw new ProfileStoreError(
+      'invalid_change',
+      `customer ${customerId}: "subscriptions" ${what}; write it as { <channel>: { <category>: true | false } }, e.g. { email: { marketing: false } }`,
+      { customerId, field: SUBSCRIPTIONS_TRAIT },
+    );
+  };
+  if (raw === null || raw === undefined) return { traits: rest, subscriptions };
+  if (!isPlainObject(raw)) return refuse(`must be a map of channels, got ${describe(raw)}`);
+  for (const [channel, categories] of Object.entries(raw)) {
+    if (categories === null || categories === undefined) continue;
+    if (!isPlainObject(categories)) return refuse(`.${channel} must be a map of categories, got ${describe(categories)}`);
+    for (const [category, value] of Object.entries(categories)) {
+      if (value === null || value === undefined) continue;
+      const status = subscriptionStatusOf(value);
+      if (!status) return refuse(`.${channel}.${category} must be true, false, "subscribed" or "unsubscribed", got ${describe(value)}`);
+      if (channel.trim() === '' || category.trim() === '') return refuse('names an empty channel or category');
+      subscriptions.push({ channel, category, status });
+    }
+  }
+  return { traits: rest, subscriptions };
+}
+
+/**
+ * A customer's subscription: an explicit row (identify, API, unsubscribe link) wins; without one,
+ * the legacy `unsubscribed: true` trait opts out of every non-transactional category; otherwise
+ * the customer is subscribed (opt-out model).
+ */
+export function decideSubscription(
+  explicit: string | undefined,
+  traits: Record<string, unknown> | undefined,
+  category: string,
+): SubscriptionStatus {
+  if (explicit === 'subscribed' || explicit === 'unsubscribed') return explicit;
+  if (category !== TRANSACTIONAL && traits?.[LEGACY_UNSUBSCRIBED_TRAIT] === true) return 'unsubscribed';
+  return 'subscribed';
+}
+
+/** Normalises an address for the suppression list: `Ada@Example.com ` and `ada@example.com` are one. */
+export function normaliseAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/** One cap of a check as the store evaluates it. */
+export type CapRule = CapCheck['caps'][number];
+
+/** A cap and the newest slots the store found inside its window (newest first, at most `max` of them). */
+export interface CapUsage {
+  max: number;
+  windowMs: number;
+  /** Slot times in ms since the epoch, newest first; the store need not read more than `max`. */
+  newest: number[];
+}
+
+/**
+ * Refuses a cap check that cannot be evaluated (bad time, a cap of less than one message or an
+ * empty window) and returns its time normalised to ISO-8601 UTC, so that SQLite's text
+ * comparison of times orders them correctly.
+ */
+export function validateCapCheck(check: CapCheck): string {
+  const ms = Date.parse(check.at);
+  const bad = (what: string): never => {
+    throw new ProfileStoreError('invalid_cap', `send ${check.idempotencyKey}: ${what}`, {
+      customerId: check.customerId,
+      idempotencyKey: check.idempotencyKey,
+    });
+  };
+  if (!Number.isFinite(ms)) return bad(`"${check.at}" is not a time`);
+  for (const cap of check.caps) {
+    // A cap of 0 would defer forever: no slot ever frees. Configuration refuses it; so do we.
+    if (!Number.isInteger(cap.max) || cap.max < 1) bad(`a frequency cap must allow at least 1 message, got ${cap.max}`);
+    if (!Number.isFinite(cap.windowMs) || cap.windowMs <= 0) bad(`a frequency cap needs a window longer than 0, got ${cap.windowMs} ms`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** A time as ISO-8601 UTC text (what both stores keep and compare); refuses text that is no time. */
+export function isoTime(at: string, what: string): string {
+  const ms = Date.parse(at);
+  if (!Number.isFinite(ms)) throw new ProfileStoreError('invalid_change', `${what}: "${at}" is not a time`);
+  return new Date(ms).toISOString();
+}
+
+/** Start of a cap's window: a slot counts when its time is strictly after it. */
+export function windowStart(at: string, windowMs: number): string {
+  return new Date(Date.parse(at) - windowMs).toISOString();
+}
+
+/**
+ * Decides a send from the slots each cap found. A cap is full when it already holds `max` slots
+ * in its window; it frees up when the `max`-th newest of them leaves the window (its time plus
+ * the window; slots only leave, so that instant is exact). With several full caps the send must
+ * wait for the last of them, so `retryAt` is the latest freeing time.
+ */
+export function decideCaps(usages: readonly CapUsage[]): CapDecision {
+  let retryAt: number | undefined;
+  for (const usage of usages) {
+    const blocking = usage.newest[usage.max - 1];
+    if (blocking === undefined) continue;
+    const frees = blocking + usage.windowMs;
+    retryAt = retryAt === undefined ? frees : Math.max(retryAt, frees);
+  }
+  return retryAt === undefined ? { allowed: true } : { allowed: false, retryAt: new Date(retryAt).toISOString() };
+}
+
 /** Hides a password in a connection URL before it reaches an error message or a log. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
@@ -396,6 +536,16 @@ function increment(state: CustomerState, key: string, amount: number): void {
       { customerId: state.id, field: key },
     );
   }
+}
+
+function subscriptionStatusOf(value: unknown): SubscriptionStatus | undefined {
+  if (value === true || value === 'subscribed') return 'subscribed';
+  if (value === false || value === 'unsubscribed') return 'unsubscribed';
+  return undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function dedupe(tags: string[]): string[] {

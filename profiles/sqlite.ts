@@ -7,18 +7,26 @@ import {
   applyTraits,
   assembleStats,
   customerFromColumns,
+  decideCaps,
   decideEntry,
+  decideSubscription,
   emptyCustomer,
   ENDING_KINDS,
+  isoTime,
   jsonOrNull,
   mergeCustomers,
+  normaliseAddress,
   requireSomeId,
+  splitSubscriptionTraits,
   toDeployedJourney,
   toEnrolment,
   toMessageRecord,
   toProfile,
   toStepRecord,
   toStoredEvent,
+  validateCapCheck,
+  windowStart,
+  type CapUsage,
   type CustomerState,
   type EnrolmentColumns,
   type EventColumns,
@@ -27,8 +35,12 @@ import {
   type PastEntry,
   type StatsRows,
   type StepColumns,
+  type SubscriptionChange,
 } from './shared';
 import type {
+  CapCheck,
+  CapDecision,
+  DeliveryStore,
   DeployedJourney,
   DeployResult,
   EnrolDecision,
@@ -42,6 +54,7 @@ import type {
   RecordEventResult,
   StepRecord,
   StoredEvent,
+  SubscriptionStatus,
 } from './store';
 
 export type { Migration } from './shared';
@@ -152,6 +165,40 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX step_records_journey ON step_records (journey_id, kind);
     `,
   },
+  {
+    version: 3,
+    name: 'delivery: subscriptions, suppressions, send slots for frequency caps',
+    sql: `
+      CREATE TABLE subscriptions (
+        customer_id TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+        source      TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (customer_id, channel, category)
+      );
+      -- Addresses are stored normalised (trimmed, lower-case) so one mailbox is one row.
+      CREATE TABLE suppressions (
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        PRIMARY KEY (channel, address)
+      );
+      -- One row per send that counts against frequency caps; "at" is ISO-8601 UTC text, so
+      -- text comparison is time order.
+      CREATE TABLE send_slots (
+        idempotency_key TEXT PRIMARY KEY,
+        customer_id     TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        journey_id      TEXT NOT NULL,
+        at              TEXT NOT NULL
+      );
+      CREATE INDEX send_slots_window ON send_slots (customer_id, channel, category, at);
+    `,
+  },
 ];
 
 /** Raw customer row: JSON columns still as text. */
@@ -183,7 +230,7 @@ const IDENTITY_GROUP = 'SELECT @customer UNION SELECT anonymous_id FROM identity
  * across every process sharing the file, and an idempotency key commits with the change it
  * guards or not at all.
  */
-export class SqliteProfileStore implements ProfileStore, LiveStore {
+export class SqliteProfileStore implements ProfileStore, LiveStore, DeliveryStore {
   private readonly db: Database.Database;
   private closed = false;
 
@@ -252,10 +299,14 @@ export class SqliteProfileStore implements ProfileStore, LiveStore {
   async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
     return this.write(() => {
       const customerId = this.canonical(id);
+      const now = new Date().toISOString();
       const existing = this.load(customerId);
       const state = existing ?? emptyCustomer(customerId);
-      applyTraits(state, traits);
-      this.save(state, new Date().toISOString(), !existing);
+      // Subscription preferences become rows (the one place consent is read from), not a trait.
+      const split = splitSubscriptionTraits(customerId, traits);
+      applyTraits(state, split.traits);
+      this.save(state, now, !existing);
+      this.writeSubscriptions(customerId, split.subscriptions, 'identify', now);
       return toProfile(state);
     });
   }
@@ -383,6 +434,18 @@ export class SqliteProfileStore implements ProfileStore, LiveStore {
         this.save(mergeCustomers(userId, user, anonymous), now, !user);
         this.db.prepare('DELETE FROM customers WHERE id = ?').run(anonymousId);
       }
+      // Consent follows the person: for each channel and category the latest statement wins,
+      // whichever id it was made under. Send slots stay put: caps count the whole identity group.
+      this.db
+        .prepare(
+          `INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
+           SELECT @user, channel, category, status, source, updated_at FROM subscriptions WHERE customer_id = @anonymous
+           ON CONFLICT (customer_id, channel, category) DO UPDATE
+             SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+             WHERE excluded.updated_at > subscriptions.updated_at`,
+        )
+        .run({ user: userId, anonymous: anonymousId });
+      this.db.prepare('DELETE FROM subscriptions WHERE customer_id = ?').run(anonymousId);
       return userId;
     });
   }
@@ -587,6 +650,88 @@ export class SqliteProfileStore implements ProfileStore, LiveStore {
     return assembleStats(journeyId, rows);
   }
 
+  // --- delivery: consent, suppression, frequency caps ----------------------------------------
+
+  async subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus> {
+    const id = this.canonical(customerId);
+    const explicit = this.db
+      .prepare('SELECT status FROM subscriptions WHERE customer_id = ? AND channel = ? AND category = ?')
+      .pluck()
+      .get(id, channel, category) as string | undefined;
+    return decideSubscription(explicit, explicit === undefined ? this.load(id)?.traits : undefined, category);
+  }
+
+  async setSubscription(
+    customerId: string,
+    channel: string,
+    category: string,
+    status: SubscriptionStatus,
+    source: string,
+    at: string,
+  ): Promise<void> {
+    const when = isoTime(at, `subscription of ${customerId}`);
+    this.write(() => this.writeSubscriptions(this.canonical(customerId), [{ channel, category, status }], source, when));
+  }
+
+  async suppress(channel: string, address: string, reason: string, at: string): Promise<void> {
+    // The first reason stays: it is why the address was cut off; a later bounce adds nothing.
+    this.db
+      .prepare('INSERT INTO suppressions (channel, address, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(channel, normaliseAddress(address), reason, isoTime(at, `suppression of ${channel} address`));
+  }
+
+  async suppression(channel: string, address: string): Promise<string | undefined> {
+    return this.db
+      .prepare('SELECT reason FROM suppressions WHERE channel = ? AND address = ?')
+      .pluck()
+      .get(channel, normaliseAddress(address)) as string | undefined;
+  }
+
+  async reserveSendSlot(check: CapCheck): Promise<CapDecision> {
+    const at = validateCapCheck(check);
+    // IMMEDIATE: the count and the insert happen under the file's write lock, so two processes
+    // racing for the last slot are serialised and the second one sees the first one's row.
+    return this.write(() => {
+      const held = this.db.prepare('SELECT 1 FROM send_slots WHERE idempotency_key = ?').pluck().get(check.idempotencyKey);
+      if (held !== undefined) return { allowed: true };
+      const customer = this.canonical(check.customerId);
+      const newest = this.db
+        .prepare(
+          `SELECT at FROM send_slots
+           WHERE customer_id IN (${IDENTITY_GROUP}) AND channel = @channel AND category = @category
+             AND at > @since AND (@journey IS NULL OR journey_id = @journey)
+           ORDER BY at DESC LIMIT @max`,
+        )
+        .pluck();
+      const usages: CapUsage[] = check.caps.map((cap) => ({
+        max: cap.max,
+        windowMs: cap.windowMs,
+        newest: (
+          newest.all({
+            customer,
+            channel: check.channel,
+            category: check.category,
+            since: windowStart(at, cap.windowMs),
+            journey: cap.journeyId ?? null,
+            max: cap.max,
+          }) as string[]
+        ).map((t) => Date.parse(t)),
+      }));
+      const decision = decideCaps(usages);
+      if (!decision.allowed) return decision;
+      this.db
+        .prepare(
+          'INSERT INTO send_slots (idempotency_key, customer_id, channel, category, journey_id, at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(check.idempotencyKey, customer, check.channel, check.category, check.journeyId, at);
+      return decision;
+    });
+  }
+
+  async releaseSendSlot(idempotencyKey: string): Promise<void> {
+    this.db.prepare('DELETE FROM send_slots WHERE idempotency_key = ?').run(idempotencyKey);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -601,6 +746,16 @@ export class SqliteProfileStore implements ProfileStore, LiveStore {
       | string
       | undefined;
     return userId ?? id;
+  }
+
+  /** Upserts subscription rows for a canonical customer id; call inside a write transaction. */
+  private writeSubscriptions(customerId: string, changes: readonly SubscriptionChange[], source: string, at: string): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (customer_id, channel, category) DO UPDATE
+         SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
+    );
+    for (const change of changes) upsert.run(customerId, change.channel, change.category, change.status, source, at);
   }
 
   private load(id: string): CustomerState | undefined {

@@ -152,10 +152,10 @@ export interface JourneyStats {
 }
 
 /**
- * What the live system needs on top of ProfileStore. SQLite and PostgreSQL implement both, and
- * one shared test suite runs against each.
+ * What the live system needs on top of ProfileStore (including consent and caps, DeliveryStore).
+ * SQLite and PostgreSQL implement all of it, and one shared test suite runs against each.
  */
-export interface LiveStore extends ProfileStore {
+export interface LiveStore extends ProfileStore, DeliveryStore {
   /**
    * Resolves the canonical customer id for a userId/anonymousId pair. When both are given and
    * the anonymous id was used before, links it to the user and merges the anonymous profile

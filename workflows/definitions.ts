@@ -3,7 +3,7 @@
  * and imported by both sides, so a signal or query name is never spelt twice.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { JourneyPlan, TrackEvent } from '../compiler/plan';
+import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
 
 /** Workflow type name registered by the worker. */
 export const JOURNEY_WORKFLOW = 'journeyWorkflow';
@@ -44,6 +44,11 @@ export interface JourneyInput {
    * another moment, for example just before a DST change.
    */
   startAt?: string;
+  /**
+   * The allowed sending window from the configured quiet hours (UNBROKEN_QUIET_HOURS), used for
+   * journeys without a `send_window` of their own. Absent: no global quiet hours.
+   */
+  quietHours?: TimeWindow;
 }
 
 export interface JourneyResult {

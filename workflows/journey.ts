@@ -162,37 +162,52 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     return isValidTimeZone(p.timezone) ? p.timezone : input.defaultTimezone;
   }
 
+  /** The journey's send window, or the configured quiet hours when the journey has none. */
+  const sendWindow = plan.sendWindow ?? input.quietHours;
+
+  /** Waits until the send window is open for the customer, unless the message is transactional. */
+  async function awaitSendWindow(stepId: string, category: string): Promise<void> {
+    if (!sendWindow || category === 'transactional') return;
+    const p = await freshProfile();
+    const zone = zoneOf(p, sendWindow.timezone);
+    const delay = msUntilWindow(now(), sendWindow, zone);
+    if (delay > 0) {
+      await note(stepId, 'waited', { reason: 'send_window', until: iso(now() + delay), timezone: zone });
+      await sleep(delay);
+    }
+  }
+
   async function runSend(step: Extract<Step, { kind: 'send' }>): Promise<void> {
     const template = plan.templates[step.template];
     const category = step.category ?? template.category;
-    if (plan.sendWindow && category !== 'transactional') {
-      const p = await freshProfile();
-      const zone = zoneOf(p, plan.sendWindow.timezone);
-      const delay = msUntilWindow(now(), plan.sendWindow, zone);
-      if (delay > 0) {
-        await note(step.id, 'waited', { reason: 'send_window', until: iso(now() + delay), timezone: zone });
-        await sleep(delay);
-      }
-    }
     const send = activity<SendMessageResult>('sendMessage') as BuiltinActivities['sendMessage'];
     let result: SendMessageResult;
-    try {
-      result = await send({
-        idempotencyKey: keyFor(step.id),
-        context,
-        stepId: step.id,
-        template: category === template.category ? template : { ...template, category },
-        to: step.to,
-        data: step.data,
-        now: iso(),
-      });
-    } catch (err) {
-      // A permanent delivery failure loses this one message, not the customer's whole journey.
-      if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
-        await note(step.id, 'skipped', { reason: 'delivery_failed', error: err.cause.message, template: step.template });
-        return;
+    for (;;) {
+      await awaitSendWindow(step.id, category);
+      try {
+        result = await send({
+          idempotencyKey: keyFor(step.id),
+          context,
+          stepId: step.id,
+          template: category === template.category ? template : { ...template, category },
+          to: step.to,
+          data: step.data,
+          now: iso(),
+          ...(step.onCap ? { onCap: step.onCap } : {}),
+          ...(plan.frequencyCap ? { journeyCap: plan.frequencyCap } : {}),
+        });
+      } catch (err) {
+        // A permanent delivery failure loses this one message, not the customer's whole journey.
+        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
+          await note(step.id, 'skipped', { reason: 'delivery_failed', error: err.cause.message, template: step.template });
+          return;
+        }
+        throw err;
       }
-      throw err;
+      if (result.status !== 'deferred') break;
+      // Capped with on_cap: defer — wait for the slot, then try again (the window may have closed).
+      await note(step.id, 'waited', { reason: 'frequency_cap', until: result.retryAt, template: step.template });
+      await sleep(Math.max(0, Date.parse(result.retryAt) - now()));
     }
     if (result.status === 'sent') {
       await note(step.id, 'sent', {

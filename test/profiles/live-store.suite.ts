@@ -4,7 +4,7 @@
  * on it) and calls `liveStoreSuite`. Nothing here may depend on the database underneath.
  */
 import { ProfileStoreError } from '../../profiles/errors';
-import type { EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent } from '../../profiles/store';
+import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent } from '../../profiles/store';
 
 /** A store as the suite sees it: the contract plus the migration report both stores offer. */
 export type TestStore = LiveStore & { appliedMigrations(): number[] | Promise<number[]> };
@@ -66,6 +66,13 @@ async function end(store: LiveStore, workflowId: string, kind: string, atTime: s
 
 function reason(decision: EnrolDecision): string {
   return decision.enrolled ? 'enrolled' : decision.reason;
+}
+
+const DAY = 24 * HOUR;
+
+/** A cap check for customer c1's marketing email in journey cart, at T0 + offset. */
+function slot(key: string, offsetMs: number, caps: CapCheck['caps'], extra: Partial<CapCheck> = {}): CapCheck {
+  return { idempotencyKey: key, customerId: 'c1', channel: 'email', category: 'marketing', journeyId: 'cart', at: at(offsetMs), caps, ...extra };
 }
 
 /** Registers the suite under `name`; pass `describe.skip` to register it skipped. */
@@ -510,6 +517,169 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         ]);
         expect((await store.activeEnrolments('c1')).map((e) => e.workflowId).sort()).toEqual(['cart:c1:2', 'welcome:c1:1']);
         expect(await store.enrolmentsFor('nobody')).toEqual([]);
+      });
+    });
+
+    describe('delivery: subscriptions', () => {
+      it('subscribes everyone by default, on every channel and category', async () => {
+        expect(await store.subscription('nobody', 'email', 'marketing')).toBe('subscribed');
+        await store.identify('c1', { email: 'a@example.com' });
+        expect(await store.subscription('c1', 'sms', 'newsletter')).toBe('subscribed');
+      });
+
+      it('reads the legacy unsubscribed trait as opting out of every category but transactional', async () => {
+        await store.identify('c1', { unsubscribed: true });
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('unsubscribed');
+        expect(await store.subscription('c1', 'sms', 'newsletter')).toBe('unsubscribed');
+        expect(await store.subscription('c1', 'email', 'transactional')).toBe('subscribed');
+      });
+
+      it('lets an explicit row win over the trait and the default, latest write first', async () => {
+        await store.identify('c1', { unsubscribed: true });
+        await store.setSubscription('c1', 'email', 'newsletter', 'subscribed', 'api', at(0));
+        expect(await store.subscription('c1', 'email', 'newsletter')).toBe('subscribed');
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('unsubscribed');
+        await store.setSubscription('c1', 'email', 'newsletter', 'unsubscribed', 'link', at(1000));
+        expect(await store.subscription('c1', 'email', 'newsletter')).toBe('unsubscribed');
+        // Other channels and categories are untouched by a row.
+        await store.setSubscription('c2', 'email', 'marketing', 'unsubscribed', 'link', at(0));
+        expect(await store.subscription('c2', 'sms', 'marketing')).toBe('subscribed');
+        expect(await store.subscription('c2', 'email', 'newsletter')).toBe('subscribed');
+      });
+
+      it('turns an identify subscriptions trait into rows instead of storing it', async () => {
+        const profile = await store.identify('c1', {
+          plan: 'pro',
+          subscriptions: { email: { marketing: false, newsletter: true }, sms: { marketing: 'unsubscribed', alerts: null } },
+        });
+        expect(profile).toEqual({ id: 'c1', plan: 'pro', tags: [] });
+        expect(await store.getProfile('c1')).not.toHaveProperty('subscriptions');
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('unsubscribed');
+        expect(await store.subscription('c1', 'email', 'newsletter')).toBe('subscribed');
+        expect(await store.subscription('c1', 'sms', 'marketing')).toBe('unsubscribed');
+        // A later identify flips one row and leaves the others; null says nothing.
+        await store.identify('c1', { subscriptions: { email: { marketing: true } } });
+        await store.identify('c1', { subscriptions: null });
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('subscribed');
+        expect(await store.subscription('c1', 'sms', 'marketing')).toBe('unsubscribed');
+      });
+
+      it('refuses a malformed subscriptions trait and changes nothing', async () => {
+        await store.identify('c1', { plan: 'free' });
+        for (const bad of [true, { email: false }, { email: { marketing: 'yes' } }, ['email']]) {
+          await expect(store.identify('c1', { plan: 'pro', subscriptions: bad })).rejects.toMatchObject({
+            code: 'invalid_change',
+            details: { customerId: 'c1', field: 'subscriptions' },
+          });
+        }
+        expect((await store.getProfile('c1'))?.plan).toBe('free');
+      });
+
+      it('follows an anonymous visitor into the user on merge, the latest statement winning', async () => {
+        await store.setSubscription('anon-1', 'email', 'marketing', 'unsubscribed', 'link', at(HOUR));
+        await store.setSubscription('anon-1', 'email', 'newsletter', 'unsubscribed', 'link', at(0));
+        await store.setSubscription('u1', 'email', 'newsletter', 'subscribed', 'api', at(HOUR));
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'anon-1' });
+        expect(await store.subscription('u1', 'email', 'marketing')).toBe('unsubscribed');
+        expect(await store.subscription('u1', 'email', 'newsletter')).toBe('subscribed');
+        // The anonymous id now speaks for the user, reads and writes alike.
+        await store.setSubscription('anon-1', 'sms', 'marketing', 'unsubscribed', 'link', at(2 * HOUR));
+        expect(await store.subscription('u1', 'sms', 'marketing')).toBe('unsubscribed');
+      });
+    });
+
+    describe('delivery: suppressions', () => {
+      it('normalises addresses, keeps channels apart and keeps the first reason', async () => {
+        expect(await store.suppression('email', 'ada@example.com')).toBeUndefined();
+        await store.suppress('email', '  Ada@Example.COM ', 'hard_bounce', at(0));
+        expect(await store.suppression('email', 'ada@example.com')).toBe('hard_bounce');
+        expect(await store.suppression('email', 'ADA@example.com  ')).toBe('hard_bounce');
+        expect(await store.suppression('sms', 'ada@example.com')).toBeUndefined();
+        await store.suppress('email', 'ada@example.com', 'complaint', at(1000));
+        expect(await store.suppression('email', 'ada@example.com')).toBe('hard_bounce');
+      });
+    });
+
+    describe('delivery: send slots and frequency caps', () => {
+      const twoPerDay = [{ max: 2, windowMs: DAY }];
+
+      it('allows up to max sends per window and says when the oldest slot leaves it', async () => {
+        expect(await store.reserveSendSlot(slot('k1', 0, twoPerDay))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k2', HOUR, twoPerDay))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k3', 2 * HOUR, twoPerDay))).toEqual({ allowed: false, retryAt: at(DAY) });
+        // One millisecond early is still inside the window; at exactly T0 + 24h the first slot has left.
+        expect(await store.reserveSendSlot(slot('k3', DAY - 1, twoPerDay))).toEqual({ allowed: false, retryAt: at(DAY) });
+        expect(await store.reserveSendSlot(slot('k3', DAY, twoPerDay))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k4', DAY + 1, twoPerDay))).toEqual({ allowed: false, retryAt: at(DAY + HOUR) });
+      });
+
+      it('waits for the latest of several full caps and counts only its own channel and category', async () => {
+        const caps = [
+          { max: 2, windowMs: DAY },
+          { max: 3, windowMs: 7 * DAY },
+        ];
+        await store.reserveSendSlot(slot('d1', 0, caps));
+        await store.reserveSendSlot(slot('d2', HOUR, caps));
+        expect(await store.reserveSendSlot(slot('d3', DAY + HOUR, caps))).toEqual({ allowed: true });
+        // Day cap: d2 and d3 in the window, frees at d2 + 24h; week cap: d1..d3, frees at d1 + 7d.
+        expect(await store.reserveSendSlot(slot('d4', DAY + 2 * HOUR, caps))).toEqual({ allowed: false, retryAt: at(7 * DAY) });
+        expect(await store.reserveSendSlot(slot('o1', DAY + 2 * HOUR, caps, { category: 'newsletter' }))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('o2', DAY + 2 * HOUR, caps, { channel: 'sms' }))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('o3', DAY + 2 * HOUR, caps, { customerId: 'c2' }))).toEqual({ allowed: true });
+      });
+
+      it('counts a journey cap only over that journey, next to the global caps', async () => {
+        const withJourney = (journeyId: string) => [
+          { max: 3, windowMs: DAY },
+          { max: 1, windowMs: DAY, journeyId },
+        ];
+        expect(await store.reserveSendSlot(slot('j1', 0, withJourney('cart')))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('j2', HOUR, withJourney('cart')))).toEqual({ allowed: false, retryAt: at(DAY) });
+        expect(await store.reserveSendSlot(slot('j3', HOUR, withJourney('welcome'), { journeyId: 'welcome' }))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('j4', HOUR, [{ max: 3, windowMs: DAY }], { journeyId: 'promo' }))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('j5', 2 * HOUR, [{ max: 3, windowMs: DAY }], { journeyId: 'promo' }))).toEqual({
+          allowed: false,
+          retryAt: at(DAY),
+        });
+      });
+
+      it('holds one slot per key however often it is retried, until released', async () => {
+        const one = [{ max: 1, windowMs: DAY }];
+        expect(await store.reserveSendSlot(slot('k1', 0, one))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k1', HOUR, one))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k1', 2 * HOUR, one))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k2', 3 * HOUR, one))).toEqual({ allowed: false, retryAt: at(DAY) });
+        await store.releaseSendSlot('k1');
+        expect(await store.reserveSendSlot(slot('k2', 3 * HOUR, one))).toEqual({ allowed: true });
+        // Without caps the send is still recorded, so caps configured later count it.
+        expect(await store.reserveSendSlot(slot('k3', 4 * HOUR, []))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('k4', 5 * HOUR, [{ max: 2, windowMs: DAY }]))).toEqual({
+          allowed: false,
+          retryAt: at(DAY + 3 * HOUR),
+        });
+      });
+
+      it('gives the last free slot to exactly one of 10 concurrent reservations from two stores', async () => {
+        const other = await open();
+        await store.reserveSendSlot(slot('taken', 0, twoPerDay));
+        const decisions = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).reserveSendSlot(slot(`race-${i}`, HOUR, twoPerDay))),
+        );
+        expect(decisions.filter((d) => d.allowed)).toHaveLength(1);
+        expect(decisions.filter((d) => !d.allowed)).toEqual(Array(9).fill({ allowed: false, retryAt: at(DAY) }));
+      });
+
+      it('counts the slots of a merged anonymous id against the user', async () => {
+        const one = [{ max: 1, windowMs: DAY }];
+        await store.reserveSendSlot(slot('a1', 0, one, { customerId: 'anon-1' }));
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'anon-1' });
+        expect(await store.reserveSendSlot(slot('u1', HOUR, one, { customerId: 'u1' }))).toEqual({ allowed: false, retryAt: at(DAY) });
+      });
+
+      it('refuses a cap that could never free a slot, and a time that is no time', async () => {
+        await expect(store.reserveSendSlot(slot('z', 0, [{ max: 0, windowMs: DAY }]))).rejects.toMatchObject({ code: 'invalid_cap' });
+        await expect(store.reserveSendSlot(slot('z', 0, [{ max: 1, windowMs: 0 }]))).rejects.toMatchObject({ code: 'invalid_cap' });
+        await expect(store.reserveSendSlot({ ...slot('z', 0, twoPerDay), at: 'yesterday' })).rejects.toMatchObject({ code: 'invalid_cap' });
       });
     });
 

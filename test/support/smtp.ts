@@ -36,6 +36,8 @@ export interface TestSmtpServer {
 export interface TestSmtpOptions {
   failFirst?: number;
   rejectWith?: number;
+  /** Listen on this port (e.g. to bring a server back where a stopped one was); random when absent. */
+  port?: number;
 }
 
 /** Starts an SMTP server on 127.0.0.1 (random port) that parses and keeps what it accepts. */
@@ -89,7 +91,7 @@ export async function startSmtpServer(opts: TestSmtpOptions = {}): Promise<TestS
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.server.address() as AddressInfo).port;
 

@@ -1,0 +1,237 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { PERMANENT_DELIVERY_ERROR } from '../errors';
+import { DeliveryError } from '../mailer';
+
+/**
+ * HTTP delivery shared by every activity that POSTs to someone else's server (`do: http_post`,
+ * the webhook channel, the Twilio SMS provider): URL checks, signing, timeouts and the one
+ * classification of answers into "done", "retry later" and "never going to work".
+ *
+ * Classification (see {@link postRequest}):
+ * - 2xx: delivered.
+ * - 408, 429, 5xx, network errors, timeouts: retryable — a {@link DeliveryError} with
+ *   `permanent: false`, or, when a 429/503 carries `Retry-After`, an `ApplicationFailure` with
+ *   `nextRetryDelay` so Temporal waits as long as the receiver asked instead of its own backoff.
+ * - every other status: `ApplicationFailure.nonRetryable(..., 'PermanentDeliveryError')`.
+ */
+
+/** Header carrying `sha256=<hex>` HMAC of the signed string. */
+export const SIGNATURE_HEADER = 'X-Unbroken-Signature';
+
+/** Header carrying the Unix time (seconds) that is part of the signed string. */
+export const TIMESTAMP_HEADER = 'X-Unbroken-Timestamp';
+
+/** Header the receiver deduplicates on; the same on every retry of one side effect. */
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
+/** Status codes in the 4xx range that mean "try again later", not "your request is wrong". */
+const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 429]);
+
+/** Statuses whose `Retry-After` header is honoured (RFC 6585 §4, RFC 9110 §15.6.4). */
+const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
+/**
+ * Upper bound on a receiver's `Retry-After`. A journey waits on this step, so a receiver asking
+ * for a day must not park the customer for a day; beyond an hour the activity's own backoff
+ * and attempt limit decide.
+ */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+/** How much of an error answer's body goes into the failure message: enough to diagnose, not a page. */
+const ERROR_BODY_CHARS = 200;
+
+/** HMAC-SHA256 of `payload` as `sha256=<hex>`; `payload` is the exact string that was signed. */
+export function signBody(secret: string, payload: string): string {
+  return `sha256=${createHmac('sha256', secret).update(payload).digest('hex')}`;
+}
+
+/**
+ * The exact string the timestamped scheme signs: `<X-Unbroken-Timestamp>.<raw body>`, e.g.
+ * `1714561200.{"customer":"c1"}`. The timestamp is inside the MAC so a captured request cannot
+ * be replayed later with a fresh timestamp.
+ */
+export function signedString(timestamp: string, body: string): string {
+  return `${timestamp}.${body}`;
+}
+
+/** Checks a timestamped signature the way a receiver should: constant-time, within `toleranceSec` of `nowMs`. */
+export function verifySignature(check: {
+  secret: string;
+  body: string;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  toleranceSec?: number;
+  nowMs?: number;
+}): boolean {
+  const { secret, body, timestamp, signature, toleranceSec = 300, nowMs = Date.now() } = check;
+  if (!timestamp || !signature || !/^\d+$/.test(timestamp)) return false;
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSec) return false;
+  const expected = Buffer.from(signBody(secret, signedString(timestamp, body)));
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Parses a URL we are about to POST to; anything but plain http(s) without credentials is
+ * refused with a non-retryable failure of `failureType`, because no retry can fix it.
+ */
+export function requireHttpUrl(raw: string, label: string, failureType: string = PERMANENT_DELIVERY_ERROR): URL {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw ApplicationFailure.nonRetryable(`${label}: "${raw}" is not an http(s) URL`, failureType);
+  }
+  // fetch refuses user:pass@ URLs with a TypeError that would otherwise look like a network
+  // error and be retried to exhaustion; credentials belong in headers.
+  if (url.username || url.password) {
+    throw ApplicationFailure.nonRetryable(`${label}: ${safeTarget(url)} must not carry credentials in the URL`, failureType);
+  }
+  return url;
+}
+
+/** Origin and path of a URL, never its query or credentials: those may carry tokens and end up in Temporal history. */
+export function safeTarget(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/** One POST, as {@link postRequest} sends it. */
+export interface HttpRequest {
+  url: URL;
+  headers: Headers;
+  body: string;
+  timeoutMs: number;
+  /** Names the sender in failure messages, e.g. `http_post`, `webhook`, `twilio`. */
+  label: string;
+  /**
+   * Extra statuses to treat as retryable although they are 4xx — for providers where such an
+   * answer is an operator's configuration problem (e.g. Twilio 401), not the message's fault.
+   */
+  retryableStatuses?: ReadonlySet<number>;
+}
+
+/** A 2xx answer: its status and body text. */
+export interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/** POSTs once and classifies the outcome: returns on 2xx, throws a retryable or permanent failure otherwise. */
+export async function postRequest(req: HttpRequest): Promise<HttpAnswer> {
+  const target = safeTarget(req.url);
+  let response: Response;
+  try {
+    response = await fetch(req.url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(req.timeoutMs),
+    });
+  } catch (err) {
+    // The request may or may not have arrived; a retry is safe because the receiver dedupes
+    // on the idempotency key.
+    throw new DeliveryError(`${req.label} to ${target} failed: ${networkReason(err, req.timeoutMs)}`, false, undefined, errorCode(err));
+  }
+  const text = await response.text().catch(() => '');
+  if (response.ok) return { status: response.status, text };
+
+  const { status } = response;
+  const summary = `${req.label} to ${target} answered ${status}${text ? `: ${text.slice(0, ERROR_BODY_CHARS)}` : ''}`;
+  if (status >= 500 || RETRYABLE_4XX.has(status) || req.retryableStatuses?.has(status)) {
+    const delayMs = RETRY_AFTER_STATUSES.has(status) ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+    if (delayMs === undefined) throw new DeliveryError(summary, false, status);
+    throw ApplicationFailure.create({
+      message: `${summary} (retry after ${Math.round(delayMs / 1000)} s)`,
+      type: DeliveryError.name,
+      nonRetryable: false,
+      nextRetryDelay: delayMs,
+      details: [{ status, retryAfterMs: delayMs }],
+    });
+  }
+  throw ApplicationFailure.nonRetryable(summary, PERMANENT_DELIVERY_ERROR, { status });
+}
+
+/** A JSON POST with idempotency key and, when a secret is given, a signature; see {@link postJson}. */
+export interface JsonPost {
+  url: string;
+  /** The exact JSON text to send; it is signed byte for byte as given. */
+  body: string;
+  /** Extra headers; they may replace `Content-Type`/`User-Agent` but never the idempotency or signature headers. */
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  idempotencyKey: string;
+  /** HMAC secret; without it the request goes unsigned. */
+  secret?: string;
+  /** Names the sender in failure messages. */
+  label: string;
+  /**
+   * `timestamped` (default): signs `<timestamp>.<body>` and sends `X-Unbroken-Timestamp`.
+   * `body`: signs the body alone, the original `http_post` scheme, kept so existing receivers
+   * keep verifying.
+   */
+  signatureScheme?: 'timestamped' | 'body';
+  /** Clock for the timestamp, in ms; tests pin it. */
+  now?: () => number;
+}
+
+/**
+ * POSTs a JSON body: `Content-Type: application/json`, `Idempotency-Key`, and with a secret
+ * `X-Unbroken-Signature` (+ `X-Unbroken-Timestamp`). Failures are classified as in {@link postRequest}.
+ */
+export async function postJson(post: JsonPost): Promise<HttpAnswer> {
+  const url = requireHttpUrl(post.url, post.label);
+  let headers: Headers;
+  try {
+    // A Headers object merges names case-insensitively, so a caller's `content-type` replaces
+    // ours instead of being sent twice, and nobody can smuggle in their own signature.
+    headers = new Headers({ 'Content-Type': 'application/json', 'User-Agent': 'unbroken' });
+    for (const [name, value] of Object.entries(post.headers ?? {})) headers.set(name, value);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`${post.label}: invalid request header: ${(err as Error).message}`, PERMANENT_DELIVERY_ERROR);
+  }
+  headers.set(IDEMPOTENCY_HEADER, post.idempotencyKey);
+  headers.delete(TIMESTAMP_HEADER);
+  headers.delete(SIGNATURE_HEADER);
+  if (post.secret) {
+    if (post.signatureScheme === 'body') {
+      headers.set(SIGNATURE_HEADER, signBody(post.secret, post.body));
+    } else {
+      // A fresh timestamp per attempt: a retry an hour later must still pass the receiver's
+      // freshness check, while the unchanged Idempotency-Key lets it drop the duplicate.
+      const timestamp = String(Math.floor((post.now ?? Date.now)() / 1000));
+      headers.set(TIMESTAMP_HEADER, timestamp);
+      headers.set(SIGNATURE_HEADER, signBody(post.secret, signedString(timestamp, post.body)));
+    }
+  }
+  return postRequest({ url, headers, body: post.body, timeoutMs: post.timeoutMs, label: post.label });
+}
+
+/** `Retry-After` as milliseconds (delta-seconds or HTTP-date), clamped to [0, MAX_RETRY_AFTER_MS]; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, nowMs: number = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  let ms: number;
+  if (/^\d+$/.test(value)) ms = Number(value) * 1000;
+  else {
+    const at = Date.parse(value);
+    if (Number.isNaN(at)) return undefined;
+    ms = at - nowMs;
+  }
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+function networkReason(err: unknown, timeoutMs: number): string {
+  if (isTimeout(err)) return `no answer within ${timeoutMs / 1000} s`;
+  return errorCode(err) ?? (err as { cause?: { message?: string } } | undefined)?.cause?.message ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** undici hides the socket error (`ECONNREFUSED`, `ENOTFOUND`, …) in `cause`. */
+function errorCode(err: unknown): string | undefined {
+  if (isTimeout(err)) return 'ETIMEDOUT';
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** AbortSignal.timeout rejects with a DOMException, which is not `instanceof Error` in every realm (e.g. jest's). */
+function isTimeout(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === 'TimeoutError';
+}

@@ -1,0 +1,51 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { PERMANENT_DELIVERY_ERROR } from '../errors';
+import type { WebhookSender } from '../types';
+import { postJson, requireHttpUrl, safeTarget } from './http';
+
+/** Default time one webhook request may take: well inside sendMessage's 30 s start-to-close timeout. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** Options of {@link webhookSender}. */
+export interface WebhookOptions {
+  /** HMAC secret (UNBROKEN_WEBHOOK_SECRET); requests go unsigned without it. */
+  secret?: string;
+  /** Per-request timeout in ms; defaults to {@link WEBHOOK_TIMEOUT_MS}. */
+  timeoutMs?: number;
+  /** Clock for the signature timestamp, in ms; tests pin it. */
+  now?: () => number;
+}
+
+/**
+ * The webhook channel: POSTs a rendered template body (JSON text) to the template's URL, with
+ * `Idempotency-Key` and the timestamped `X-Unbroken-Signature`. A single attempt: the caller's
+ * Temporal retry policy provides the backoff, steered by the classification in `./http`.
+ */
+export function webhookSender(options: WebhookOptions = {}): WebhookSender {
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  return {
+    async send(message) {
+      const url = requireHttpUrl(message.url, 'webhook');
+      // The body is Liquid output; a value inserted without `| json` can break the syntax. The
+      // receiver would answer 400 anyway, but this says which side is wrong and sends nothing.
+      try {
+        JSON.parse(message.body);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable(
+          `webhook to ${safeTarget(url)}: body is not valid JSON (${(err as Error).message}); insert values with "| json"`,
+          PERMANENT_DELIVERY_ERROR,
+        );
+      }
+      const { status } = await postJson({
+        url: message.url,
+        body: message.body,
+        timeoutMs,
+        idempotencyKey: message.idempotencyKey,
+        secret: options.secret,
+        label: 'webhook',
+        now: options.now,
+      });
+      return { status };
+    },
+  };
+}

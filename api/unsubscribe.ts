@@ -1,0 +1,254 @@
+/**
+ * Unsubscribe endpoints, reached from the `List-Unsubscribe` link of marketing mail:
+ *
+ * - `POST /unsubscribe/:token` — RFC 8058 one-click: mailbox providers POST
+ *   `List-Unsubscribe=One-Click` and expect it to take effect with no further step. The
+ *   confirmation page's button posts here too.
+ * - `GET /unsubscribe/:token` — a confirmation page showing the current state with an
+ *   Unsubscribe or Resubscribe button. It never changes anything: mail scanners and link
+ *   previewers fetch every URL in a message, and must not unsubscribe anyone by doing so.
+ * - `POST /unsubscribe/:token/resubscribe` — undoes an unsubscribe from the page.
+ *
+ * There is no other authentication: the signed token is the credential, and it only ever acts
+ * on the customer, channel and category it names. A token that fails verification changes
+ * nothing and the page says why, without revealing who it was for.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { assertUnsubscribeSecret, MAX_UNSUBSCRIBE_TOKEN_LENGTH, verifyUnsubscribeToken, type UnsubscribeTokenFailure } from '../delivery/tokens';
+import type { DeliveryStore, SubscriptionStatus } from '../profiles/store';
+
+/** What the unsubscribe routes need: the token secret and the subscription part of the store. */
+export interface UnsubscribeDeps {
+  /** Secret the worker signs links with (`UNBROKEN_UNSUBSCRIBE_SECRET`), at least 32 characters. */
+  secret: string;
+  store: Pick<DeliveryStore, 'setSubscription' | 'subscription'>;
+  /** Clock for expiry checks and the recorded change time; defaults to the API's clock. */
+  now?: () => Date;
+}
+
+/** `source` recorded by a one-click or confirmation-page unsubscribe. */
+export const ONE_CLICK_SOURCE = 'one_click';
+/** `source` recorded by the page's Resubscribe button. */
+export const RESUBSCRIBE_SOURCE = 'resubscribe_page';
+/**
+ * Route parameters longer than this are answered 404 by fastify's router before any handler
+ * runs; buildApi raises its limit to fit the longest token.
+ */
+export const UNSUBSCRIBE_MAX_PARAM_LENGTH = MAX_UNSUBSCRIBE_TOKEN_LENGTH;
+
+/**
+ * One-click bodies are a single short form field; anything much bigger is not a mail provider.
+ * Kept small because these routes take unauthenticated requests.
+ */
+const BODY_LIMIT_BYTES = 4096;
+
+const STYLE = [
+  'body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}',
+  'h1{font-size:1.5rem}',
+  'button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;border-radius:.3rem;background:#1a1a1a;color:#fff;cursor:pointer}',
+  'button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}',
+].join('');
+
+/**
+ * No scripts, images, frames or outside resources; only this exact stylesheet (by hash) and
+ * forms posting back to this server. `form-action 'self'` also keeps an injected form, if an
+ * escaping bug ever let one in, from posting anywhere else.
+ */
+const CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`,
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+type PageState = 'subscribed' | 'unsubscribed' | 'just_unsubscribed' | 'just_resubscribed';
+
+interface Target {
+  customerId: string;
+  channel: string;
+  category: string;
+}
+
+/** Registers the unsubscribe routes on `app` (in their own scope, so body parsing stays local). */
+export async function registerUnsubscribe(app: FastifyInstance, deps: UnsubscribeDeps & { now: () => Date }): Promise<void> {
+  assertUnsubscribeSecret(deps.secret);
+  const { store, secret, now } = deps;
+
+  await app.register(async (scope) => {
+    // Mail providers send `application/x-www-form-urlencoded`, but some send no body, no
+    // content type or something else. The body carries nothing we need (the token says it all),
+    // so every body is read as an opaque string and ignored; a strict parser here would turn a
+    // provider's quirk into a failed unsubscribe.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
+
+    scope.get<{ Params: { token: string } }>('/unsubscribe/:token', async (request, reply) => {
+      const target = verified(request.params.token, secret, now, reply);
+      if (target === undefined) return reply;
+      const status = await atStore(request, reply, () => store.subscription(target.customerId, target.channel, target.category));
+      if (status === undefined) return reply;
+      return page(reply, 200, stateView(target, status, request.params.token, ''));
+    });
+
+    scope.post<{ Params: { token: string } }>('/unsubscribe/:token', { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+      return change(request, reply, 'unsubscribed', ONE_CLICK_SOURCE, '');
+    });
+
+    // The result page lives one level deeper, so its forms reach the token with '../'.
+    scope.post<{ Params: { token: string } }>('/unsubscribe/:token/resubscribe', { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+      return change(request, reply, 'subscribed', RESUBSCRIBE_SOURCE, '../');
+    });
+  });
+
+  /**
+   * Sets the subscription the token names. Idempotent: repeating it leaves the same state, so a
+   * provider retrying a one-click POST or a double-clicked button does no harm.
+   */
+  async function change(
+    request: FastifyRequest<{ Params: { token: string } }>,
+    reply: FastifyReply,
+    status: SubscriptionStatus,
+    source: string,
+    base: string,
+  ): Promise<FastifyReply> {
+    const target = verified(request.params.token, secret, now, reply);
+    if (target === undefined) return reply;
+    const at = now().toISOString();
+    const done = await atStore(request, reply, async () => {
+      await store.setSubscription(target.customerId, target.channel, target.category, status, source, at);
+      return true;
+    });
+    if (done === undefined) return reply;
+    return page(reply, 200, stateView(target, status === 'unsubscribed' ? 'just_unsubscribed' : 'just_resubscribed', request.params.token, base));
+  }
+}
+
+/** The token's target, or undefined after answering with the reason it was refused. */
+function verified(token: string, secret: string, now: () => Date, reply: FastifyReply): Target | undefined {
+  const result = verifyUnsubscribeToken(token, secret, now());
+  if (result.ok) return { customerId: result.customerId, channel: result.channel, category: result.category };
+  page(reply, result.reason === 'expired' ? 410 : 400, refusedView(result.reason));
+  return undefined;
+}
+
+/**
+ * Runs a store call; on failure answers 503 (providers retry one-click POSTs on 5xx) with a
+ * page of our own rather than the event API's JSON error, and returns undefined.
+ */
+async function atStore<T>(request: FastifyRequest, reply: FastifyReply, work: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    // The token is a credential: log what failed, not the URL.
+    request.log.error({ err: error }, 'unsubscribe: the profile store failed');
+    page(reply, 503, {
+      title: 'Please try again',
+      paragraphs: ['We could not update your preferences just now. Nothing was changed. Please try again in a few minutes.'],
+    });
+    return undefined;
+  }
+}
+
+interface View {
+  title: string;
+  paragraphs: string[];
+  form?: { action: string; label: string };
+}
+
+function stateView(target: Target, state: PageState, token: string, base: string): View {
+  const what = `${target.category} ${channelNoun(target.channel)}`;
+  // Forms post relative to the current page, so the API works behind a path prefix
+  // (UNBROKEN_PUBLIC_URL=https://example.com/mail) without knowing it. From /unsubscribe/<t>
+  // '<t>' is the unsubscribe route; from /unsubscribe/<t>/resubscribe it is '../<t>'.
+  const unsubscribe = { action: `${base}${token}`, label: 'Unsubscribe' };
+  const resubscribe = { action: `${base}${token}/resubscribe`, label: 'Resubscribe' };
+  switch (state) {
+    case 'subscribed':
+      return {
+        title: `Unsubscribe from ${what}?`,
+        paragraphs: [`You are currently subscribed to ${what}. Press the button to stop receiving them.`],
+        form: unsubscribe,
+      };
+    case 'unsubscribed':
+      return {
+        title: `You are unsubscribed from ${what}`,
+        paragraphs: [`You will not receive ${what}. Changed your mind? You can subscribe again.`],
+        form: resubscribe,
+      };
+    case 'just_unsubscribed':
+      return {
+        title: 'You are unsubscribed',
+        paragraphs: [
+          `You will no longer receive ${what}.` +
+            // Only marketing categories carry these links, but say nothing untrue if one did not.
+            (target.category === 'transactional' ? '' : ' Messages you need about your account or orders still reach you.'),
+          'Unsubscribed by mistake?',
+        ],
+        form: resubscribe,
+      };
+    case 'just_resubscribed':
+      return {
+        title: 'You are subscribed again',
+        paragraphs: [`You will receive ${what} again.`],
+        form: unsubscribe,
+      };
+  }
+}
+
+function refusedView(reason: UnsubscribeTokenFailure): View {
+  const paragraphs =
+    reason === 'expired'
+      ? ['This unsubscribe link has expired, so nothing was changed. Please use the link in a more recent message.']
+      : ['This unsubscribe link is not valid, so nothing was changed. Please check that the whole link was copied, or use the link in a more recent message.'];
+  return { title: reason === 'expired' ? 'This link has expired' : 'This link is not valid', paragraphs };
+}
+
+/** How the page names a channel's messages; unknown channels get a generic phrase. */
+function channelNoun(channel: string): string {
+  switch (channel) {
+    case 'email':
+      return 'emails';
+    case 'sms':
+      return 'text messages';
+    default:
+      return `${channel} messages`;
+  }
+}
+
+/** Sends a self-contained HTML page; every interpolated value goes through `escapeHtml`. */
+function page(reply: FastifyReply, status: number, view: View): FastifyReply {
+  const form =
+    view.form === undefined
+      ? ''
+      : `<form method="post" action="${escapeHtml(view.form.action)}">` +
+        // Same field a one-click provider sends; harmless, and honest about what the POST is.
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">' +
+        `<button type="submit">${escapeHtml(view.form.label)}</button></form>`;
+  const html =
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+    '<meta name="robots" content="noindex, nofollow">' +
+    `<title>${escapeHtml(view.title)}</title><style>${STYLE}</style></head>` +
+    `<body><main><h1>${escapeHtml(view.title)}</h1>` +
+    view.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
+    form +
+    '</main></body></html>';
+  return reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CSP)
+    .header('x-content-type-options', 'nosniff')
+    .header('x-frame-options', 'DENY')
+    // The URL holds the token: keep it out of Referer headers, caches and search indexes.
+    .header('referrer-policy', 'no-referrer')
+    .header('cache-control', 'no-store')
+    .header('x-robots-tag', 'noindex, nofollow')
+    .send(html);
+}
+
+/** Escapes text for HTML element content and double- or single-quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,44 @@
+/** What every benchmark receives from the runner. */
+import type { Client } from '@temporalio/client';
+import type { Bundles } from './workers';
+import type { SmtpSink, StoreTarget, TemporalTarget } from './infra';
+import type { Row } from './report';
+
+export interface Sizes {
+  /** Benchmark 1: customers per variant, split over `engineRounds` alternating rounds. */
+  engineCustomers: number;
+  engineRounds: number;
+  /** Benchmark 2: seconds per autocannon round, and rounds per variant. */
+  ingestSeconds: number;
+  ingestRounds: number;
+  ingestConnections: number;
+  batchSize: number;
+  /** Benchmark 3: probes per variant and load level. */
+  ttfmProbes: number;
+  /** Benchmark 4: waiting customers per variant (engine and baseline each). */
+  waitingCustomers: number;
+  /** Benchmark 5: generated journeys, and rounds per variant. */
+  compileJourneys: number;
+  compileRounds: number;
+}
+
+export interface BenchContext {
+  quick: boolean;
+  sizes: Sizes;
+  /** Unique per run: task queues and customer ids carry it. */
+  runId: string;
+  tmp: string;
+  definitionsDir: string;
+  temporal: TemporalTarget;
+  client: Client;
+  smtp: SmtpSink;
+  bundles: Bundles;
+  /** The store benchmarks 1, 3 and 4 use (PostgreSQL when DATABASE_URL names one). */
+  store: () => Promise<StoreTarget>;
+  /** Every store ingestion runs against: SQLite, plus PostgreSQL when configured. */
+  ingestStores: () => Promise<StoreTarget[]>;
+  /** Where worker children write --cpu-prof profiles (only with --profile). */
+  profileDir?: string;
+  rows: Row[];
+  results: Record<string, unknown>;
+}
