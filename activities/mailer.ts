@@ -12,6 +12,8 @@ export class DeliveryError extends Error {
     readonly status?: number,
     /** Transport error code, e.g. nodemailer's `EENVELOPE` or `ECONNECTION`. */
     readonly code?: string,
+    /** SMTP command the server refused (`RCPT TO`, `DATA`, …), when it refused one. */
+    readonly command?: string,
   ) {
     super(message);
   }
@@ -72,11 +74,30 @@ export function captureMailer(): Mailer & { sent: OutgoingEmail[] } {
  */
 export function classifySmtpError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  const e = (err ?? {}) as { message?: string; code?: string; responseCode?: number; response?: string };
+  const e = (err ?? {}) as { message?: string; code?: string; responseCode?: number; response?: string; command?: string };
   const message = `SMTP send failed: ${e.response ?? e.message ?? String(err)}`;
   const status = typeof e.responseCode === 'number' ? e.responseCode : undefined;
-  if (e.code === 'EAUTH') return new DeliveryError(message, false, status, e.code);
-  if (status !== undefined) return new DeliveryError(message, status >= 500, status, e.code);
-  if (e.code === 'EENVELOPE') return new DeliveryError(message, true, status, e.code);
-  return new DeliveryError(message, false, status, e.code);
+  const command = typeof e.command === 'string' ? e.command : undefined;
+  if (e.code === 'EAUTH') return new DeliveryError(message, false, status, e.code, command);
+  if (status !== undefined) return new DeliveryError(message, status >= 500, status, e.code, command);
+  if (e.code === 'EENVELOPE') return new DeliveryError(message, true, status, e.code, command);
+  return new DeliveryError(message, false, status, e.code, command);
+}
+
+/** SMTP replies to RCPT TO that mean the mailbox does not exist or cannot take mail (RFC 5321). */
+const HARD_BOUNCE_CODES: ReadonlySet<number> = new Set([550, 551, 553]);
+
+/**
+ * Whether a failed send is a hard bounce: the server refused the recipient itself (RCPT TO with
+ * 550/551/553), so the address must never be mailed again. A refused DATA (content, size, policy)
+ * says nothing about the mailbox and is not one.
+ */
+export function isHardBounce(err: unknown): boolean {
+  return (
+    err instanceof DeliveryError &&
+    err.permanent &&
+    err.command === 'RCPT TO' &&
+    err.status !== undefined &&
+    HARD_BOUNCE_CODES.has(err.status)
+  );
 }

@@ -1,14 +1,21 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityPolicy } from '../compiler/plan';
-import type { Profile } from '../profiles/store';
+import type { ActivityPolicy, TemplatePlan } from '../compiler/plan';
+import { TRANSACTIONAL } from '../profiles/shared';
+import type { CapCheck, DeliveryStore, Profile, ProfileStore } from '../profiles/store';
 import { PERMANENT_DELIVERY_ERROR } from './errors';
-import { DeliveryError } from './mailer';
+import { DeliveryError, isHardBounce } from './mailer';
 import { renderContext, renderTemplate, renderValues, TemplateRenderError, type RenderContext } from './render';
-import type { ActivityDeps, OutgoingEmail, SendMessageInput, SendMessageResult } from './types';
+import type { ActivityDeps, OutgoingEmail, SendMessageInput, SendMessageResult, SmsProvider } from './types';
 
 /** Why a send was skipped; stored in the result and shown in reports. */
-export type SkipReason = 'no_address' | 'unsubscribed' | 'template_error' | 'channel_unavailable';
+export type SkipReason =
+  | 'no_address'
+  | 'suppressed'
+  | 'unsubscribed'
+  | 'template_error'
+  | 'channel_unavailable'
+  | 'frequency_cap';
 
 /** Retry/timeout policy of `sendMessage`. */
 export const policy: ActivityPolicy = {
@@ -27,25 +34,55 @@ export function messageIdFor(idempotencyKey: string): string {
   return `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@unbroken>`;
 }
 
+/** The store as consent and caps need it, when it offers that (both shipped stores do). */
+export function deliveryStoreOf(store: ProfileStore): (ProfileStore & DeliveryStore) | undefined {
+  const candidate = store as Partial<DeliveryStore>;
+  return typeof candidate.reserveSendSlot === 'function' && typeof candidate.subscription === 'function'
+    ? (store as ProfileStore & DeliveryStore)
+    : undefined;
+}
+
+/** What templates may read while sending: the usual context plus the customer's unsubscribe link. */
+type SendRenderContext = RenderContext & { unsubscribe_url?: string };
+
+/** A rendered message, ready for its channel. */
+type Outgoing =
+  | { channel: 'email'; mail: OutgoingEmail; body: string }
+  | { channel: 'sms'; to: string; body: string; from?: string }
+  | { channel: 'webhook'; url: string; body: string };
+
 /**
- * Builds `sendMessage`: render a template with the fresh profile and send it, at most once per
- * idempotency key.
+ * Builds `sendMessage`: decide whether a message may go out, render it with the fresh profile
+ * and send it through its channel, at most once per idempotency key.
  *
- * Exactly-once has one unavoidable window: the SMTP server accepted the message but the worker
+ * Checks, in order (the first that fails decides, and is recorded as the skip reason): the
+ * channel has a provider (`channel_unavailable`); the customer has an address for the channel
+ * (`no_address`); the address is not suppressed (`suppressed`); the customer is subscribed to
+ * the category, transactional mail excepted (`unsubscribed`); the template renders
+ * (`template_error`); a frequency-cap slot is free (`frequency_cap`, or `deferred` with
+ * `on_cap: defer`). Caps are evaluated at `input.now`, the journey's clock, so simulations and
+ * time-skipping tests see the same decisions as production.
+ *
+ * Exactly-once has one unavoidable window: the provider accepted the message but the worker
  * died (or the store write failed) before `finishMessage` recorded it. The claim then still says
- * `sending`, and the retry sends again — with the same Message-ID, so mail clients and many
- * relays fold the two into one. Everything else (retries after a failure, replays, a second
- * call once finished) sends nothing more.
+ * `sending`, and the retry sends again — with the same Message-ID (email) or idempotency key
+ * (SMS, webhook), so mail clients, many relays and idempotent receivers fold the two into one.
+ * The retry reuses the send slot it reserved, so the duplicate never costs a second cap slot.
+ * Everything else (retries after a failure, replays, a second call once finished) sends nothing
+ * more.
  */
 export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput) => Promise<SendMessageResult> {
+  const delivery = deliveryStoreOf(deps.store);
+
   return async function sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     const { template, context, idempotencyKey } = input;
+    const channel = template.channel;
     const claim = await deps.store.claimMessage({
       idempotencyKey,
       customerId: context.customerId,
       journeyId: context.journeyId,
       stepId: input.stepId,
-      channel: template.channel,
+      channel,
       template: template.id,
       status: 'sending',
     });
@@ -54,76 +91,233 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
     }
 
     const skip = async (reason: SkipReason, error?: string): Promise<SendMessageResult> => {
-      const result: SendMessageResult = { status: 'skipped', channel: template.channel, template: template.id, reason };
+      const result: SendMessageResult = { status: 'skipped', channel, template: template.id, reason };
       if (error !== undefined) result.error = error;
       await deps.store.finishMessage(idempotencyKey, 'skipped', { ...result });
       return result;
     };
 
-    // SMS and webhook channels arrive in a later issue; say so rather than pretend to send.
-    if (template.channel !== 'email') return skip('channel_unavailable');
+    // Without a provider nothing else matters; deciding it first also reserves no cap slot.
+    if ((channel === 'sms' && !deps.sms) || (channel === 'webhook' && !deps.webhook)) return skip('channel_unavailable');
 
     const profile: Profile = (await deps.store.getProfile(context.customerId)) ?? { id: context.customerId, tags: [] };
     const category = input.category ?? template.category ?? 'marketing';
-    // Anything not explicitly transactional is treated as marketing: unsubscribe is respected by default.
-    if (category !== 'transactional' && profile.unsubscribed === true) return skip('unsubscribed');
+    const transactional = category === TRANSACTIONAL;
+    // Anything not explicitly transactional is treated as marketing: consent applies by default.
+    const unsubscribeUrl =
+      deps.delivery && !transactional ? deps.delivery.unsubscribeUrl(profile.id, channel, category) : undefined;
 
-    let mail: OutgoingEmail;
+    let ctx: SendRenderContext;
+    let address: string | undefined;
     try {
-      const base = renderContext(profile, context, input.now);
-      const data = await renderValues(input.data ?? {}, base, { template: template.id, part: 'data' });
-      const ctx: RenderContext = { ...base, data };
-      const to = input.to !== undefined ? (await render(input.to, ctx, 'to')).trim() : profile.email;
-      if (!to) return skip('no_address');
-      mail = {
-        from: (await render(template.from ?? deps.mailFrom, ctx, 'from')).trim(),
-        to,
-        subject: (await render(template.subject ?? '', ctx, 'subject')).trim(),
-        messageId: messageIdFor(idempotencyKey),
-        headers: { 'X-Unbroken-Journey': context.journeyId, 'X-Unbroken-Step': input.stepId },
-      };
-      if (template.text !== undefined) mail.text = await render(template.text, ctx, 'text');
-      if (template.html !== undefined) mail.html = await renderTemplate(template.html, ctx, 'html', where('html'));
+      const base: SendRenderContext = renderContext(profile, context, input.now);
+      if (unsubscribeUrl !== undefined) base.unsubscribe_url = unsubscribeUrl;
+      const data = await renderValues(input.data ?? {}, base, where('data'));
+      ctx = { ...base, data };
+      address = await addressFor(ctx);
+    } catch (err) {
+      if (err instanceof TemplateRenderError) return skip('template_error', err.message);
+      throw err;
+    }
+    if (!address) return skip('no_address');
+
+    // Webhooks go to the operator's own endpoint, not to a customer address: nothing to suppress.
+    if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) {
+      return skip('suppressed');
+    }
+    if (!transactional && (await unsubscribed(profile, category))) return skip('unsubscribed');
+
+    let outgoing: Outgoing;
+    try {
+      outgoing = await render(address, ctx);
     } catch (err) {
       if (err instanceof TemplateRenderError) return skip('template_error', err.message);
       throw err;
     }
 
+    const decision = await reserveSlot(category);
+    if (!decision.allowed) {
+      if (input.onCap === 'defer') {
+        // Nothing is recorded as finished: the workflow retries this same key at retryAt and
+        // must be able to claim it again then.
+        await deps.store.releaseMessage(idempotencyKey);
+        return { status: 'deferred', channel, template: template.id, reason: 'frequency_cap', retryAt: decision.retryAt };
+      }
+      return skip('frequency_cap');
+    }
+
+    let messageId: string;
     try {
-      await deps.mailer.send(mail);
+      messageId = await deliver(outgoing);
     } catch (err) {
       // Free the claim so the retry may take it; if even that fails, the claim stays `sending`
       // and the retry resends under the same Message-ID, which is the documented window.
       await deps.store.releaseMessage(idempotencyKey).catch(() => undefined);
-      if (err instanceof DeliveryError && err.permanent) {
-        throw ApplicationFailure.nonRetryable(err.message, PERMANENT_DELIVERY_ERROR, {
-          template: template.id,
-          status: err.status,
-          code: err.code,
-        });
-      }
-      throw err;
+      throw await failure(err, outgoing);
     }
 
     const result: SendMessageResult = {
       status: 'sent',
-      channel: template.channel,
+      channel,
       template: template.id,
-      to: mail.to,
-      subject: mail.subject,
-      body: mail.text ?? htmlToText(mail.html ?? ''),
-      messageId: mail.messageId,
+      to: outgoing.channel === 'email' ? outgoing.mail.to : outgoing.channel === 'sms' ? outgoing.to : outgoing.url,
+      subject: outgoing.channel === 'email' ? outgoing.mail.subject : '',
+      body: outgoing.body,
+      messageId,
     };
     await deps.store.finishMessage(idempotencyKey, 'sent', { ...result });
     return result;
 
+    /** The recipient: email `to:` override or profile email, profile phone, or the webhook URL. */
+    async function addressFor(ctx: SendRenderContext): Promise<string | undefined> {
+      switch (channel) {
+        case 'email':
+          return input.to !== undefined ? (await text(input.to, ctx, 'to')).trim() : profile.email;
+        case 'sms':
+          return profile.phone?.trim();
+        case 'webhook':
+          return template.url === undefined ? undefined : (await text(template.url, ctx, 'url')).trim();
+      }
+    }
+
+    async function unsubscribed(profile: Profile, category: string): Promise<boolean> {
+      // A store without consent rows (none ships) still honours the legacy trait.
+      if (!delivery) return profile.unsubscribed === true;
+      return (await delivery.subscription(context.customerId, channel, category)) === 'unsubscribed';
+    }
+
+    async function render(to: string, ctx: SendRenderContext): Promise<Outgoing> {
+      switch (channel) {
+        case 'email':
+          return renderEmail(to, ctx);
+        case 'sms': {
+          const body = await text(requirePart(template, 'body'), ctx, 'body');
+          const sms: Outgoing = { channel: 'sms', to, body };
+          if (template.from !== undefined) sms.from = (await text(template.from, ctx, 'from')).trim();
+          return sms;
+        }
+        case 'webhook': {
+          const body = await text(requirePart(template, 'body'), ctx, 'body');
+          try {
+            JSON.parse(body);
+          } catch (err) {
+            throw new TemplateRenderError(
+              `body of template ${template.id} is not JSON once rendered (${(err as Error).message}); ` +
+                'write values with | json, e.g. "name": {{ profile.first_name | json }}',
+              template.id,
+              'body',
+            );
+          }
+          return { channel: 'webhook', url: to, body };
+        }
+      }
+    }
+
+    async function renderEmail(to: string, ctx: SendRenderContext): Promise<Outgoing> {
+      const headers: Record<string, string> = { 'X-Unbroken-Journey': context.journeyId, 'X-Unbroken-Step': input.stepId };
+      if (unsubscribeUrl !== undefined) {
+        // RFC 8058 one-click: mail clients show an unsubscribe button and POST to the URL.
+        headers['List-Unsubscribe'] = `<${unsubscribeUrl}>`;
+        headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+      }
+      const mail: OutgoingEmail = {
+        from: (await text(template.from ?? deps.mailFrom, ctx, 'from')).trim(),
+        to,
+        subject: (await text(template.subject ?? '', ctx, 'subject')).trim(),
+        messageId: messageIdFor(idempotencyKey),
+        headers,
+      };
+      if (template.text !== undefined) mail.text = await text(template.text, ctx, 'text');
+      if (template.html !== undefined) mail.html = await renderTemplate(template.html, ctx, 'html', where('html'));
+      return { channel: 'email', mail, body: mail.text ?? htmlToText(mail.html ?? '') };
+    }
+
+    /** Takes a frequency-cap slot for this key (a retry finds its own slot again). */
+    async function reserveSlot(category: string): Promise<{ allowed: true } | { allowed: false; retryAt: string }> {
+      const caps: CapCheck['caps'] = (deps.delivery?.caps ?? [])
+        .filter((cap) => cap.channel === channel && cap.category === category)
+        .map(({ max, windowMs }) => ({ max, windowMs }));
+      if (input.journeyCap) caps.push({ ...input.journeyCap, journeyId: context.journeyId });
+      if (!delivery) {
+        if (caps.length > 0) throw new Error('frequency caps are configured but the profile store cannot record send slots');
+        return { allowed: true };
+      }
+      // Uncapped sends are recorded too, so caps switched on later count what was already sent.
+      return delivery.reserveSendSlot({
+        idempotencyKey,
+        customerId: context.customerId,
+        channel,
+        category,
+        journeyId: context.journeyId,
+        at: input.now,
+        caps,
+      });
+    }
+
+    /** Hands the message to its channel; returns the id it went out under. */
+    async function deliver(message: Outgoing): Promise<string> {
+      switch (message.channel) {
+        case 'email':
+          await deps.mailer.send(message.mail);
+          return message.mail.messageId;
+        case 'sms': {
+          const sms: Parameters<SmsProvider['send']>[0] = { to: message.to, body: message.body, idempotencyKey };
+          if (message.from !== undefined) sms.from = message.from;
+          return (await requireProvider(deps.sms).send(sms)).providerId;
+        }
+        case 'webhook':
+          await requireProvider(deps.webhook).send({ url: message.url, body: message.body, idempotencyKey });
+          return messageIdFor(idempotencyKey);
+      }
+    }
+
+    /**
+     * Turns a failed delivery into what Temporal should see. A permanent failure gives the cap
+     * slot back (nothing was sent, nothing will be) and, for a mailbox the server says does not
+     * exist, suppresses the address first so no later journey tries it again.
+     */
+    async function failure(err: unknown, message: Outgoing): Promise<unknown> {
+      const permanent = (err instanceof DeliveryError && err.permanent) || (err instanceof ApplicationFailure && err.nonRetryable);
+      if (!permanent) return err;
+      await delivery?.releaseSendSlot(idempotencyKey).catch(() => undefined);
+      if (message.channel === 'email' && isHardBounce(err) && delivery) {
+        // Not caught: if the suppression cannot be written, a retryable error makes the activity
+        // run again, bounce again and try again, rather than forget the bad address.
+        await delivery.suppress('email', message.mail.to, 'hard_bounce', new Date().toISOString());
+      }
+      if (err instanceof DeliveryError) {
+        return ApplicationFailure.nonRetryable(err.message, PERMANENT_DELIVERY_ERROR, {
+          template: template.id,
+          channel,
+          status: err.status,
+          code: err.code,
+        });
+      }
+      return err;
+    }
+
     function where(part: string) {
       return { template: template.id, part };
     }
-    function render(source: string, ctx: RenderContext, part: string): Promise<string> {
+    function text(source: string, ctx: SendRenderContext, part: string): Promise<string> {
       return renderTemplate(source, ctx, 'text', where(part));
     }
   };
+}
+
+/** A template part a channel needs; its absence is a template error, not a crash. */
+function requirePart(template: TemplatePlan, part: 'body'): string {
+  const source = template[part];
+  if (source === undefined) {
+    throw new TemplateRenderError(`template ${template.id} has no ${part}, which a ${template.channel} message needs`, template.id, part);
+  }
+  return source;
+}
+
+/** The provider the early channel_unavailable check already proved present. */
+function requireProvider<T>(provider: T | undefined): T {
+  if (provider === undefined) throw new Error('channel provider disappeared between the check and the send');
+  return provider;
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'", nbsp: ' ' };

@@ -1,9 +1,12 @@
 /** The `unbroken` command line. */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileDefinitions, formatError, type CompileResult } from '../compiler/index';
 import { ConfigError, loadConfig } from '../worker/config';
+import { unsubscribePolicyUrl } from '../delivery/tokens';
+import { quietHoursWindow } from '../worker/deps';
 import { installRuntime } from '../worker/logging';
 import { runWorker } from '../worker/main';
 import { customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
@@ -111,7 +114,10 @@ async function simulateCommand(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   installRuntime('ERROR');
-  const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone });
+  // Caps and quiet hours as configured; unsubscribe links are signed with a throw-away secret,
+  // so they look like the real ones but work nowhere.
+  const delivery = { caps: config.frequencyCaps, unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs) };
+  const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
   write(values.json ? JSON.stringify(report) : formatReport(report));
   return 0;
 }

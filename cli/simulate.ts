@@ -10,7 +10,8 @@ import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
 import { createActivities } from '../activities/index';
 import { captureMailer } from '../activities/mailer';
-import type { JourneyPlan, TrackEvent } from '../compiler/plan';
+import type { DeliveryPolicy } from '../activities/types';
+import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
@@ -116,6 +117,10 @@ export interface SimulateOptions {
   defaultTimezone: string;
   /** Reuse an environment (tests simulate many journeys on one server). */
   env?: TestWorkflowEnvironment;
+  /** Frequency caps and unsubscribe links, as the live worker would apply them. */
+  delivery?: DeliveryPolicy;
+  /** Allowed sending window from configured quiet hours (journeys without their own window). */
+  quietHours?: TimeWindow;
   /** Called with the finished workflow, e.g. to record its history for replay tests. */
   onFinished?: (handle: WorkflowHandle) => Promise<void>;
 }
@@ -134,7 +139,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
       namespace: env.namespace,
       taskQueue,
       workflowBundle: await journeyBundle(),
-      activities: createActivities({ store, mailer: captureMailer(), mailFrom: 'Unbroken simulation <simulate@localhost>' }),
+      activities: createActivities({
+        store,
+        mailer: captureMailer(),
+        mailFrom: 'Unbroken simulation <simulate@localhost>',
+        ...(opts.delivery ? { delivery: opts.delivery } : {}),
+      }),
     });
     const result = await worker.runUntil(drive(env, store, taskQueue, opts));
     const profile = (await store.getProfile(id)) ?? opts.profile;
@@ -183,7 +193,14 @@ async function drive(
   const entry = opts.events[entryIndex] as Extract<SimEvent, { type: 'track' }>;
   await advanceTo(entry.atMs);
   const trigger: TrackEvent = { event: entry.event, properties: entry.properties, timestamp: new Date(entry.atMs).toISOString() };
-  const input: JourneyInput = { plan, customerId, trigger, defaultTimezone: opts.defaultTimezone, startAt: trigger.timestamp };
+  const input: JourneyInput = {
+    plan,
+    customerId,
+    trigger,
+    defaultTimezone: opts.defaultTimezone,
+    startAt: trigger.timestamp,
+    ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
+  };
   const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, {
     args: [input],
     taskQueue,

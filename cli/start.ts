@@ -4,7 +4,6 @@
  * profile store and a local mail catcher — or, where TEMPORAL_ADDRESS, SMTP_URL and DATABASE_URL
  * are set, the same worker and API against those.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -15,6 +14,7 @@ import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { JourneyRouter } from '../routing/router';
 import type { Config } from '../worker/config';
+import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
 import { startDevServer } from '../worker/dev-server';
 import { connectTemporal, createJourneyWorker } from '../worker/worker';
 import { deploy } from './live';
@@ -30,17 +30,6 @@ export interface RunningSystem {
   router: JourneyRouter;
   /** Stops everything, newest part first, letting in-flight work finish. */
   stop(): Promise<void>;
-}
-
-/** The write key from configuration, or one generated once and kept in the data folder. */
-function writeKeyFor(config: Config): string {
-  if (config.writeKey) return config.writeKey;
-  const file = path.join(config.dataDir, 'write-key');
-  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-  const key = randomBytes(18).toString('base64url');
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  fs.writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
 }
 
 /** Starts every part; on failure, stops what already started and rethrows. */
@@ -93,7 +82,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       connection: nativeConnection,
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
-      deps: { store, mailer: smtpMailer(smtpUrl), mailFrom: config.mailFrom, webhookSecret: config.webhookSecret },
+      deps: activityDeps(config, store, smtpMailer(smtpUrl)),
     });
     const running = worker.run();
     stops.push(async () => {
@@ -101,13 +90,20 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       await running;
     });
 
-    const router = new JourneyRouter({ store, client, taskQueue: temporal.taskQueue, defaultTimezone: config.defaultTimezone });
-    const writeKey = writeKeyFor(config);
+    const router = new JourneyRouter({
+      store,
+      client,
+      taskQueue: temporal.taskQueue,
+      defaultTimezone: config.defaultTimezone,
+      quietHours: quietHoursWindow(config),
+    });
+    const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
     const api = await buildApi({
       store,
       router,
       writeKey,
       bodyLimitBytes: config.maxBodyBytes,
+      unsubscribe: { secret: unsubscribeSecret(config), store },
       ready: async () => {
         const checks: Record<string, string> = {};
         try {

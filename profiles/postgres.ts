@@ -715,7 +715,7 @@ export class PostgresProfileStore implements LiveStore, DeliveryStore {
     // The first reason stays: it is why the address was cut off; a later bounce adds nothing.
     await this.pool.query('INSERT INTO suppressions (channel, address, reason, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
       channel,
-      normaliseAddress(address),
+      normaliseAddress(channel, address),
       reason,
       isoTime(at, `suppression of ${channel} address`),
     ]);
@@ -724,7 +724,7 @@ export class PostgresProfileStore implements LiveStore, DeliveryStore {
   async suppression(channel: string, address: string): Promise<string | undefined> {
     const { rows } = await this.pool.query<{ reason: string }>('SELECT reason FROM suppressions WHERE channel = $1 AND address = $2', [
       channel,
-      normaliseAddress(address),
+      normaliseAddress(channel, address),
     ]);
     return rows[0]?.reason;
   }

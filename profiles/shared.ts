@@ -405,9 +405,14 @@ export function decideSubscription(
   return 'subscribed';
 }
 
-/** Normalises an address for the suppression list: `Ada@Example.com ` and `ada@example.com` are one. */
-export function normaliseAddress(address: string): string {
-  return address.trim().toLowerCase();
+/**
+ * Normalises an address for the suppression list: trimmed and lower-case, so `Ada@Example.com `
+ * and `ada@example.com` are one row. Phone numbers (sms) also lose the spaces, dashes, dots and
+ * parentheses people write them with, so `+1 (555) 000-1111` matches `+15550001111`.
+ */
+export function normaliseAddress(channel: string, address: string): string {
+  const plain = address.trim().toLowerCase();
+  return channel === 'sms' ? plain.replace(/[\s().-]/g, '') : plain;
 }
 
 /** One cap of a check as the store evaluates it. */

@@ -677,14 +677,14 @@ export class SqliteProfileStore implements ProfileStore, LiveStore, DeliveryStor
     // The first reason stays: it is why the address was cut off; a later bounce adds nothing.
     this.db
       .prepare('INSERT INTO suppressions (channel, address, reason, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
-      .run(channel, normaliseAddress(address), reason, isoTime(at, `suppression of ${channel} address`));
+      .run(channel, normaliseAddress(channel, address), reason, isoTime(at, `suppression of ${channel} address`));
   }
 
   async suppression(channel: string, address: string): Promise<string | undefined> {
     return this.db
       .prepare('SELECT reason FROM suppressions WHERE channel = ? AND address = ?')
       .pluck()
-      .get(channel, normaliseAddress(address)) as string | undefined;
+      .get(channel, normaliseAddress(channel, address)) as string | undefined;
   }
 
   async reserveSendSlot(check: CapCheck): Promise<CapDecision> {

@@ -4,7 +4,7 @@
  * listens for the event receives it as a signal.
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { JourneyPlan, Step, TrackEvent } from '../compiler/plan';
+import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
 import { evaluate } from '../workflows/conditions';
@@ -16,6 +16,8 @@ export interface RouterOptions {
   client: Client;
   taskQueue: string;
   defaultTimezone: string;
+  /** Allowed sending window from the configured quiet hours, for journeys without their own. */
+  quietHours?: TimeWindow;
   /** How long the list of deployed journeys is reused before it is read again. */
   journeysTtlMs?: number;
 }
@@ -110,7 +112,13 @@ export class JourneyRouter implements EventRouter {
   }
 
   private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<void> {
-    const input: JourneyInput = { plan, customerId, trigger, defaultTimezone: this.opts.defaultTimezone };
+    const input: JourneyInput = {
+      plan,
+      customerId,
+      trigger,
+      defaultTimezone: this.opts.defaultTimezone,
+      ...(this.opts.quietHours ? { quietHours: this.opts.quietHours } : {}),
+    };
     const decision = await this.opts.store.tryEnrol({
       journeyId: plan.journey,
       customerId,

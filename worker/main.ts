@@ -2,6 +2,7 @@
 import { smtpMailer } from '../activities/mailer';
 import { openProfileStore } from '../profiles/index';
 import { loadConfig, type Config } from './config';
+import { activityDeps } from './deps';
 import { installRuntime } from './logging';
 import { connectTemporal, createJourneyWorker } from './worker';
 
@@ -15,7 +16,7 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { store, mailer: smtpMailer(config.smtpUrl), mailFrom: config.mailFrom, webhookSecret: config.webhookSecret },
+      deps: activityDeps(config, store, smtpMailer(config.smtpUrl)),
     });
     process.stderr.write(
       `unbroken worker: task queue "${config.temporal.taskQueue}" on ${config.temporal.address} (namespace ${config.temporal.namespace})\n`,

@@ -56,7 +56,7 @@ interface AutocannonResult {
   latency: { p50: number; p99: number };
   requests: { total: number; sent: number };
 }
-type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+type Autocannon = (opts: Record<string, unknown>, done: (err: Error | null, result: AutocannonResult) => void) => { stop(): void };
 
 /** The calls of request number `n` (0-based): `batchSize` of them for /v1/batch, else one. */
 function callsFor(config: LoadConfig, n: number): Record<string, unknown>[] {
@@ -91,7 +91,13 @@ async function child(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const autocannon = require('autocannon') as Autocannon;
   let n = 0;
-  const result = await autocannon({
+  let instance: { stop(): void } | undefined;
+  // The parent may end an open-ended background load early (benchmark 3 does, once its probes finish).
+  process.on('message', (m: string) => {
+    if (m === 'stop') instance?.stop();
+  });
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    instance = autocannon({
     url: config.url,
     connections: config.connections,
     pipelining: 1,
@@ -113,6 +119,7 @@ async function child(): Promise<void> {
         },
       },
     ],
+    }, (err, res) => (err ? reject(err) : resolve(res)));
   });
   const per = config.endpoint === 'batch' ? config.batchSize : 1;
   const ok = result['2xx'];
@@ -133,18 +140,35 @@ async function child(): Promise<void> {
   process.disconnect?.();
 }
 
+export interface RunningLoad {
+  result: Promise<LoadResult>;
+  /** Ends the load now; `result` then resolves with what ran so far. */
+  stop(): void;
+}
+
+/** Starts one autocannon load in a child process. */
+export function startLoad(config: LoadConfig): RunningLoad {
+  const proc = fork(__filename, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_LOAD: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const result = new Promise<LoadResult>((resolve, reject) => {
+    let summary: LoadResult | undefined;
+    proc.on('message', (m: LoadResult) => (summary = m));
+    proc.once('exit', (code) => (summary ? resolve(summary) : reject(new Error(`load generator exited with code ${code} and no result`))));
+  });
+  return {
+    result,
+    stop: () => {
+      if (proc.connected) proc.send('stop');
+    },
+  };
+}
+
 /** Runs one autocannon load in a child process and resolves with its summary. */
 export function runLoad(config: LoadConfig): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const proc = fork(__filename, [], {
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, BENCH_LOAD: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let result: LoadResult | undefined;
-    proc.on('message', (m: LoadResult) => (result = m));
-    proc.once('exit', (code) => (result ? resolve(result) : reject(new Error(`load generator exited with code ${code} and no result`))));
-  });
+  return startLoad(config).result;
 }
 
 if (process.env.BENCH_LOAD) {

@@ -598,6 +598,13 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await store.suppress('email', 'ada@example.com', 'complaint', at(1000));
         expect(await store.suppression('email', 'ada@example.com')).toBe('hard_bounce');
       });
+
+      it('matches phone numbers however they are punctuated', async () => {
+        await store.suppress('sms', '+1 (555) 000-1111', 'carrier_block', at(0));
+        expect(await store.suppression('sms', '+15550001111')).toBe('carrier_block');
+        expect(await store.suppression('sms', ' +1.555.000.1111')).toBe('carrier_block');
+        expect(await store.suppression('sms', '+15550001112')).toBeUndefined();
+      });
     });
 
     describe('delivery: send slots and frequency caps', () => {

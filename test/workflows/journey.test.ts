@@ -12,9 +12,9 @@ import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities/index';
 import { smtpMailer } from '../../activities/mailer';
-import type { SendMessageInput } from '../../activities/types';
+import type { DeliveryPolicy, SendMessageInput } from '../../activities/types';
 import { compileDefinitions } from '../../compiler/index';
-import type { JourneyPlan } from '../../compiler/plan';
+import type { JourneyPlan, TimeWindow } from '../../compiler/plan';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import { eventSignal, JOURNEY_WORKFLOW, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
 import { journeyBundle } from '../../worker/worker';
@@ -76,6 +76,8 @@ interface RunOptions {
   during?: (handle: WorkflowHandle) => Promise<void>;
   wrapSend?: (real: (i: SendMessageInput) => Promise<unknown>) => (i: SendMessageInput) => Promise<unknown>;
   mailer?: ReturnType<typeof smtpMailer>;
+  delivery?: DeliveryPolicy;
+  quietHours?: TimeWindow;
 }
 
 async function run(journeyId: string, event: string, opts: RunOptions): Promise<{ result: JourneyResult; customerId: string }> {
@@ -83,7 +85,12 @@ async function run(journeyId: string, event: string, opts: RunOptions): Promise<
   const { id: _id, ...traits } = opts.customer;
   await store.identify(customerId, traits);
   const taskQueue = `test-${randomUUID()}`;
-  const activities = createActivities({ store, mailer: opts.mailer ?? smtpMailer(smtp.url), mailFrom: 'Shop <shop@example.com>' });
+  const activities = createActivities({
+    store,
+    mailer: opts.mailer ?? smtpMailer(smtp.url),
+    mailFrom: 'Shop <shop@example.com>',
+    ...(opts.delivery ? { delivery: opts.delivery } : {}),
+  });
   if (opts.wrapSend) activities.sendMessage = opts.wrapSend(activities.sendMessage as (i: SendMessageInput) => Promise<unknown>);
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -99,6 +106,7 @@ async function run(journeyId: string, event: string, opts: RunOptions): Promise<
     trigger: { event, properties: opts.properties ?? {}, timestamp: new Date(nowMs).toISOString() },
     defaultTimezone: opts.defaultTimezone ?? 'UTC',
     startAt: opts.startAt,
+    ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
   };
   const result = await worker.runUntil(async () => {
     const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, { args: [input], taskQueue, workflowId: `journey:${journeyId}:${customerId}:${randomUUID()}` });
@@ -275,5 +283,35 @@ describe('the journey interpreter on the time-skipping server', () => {
     } finally {
       await rejecting.stop();
     }
+  });
+
+  test('a journey cap defers an on_cap: defer send until a slot frees, and skips a plain one', async () => {
+    const delivery: DeliveryPolicy = { caps: [], unsubscribeUrl: () => 'https://example.com/unsubscribe/x' };
+    const { result } = await run('capped', 'promo_viewed', {
+      customer: { email: 'jo@example.com', first_name: 'Jo' },
+      startAt: '2026-11-27T10:00:00Z',
+      delivery,
+    });
+    const sends = result.timeline.filter((t) => t.kind === 'sent' || t.kind === 'skipped').map((t) => [t.step, t.kind, t.reason ?? t.at]);
+    expect(sends).toEqual([
+      ['first', 'sent', expect.stringMatching(/^2026-11-27T10:00/)],
+      // Deferred, then sent once the first send left the 24-hour window.
+      ['second', 'sent', expect.stringMatching(/^2026-11-28T10:00/)],
+      ['third', 'skipped', 'frequency_cap'],
+    ]);
+    expect(entry(result, 'waited', 'second')).toMatchObject({ reason: 'frequency_cap' });
+    expect(mailsTo('jo@example.com').map((m) => m.subject)).toEqual(['Jo, your cart items is waiting', 'Last chance']);
+  });
+
+  test('configured quiet hours hold a marketing send for journeys without a send window', async () => {
+    const allowed: TimeWindow = { days: [0, 1, 2, 3, 4, 5, 6], startMinute: 8 * 60, endMinute: 21 * 60, timezone: 'customer' };
+    const { result } = await run('cart', 'cart_abandoned', {
+      customer: { email: 'kai@example.com', timezone: 'UTC' },
+      properties: { cart_id: 'c11', total: 30 },
+      startAt: '2026-11-27T21:30:00Z',
+      quietHours: allowed,
+    });
+    expect(entry(result, 'sent', 'reminder')!.at).toMatch(/^2026-11-28T08:00/);
+    expect(entry(result, 'waited', 'reminder')).toMatchObject({ reason: 'send_window' });
   });
 });

@@ -1,0 +1,430 @@
+/**
+ * Consent, suppression, frequency caps and the SMS/webhook channels of `sendMessage`, on a real
+ * SQLite store and a real SMTP server. Caps are evaluated at `input.now` (the journey's clock),
+ * so every test moves time by passing a later `now`, never by waiting.
+ */
+import type { AddressInfo } from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { SMTPServer } from 'smtp-server';
+import { createActivities } from '../../activities';
+import { captureMailer, smtpMailer } from '../../activities/mailer';
+import { createSendMessage, messageIdFor } from '../../activities/send-message';
+import type { ActivityDeps, DeliveryPolicy, SendMessageInput, SmsProvider, WebhookSender } from '../../activities/types';
+import type { TemplatePlan } from '../../compiler/plan';
+import type { SqliteProfileStore } from '../../profiles/sqlite';
+import { parseFrequencyCaps, DEFAULT_FREQUENCY_CAPS } from '../../worker/config';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
+import { cartReminder, sendInput, tempStore } from './helpers';
+
+const T0 = '2024-05-01T11:00:00.000Z';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+function at(offsetMs: number): string {
+  return new Date(Date.parse(T0) + offsetMs).toISOString();
+}
+
+/** A delivery policy with the default caps and an unsubscribe URL a test can recognise. */
+function policy(overrides: Partial<DeliveryPolicy> = {}): DeliveryPolicy {
+  return {
+    caps: parseFrequencyCaps(DEFAULT_FREQUENCY_CAPS).caps,
+    unsubscribeUrl: (customerId, channel, category) => `https://mail.example.com/u/${customerId}/${channel}/${category}?t=signed`,
+    ...overrides,
+  };
+}
+
+/** A send of `template` for step `step`, at T0 + offset on the journey clock. */
+function send(template: TemplatePlan, step: string, offsetMs = 0, extra: Partial<SendMessageInput> = {}): SendMessageInput {
+  return sendInput(template, step, { now: at(offsetMs), ...extra });
+}
+
+let store: SqliteProfileStore;
+let cleanup: () => Promise<void>;
+const servers: { stop(): Promise<void> }[] = [];
+
+beforeEach(async () => {
+  ({ store, cleanup } = tempStore());
+  await store.identify('c1', { email: 'ada@example.com', phone: '+15550001111', first_name: 'Ada' });
+});
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+  await cleanup();
+});
+
+async function smtp(opts: Parameters<typeof startSmtpServer>[0] = {}): Promise<TestSmtpServer> {
+  const server = await startSmtpServer(opts);
+  servers.push(server);
+  return server;
+}
+
+/** An SMTP server that refuses the recipient itself (RCPT TO) with `code`: a hard bounce. */
+async function bouncingSmtp(code: number): Promise<{ url: string; rcptAttempts: () => number }> {
+  let rcpt = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(_address, _session, callback) {
+      rcpt += 1;
+      callback(Object.assign(new Error('No such user here'), { responseCode: code }));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  servers.push({ stop: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+  return { url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`, rcptAttempts: () => rcpt };
+}
+
+function deps(mailerUrl: string | undefined, extra: Partial<ActivityDeps> = {}): ActivityDeps {
+  return {
+    store,
+    mailer: mailerUrl === undefined ? captureMailer() : smtpMailer(mailerUrl),
+    mailFrom: 'Shop <shop@example.com>',
+    delivery: policy(),
+    ...extra,
+  };
+}
+
+const transactional = () => cartReminder({ id: 'receipt', category: 'transactional', subject: 'Your receipt' });
+
+describe('consent', () => {
+  it('skips marketing mail after an unsubscribe, records it, and still sends transactional mail', async () => {
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url));
+    await store.setSubscription('c1', 'email', 'marketing', 'unsubscribed', 'link', at(0));
+
+    const skipped = await sendMessage(send(cartReminder(), 'm'));
+    expect(skipped).toEqual({ status: 'skipped', channel: 'email', template: 'cart-reminder', reason: 'unsubscribed' });
+    expect(await sendMessage(send(transactional(), 't'))).toMatchObject({ status: 'sent' });
+    // A step that overrides the category to transactional goes out too.
+    expect(await sendMessage(send(cartReminder(), 'o', 0, { category: 'transactional' }))).toMatchObject({ status: 'sent' });
+    // Another category of the same channel is not affected.
+    expect(await sendMessage(send(cartReminder(), 'n', 0, { category: 'newsletter' }))).toMatchObject({ status: 'sent' });
+
+    await server.waitFor(3);
+    expect(server.messages.map((m) => m.subject)).toEqual(['Your receipt', 'Ada, you left something in your cart', 'Ada, you left something in your cart']);
+    expect((await store.messagesFor('c1')).find((m) => m.stepId === 'm')).toMatchObject({ status: 'skipped', result: skipped });
+  });
+
+  it('honours subscriptions set through identify traits', async () => {
+    const mailer = captureMailer();
+    const sendMessage = createSendMessage({ ...deps(undefined), mailer });
+    await store.identify('c1', { subscriptions: { email: { marketing: false } } });
+    expect(await sendMessage(send(cartReminder(), 'a'))).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+    await store.identify('c1', { subscriptions: { email: { marketing: true } } });
+    expect(await sendMessage(send(cartReminder(), 'b'))).toMatchObject({ status: 'sent' });
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('skips a suppressed address whatever its spelling, for transactional mail too', async () => {
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url));
+    await store.suppress('email', 'ADA@example.com', 'complaint', at(0));
+    expect(await sendMessage(send(cartReminder(), 'm'))).toMatchObject({ status: 'skipped', reason: 'suppressed' });
+    expect(await sendMessage(send(transactional(), 't'))).toMatchObject({ status: 'skipped', reason: 'suppressed' });
+    // A to: override to another address is not suppressed.
+    expect(await sendMessage(send(cartReminder(), 'x', 0, { to: 'other@example.com' }))).toMatchObject({ status: 'sent' });
+    await server.waitFor(1);
+    expect(server.attempts()).toBe(1);
+  });
+
+  it('suppresses the address on a hard bounce, gives the slot back and fails without retry', async () => {
+    const bouncing = await bouncingSmtp(550);
+    const sendMessage = createSendMessage(deps(bouncing.url, { delivery: policy({ caps: [{ channel: 'email', category: 'marketing', max: 1, windowMs: DAY }] }) }));
+    const error = await sendMessage(send(cartReminder(), 'm')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect((error as ApplicationFailure).nonRetryable).toBe(true);
+    expect((error as ApplicationFailure).type).toBe('PermanentDeliveryError');
+    expect(await store.suppression('email', 'ada@example.com')).toBe('hard_bounce');
+    // The slot was released (the next send is not capped) and the address is never tried again.
+    expect(await sendMessage(send(cartReminder(), 'n', HOUR))).toMatchObject({ status: 'skipped', reason: 'suppressed' });
+    expect(bouncing.rcptAttempts()).toBe(1);
+    expect(await store.reserveSendSlot({ idempotencyKey: 'probe', customerId: 'c1', channel: 'email', category: 'marketing', journeyId: 'x', at: at(HOUR), caps: [{ max: 1, windowMs: DAY }] })).toEqual({ allowed: true });
+  });
+
+  it('does not suppress on a refused DATA (content or policy), only on a refused recipient', async () => {
+    const server = await smtp({ rejectWith: 550 });
+    const sendMessage = createSendMessage(deps(server.url));
+    await expect(sendMessage(send(cartReminder(), 'm'))).rejects.toBeInstanceOf(ApplicationFailure);
+    expect(await store.suppression('email', 'ada@example.com')).toBeUndefined();
+  });
+});
+
+describe('unsubscribe links', () => {
+  it('adds one-click List-Unsubscribe headers to marketing mail only, with the policy URL', async () => {
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url));
+    await sendMessage(send(cartReminder(), 'm'));
+    await sendMessage(send(transactional(), 't'));
+    const [marketing, receipt] = await server.waitFor(2).then((all) => [
+      all.find((m) => m.subject !== 'Your receipt'),
+      all.find((m) => m.subject === 'Your receipt'),
+    ]);
+    expect(marketing?.headers['list-unsubscribe']).toBe('<https://mail.example.com/u/c1/email/marketing?t=signed>');
+    expect(marketing?.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(receipt?.headers).not.toHaveProperty('list-unsubscribe');
+    expect(receipt?.headers).not.toHaveProperty('list-unsubscribe-post');
+  });
+
+  it('adds no headers without a delivery policy', async () => {
+    const mailer = captureMailer();
+    await createSendMessage({ store, mailer, mailFrom: 'shop@example.com' })(send(cartReminder(), 'm'));
+    expect(Object.keys(mailer.sent[0]?.headers ?? {})).toEqual(['X-Unbroken-Journey', 'X-Unbroken-Step']);
+  });
+
+  it('renders {{ unsubscribe_url }} in text and html, and fails to render it for transactional mail', async () => {
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url));
+    const template = cartReminder({ text: 'Stop: {{ unsubscribe_url }}', html: '<a href="{{ unsubscribe_url }}">stop</a>' });
+    expect(await sendMessage(send(template, 'm', 0, { category: 'newsletter' }))).toMatchObject({
+      status: 'sent',
+      body: 'Stop: https://mail.example.com/u/c1/email/newsletter?t=signed',
+    });
+    const [mail] = await server.waitFor(1);
+    expect(mail?.html).toBe('<a href="https://mail.example.com/u/c1/email/newsletter?t=signed">stop</a>');
+    // Transactional mail has no unsubscribe link, so a template asking for one is an error …
+    expect(await sendMessage(send(template, 't', 0, { category: 'transactional' }))).toMatchObject({
+      status: 'skipped',
+      reason: 'template_error',
+    });
+    // … unless it says what to show instead.
+    const optional = cartReminder({ text: 'x{{ unsubscribe_url | default: "" }}', html: undefined });
+    expect(await sendMessage(send(optional, 'u', 0, { category: 'transactional' }))).toMatchObject({ status: 'sent', body: 'x' });
+  });
+});
+
+describe('frequency caps', () => {
+  it('skips the third marketing mail within 24 hours with frequency_cap and sends nothing', async () => {
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url));
+    expect(await sendMessage(send(cartReminder(), 'a', 0))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder(), 'b', HOUR))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder(), 'c', 2 * HOUR))).toEqual({
+      status: 'skipped',
+      channel: 'email',
+      template: 'cart-reminder',
+      reason: 'frequency_cap',
+    });
+    // Transactional mail has no cap configured.
+    expect(await sendMessage(send(transactional(), 't', 3 * HOUR))).toMatchObject({ status: 'sent' });
+    await server.waitFor(3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.attempts()).toBe(3);
+  });
+
+  it('with on_cap defer answers deferred with the time a slot frees, and the retry then sends', async () => {
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url));
+    await sendMessage(send(cartReminder(), 'a', 0));
+    await sendMessage(send(cartReminder(), 'b', HOUR));
+    const deferred = send(cartReminder(), 'c', 2 * HOUR, { onCap: 'defer' });
+    expect(await sendMessage(deferred)).toEqual({
+      status: 'deferred',
+      channel: 'email',
+      template: 'cart-reminder',
+      reason: 'frequency_cap',
+      retryAt: at(DAY),
+    });
+    await server.waitFor(2);
+    expect(server.attempts()).toBe(2);
+    // Nothing recorded for the deferred key, so the retry can claim it.
+    expect((await store.messagesFor('c1')).map((m) => m.stepId)).toEqual(['a', 'b']);
+
+    const retried = await sendMessage({ ...deferred, now: at(DAY) });
+    expect(retried).toMatchObject({ status: 'sent', messageId: messageIdFor(deferred.idempotencyKey) });
+    await server.waitFor(3);
+    expect(await sendMessage({ ...deferred, now: at(DAY + HOUR) })).toEqual(retried);
+    expect(server.attempts()).toBe(3);
+  });
+
+  it('defers until the weekly cap frees when it is the one that binds', async () => {
+    const sendMessage = createSendMessage(deps(undefined));
+    for (const [i, day] of [0, 1, 2, 3, 4].entries()) {
+      expect(await sendMessage(send(cartReminder(), `d${i}`, day * DAY))).toMatchObject({ status: 'sent' });
+    }
+    expect(await sendMessage(send(cartReminder(), 'd5', 5 * DAY, { onCap: 'defer' }))).toMatchObject({
+      status: 'deferred',
+      retryAt: at(7 * DAY),
+    });
+  });
+
+  it('takes one slot per key however often the send is retried', async () => {
+    const server = await smtp({ failFirst: 1 });
+    const sendMessage = createSendMessage(deps(server.url));
+    const first = send(cartReminder(), 'a', 0);
+    await expect(sendMessage(first)).rejects.toThrow(/451/);
+    expect(await sendMessage({ ...first, now: at(HOUR) })).toMatchObject({ status: 'sent' });
+    // If the retry had taken a second slot, this one would be capped.
+    expect(await sendMessage(send(cartReminder(), 'b', 2 * HOUR))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder(), 'c', 3 * HOUR))).toMatchObject({ status: 'skipped', reason: 'frequency_cap' });
+    await server.waitFor(2);
+  });
+
+  it('gives the slot back when a send fails for good', async () => {
+    const refusing = await smtp({ rejectWith: 554 });
+    const one = policy({ caps: [{ channel: 'email', category: 'marketing', max: 1, windowMs: DAY }] });
+    await expect(createSendMessage(deps(refusing.url, { delivery: one }))(send(cartReminder(), 'a', 0))).rejects.toBeInstanceOf(
+      ApplicationFailure,
+    );
+    const accepting = await smtp();
+    expect(await createSendMessage(deps(accepting.url, { delivery: one }))(send(cartReminder(), 'b', HOUR))).toMatchObject({
+      status: 'sent',
+    });
+  });
+
+  it('applies the journey cap to this journey only, on top of the global caps', async () => {
+    const sendMessage = createSendMessage(deps(undefined, { delivery: policy({ caps: [] }) }));
+    const journeyCap = { max: 1, windowMs: DAY };
+    expect(await sendMessage(send(cartReminder(), 'a', 0, { journeyCap }))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder(), 'b', HOUR, { journeyCap, onCap: 'defer' }))).toMatchObject({
+      status: 'deferred',
+      retryAt: at(DAY),
+    });
+    const elsewhere = send(cartReminder(), 'w', HOUR, { journeyCap });
+    elsewhere.context = { ...elsewhere.context, journeyId: 'welcome', workflowId: 'journey:welcome:c1' };
+    elsewhere.idempotencyKey = 'journey:welcome:c1/v1/w';
+    expect(await sendMessage(elsewhere)).toMatchObject({ status: 'sent' });
+  });
+});
+
+/** An SMS provider that records what it was asked to send. */
+function fakeSms(fail?: Error): SmsProvider & { sent: Parameters<SmsProvider['send']>[0][] } {
+  const sent: Parameters<SmsProvider['send']>[0][] = [];
+  return {
+    name: 'fake',
+    sent,
+    async send(message) {
+      if (fail) throw fail;
+      sent.push({ ...message });
+      return { providerId: `SM${sent.length}` };
+    },
+  };
+}
+
+/** A webhook sender that records what it was asked to send. */
+function fakeWebhook(): WebhookSender & { sent: Parameters<WebhookSender['send']>[0][] } {
+  const sent: Parameters<WebhookSender['send']>[0][] = [];
+  return {
+    sent,
+    async send(message) {
+      sent.push({ ...message });
+      return { status: 200 };
+    },
+  };
+}
+
+const smsTemplate = (overrides: Partial<TemplatePlan> = {}): TemplatePlan => ({
+  id: 'cart-sms',
+  channel: 'sms',
+  category: 'marketing',
+  body: 'Hi {{ profile.first_name }}, your cart is waiting. Stop: {{ unsubscribe_url }}',
+  file: 'templates/cart-sms.yaml',
+  ...overrides,
+});
+
+const webhookTemplate = (overrides: Partial<TemplatePlan> = {}): TemplatePlan => ({
+  id: 'crm-note',
+  channel: 'webhook',
+  category: 'transactional',
+  url: 'https://crm.example.com/hooks/{{ journey.id }}',
+  body: '{"customer": {{ profile.id | json }}, "cart": {{ trigger.properties.cart_id | json }}}',
+  file: 'templates/crm-note.yaml',
+  ...overrides,
+});
+
+describe('sms channel', () => {
+  it('sends the rendered body to the profile phone once per key, with the idempotency key', async () => {
+    const sms = fakeSms();
+    const sendMessage = createSendMessage(deps(undefined, { sms }));
+    const input = send(smsTemplate({ from: 'Shop' }), 's');
+    const result = await sendMessage(input);
+    const body = 'Hi Ada, your cart is waiting. Stop: https://mail.example.com/u/c1/sms/marketing?t=signed';
+    expect(result).toEqual({ status: 'sent', channel: 'sms', template: 'cart-sms', to: '+15550001111', subject: '', body, messageId: 'SM1' });
+    expect(sms.sent).toEqual([{ to: '+15550001111', body, from: 'Shop', idempotencyKey: input.idempotencyKey }]);
+    expect(await sendMessage(input)).toEqual(result);
+    expect(sms.sent).toHaveLength(1);
+  });
+
+  it('skips without a phone, for a suppressed number and for an unsubscribed customer', async () => {
+    const sms = fakeSms();
+    const sendMessage = createSendMessage(deps(undefined, { sms }));
+    await store.setSubscription('c1', 'sms', 'marketing', 'unsubscribed', 'api', at(0));
+    expect(await sendMessage(send(smsTemplate(), 'a'))).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+    // Email consent is separate from SMS consent.
+    expect(await sendMessage(send(cartReminder(), 'e'))).toMatchObject({ status: 'sent' });
+    await store.suppress('sms', ' +15550001111 ', 'carrier_block', at(0));
+    expect(await sendMessage(send(smsTemplate(), 'b', 0, { category: 'transactional' }))).toMatchObject({ status: 'skipped', reason: 'suppressed' });
+    await store.identify('c1', { phone: null });
+    expect(await sendMessage(send(smsTemplate(), 'c', 0, { category: 'transactional' }))).toMatchObject({ status: 'skipped', reason: 'no_address' });
+    expect(sms.sent).toEqual([]);
+  });
+
+  it('fails without retry and gives the slot back when the provider refuses for good', async () => {
+    const sms = fakeSms(ApplicationFailure.nonRetryable('invalid number', 'PermanentDeliveryError'));
+    const sendMessage = createSendMessage(deps(undefined, { sms }));
+    await expect(sendMessage(send(smsTemplate(), 'a'))).rejects.toMatchObject({ nonRetryable: true, message: 'invalid number' });
+    expect(await store.reserveSendSlot({ idempotencyKey: 'probe', customerId: 'c1', channel: 'sms', category: 'marketing', journeyId: 'x', at: at(0), caps: [{ max: 1, windowMs: DAY }] })).toEqual({ allowed: true });
+    expect(await store.messagesFor('c1')).toEqual([]);
+  });
+});
+
+describe('webhook channel', () => {
+  it('posts the rendered JSON body to the rendered URL, needing no customer address', async () => {
+    await store.identify('c1', { email: null, phone: null });
+    const webhook = fakeWebhook();
+    const sendMessage = createSendMessage(deps(undefined, { webhook }));
+    const input = send(webhookTemplate(), 'w');
+    const body = '{"customer": "c1", "cart": "cart-9"}';
+    expect(await sendMessage(input)).toEqual({
+      status: 'sent',
+      channel: 'webhook',
+      template: 'crm-note',
+      to: 'https://crm.example.com/hooks/abandoned-cart',
+      subject: '',
+      body,
+      messageId: messageIdFor(input.idempotencyKey),
+    });
+    expect(webhook.sent).toEqual([{ url: 'https://crm.example.com/hooks/abandoned-cart', body, idempotencyKey: input.idempotencyKey }]);
+  });
+
+  it('skips with template_error when the body is not JSON once rendered', async () => {
+    const webhook = fakeWebhook();
+    const sendMessage = createSendMessage(deps(undefined, { webhook }));
+    await store.identify('c1', { first_name: 'Ada "the" Countess' });
+    const result = await sendMessage(send(webhookTemplate({ body: '{"name": "{{ profile.first_name }}"}' }), 'w'));
+    expect(result).toMatchObject({ status: 'skipped', reason: 'template_error' });
+    expect(result.status === 'skipped' && result.error).toMatch(/body of template crm-note is not JSON once rendered/);
+    expect(webhook.sent).toEqual([]);
+  });
+
+  it('skips with no_address when the template has no URL', async () => {
+    const webhook = fakeWebhook();
+    const sendMessage = createSendMessage(deps(undefined, { webhook }));
+    expect(await sendMessage(send(webhookTemplate({ url: undefined }), 'w'))).toMatchObject({ status: 'skipped', reason: 'no_address' });
+  });
+});
+
+describe('channels without a provider', () => {
+  it('skip with channel_unavailable and take no cap slot', async () => {
+    const sendMessage = createSendMessage(deps(undefined));
+    for (const [step, template] of [['s', smsTemplate()], ['w', webhookTemplate()]] as const) {
+      expect(await sendMessage(send(template, step))).toEqual({
+        status: 'skipped',
+        channel: template.channel,
+        template: template.id,
+        reason: 'channel_unavailable',
+      });
+    }
+    expect(await store.reserveSendSlot({ idempotencyKey: 'probe', customerId: 'c1', channel: 'sms', category: 'marketing', journeyId: 'x', at: at(0), caps: [{ max: 1, windowMs: DAY }] })).toEqual({ allowed: true });
+  });
+
+  it('createActivities hands the sms and webhook providers to sendMessage', async () => {
+    const sms = fakeSms();
+    const webhook = fakeWebhook();
+    const activities = createActivities(deps(undefined, { sms, webhook }));
+    await activities.sendMessage!(send(smsTemplate(), 's'));
+    await activities.sendMessage!(send(webhookTemplate(), 'w'));
+    expect(sms.sent).toHaveLength(1);
+    expect(webhook.sent).toHaveLength(1);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * Builds what activities depend on from the configuration, once per process, the same way for
+ * `unbroken start`, `unbroken worker` and `unbroken simulate`.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createSmsProvider, webhookSender } from '../activities/channels/index';
+import type { ActivityDeps, Mailer } from '../activities/types';
+import type { TimeWindow } from '../compiler/plan';
+import { unsubscribePolicyUrl } from '../delivery/tokens';
+import type { ProfileStore } from '../profiles/store';
+import type { Config } from './config';
+
+/**
+ * A secret from the environment, or — for a single machine — one generated once into the data
+ * folder, so the API that verifies and the worker that signs agree without any set-up. Several
+ * machines must share it through the environment.
+ */
+export function secretFromEnvOrDataDir(config: Config, value: string | undefined, file: string, bytes: number): string {
+  if (value) return value;
+  const where = path.join(config.dataDir, file);
+  if (fs.existsSync(where)) return fs.readFileSync(where, 'utf8').trim();
+  const secret = randomBytes(bytes).toString('base64url');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.writeFileSync(where, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** The secret that signs unsubscribe links (UNBROKEN_UNSUBSCRIBE_SECRET, or the data folder's). */
+export function unsubscribeSecret(config: Config): string {
+  return secretFromEnvOrDataDir(config, config.unsubscribeSecret, 'unsubscribe-secret', 32);
+}
+
+/** Activity dependencies: store, mail, SMS, webhooks, and the delivery policy (caps, links). */
+export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer): ActivityDeps {
+  const sms = config.sms.provider === 'twilio' ? createSmsProvider({ provider: 'twilio', twilio: config.sms }) : createSmsProvider({ provider: 'log' });
+  return {
+    store,
+    mailer,
+    mailFrom: config.mailFrom,
+    webhookSecret: config.webhookSecret,
+    sms,
+    webhook: webhookSender({ secret: config.webhookSecret }),
+    delivery: {
+      caps: config.frequencyCaps,
+      unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, unsubscribeSecret(config), config.unsubscribeTtlMs),
+    },
+  };
+}
+
+/** The configured quiet hours turned into the window in which sending is allowed, if any. */
+export function quietHoursWindow(config: Config): TimeWindow | undefined {
+  if (!config.quietHours) return undefined;
+  // Quiet 21:00-08:00 means sending is allowed 08:00-21:00, every day, in the customer's zone.
+  return { days: [0, 1, 2, 3, 4, 5, 6], startMinute: config.quietHours.endMinute, endMinute: config.quietHours.startMinute, timezone: 'customer' };
+}
