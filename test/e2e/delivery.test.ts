@@ -10,14 +10,15 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { verifySignature } from '../../activities/channels/index';
 import { customerStatus } from '../../cli/live';
-import { startSystem, type RunningSystem } from '../../cli/start';
-import { loadConfig } from '../../worker/config';
+import type { RunningSystem } from '../../cli/start';
 import { startSmtpServer } from '../support/smtp';
+import { startTestSystem, until, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
 const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
 let env: TestWorkflowEnvironment;
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let live: TestSystem;
 let system: RunningSystem;
 let tmp: string;
 let receiver: http.Server;
@@ -42,45 +43,25 @@ beforeAll(async () => {
   fs.writeFileSync(hookTemplate, fs.readFileSync(hookTemplate, 'utf8').replace('__PORT__', String((receiver.address() as { port: number }).port)));
 
   [env, smtp] = await Promise.all([devServerEnv(), startSmtpServer()]);
-  const config = loadConfig({
+  live = await startTestSystem(defs, {
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: 'delivery-e2e',
     SMTP_URL: smtp.url,
-    UNBROKEN_DATA_DIR: tmp,
-    UNBROKEN_WRITE_KEY: 'delivery-write-key-0123456789',
     UNBROKEN_WEBHOOK_SECRET: WEBHOOK_SECRET,
     UNBROKEN_FREQUENCY_CAPS: 'email:marketing:5/24h,email:launch:1/24h',
-    PORT: '0',
   });
-  system = await startSystem(config, { definitionsDir: defs });
+  system = live.system;
 }, 120_000);
 
 afterAll(async () => {
-  await system?.stop();
+  await live?.stop();
   await env?.teardown();
   await smtp?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function post(endpoint: string, body: unknown): Promise<number> {
-  const res = await fetch(`${system.apiUrl}/v1/${endpoint}`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('delivery-write-key-0123456789:').toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return res.status;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const post = async (endpoint: string, body: unknown): Promise<number> => (await live.post(endpoint, body)).status;
 
 async function finished(customer: string): Promise<{ journey: string; outcome?: string; steps: { step: string; kind: string; detail?: Record<string, unknown> }[] }[]> {
   return until(`${customer}'s journeys to end`, async () => {

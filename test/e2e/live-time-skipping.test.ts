@@ -2,50 +2,36 @@
  * The live system through HTTP on Temporal's time-skipping server, with the shipped example
  * definitions: a week-long wait passes in seconds.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { customerStatus } from '../../cli/live';
-import { startSystem, type RunningSystem } from '../../cli/start';
-import { loadConfig } from '../../worker/config';
+import type { RunningSystem } from '../../cli/start';
 import { startSmtpServer } from '../support/smtp';
+import { startTestSystem, type TestSystem } from '../support/system';
 import { timeSkippingEnv } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let live: TestSystem;
 let system: RunningSystem;
-let tmp: string;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-skip-'));
   [env, smtp] = await Promise.all([timeSkippingEnv(), startSmtpServer()]);
-  const config = loadConfig({
+  live = await startTestSystem(path.resolve(__dirname, '..', '..', 'definitions'), {
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: 'live-skip',
     SMTP_URL: smtp.url,
-    UNBROKEN_DATA_DIR: tmp,
-    UNBROKEN_WRITE_KEY: 'skip-write-key-0123456789',
-    PORT: '0',
   });
-  system = await startSystem(config, { definitionsDir: path.resolve(__dirname, '..', '..', 'definitions') });
+  system = live.system;
 }, 120_000);
 
 afterAll(async () => {
-  await system?.stop();
+  await live?.stop();
   await env?.teardown();
   await smtp?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function post(endpoint: string, body: unknown): Promise<number> {
-  const res = await fetch(`${system.apiUrl}/v1/${endpoint}`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('skip-write-key-0123456789:').toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return res.status;
-}
+const post = async (endpoint: string, body: unknown): Promise<number> => (await live.post(endpoint, body)).status;
 
 test('a whitepaper download brings the personalised demo nudge a week later', async () => {
   expect(await post('identify', { userId: 'wp-1', traits: { email: 'lena@example.com', first_name: 'Lena', timezone: 'Europe/Berlin' } })).toBe(200);

@@ -2,64 +2,36 @@
  * The live system end to end through HTTP: `startSystem` (what `unbroken start` runs) against a
  * real Temporal dev server, a real SMTP server and a SQLite store; events go in with fetch().
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { customerStatus } from '../../cli/live';
-import { startSystem, type RunningSystem } from '../../cli/start';
-import { loadConfig } from '../../worker/config';
+import type { RunningSystem } from '../../cli/start';
 import { startSmtpServer } from '../support/smtp';
+import { startTestSystem, until, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let live: TestSystem;
 let system: RunningSystem;
-let tmp: string;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-live-'));
   [env, smtp] = await Promise.all([devServerEnv(), startSmtpServer()]);
-  const config = loadConfig({
+  live = await startTestSystem(path.join(__dirname, '..', 'fixtures', 'live'), {
     TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
     TEMPORAL_TASK_QUEUE: 'live-e2e',
     SMTP_URL: smtp.url,
-    DATABASE_URL: `sqlite:${path.join(tmp, 'profiles.sqlite')}`,
-    UNBROKEN_DATA_DIR: tmp,
-    UNBROKEN_WRITE_KEY: 'test-write-key-0123456789',
-    PORT: '0',
   });
-  system = await startSystem(config, { definitionsDir: path.join(__dirname, '..', 'fixtures', 'live') });
+  system = live.system;
 }, 120_000);
 
 afterAll(async () => {
-  await system?.stop();
+  await live?.stop();
   await env?.teardown();
   await smtp?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const auth = `Basic ${Buffer.from('test-write-key-0123456789:').toString('base64')}`;
-
-async function post(endpoint: string, body: unknown, authorization = auth): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${system.apiUrl}/v1/${endpoint}`, {
-    method: 'POST',
-    headers: { authorization, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const post = (endpoint: string, body: unknown, authorization?: string) => live.post(endpoint, body, authorization);
 
 const mailsTo = (address: string) => smtp.messages.filter((m) => m.to === address);
 
