@@ -1,10 +1,12 @@
 /** Commands that work on the live system's store: deploy, pause, resume, status, stats. */
 import fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
 import { compileDefinitions, formatError } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, JourneyStats, LiveStore } from '../profiles/store';
 import type { Config } from '../worker/config';
+import { stateQuery } from '../workflows/definitions';
 
 /** Raised when the definitions are invalid: nothing was published (exit code 1). */
 export class InvalidDefinitionsError extends Error {
@@ -47,6 +49,7 @@ export interface CustomerStatus {
   customer: string;
   journeys: {
     journey: string;
+    workflow_id: string;
     version: string;
     entry: number;
     entered_at: string;
@@ -66,6 +69,7 @@ export async function customerStatus(store: LiveStore, customerId: string): Prom
     const steps = (await store.stepsFor(e.workflowId)).map((s) => ({ at: s.at, step: s.stepId, kind: s.kind, ...(s.detail && Object.keys(s.detail).length ? { detail: s.detail } : {}) }));
     journeys.push({
       journey: e.journeyId,
+      workflow_id: e.workflowId,
       version: e.version,
       entry: e.entry,
       entered_at: e.enteredAt,
@@ -78,12 +82,37 @@ export async function customerStatus(store: LiveStore, customerId: string): Prom
   return { customer: canonical, journeys };
 }
 
+/**
+ * Replaces the store's "last step passed" by the step each running journey is in right now, by
+ * asking the workflows themselves. Best effort: with Temporal or the workers unreachable within
+ * `timeoutMs`, the store's answer stands (and `live` stays false).
+ */
+export async function addLiveSteps(status: CustomerStatus, temporal: Config['temporal'], timeoutMs = 2000): Promise<CustomerStatus & { live: boolean }> {
+  const running = status.journeys.filter((j) => !j.outcome);
+  if (running.length === 0) return { ...status, live: false };
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address: temporal.address, apiKey: temporal.apiKey, tls: temporal.tls ? true : undefined, connectTimeout: timeoutMs });
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const states = await client.withDeadline(Date.now() + timeoutMs, () =>
+      Promise.all(running.map((j) => client.workflow.getHandle(j.workflow_id).query(stateQuery))),
+    );
+    running.forEach((j, i) => (j.current_step = states[i].currentStep ?? j.current_step));
+    return { ...status, live: true };
+  } catch {
+    return { ...status, live: false };
+  } finally {
+    await connection?.close();
+  }
+}
+
 /** The status as text. */
-export function formatStatus(s: CustomerStatus): string {
+export function formatStatus(s: CustomerStatus & { live?: boolean }): string {
   if (s.journeys.length === 0) return `customer ${s.customer} has not entered any journey`;
+  const where = s.live ? 'now at step' : 'last step passed:';
   const out: string[] = [];
   for (const j of s.journeys) {
-    const state = j.outcome ? `${j.outcome} at ${j.ended_at}` : `inside; last step passed: ${j.current_step ?? 'entry'}`;
+    const state = j.outcome ? `${j.outcome} at ${j.ended_at}` : `inside; ${where} ${j.current_step ?? 'entry'}`;
     out.push(`${j.journey} (version ${j.version}, entry ${j.entry}, entered ${j.entered_at}): ${state}`);
     for (const st of j.steps) {
       const reason = st.detail && typeof st.detail.reason === 'string' ? ` (${st.detail.reason})` : '';

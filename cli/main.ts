@@ -9,7 +9,7 @@ import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { quietHoursWindow } from '../worker/deps';
 import { installRuntime } from '../worker/logging';
 import { runWorker } from '../worker/main';
-import { customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
+import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { startBanner, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 
@@ -163,7 +163,9 @@ async function pauseCommand(command: 'pause' | 'resume', args: string[]): Promis
 async function statusCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length || !values.user) throw new UsageError('status needs --user ID');
-  const status = await withStore(loadConfig(), (store) => customerStatus(store, values.user!));
+  const config = loadConfig();
+  const stored = await withStore(config, (store) => customerStatus(store, values.user!));
+  const status = await addLiveSteps(stored, config.temporal);
   write(values.json ? JSON.stringify(status) : formatStatus(status));
   return 0;
 }

@@ -87,8 +87,11 @@ test('start runs everything, a welcome mail reaches the catcher, Ctrl-C stops cl
   expect(second.auth).toBe(first.auth);
   const status = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), 'status', '--user', 'u1', '--json'], { cwd: root, env: cleanEnv(), encoding: 'utf8' });
   expect(status.status).toBe(0);
-  const journeys = JSON.parse(status.stdout).journeys as { journey: string; outcome?: string }[];
-  expect(journeys.map((j) => [j.journey, j.outcome ?? 'inside'])).toEqual([['welcome-series', 'inside']]);
+  const report = JSON.parse(status.stdout) as { live: boolean; journeys: { journey: string; outcome?: string; current_step?: string }[] };
+  expect(report.journeys.map((j) => [j.journey, j.outcome ?? 'inside'])).toEqual([['welcome-series', 'inside']]);
+  // Asked of the running workflow itself: the customer sits in the two-day wait.
+  expect(report.live).toBe(true);
+  expect(report.journeys[0].current_step).toBe('wait-2');
   const list = (await (await fetch('http://127.0.0.1:1080/api/messages')).json()) as { messages: unknown[] };
   expect(list.messages).toHaveLength(1);
   expect(await stop()).toBe(0);
