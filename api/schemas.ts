@@ -88,9 +88,22 @@ const trackFields = {
   properties: object.optional(),
 };
 
+/**
+ * `traits.subscriptions` sets subscription state per channel and category; checked here so a bad
+ * shape is a 400 naming the field, not a store failure the client would retry.
+ */
+const subscriptionValue = z.union([z.boolean(), z.enum(['subscribed', 'unsubscribed']), z.null()], {
+  error: 'must be true, false, "subscribed" or "unsubscribed"',
+});
+const subscriptionsTrait = z
+  .record(z.string().min(1), z.record(z.string().min(1), subscriptionValue, { error: typeError('a map of categories') }).nullable(), {
+    error: typeError('a map of channels, e.g. { "email": { "marketing": false } }'),
+  })
+  .nullable();
+
 const identifyFields = {
   ...common,
-  traits: object.optional(),
+  traits: object.pipe(z.looseObject({ subscriptions: subscriptionsTrait.optional() })).optional(),
 };
 
 /** Body of `POST /v1/track`; `type` may be omitted but, if sent, must say `track`. */

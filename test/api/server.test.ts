@@ -223,6 +223,13 @@ describe('validation', () => {
     ['an empty anonymousId', '/v1/track', { userId: 'u1', anonymousId: '', event: 'e' }, [{ field: 'anonymousId', message: 'must not be empty' }]],
     ['properties as an array', '/v1/track', { userId: 'u1', event: 'e', properties: [1] }, [{ field: 'properties', message: 'must be an object, got an array' }]],
     ['traits as a string', '/v1/identify', { userId: 'u1', traits: 'vip' }, [{ field: 'traits', message: 'must be an object, got a string' }]],
+    [
+      'a subscription that is neither a boolean nor a state',
+      '/v1/identify',
+      { userId: 'u1', traits: { subscriptions: { email: { marketing: 'maybe' } } } },
+      [{ field: 'traits.subscriptions.email.marketing', message: 'must be true, false, "subscribed" or "unsubscribed"' }],
+    ],
+    ['subscriptions as a list', '/v1/identify', { userId: 'u1', traits: { subscriptions: ['email'] } }, [{ field: 'traits.subscriptions', message: expect.stringContaining('must be a map of channels') }]],
     ['context as null', '/v1/track', { userId: 'u1', event: 'e', context: null }, [{ field: 'context', message: 'must be an object, got null' }]],
     [
       'a timestamp that is not ISO-8601',
