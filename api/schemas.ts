@@ -185,3 +185,13 @@ export function batchCalls(body: BatchBody): Call[] {
     return context === undefined ? item : { ...item, context };
   });
 }
+
+/** Body of `POST /v1/suppressions`: an address that must never be sent to again. */
+export const suppressionSchema = z.strictObject(
+  {
+    channel: z.enum(['email', 'sms'], { error: 'must be "email" or "sms"' }),
+    address: z.string({ error: typeError('a string') }).trim().min(3, 'must be an email address or phone number').max(320, 'must be at most 320 characters'),
+    reason: z.enum(['hard_bounce', 'complaint', 'manual'], { error: 'must be "hard_bounce", "complaint" or "manual"' }),
+  },
+  { error: typeError('a JSON object') },
+);

@@ -7,7 +7,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
-import { batchCalls, batchSchema, identifySchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
+import type { DeliveryStore } from '../profiles/store';
+import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
 import type { EventRouter, EventStore, ReadyReport } from './types';
 import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 
@@ -30,6 +31,8 @@ export interface ApiDeps {
   logger?: boolean;
   /** Serves `/unsubscribe/:token` (one-click POST, confirmation page, resubscribe). Absent: no such routes. */
   unsubscribe?: UnsubscribeDeps;
+  /** Serves `POST /v1/suppressions` (bounces and complaints from a provider). Absent: no such route. */
+  suppressions?: Pick<DeliveryStore, 'suppress'>;
 }
 
 /** A request body that failed validation; rendered as 400 with one entry per bad field. */
@@ -97,6 +100,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       v1.post('/track', async (request) => accept([parse(trackSchema, request.body)]));
       v1.post('/identify', async (request) => accept([parse(identifySchema, request.body)]));
       v1.post('/batch', async (request) => accept(batchCalls(parse(batchSchema, request.body))));
+      const suppressions = deps.suppressions;
+      if (suppressions) {
+        // Bounce and complaint notifications from a mail or SMS provider: the address is never
+        // used again, by any journey.
+        v1.post('/suppressions', async (request) => {
+          const s = parse(suppressionSchema, request.body);
+          await suppressions.suppress(s.channel, s.address, s.reason, ingestDeps.now().toISOString());
+          return { success: true };
+        });
+      }
     },
     { prefix: '/v1' },
   );

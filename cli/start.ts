@@ -104,6 +104,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       writeKey,
       bodyLimitBytes: config.maxBodyBytes,
       unsubscribe: { secret: unsubscribeSecret(config), store },
+      suppressions: store,
       ready: async () => {
         const checks: Record<string, string> = {};
         try {

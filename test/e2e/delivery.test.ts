@@ -108,6 +108,16 @@ test('a tampered unsubscribe token changes nothing', async () => {
   expect(subjectsTo('ted@example.com')).toEqual(['Hello from the nurture series', 'Our spring promotion', 'Your receipt']);
 });
 
+test('a complaint reported to the API suppresses the address: nothing more is sent to it, not even transactional mail', async () => {
+  await post('identify', { userId: 'cora', traits: { email: 'Cora@Example.com' } });
+  expect(await post('suppressions', { channel: 'email', address: 'cora@example.com', reason: 'complaint' })).toBe(200);
+  expect(await post('suppressions', { channel: 'fax', address: 'x', reason: 'complaint' })).toBe(400);
+  await post('track', { userId: 'cora', event: 'nurture_started' });
+  const [run] = await finished('cora');
+  expect(run.steps.filter((s) => s.kind === 'skipped').map((s) => s.detail?.reason)).toEqual(['suppressed', 'suppressed', 'suppressed']);
+  expect(smtp.messages.filter((m) => m.to.toLowerCase() === 'cora@example.com')).toEqual([]);
+});
+
 test('two journeys racing for the last frequency-cap slot: exactly one mail goes out', async () => {
   await post('identify', { userId: 'cap', traits: { email: 'cap@example.com' } });
   await post('track', { userId: 'cap', event: 'product_launched' });
