@@ -23,8 +23,10 @@ export const policy: ActivityPolicy = {
   retry: {
     initialInterval: '1s',
     backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 10,
+    // About two hours of retries (1 s doubling to 10 min): an SMTP relay or SMS provider outage of
+    // that length delays messages instead of losing them.
+    maximumInterval: '10m',
+    maximumAttempts: 20,
     nonRetryableErrorTypes: [PERMANENT_DELIVERY_ERROR],
   },
 };
@@ -174,7 +176,7 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
         case 'email':
           return input.to !== undefined ? (await text(input.to, ctx, 'to')).trim() : profile.email;
         case 'sms':
-          return profile.phone?.trim();
+          return input.to !== undefined ? (await text(input.to, ctx, 'to')).trim() : profile.phone?.trim();
         case 'webhook':
           return template.url === undefined ? undefined : (await text(template.url, ctx, 'url')).trim();
       }
@@ -237,7 +239,8 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
       const caps: CapCheck['caps'] = (deps.delivery?.caps ?? [])
         .filter((cap) => cap.channel === channel && cap.category === category)
         .map(({ max, windowMs }) => ({ max, windowMs }));
-      if (input.journeyCap) caps.push({ ...input.journeyCap, journeyId: context.journeyId });
+      // A journey's own cap limits its marketing; receipts and other transactional mail never wait.
+      if (input.journeyCap && category !== 'transactional') caps.push({ ...input.journeyCap, journeyId: context.journeyId });
       if (!delivery) {
         if (caps.length > 0) throw new Error('frequency caps are configured but the profile store cannot record send slots');
         return { allowed: true };

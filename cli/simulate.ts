@@ -143,6 +143,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
         store,
         mailer: captureMailer(),
         mailFrom: 'Unbroken simulation <simulate@localhost>',
+        // Nothing leaves the machine: SMS and webhooks are rendered and reported, not delivered.
+        sms: { name: 'simulation', send: async () => ({ providerId: 'simulated' }) },
+        webhook: { send: async () => ({ status: 200 }) },
         ...(opts.delivery ? { delivery: opts.delivery } : {}),
       }),
     });

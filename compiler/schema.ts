@@ -274,7 +274,7 @@ export function buildSchemas(mode: SchemaMode) {
           max: doc(z.number().int().min(1), 'How many messages at most.', [1]),
           per: duration('The sliding window the maximum applies to.', ['24h', '7d']),
         }),
-        'At most this many messages from this journey per customer in the window, on top of the global caps.',
+        'At most this many non-transactional messages per channel and category from this journey, per customer, in the window; on top of the global caps.',
         [{ max: 1, per: '24h' }],
       ).optional(),
       steps: steps('What happens, in order.'),

@@ -76,8 +76,11 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
     if (t.text === undefined && t.html === undefined) report('missing_key', ['channel'], 'an email template needs "text" or "html" (or both)', 'add e.g. text: | followed by the message');
   } else if (channel === 'sms' && t.body === undefined) {
     report('missing_key', ['channel'], 'an sms template needs a "body"', 'add e.g. body: "Your cart is waiting: {{ data.link }}"');
-  } else if (channel === 'webhook' && t.url === undefined) {
-    report('missing_key', ['channel'], 'a webhook template needs a "url"', 'add e.g. url: https://hooks.example.com/cart');
+  } else if (channel === 'webhook') {
+    if (t.url === undefined) report('missing_key', ['channel'], 'a webhook template needs a "url"', 'add e.g. url: https://hooks.example.com/cart');
+    if (t.body === undefined) {
+      report('missing_key', ['channel'], 'a webhook template needs a "body" (the JSON to post)', 'add e.g. body: \'{"customer": {{ profile.id | json }}}\'');
+    }
   }
 
   if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors };

@@ -9,6 +9,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -35,6 +36,9 @@ interface Ending {
   step: string;
   reason?: string;
 }
+
+/** Patch id: a send whose retries ran out is skipped instead of failing the journey. */
+const SEND_RETRIES_EXHAUSTED_SKIPS = 'send-retries-exhausted-skips';
 
 /** Thrown inside the interpreter to unwind to the top once the journey has ended. */
 class JourneyEnded extends Error {}
@@ -197,9 +201,12 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           ...(plan.frequencyCap ? { journeyCap: plan.frequencyCap } : {}),
         });
       } catch (err) {
-        // A permanent delivery failure loses this one message, not the customer's whole journey.
-        if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
-          await note(step.id, 'skipped', { reason: 'delivery_failed', error: err.cause.message, template: step.template });
+        // A failed delivery loses this one message, not the customer's whole journey: a permanent
+        // failure at once, a transient one once its retries are used up. Runs that reached the
+        // second case before this rule existed keep failing the journey, as their history says.
+        const permanent = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
+        if (permanent || (err instanceof ActivityFailure && patched(SEND_RETRIES_EXHAUSTED_SKIPS))) {
+          await note(step.id, 'skipped', { reason: 'delivery_failed', error: err.cause?.message ?? err.message, template: step.template });
           return;
         }
         throw err;

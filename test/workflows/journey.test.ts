@@ -314,4 +314,23 @@ describe('the journey interpreter on the time-skipping server', () => {
     expect(entry(result, 'sent', 'reminder')!.at).toMatch(/^2026-11-28T08:00/);
     expect(entry(result, 'waited', 'reminder')).toMatchObject({ reason: 'send_window' });
   });
+
+  test('a send whose retries run out is skipped as delivery_failed and the journey goes on', async () => {
+    let attempts = 0;
+    const unreachable = {
+      send: async () => {
+        attempts += 1;
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ECONNREFUSED' });
+      },
+    };
+    const { result } = await run('windows', 'signed_up', {
+      customer: { email: 'lou@example.com', renewal_date: '2026-01-01T00:00:00Z' },
+      startAt: '2026-11-25T10:00:00Z',
+      mailer: unreachable,
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.timeline.filter((t) => t.kind === 'skipped').map((t) => t.reason)).toEqual(['delivery_failed', 'delivery_failed', 'delivery_failed']);
+    // Every send used its whole retry budget (20 attempts each) before giving up.
+    expect(attempts).toBe(60);
+  }, 120_000);
 });
