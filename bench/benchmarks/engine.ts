@@ -98,9 +98,9 @@ export async function engineOverhead(ctx: BenchContext): Promise<void> {
 
     // Warm-up (not measured): loads the bundles into the workers' isolates, opens SMTP and store
     // connections and lets V8 optimise the hot paths, for every variant alike.
-    progress('engine overhead: warm-up (20 journeys per variant, not measured)');
+    progress('engine overhead: warm-up (5 journeys per variant, not measured)');
     const variants: Variant[] = sizes.minimalCustomers > 0 ? ['engine', 'baseline', 'minimal'] : ['engine', 'baseline'];
-    for (const v of variants) await run(v, 0, 10);
+    for (const v of variants) await run(v, 0, 5);
 
     const results: RoundResult[] = [];
     for (let r = 1; r <= sizes.engineRounds; r++) {

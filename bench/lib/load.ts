@@ -99,7 +99,8 @@ async function child(): Promise<void> {
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     instance = autocannon({
     url: config.url,
-    connections: config.connections,
+    // autocannon refuses more connections than requests.
+    connections: config.amount !== undefined ? Math.min(config.connections, config.amount) : config.connections,
     pipelining: 1,
     ...(config.amount !== undefined ? { amount: config.amount } : { duration: config.duration ?? 5 }),
     ...(config.overallRate !== undefined ? { overallRate: config.overallRate } : {}),
@@ -153,10 +154,17 @@ export function startLoad(config: LoadConfig): RunningLoad {
     env: { ...process.env, BENCH_LOAD: JSON.stringify(config) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  // A hard upper bound, whatever happens inside autocannon: the run must end.
+  const limitMs = ((config.amount !== undefined ? 900 : (config.duration ?? 5)) + 120) * 1000;
+  const killer = setTimeout(() => proc.kill('SIGKILL'), limitMs);
   const result = new Promise<LoadResult>((resolve, reject) => {
     let summary: LoadResult | undefined;
     proc.on('message', (m: LoadResult) => (summary = m));
-    proc.once('exit', (code) => (summary ? resolve(summary) : reject(new Error(`load generator exited with code ${code} and no result`))));
+    proc.once('exit', (code) => {
+      clearTimeout(killer);
+      if (summary) resolve(summary);
+      else reject(new Error(`load generator exited with code ${code} and no result`));
+    });
   });
   return {
     result,
@@ -175,5 +183,7 @@ if (process.env.BENCH_LOAD) {
   child().catch((err: unknown) => {
     process.stderr.write(`load generator: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 1;
+    // The IPC channel would keep this process (and the parent waiting for it) alive.
+    process.disconnect?.();
   });
 }
