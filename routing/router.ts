@@ -3,7 +3,7 @@
  * journey's re-entry rule, decided by the store), and every journey the customer is inside that
  * listens for the event receives it as a signal.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
@@ -154,8 +154,20 @@ export class JourneyRouter implements EventRouter {
     }
   }
 
-  /** Signal-with-start: an event that races the start of its journey is never lost. */
+  /**
+   * Delivers an event to a run. A plain signal carries only the event; when the run is not found
+   * — its start is racing this event, or it has ended — signal-with-start carries the run's input
+   * too, so a racing start cannot lose the event, and `REJECT_DUPLICATE` keeps an ended run ended.
+   */
   private async signal(enrolment: Enrolment, payload: { event: TrackEvent } | { identify: IdentifyPayload }): Promise<void> {
+    const handle = this.opts.client.workflow.getHandle(enrolment.workflowId);
+    try {
+      if ('event' in payload) await handle.signal(eventSignal, payload.event);
+      else await handle.signal(identifySignal, payload.identify);
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
     const base = {
       workflowId: enrolment.workflowId,
       taskQueue: this.opts.taskQueue,

@@ -67,6 +67,27 @@ test('a purchase before the reminder converts the journey and no reminder is sen
   expect(mailsTo('bob@example.com')).toEqual([]);
 });
 
+test('an event racing the start of its journey is not lost: signal-with-start starts the run and delivers it', async () => {
+  // An enrolment whose workflow was never started, as when the starting process died between
+  // the store and Temporal.
+  const deployed = (await system.store.deployedJourneys()).find((j) => j.journeyId === 'quick-cart')!;
+  const trigger = { event: 'cart_abandoned', properties: { cart_id: 'c-race', total: 99 }, timestamp: new Date().toISOString() };
+  const decision = await system.store.tryEnrol({
+    journeyId: 'quick-cart',
+    customerId: 'racer',
+    version: deployed.version,
+    reEntry: { mode: 'never' },
+    at: trigger.timestamp,
+    workflowIdPrefix: 'journey:quick-cart:racer',
+    input: { plan: deployed.plan, customerId: 'racer', trigger, defaultTimezone: 'UTC' },
+  });
+  expect(decision.enrolled).toBe(true);
+  await post('identify', { userId: 'racer', traits: { email: 'racer@example.com' } });
+  expect((await post('track', { userId: 'racer', event: 'order_completed', properties: { cart_id: 'c-race' } })).status).toBe(200);
+  expect(await finished('racer', 'quick-cart')).toEqual(['converted']);
+  expect(mailsTo('racer@example.com')).toEqual([]);
+});
+
 test('a trigger whose where does not hold enters nobody', async () => {
   await post('track', { userId: 'cheap', event: 'cart_abandoned', properties: { cart_id: 'c3', total: 5 } });
   expect((await customerStatus(system.store, 'cheap')).journeys).toEqual([]);
