@@ -50,23 +50,70 @@ export function createInFlight(): InFlight {
   return new Map();
 }
 
+/** How many customers of one batch are routed at the same time. */
+export const BATCH_CONCURRENCY = 8;
+
 /**
- * Stores and routes calls, in order. A whole batch is handled one call after another: calls of
- * the same customer must reach journeys in the order sent, and an identify that links an
- * anonymousId can change which customer a later call belongs to, so they cannot be grouped
- * by customer up front. Stops at the first dependency failure (IngestUnavailableError).
+ * Stores and routes calls. Calls of one customer (same userId, or same anonymousId when there is
+ * no userId) are handled in the order sent; different customers of a batch in parallel, up to
+ * BATCH_CONCURRENCY at once, because routing waits on Temporal and a 500-call batch handled
+ * one call after another would take as long as 500 requests. An identify that links an
+ * anonymousId to a userId can change which customer later calls belong to, so it is a barrier:
+ * everything before it finishes first, and it runs alone. Any dependency failure is reported
+ * (IngestUnavailableError) once the calls in flight have settled; the client's retry of the
+ * same batch finds what was done as duplicates and finishes the rest.
  */
 export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<IngestResult> {
   const receivedAt = deps.now().toISOString();
   const inFlight = deps.inFlight ?? createInFlight();
   const result: IngestResult = { routed: 0, duplicates: 0 };
-  for (const call of calls) {
-    // A generated id cannot be deduplicated on retry; Segment libraries always send one.
+  const one = async (call: Call): Promise<void> => {
     const messageId = call.messageId ?? randomUUID();
     const outcome = await serialize(inFlight, messageId, () => ingestOne(call, messageId, receivedAt, deps));
     result[outcome] += 1;
+  };
+  for (const segment of segments(calls)) {
+    const lanes = [...segment.values()];
+    let failure: unknown;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (failure === undefined && next < lanes.length) {
+        const lane = lanes[next++];
+        for (const call of lane) {
+          try {
+            await one(call);
+          } catch (err) {
+            failure ??= err;
+            return;
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, lanes.length) }, worker));
+    if (failure !== undefined) throw failure;
   }
   return result;
+}
+
+/** Splits calls into runs between linking identifies; each run maps a customer key to its calls. */
+function segments(calls: readonly Call[]): Map<string, Call[]>[] {
+  const out: Map<string, Call[]>[] = [];
+  let current = new Map<string, Call[]>();
+  for (const call of calls) {
+    const links = call.type === 'identify' && call.userId !== undefined && call.anonymousId !== undefined;
+    if (links) {
+      if (current.size) out.push(current);
+      out.push(new Map([['link', [call]]]));
+      current = new Map();
+      continue;
+    }
+    const key = call.userId !== undefined ? `u:${call.userId}` : `a:${call.anonymousId}`;
+    const lane = current.get(key);
+    if (lane) lane.push(call);
+    else current.set(key, [call]);
+  }
+  if (current.size) out.push(current);
+  return out;
 }
 
 async function ingestOne(call: Call, messageId: string, receivedAt: string, deps: IngestDeps): Promise<'routed' | 'duplicates'> {

@@ -35,4 +35,36 @@ describe('ingest', () => {
     await expect(failure).rejects.toBeInstanceOf(IngestUnavailableError);
     await expect(failure).rejects.toMatchObject({ stage: 'route', messageId: 'm1', message: 'journey routing failed for messageId m1: temporal down' });
   });
+
+  it('routes different customers of a batch in parallel, keeps each customer in order, and lets a linking identify run alone', async () => {
+    const store = spyStore();
+    const log: string[] = [];
+    let active = 0;
+    let maxActive = 0;
+    const router = {
+      async route(event: { messageId: string }) {
+        active += 1;
+        maxActive = Math.max(maxActive, active);
+        log.push(`start ${event.messageId}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        log.push(`end ${event.messageId}`);
+        active -= 1;
+      },
+    };
+    const calls: Call[] = [
+      { type: 'track', userId: 'a', event: 'e', messageId: 'a1' },
+      { type: 'track', userId: 'b', event: 'e', messageId: 'b1' },
+      { type: 'track', userId: 'a', event: 'e', messageId: 'a2' },
+      { type: 'track', anonymousId: 'anon', event: 'e', messageId: 'n1' },
+      { type: 'identify', userId: 'c', anonymousId: 'anon', traits: {}, messageId: 'link' },
+      { type: 'track', userId: 'c', event: 'e', messageId: 'c1' },
+    ];
+    await expect(ingest(calls, { store, router, now })).resolves.toEqual({ routed: 6, duplicates: 0 });
+    expect(maxActive).toBeGreaterThan(1);
+    const at = (entry: string) => log.indexOf(entry);
+    expect(at('start a2')).toBeGreaterThan(at('end a1'));
+    // Everything before the linking identify has finished before it starts, and it runs alone.
+    for (const id of ['a1', 'a2', 'b1', 'n1']) expect(at(`end ${id}`)).toBeLessThan(at('start link'));
+    expect(at('start c1')).toBeGreaterThan(at('end link'));
+  });
 });
