@@ -33,7 +33,7 @@ const BENCHMARKS = {
 type Name = keyof typeof BENCHMARKS;
 
 const QUICK: Sizes = {
-  engineCustomers: 40,
+  engineCustomers: 30,
   engineRounds: 2,
   minimalCustomers: 0,
   // Under 3 s a 10-call batch (≈1–1.5 s under load) may not finish within a round.
@@ -41,9 +41,9 @@ const QUICK: Sizes = {
   ingestRounds: 2,
   ingestConnections: 10,
   batchSize: 10,
-  ttfmProbes: 8,
-  waitingCustomers: 200,
-  compileJourneys: 200,
+  ttfmProbes: 6,
+  waitingCustomers: 100,
+  compileJourneys: 100,
   compileRounds: 2,
 };
 
