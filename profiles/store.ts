@@ -130,7 +130,7 @@ export interface Enrolment {
   workflowId: string;
   version: string;
   enteredAt: string;
-  /** Workflow input, kept so an event racing the start can signal-with-start it. */
+  /** Workflow input without the plan (the version names it), kept so an event racing the start can signal-with-start it. */
   input: unknown;
   endedAt?: string;
   outcome?: string;

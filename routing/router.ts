@@ -22,6 +22,9 @@ export interface RouterOptions {
   journeysTtlMs?: number;
 }
 
+/** A run's input as the store keeps it: everything but the plan, which the version names. */
+type StoredInput = Omit<JourneyInput, 'plan'>;
+
 type IdentifyPayload = { traits: Record<string, unknown>; timestamp?: string };
 
 /** Every event name a plan reacts to while a customer is inside it. */
@@ -56,6 +59,7 @@ function alreadyClosed(err: unknown): boolean {
 export class JourneyRouter implements EventRouter {
   private journeys?: { at: number; list: { plan: JourneyPlan; paused: boolean }[] };
   private readonly heard = new Map<string, Set<string>>();
+  private readonly plans = new Map<string, JourneyPlan>();
 
   constructor(private readonly opts: RouterOptions) {}
 
@@ -71,6 +75,28 @@ export class JourneyRouter implements EventRouter {
       this.journeys = { at: Date.now(), list };
     }
     return this.journeys.list;
+  }
+
+  /** The plan of a deployed version; versions never change, so they are cached for good. */
+  private async planOf(journeyId: string, version: string): Promise<JourneyPlan> {
+    const key = `${journeyId}@${version}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      const deployed = await this.opts.store.journeyVersion(journeyId, version);
+      if (!deployed) throw new Error(`journey ${journeyId} version ${version} is not in the store; was the store reset?`);
+      plan = deployed.plan as JourneyPlan;
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  /**
+   * The workflow input of a run. The store keeps it without the plan — the plan is in the
+   * deployed version, and copying it into every enrolment would cost kilobytes per customer.
+   */
+  private async inputOf(enrolment: Enrolment): Promise<JourneyInput> {
+    const stored = enrolment.input as StoredInput;
+    return { ...stored, plan: await this.planOf(enrolment.journeyId, enrolment.version) };
   }
 
   private heardBy(plan: JourneyPlan): Set<string> {
@@ -96,11 +122,9 @@ export class JourneyRouter implements EventRouter {
       messageId: event.messageId,
     };
     // Running journeys first, so a journey entered by this very event does not hear it again.
-    await Promise.all(
-      active
-        .filter((e) => this.heardBy((e.input as JourneyInput).plan).has(track.event))
-        .map((e) => this.signal(e, { event: track })),
-    );
+    const listening = [];
+    for (const e of active) if (this.heardBy(await this.planOf(e.journeyId, e.version)).has(track.event)) listening.push(e);
+    await Promise.all(listening.map((e) => this.signal(e, { event: track })));
     const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
     if (candidates.length === 0) return;
     const profile = (await this.opts.store.getProfile(event.customerId)) ?? { id: event.customerId, tags: [] };
@@ -112,8 +136,7 @@ export class JourneyRouter implements EventRouter {
   }
 
   private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<void> {
-    const input: JourneyInput = {
-      plan,
+    const input: StoredInput = {
       customerId,
       trigger,
       defaultTimezone: this.opts.defaultTimezone,
@@ -145,7 +168,7 @@ export class JourneyRouter implements EventRouter {
       await this.opts.client.workflow.start(JOURNEY_WORKFLOW, {
         workflowId: enrolment.workflowId,
         taskQueue: this.opts.taskQueue,
-        args: [enrolment.input as JourneyInput],
+        args: [await this.inputOf(enrolment)],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
       });
@@ -171,7 +194,7 @@ export class JourneyRouter implements EventRouter {
     const base = {
       workflowId: enrolment.workflowId,
       taskQueue: this.opts.taskQueue,
-      args: [enrolment.input as JourneyInput] as [JourneyInput],
+      args: [await this.inputOf(enrolment)] as [JourneyInput],
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     };
     try {

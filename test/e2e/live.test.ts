@@ -79,7 +79,7 @@ test('an event racing the start of its journey is not lost: signal-with-start st
     reEntry: { mode: 'never' },
     at: trigger.timestamp,
     workflowIdPrefix: 'journey:quick-cart:racer',
-    input: { plan: deployed.plan, customerId: 'racer', trigger, defaultTimezone: 'UTC' },
+    input: { customerId: 'racer', trigger, defaultTimezone: 'UTC' },
   });
   expect(decision.enrolled).toBe(true);
   await post('identify', { userId: 'racer', traits: { email: 'racer@example.com' } });
