@@ -136,7 +136,7 @@ async function ingestOne(call: Call, messageId: string, receivedAt: string, deps
 }
 
 /** The stored form of a call; fields the sender left out stay absent. */
-function toStoredEvent(call: Call, messageId: string, customerId: string, receivedAt: string): StoredEvent {
+export function toStoredEvent(call: Call, messageId: string, customerId: string, receivedAt: string): StoredEvent {
   const event: StoredEvent = {
     messageId,
     type: call.type,

@@ -8,8 +8,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
 import { batchCalls, batchSchema, trackSchema, type Call } from '../../api/schemas';
+import { toStoredEvent } from '../../api/ingest';
 import { startSystem, type RunningSystem } from '../../cli/start';
-import type { LiveStore, StoredEvent } from '../../profiles/store';
+import type { LiveStore } from '../../profiles/store';
 import { loadConfig } from '../../worker/config';
 import type { BenchContext } from './context';
 import { sleepMs } from './report';
@@ -31,27 +32,6 @@ export async function startLiveSystem(ctx: BenchContext, databaseUrl: string, ta
     PORT: '0',
   });
   return startSystem(config, { definitionsDir: ctx.definitionsDir });
-}
-
-/** The row `recordEvent` stores for a call; mirrors api/ingest.ts (its helper is not exported). */
-function toStoredEvent(call: Call, messageId: string, customerId: string, receivedAt: string): StoredEvent {
-  const event: StoredEvent = {
-    messageId,
-    type: call.type,
-    customerId,
-    timestamp: call.timestamp === undefined ? receivedAt : new Date(call.timestamp).toISOString(),
-    receivedAt,
-  };
-  if (call.userId !== undefined) event.userId = call.userId;
-  if (call.anonymousId !== undefined) event.anonymousId = call.anonymousId;
-  if (call.context !== undefined) event.context = call.context;
-  if (call.type === 'track') {
-    event.event = call.event;
-    if (call.properties !== undefined) event.properties = call.properties;
-  } else if (call.traits !== undefined) {
-    event.traits = call.traits;
-  }
-  return event;
 }
 
 /**
