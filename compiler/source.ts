@@ -23,7 +23,7 @@ export interface SourceFile {
 
 /** A problem found while reading the YAML itself, before any schema check. */
 export interface SourceProblem {
-  code: 'yaml_syntax' | 'yaml_alias_limit';
+  code: 'yaml_syntax' | 'yaml_alias_limit' | 'unquoted_expression';
   message: string;
   hint: string;
   position: Position;
@@ -62,6 +62,25 @@ export function parseYaml(text: string): { file?: SourceFile; problems: SourcePr
     position: at(offset),
   });
   if (firstAlias !== undefined) return { problems: [aliasProblem(firstAlias)] };
+  // `set: { seen: {{ now }} }` is valid YAML, but a map inside a map key, not an expression:
+  // without quotes the value silently becomes an object. No key of the language is a collection.
+  const unquoted: SourceProblem[] = [];
+  visit(doc, {
+    Pair(_, pair, path) {
+      if (isMap(pair.key) || isSeq(pair.key)) {
+        // Point at the outer `{` of `{{`: the map that holds this odd pair.
+        const holder = path[path.length - 1] as Node | undefined;
+        const offset = holder?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0;
+        unquoted.push({
+          code: 'unquoted_expression',
+          message: 'a {{ ... }} expression (or a map used as a key) must be quoted',
+          hint: "put quotes around it, e.g. last_seen: \"{{ now }}\" or subject: 'Hi {{ profile.first_name }}'",
+          position: at(offset),
+        });
+      }
+    },
+  });
+  if (unquoted.length) return { problems: unquoted };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIASES });
