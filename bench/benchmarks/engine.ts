@@ -11,7 +11,7 @@ import { JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../../wo
 import type { BaselineInput } from '../baseline/workflows';
 import type { BenchContext } from '../lib/context';
 import { median, percentile, pool, progress, round, within } from '../lib/report';
-import { startChildWorker, type ChildWorker } from '../lib/workers';
+import { startWorkerPair, type ChildWorker } from '../lib/workers';
 
 type Variant = 'engine' | 'baseline' | 'minimal';
 const LABEL: Record<Variant, string> = {
@@ -43,23 +43,10 @@ export async function engineOverhead(ctx: BenchContext): Promise<void> {
   const target = await ctx.store();
   const store = await openProfileStore(target.url, ctx.tmp);
   const queues: Record<'engine' | 'baseline', string> = { engine: `bench-engine-${runId}`, baseline: `bench-baseline-${runId}` };
-  const workers: Partial<Record<'engine' | 'baseline', ChildWorker>> = {};
+  let workers: Partial<Record<'engine' | 'baseline', ChildWorker>> = {};
   progress(`engine overhead: starting an interpreter worker and a hand-written worker (child processes, ${target.kind} store)`);
   try {
-    for (const kind of ['engine', 'baseline'] as const) {
-      workers[kind] = await startChildWorker(
-        {
-          address: ctx.temporal.address,
-          namespace: ctx.temporal.namespace,
-          taskQueue: queues[kind],
-          databaseUrl: target.url,
-          smtpUrl: ctx.smtp.url,
-          bundlePath: ctx.bundles[kind],
-          identity: `bench-${kind}-worker`,
-        },
-        ctx.profileDir,
-      );
-    }
+    workers = await startWorkerPair(ctx, target.url, queues, 'bench');
 
     const perRound = Math.ceil(sizes.engineCustomers / sizes.engineRounds);
     const run = async (variant: Variant, round: number, count: number): Promise<RoundResult> => {

@@ -18,7 +18,7 @@ import { sqliteBytes } from '../lib/infra';
 import { runLoad } from '../lib/load';
 import { pool, progress, round, sleepMs } from '../lib/report';
 import { AUTHORIZATION, WRITE_KEY } from '../lib/system';
-import { startChildWorker, type ChildWorker } from '../lib/workers';
+import { startWorkerPair, type ChildWorker } from '../lib/workers';
 
 const MiB = 1024 * 1024;
 /** Calls per /v1/batch request while enrolling. */
@@ -54,25 +54,11 @@ export async function waitingCustomers(ctx: BenchContext): Promise<void> {
   const router = new JourneyRouter({ store, client, taskQueue: queues.engine, defaultTimezone: 'UTC' });
   const api = await buildApi({ store, router, writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
   const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
-  const workers: Partial<Record<'engine' | 'baseline', ChildWorker>> = {};
+  let workers: Partial<Record<'engine' | 'baseline', ChildWorker>> = {};
   try {
     progress(`waiting customers: starting the two workers (child processes, ${target.kind} store)`);
-    for (const kind of ['engine', 'baseline'] as const) {
-      workers[kind] = await startChildWorker(
-        {
-          address: ctx.temporal.address,
-          namespace: ctx.temporal.namespace,
-          taskQueue: queues[kind],
-          databaseUrl: target.url,
-          smtpUrl: ctx.smtp.url,
-          bundlePath: ctx.bundles[kind],
-          identity: `bench-wait-${kind}-worker`,
-        },
-        ctx.profileDir,
-      );
-    }
-    const engineWorker = workers.engine as ChildWorker;
-    const baselineWorker = workers.baseline as ChildWorker;
+    workers = await startWorkerPair(ctx, target.url, queues, 'bench-wait');
+    const { engine: engineWorker, baseline: baselineWorker } = workers as Record<'engine' | 'baseline', ChildWorker>;
     const rssBefore = { engine: await engineWorker.memory(), baseline: await baselineWorker.memory() };
     const temporalBytes = () => (ctx.temporal.dbFile ? sqliteBytes(ctx.temporal.dbFile) : Number.NaN);
 

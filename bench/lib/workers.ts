@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { journeyBundle } from '../../worker/worker';
+import type { BenchContext } from './context';
 import type { ChildReply, ChildRequest, WorkerChildConfig } from './worker-child';
 
 export interface Bundles {
@@ -82,4 +83,41 @@ export async function startChildWorker(config: WorkerChildConfig, cpuProfDir?: s
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Starts the interpreter worker and the hand-written worker side by side, one child process
+ * each, on the given task queues. If the second fails to start, the first is stopped again.
+ */
+export async function startWorkerPair(
+  ctx: BenchContext,
+  databaseUrl: string,
+  queues: Record<'engine' | 'baseline', string>,
+  identityPrefix: string,
+): Promise<Record<'engine' | 'baseline', ChildWorker>> {
+  const started: ChildWorker[] = [];
+  try {
+    const start = async (kind: 'engine' | 'baseline'): Promise<ChildWorker> => {
+      const worker = await startChildWorker(
+        {
+          address: ctx.temporal.address,
+          namespace: ctx.temporal.namespace,
+          taskQueue: queues[kind],
+          databaseUrl,
+          smtpUrl: ctx.smtp.url,
+          bundlePath: ctx.bundles[kind],
+          identity: `${identityPrefix}-${kind}-worker`,
+        },
+        ctx.profileDir,
+      );
+      started.push(worker);
+      return worker;
+    };
+    // One after the other: two children loading at once would fight for the two cores.
+    const engine = await start('engine');
+    return { engine, baseline: await start('baseline') };
+  } catch (err) {
+    await Promise.all(started.map((w) => w.stop()));
+    throw err;
+  }
 }
