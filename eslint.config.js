@@ -23,7 +23,8 @@ module.exports = defineConfig(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    // core/ is imported by the workflow bundle too, so it keeps the same rules.
+    files: ['workflows/**/*.ts', 'core/**/*.ts'],
     languageOptions: {
       parserOptions: {
         projectService: true,

@@ -1,4 +1,5 @@
 import type { ActivityPolicy } from '../compiler/plan';
+import { emptyProfile } from '../core/profile';
 import type { Profile } from '../profiles/store';
 import type { ActivityDeps, LoadProfileInput } from './types';
 
@@ -12,6 +13,6 @@ export const policy: ActivityPolicy = {
 export function createLoadProfile(deps: ActivityDeps): (input: LoadProfileInput) => Promise<Profile> {
   return async function loadProfile({ customerId }: LoadProfileInput): Promise<Profile> {
     // A journey may start from a track event before any identify; conditions then see no traits.
-    return (await deps.store.getProfile(customerId)) ?? { id: customerId, tags: [] };
+    return (await deps.store.getProfile(customerId)) ?? emptyProfile(customerId);
   };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityPolicy, TemplatePlan } from '../compiler/plan';
-import { TRANSACTIONAL } from '../profiles/shared';
+import { emptyProfile, isTransactional, MARKETING } from '../core/index';
 import type { CapCheck, DeliveryStore, Profile, ProfileStore } from '../profiles/store';
 import { PERMANENT_DELIVERY_ERROR } from './errors';
 import { DeliveryError, isHardBounce } from './mailer';
@@ -102,9 +102,9 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
     // Without a provider nothing else matters; deciding it first also reserves no cap slot.
     if ((channel === 'sms' && !deps.sms) || (channel === 'webhook' && !deps.webhook)) return skip('channel_unavailable');
 
-    const profile: Profile = (await deps.store.getProfile(context.customerId)) ?? { id: context.customerId, tags: [] };
-    const category = input.category ?? template.category ?? 'marketing';
-    const transactional = category === TRANSACTIONAL;
+    const profile: Profile = (await deps.store.getProfile(context.customerId)) ?? emptyProfile(context.customerId);
+    const category = input.category ?? template.category ?? MARKETING;
+    const transactional = isTransactional(category);
     // Anything not explicitly transactional is treated as marketing: consent applies by default.
     const unsubscribeUrl =
       deps.delivery && !transactional ? deps.delivery.unsubscribeUrl(profile.id, channel, category) : undefined;
@@ -240,7 +240,7 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
         .filter((cap) => cap.channel === channel && cap.category === category)
         .map(({ max, windowMs }) => ({ max, windowMs }));
       // A journey's own cap limits its marketing; receipts and other transactional mail never wait.
-      if (input.journeyCap && category !== 'transactional') caps.push({ ...input.journeyCap, journeyId: context.journeyId });
+      if (input.journeyCap && !isTransactional(category)) caps.push({ ...input.journeyCap, journeyId: context.journeyId });
       if (!delivery) {
         if (caps.length > 0) throw new Error('frequency caps are configured but the profile store cannot record send slots');
         return { allowed: true };

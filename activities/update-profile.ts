@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityPolicy } from '../compiler/plan';
 import { ProfileStoreError } from '../profiles/errors';
+import { emptyProfile, profileChanges } from '../core/profile';
 import type { Profile } from '../profiles/store';
 import { INVALID_PROFILE_CHANGE } from './errors';
 import { renderContext, renderValues, TemplateRenderError } from './render';
@@ -29,7 +30,7 @@ export function createUpdateProfile(deps: ActivityDeps): (input: UpdateProfileIn
     try {
       let set = input.set;
       if (set) {
-        const profile = (await deps.store.getProfile(context.customerId)) ?? { id: context.customerId, tags: [] };
+        const profile = (await deps.store.getProfile(context.customerId)) ?? emptyProfile(context.customerId);
         const ctx = renderContext(profile, context, input.now);
         set = await renderValues(set, ctx, {
           template: '',
@@ -37,13 +38,7 @@ export function createUpdateProfile(deps: ActivityDeps): (input: UpdateProfileIn
           label: `update_profile step of journey ${context.journeyId}`,
         });
       }
-      return await deps.store.applyChanges(input.idempotencyKey, context.customerId, {
-        ...(set ? { set } : {}),
-        ...(input.unset ? { unset: input.unset } : {}),
-        ...(input.increment ? { increment: input.increment } : {}),
-        ...(input.addTags ? { addTags: input.addTags } : {}),
-        ...(input.removeTags ? { removeTags: input.removeTags } : {}),
-      });
+      return await deps.store.applyChanges(input.idempotencyKey, context.customerId, profileChanges({ ...input, set }));
     } catch (err) {
       // Retrying cannot fix a missing variable or incrementing a text trait: fail the step at once.
       if (err instanceof TemplateRenderError || (err instanceof ProfileStoreError && err.code === 'invalid_change')) {

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertUnsubscribeSecret, MAX_UNSUBSCRIBE_TOKEN_LENGTH, verifyUnsubscribeToken, type UnsubscribeTokenFailure } from '../delivery/tokens';
+import { isTransactional } from '../core/categories';
 import type { DeliveryStore, SubscriptionStatus } from '../profiles/store';
 
 /** What the unsubscribe routes need: the token secret and the subscription part of the store. */
@@ -183,7 +184,7 @@ function stateView(target: Target, state: PageState, token: string, base: string
         paragraphs: [
           `You will no longer receive ${what}.` +
             // Only marketing categories carry these links, but say nothing untrue if one did not.
-            (target.category === 'transactional' ? '' : ' Messages you need about your account or orders still reach you.'),
+            (isTransactional(target.category) ? '' : ' Messages you need about your account or orders still reach you.'),
           'Unsubscribed by mistake?',
         ],
         form: resubscribe,

@@ -15,7 +15,7 @@ import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
-import { evaluate } from '../workflows/conditions';
+import { triggerMatches } from '../core/events';
 import {
   eventSignal,
   identifySignal,
@@ -185,7 +185,7 @@ async function drive(
     }
     const profile = (await store.getProfile(customerId)) ?? opts.profile;
     const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
-    if (e.event === plan.trigger.event && (!plan.trigger.where || evaluate(plan.trigger.where, { profile, trigger }, e.atMs))) {
+    if (triggerMatches(plan.trigger, trigger, profile, e.atMs)) {
       entryIndex = i;
       break;
     }

@@ -1,5 +1,7 @@
 import type { ActivityDefinition } from '../activities/types';
 import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
+import { PROFILE_CHANGE_FIELDS } from '../core/profile';
+import { isValidTimeZone } from '../core/time';
 import { checkExpressions, checkPath, compileCondition } from './conditions';
 import { describeValue, formatDuration, MAX_WAIT_MS, MIN_WAIT_MS, parseDuration } from './durations';
 import { Reporter, type CompileError } from './errors';
@@ -113,7 +115,7 @@ class JourneyCompiler {
     }
     let timezone = 'customer';
     if (raw.timezone !== undefined) {
-      if (typeof raw.timezone === 'string' && (raw.timezone === 'customer' || timeZones.has(raw.timezone) || isZone(raw.timezone))) timezone = raw.timezone;
+      if (typeof raw.timezone === 'string' && (raw.timezone === 'customer' || timeZones.has(raw.timezone) || isValidTimeZone(raw.timezone))) timezone = raw.timezone;
       else {
         const word = typeof raw.timezone === 'string' ? raw.timezone : '';
         report('invalid_timezone', [...path, 'timezone'], `${describeValue(raw.timezone)} is not a timezone${didYouMean(word, ['customer', ...timeZones])}`, '"customer" (the profile\'s timezone) or an IANA name like "Europe/Berlin"');
@@ -218,27 +220,15 @@ class JourneyCompiler {
         return this.send(value, at, base, report);
       case 'update_profile': {
         if (!checkShape(validateSchemas.updateProfile, value, at, report) || !isMap(value)) return undefined;
-        const keys = ['set', 'unset', 'increment', 'add_tags', 'remove_tags'];
+        const keys = PROFILE_CHANGE_FIELDS.map((f) => f.yaml);
         if (!keys.some((k) => value[k] !== undefined)) {
           report('empty_update_profile', at, 'update_profile changes nothing', `use at least one of: ${keys.join(', ')}`);
           return undefined;
         }
         if (value.set !== undefined) checkLiquidDeep(value.set, [...at, 'set'], report);
-        const pick = <T>(k: string) => (value[k] === undefined ? undefined : (value[k] as T));
-        const set = pick<Record<string, unknown>>('set');
-        const unset = pick<string[]>('unset');
-        const increment = pick<Record<string, number>>('increment');
-        const addTags = pick<string[]>('add_tags');
-        const removeTags = pick<string[]>('remove_tags');
-        return {
-          ...base,
-          kind: 'update_profile',
-          ...(set ? { set } : {}),
-          ...(unset ? { unset } : {}),
-          ...(increment ? { increment } : {}),
-          ...(addTags ? { addTags } : {}),
-          ...(removeTags ? { removeTags } : {}),
-        };
+        const changes: Record<string, unknown> = {};
+        for (const { field, yaml } of PROFILE_CHANGE_FIELDS) if (value[yaml] !== undefined) changes[field] = value[yaml];
+        return { ...base, kind: 'update_profile', ...changes };
       }
       case 'if': {
         const condition = this.condition(value, at, false, report);
@@ -416,15 +406,6 @@ function clock(h: string, m: string, allowEndOfDay: boolean): number | undefined
   if (minutes > 59) return undefined;
   if (hours === 24 && minutes === 0 && allowEndOfDay) return 1440;
   return hours > 23 ? undefined : hours * 60 + minutes;
-}
-
-function isZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Compiles one journey file's text; returns the plan only when the file has no errors. */

@@ -1,3 +1,4 @@
+import { MARKETING } from '../core/categories';
 import type { TemplatePlan } from './plan';
 import { Reporter, type CompileError } from './errors';
 import { checkShape, type Report } from './issues';
@@ -87,7 +88,7 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
   const plan: TemplatePlan = {
     id: t.template,
     channel,
-    category: typeof t.category === 'string' ? t.category : 'marketing',
+    category: typeof t.category === 'string' ? t.category : MARKETING,
     ...strings,
     file: names.file,
   };

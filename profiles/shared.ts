@@ -4,6 +4,7 @@
  * delivery rules (subscription defaults, address normalisation, frequency-cap arithmetic). The
  * stores only read and write rows; every rule lives here once.
  */
+import { isTransactional } from '../core/categories';
 import { ProfileStoreError } from './errors';
 import type {
   CapCheck,
@@ -338,8 +339,6 @@ export function jsonOrNull(value: unknown): string | null {
 
 // --- delivery: consent, suppression, frequency caps ------------------------------------------
 
-/** The category that consent never blocks (receipts, password resets). */
-export const TRANSACTIONAL = 'transactional';
 
 /** Legacy trait: `unsubscribed: true` opts out of every non-transactional category on every channel. */
 export const LEGACY_UNSUBSCRIBED_TRAIT = 'unsubscribed';
@@ -401,7 +400,7 @@ export function decideSubscription(
   category: string,
 ): SubscriptionStatus {
   if (explicit === 'subscribed' || explicit === 'unsubscribed') return explicit;
-  if (category !== TRANSACTIONAL && traits?.[LEGACY_UNSUBSCRIBED_TRAIT] === true) return 'unsubscribed';
+  if (!isTransactional(category) && traits?.[LEGACY_UNSUBSCRIBED_TRAIT] === true) return 'unsubscribed';
   return 'subscribed';
 }
 

@@ -7,7 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
-import { evaluate } from '../workflows/conditions';
+import { emptyProfile, triggerMatches } from '../core/index';
 import type { journeyWorkflow } from '../workflows/journey';
 import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../workflows/definitions';
 
@@ -127,10 +127,9 @@ export class JourneyRouter implements EventRouter {
     await Promise.all(listening.map((e) => this.signal(e, { event: track })));
     const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
     if (candidates.length === 0) return;
-    const profile = (await this.opts.store.getProfile(event.customerId)) ?? { id: event.customerId, tags: [] };
+    const profile = (await this.opts.store.getProfile(event.customerId)) ?? emptyProfile(event.customerId);
     for (const { plan } of candidates) {
-      const scope = { profile, trigger: track as unknown as Record<string, unknown> };
-      if (plan.trigger.where && !evaluate(plan.trigger.where, scope, Date.parse(track.timestamp))) continue;
+      if (!triggerMatches(plan.trigger, track, profile, Date.parse(track.timestamp))) continue;
       await this.enter(plan, event.customerId, track);
     }
   }

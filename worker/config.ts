@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { FrequencyCap } from '../activities/types';
 import { parseDuration } from '../compiler/durations';
+import { isValidTimeZone } from '../core/time';
 
 /** Global caps when UNBROKEN_FREQUENCY_CAPS is unset: 2 marketing emails a day, 5 a week. */
 export const DEFAULT_FREQUENCY_CAPS = 'email:marketing:2/24h,email:marketing:5/7d';
@@ -85,15 +86,6 @@ const durationText = (what: string) =>
     else if (parsed.ms <= 0) ctx.addIssue({ code: 'custom', message: `${what} must be longer than 0` });
   });
 
-function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const schema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233').describe('host:port of the Temporal frontend'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -107,7 +99,7 @@ const schema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   UNBROKEN_DATA_DIR: z.string().min(1).default('.data'),
   UNBROKEN_DEFINITIONS: z.string().min(1).default('definitions'),
-  UNBROKEN_DEFAULT_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA timezone such as Europe/Berlin').default('UTC'),
+  UNBROKEN_DEFAULT_TIMEZONE: z.string().refine(isValidTimeZone, 'must be an IANA timezone such as Europe/Berlin').default('UTC'),
   UNBROKEN_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('port of the event API'),
   UNBROKEN_WRITE_KEY: z.string().min(16, 'must be at least 16 characters').optional().describe('write key for the event API'),

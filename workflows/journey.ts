@@ -19,7 +19,7 @@ import type { ActivityPolicy, EventMatcher, Step, TrackEvent } from '../compiler
 import type { BuiltinActivities } from '../activities/index';
 import type { JourneyContext, SendMessageResult } from '../activities/types';
 import type { Profile } from '../profiles/store';
-import { evaluate, resolveExpressions, type Scope } from './conditions';
+import { evaluate, resolveExpressions, type Scope } from '../core/conditions';
 import {
   eventSignal,
   identifySignal,
@@ -29,7 +29,7 @@ import {
   type Outcome,
   type TimelineEntry,
 } from './definitions';
-import { isValidTimeZone, msUntilWindow } from './time';
+import { isValidTimeZone, msUntilWindow } from '../core/time';
 
 interface Ending {
   outcome: Outcome;

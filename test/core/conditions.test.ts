@@ -1,4 +1,4 @@
-import { evaluate, resolveExpressions } from '../../workflows/conditions';
+import { evaluate, resolveExpressions } from '../../core/conditions';
 
 const scope = {
   profile: { id: 'u1', vip: true, country: 'DE', tags: ['buyer'], orders: 3, signed_up_at: '2026-10-01T00:00:00Z' },

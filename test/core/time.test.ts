@@ -1,4 +1,4 @@
-import { msUntilWindow, zonedTimeToInstant } from '../../workflows/time';
+import { msUntilWindow, zonedTimeToInstant } from '../../core/time';
 import type { TimeWindow } from '../../compiler/plan';
 
 const weekdays9to20: TimeWindow = { days: [1, 2, 3, 4, 5], startMinute: 9 * 60, endMinute: 20 * 60, timezone: 'customer' };

@@ -26,7 +26,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** True when the runtime knows the IANA zone. */
+/** True when the runtime knows the IANA zone (the one check config, compiler and workflow share). */
 export function isValidTimeZone(timeZone: unknown): timeZone is string {
   if (typeof timeZone !== 'string' || timeZone === '') return false;
   try {
@@ -97,4 +97,13 @@ export function msUntilWindow(nowMs: number, window: TimeWindow, timeZone: strin
   }
   // Unreachable for a window with at least one day; a day's wait keeps a bad plan from spinning.
   return DAY_MS;
+}
+
+/**
+ * The zone a window is read in: a fixed zone as written, or for `customer` the profile's own zone
+ * when it is a valid one, else the configured default.
+ */
+export function zoneFor(wanted: string, profileZone: unknown, defaultZone: string): string {
+  if (wanted !== 'customer') return wanted;
+  return isValidTimeZone(profileZone) ? profileZone : defaultZone;
 }

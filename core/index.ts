@@ -1,0 +1,10 @@
+/**
+ * The shared core: domain values and rules that the workflow, the router, `simulate`, the
+ * compiler and the activities all use, defined once. Sandbox-safe (no Node APIs; lint enforces
+ * the same rules as for workflows/), so the workflow bundle may import it.
+ */
+export { isTransactional, MARKETING, TRANSACTIONAL } from './categories';
+export { evaluate, readPath, resolveExpressions, type Scope } from './conditions';
+export { matchesEvent, triggerMatches } from './events';
+export { emptyProfile, PROFILE_CHANGE_FIELDS, profileChanges, summariseChanges } from './profile';
+export { isValidTimeZone, msUntilWindow, zonedTimeToInstant, zoneFor } from './time';
