@@ -1,11 +1,13 @@
 /** Commands that work on the live system's store: deploy, pause, resume, status, stats. */
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
+import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, JourneyStats, LiveStore } from '../profiles/store';
 import type { Config } from '../worker/config';
+import { connectClient } from '../worker/connection';
 import { stateQuery } from '../workflows/definitions';
 
 /** Raised when the definitions are invalid: nothing was published (exit code 1). */
@@ -18,7 +20,7 @@ export class InvalidDefinitionsError extends Error {
 /** Compiles every definition and publishes the changed journeys in one transaction. */
 export async function deploy(store: LiveStore, definitionsDir: string, at: Date = new Date()): Promise<DeployResult & { plans: JourneyPlan[] }> {
   if (!fs.existsSync(definitionsDir)) throw new InvalidDefinitionsError([`definitions folder "${definitionsDir}" does not exist`]);
-  const compiled = compileDefinitions(definitionsDir, { cwd: process.cwd() });
+  const compiled = compileDefinitions(definitionsDir, { ...activityCatalog, cwd: process.cwd() });
   if (compiled.errors.length) throw new InvalidDefinitionsError(compiled.errors.map(formatError));
   const plans = [...compiled.plans.values()];
   const result = await store.deployJourneys(
@@ -92,7 +94,7 @@ export async function addLiveSteps(status: CustomerStatus, temporal: Config['tem
   if (running.length === 0) return { ...status, live: false };
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: temporal.address, apiKey: temporal.apiKey, tls: temporal.tls ? true : undefined, connectTimeout: timeoutMs });
+    connection = await connectClient(temporal, { connectTimeoutMs: timeoutMs });
     const client = new Client({ connection, namespace: temporal.namespace });
     const states = await client.withDeadline(Date.now() + timeoutMs, () =>
       Promise.all(running.map((j) => client.workflow.getHandle(j.workflow_id).query(stateQuery))),

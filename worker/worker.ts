@@ -3,7 +3,6 @@ import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index';
 import type { ActivityDeps } from '../activities/types';
-import type { Config } from './config';
 
 /** The workflow bundle entry point (TypeScript source; the SDK bundles it). */
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index');
@@ -45,19 +44,5 @@ export async function createJourneyWorker(opts: JourneyWorkerOptions): Promise<W
     ...(opts.identity ? { identity: opts.identity } : {}),
     // Let in-flight sends finish (and record their idempotency keys) before the process exits.
     shutdownGraceTime: '10s',
-  });
-}
-
-/** Connects to the Temporal frontend described by the configuration. */
-export async function connectTemporal(temporal: Config['temporal']): Promise<NativeConnection> {
-  const fs = await import('node:fs');
-  return NativeConnection.connect({
-    address: temporal.address,
-    apiKey: temporal.apiKey,
-    tls: temporal.tls
-      ? temporal.tlsCertPath && temporal.tlsKeyPath
-        ? { clientCertPair: { crt: fs.readFileSync(temporal.tlsCertPath), key: fs.readFileSync(temporal.tlsKeyPath) } }
-        : true
-      : undefined,
   });
 }
