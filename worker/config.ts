@@ -161,7 +161,7 @@ export const configSchema = z.object({
   ),
   TEMPORAL_TLS_SERVER_NAME: documented(
     z.string().min(1).optional(),
-    'host name to expect in the Temporal server\'s certificate, when it differs from the host in `TEMPORAL_ADDRESS`',
+    'host name the Temporal server\'s certificate must carry, when it is not the host in `TEMPORAL_ADDRESS` (e.g. an IP address)',
     { ...TEMPORAL, unset: 'the host in `TEMPORAL_ADDRESS`' },
   ),
   UNBROKEN_TEMPORAL_CLI: documented(z.string().min(1).optional(), 'path to a `temporal` CLI binary (the dev server)', {
@@ -184,7 +184,7 @@ export const configSchema = z.object({
     {
       group: 'Email',
       unset: 'embedded mail catcher',
-      details: '`unbroken start` then runs its mail catcher (SMTP on 127.0.0.1:1025, web page on http://127.0.0.1:1080) and sends there.',
+      details: '`unbroken start` runs it (SMTP on 127.0.0.1:1025, web page on http://127.0.0.1:1080) and sends there.',
     },
   ),
   MAIL_FROM: documented(z.string().min(3).default('Unbroken <no-reply@localhost>'), 'sender when a template has no `from:`', { group: 'Email' }),
@@ -244,11 +244,11 @@ export const configSchema = z.object({
   ),
   UNBROKEN_PUBLIC_URL: documented(
     z.url({ protocol: /^https?$/, error: 'must be the http:// or https:// address customers reach the API at, e.g. https://mail.example.com' }).optional(),
-    'base URL of one-click unsubscribe links (List-Unsubscribe, `{{ unsubscribe_url }}`) as customers reach the event API',
+    'base URL of one-click unsubscribe links (List-Unsubscribe, `{{ unsubscribe_url }}`) as customers reach the event API; set it in production (`https://…`)',
     {
       ...DELIVERY,
       unset: '`http://127.0.0.1:$PORT`',
-      details: 'That only works on this machine: set it in production, e.g. https://mail.example.com.',
+      details: 'That only works on this machine; in production it is e.g. https://mail.example.com.',
     },
   ),
   UNBROKEN_UNSUBSCRIBE_SECRET: documented(
@@ -258,8 +258,8 @@ export const configSchema = z.object({
       ...DELIVERY,
       unset: 'generated into `.data/unsubscribe-secret`',
       details:
-        'Changing it invalidates every link already sent. The generated one is reused on later starts; with several machines, ' +
-        'set it, so links signed by one machine\'s worker verify at every machine\'s API. Generate one with `openssl rand -hex 32`.',
+        'Changing it invalidates every link already sent. The generated one is reused on later starts; one shared key lets ' +
+        'links signed by one machine\'s worker verify at every machine\'s API. Generate one with `openssl rand -hex 32`.',
     },
   ),
   UNBROKEN_UNSUBSCRIBE_TTL: documented(
