@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityCatalog } from '../compiler/journey';
 import type { ActivityPolicy } from '../compiler/plan';
 import type { Profile } from '../profiles/store';
 import { INVALID_ACTIVITY_INPUT } from './errors';
@@ -44,6 +45,12 @@ export const builtinActivityPolicies: Record<keyof BuiltinActivities, ActivityPo
   updateProfile: updateProfilePolicy,
   recordStep: recordStepPolicy,
 };
+
+/**
+ * What the compiler checks journeys against: the `do:` names with their schemas, and the policies
+ * pinned into every plan. Callers of `compileDefinitions` pass this; the compiler never imports it.
+ */
+export const activityCatalog: ActivityCatalog = { activities: registry, builtinPolicies: builtinActivityPolicies };
 
 /** Any activity function as the Temporal worker registers it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the worker accepts any argument list

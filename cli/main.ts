@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError, type CompileResult } from '../compiler/index';
 import { ConfigError, loadConfig } from '../worker/config';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
@@ -37,7 +38,7 @@ function compile(dir: string): CompileResult {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new UsageError(`definitions folder "${dir}" does not exist (pass --definitions DIR)`);
   }
-  return compileDefinitions(dir, { cwd: process.cwd() });
+  return compileDefinitions(dir, { ...activityCatalog, cwd: process.cwd() });
 }
 
 function printErrors(result: CompileResult, json: boolean): void {

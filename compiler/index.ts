@@ -4,16 +4,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ActivityDefinition } from '../activities/types';
-import type { ActivityPolicy, JourneyPlan, TemplatePlan } from './plan';
+import type { JourneyPlan, TemplatePlan } from './plan';
 import { formatError, type CompileError } from './errors';
-import { compileJourneySource, type JourneyEnvironment } from './journey';
+import { compileJourneySource, type ActivityCatalog, type JourneyEnvironment } from './journey';
 import { MAX_FILE_BYTES } from './source';
 import { compileTemplateSource, fileStem } from './template';
 
 export type { CompileError } from './errors';
 export { formatError } from './errors';
-export { compileJourneySource, type JourneyEnvironment } from './journey';
+export { compileJourneySource, type ActivityCatalog, type ActivitySignature, type JourneyEnvironment } from './journey';
 export { compileTemplateSource, type SourceNames } from './template';
 export { journeyJsonSchema, templateJsonSchema } from './schema';
 
@@ -24,31 +23,16 @@ export interface CompileResult {
   errors: CompileError[];
 }
 
-/** Options for `compileDefinitions`; activities default to the worker's registry. */
-export interface CompileOptions {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  activities?: Record<string, ActivityDefinition<any>>;
-  builtinPolicies?: Record<string, ActivityPolicy>;
+/** Options for `compileDefinitions`: the activity catalog to check `do:` steps against, and where errors are relative to. */
+export interface CompileOptions extends ActivityCatalog {
   /** Error file names are relative to this folder; defaults to `process.cwd()`. */
   cwd?: string;
-}
-
-interface ActivitiesModule {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  registry: Record<string, ActivityDefinition<any>>;
-  builtinActivityPolicies: Record<string, ActivityPolicy>;
-}
-
-// Loaded lazily so the compiler (and its tests) do not pull in activity implementations unless needed.
-function defaultActivities(): ActivitiesModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('../activities/index') as ActivitiesModule;
 }
 
 const toPosix = (p: string) => p.split(path.sep).join('/');
 
 /** Compiles every journey and template under `dir`, collecting all errors. */
-export function compileDefinitions(dir: string, opts: CompileOptions = {}): CompileResult {
+export function compileDefinitions(dir: string, opts: CompileOptions): CompileResult {
   const cwd = opts.cwd ?? process.cwd();
   const root = path.resolve(dir);
   const errors: CompileError[] = [];
@@ -92,21 +76,10 @@ export function compileDefinitions(dir: string, opts: CompileOptions = {}): Comp
     if (result.plan) templates.set(result.plan.id, result.plan);
   });
 
-  let env: JourneyEnvironment | undefined;
-  const environment = (): JourneyEnvironment => {
-    if (!env) {
-      const loaded = opts.activities && opts.builtinPolicies ? undefined : defaultActivities();
-      env = {
-        templates: templateIndex,
-        activities: opts.activities ?? loaded?.registry ?? {},
-        builtinPolicies: opts.builtinPolicies ?? loaded?.builtinActivityPolicies ?? {},
-      };
-    }
-    return env;
-  };
+  const env: JourneyEnvironment = { templates: templateIndex, activities: opts.activities, builtinPolicies: opts.builtinPolicies };
   const plans = new Map<string, JourneyPlan>();
   readAll('journeys', (text, file, errorFile) => {
-    const result = compileJourneySource(text, { file, errorFile }, environment());
+    const result = compileJourneySource(text, { file, errorFile }, env);
     errors.push(...result.errors);
     if (result.plan) plans.set(result.plan.journey, result.plan);
   });

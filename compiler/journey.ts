@@ -1,4 +1,4 @@
-import type { ActivityDefinition } from '../activities/types';
+import type { z } from 'zod';
 import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
 import { isValidTimeZone } from '../core/time';
@@ -13,14 +13,31 @@ import { parseYaml, type YamlPath } from './source';
 import { didYouMean, listOf } from './suggest';
 import { checkIdMatchesFile, type SourceNames } from './template';
 
-/** What a journey is checked against: the other files and the activity registry. */
-export interface JourneyEnvironment {
+/** What the compiler needs of one activity: its `with` schema, a line for hints, and its policy. */
+export interface ActivitySignature<W = unknown> {
+  /** One line for marketers: what the step does. */
+  description: string;
+  /** Schema of the step's `with:` block. */
+  input: z.ZodType<W>;
+  /** Retry/timeout policy, pinned into every plan that uses the activity. */
+  policy: ActivityPolicy;
+}
+
+/**
+ * The activities journeys are checked against. The compiler never imports activities/; callers
+ * pass the worker's catalog (`activityCatalog` in activities/index.ts) or a stand-in.
+ */
+export interface ActivityCatalog {
+  /** The only names a journey's `do:` may use. */
+  activities: Readonly<Record<string, ActivitySignature>>;
+  /** Policies of the activities the interpreter calls itself; pinned into every plan. */
+  builtinPolicies: Readonly<Record<string, ActivityPolicy>>;
+}
+
+/** What a journey is checked against: the other files and the activity catalog. */
+export interface JourneyEnvironment extends ActivityCatalog {
   /** Every template file by id; `null` when the file exists but has errors of its own. */
   templates: ReadonlyMap<string, TemplatePlan | null>;
-  // `any`: each activity has its own `with` type; the compiler only needs the schema and policy.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  activities: Record<string, ActivityDefinition<any>>;
-  builtinPolicies: Record<string, ActivityPolicy>;
 }
 
 type Raw = Record<string, unknown>;

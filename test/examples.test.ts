@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseEvents, parseProfile, simulate, type SimulationReport } from '../cli/simulate';
+import { activityCatalog } from '../activities/index';
 import { compileDefinitions } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
 import { timeSkippingEnv } from './support/temporal';
@@ -19,7 +20,7 @@ let env: TestWorkflowEnvironment;
 let plans: Map<string, JourneyPlan>;
 
 beforeAll(async () => {
-  const compiled = compileDefinitions(definitions);
+  const compiled = compileDefinitions(definitions, activityCatalog);
   expect(compiled.errors).toEqual([]);
   plans = compiled.plans;
   env = await timeSkippingEnv();

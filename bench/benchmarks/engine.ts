@@ -5,6 +5,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { builtinActivityPolicies } from '../../activities/index';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import { openProfileStore } from '../../profiles/index';
 import { JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../../workflows/definitions';
@@ -35,7 +36,7 @@ interface RoundResult {
 
 export async function engineOverhead(ctx: BenchContext): Promise<void> {
   const { sizes, client, runId } = ctx;
-  const compiled = compileDefinitions(ctx.definitionsDir);
+  const compiled = compileDefinitions(ctx.definitionsDir, activityCatalog);
   const plan = compiled.plans.get('bench-five');
   if (!plan) throw new Error('bench-five did not compile');
   const templates = Object.fromEntries([...compiled.templates].filter(([id]) => id.startsWith('bench-')));

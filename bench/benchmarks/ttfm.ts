@@ -8,6 +8,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { builtinActivityPolicies, createActivities } from '../../activities/index';
 import { smtpMailer } from '../../activities/mailer';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { BaselineInput } from '../baseline/workflows';
 import type { BenchContext } from '../lib/context';
@@ -22,7 +23,7 @@ export async function timeToFirstMessage(ctx: BenchContext): Promise<void> {
   const baselineQueue = `bench-ttfm-baseline-${runId}`;
   progress(`time to first message: starting the live system (${target.kind}) and a hand-written worker`);
   const system = await startLiveSystem(ctx, target.url, taskQueue);
-  const templates = Object.fromEntries([...compileDefinitions(ctx.definitionsDir).templates].filter(([id]) => id.startsWith('bench-')));
+  const templates = Object.fromEntries([...compileDefinitions(ctx.definitionsDir, activityCatalog).templates].filter(([id]) => id.startsWith('bench-')));
   const connection = await NativeConnection.connect({ address: ctx.temporal.address });
   // Same options as createJourneyWorker, same store object and mailer settings as the live worker.
   const worker = await Worker.create({

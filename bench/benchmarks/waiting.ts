@@ -8,6 +8,7 @@
 import { builtinActivityPolicies } from '../../activities/index';
 import { buildApi } from '../../api/server';
 import { deploy } from '../../cli/live';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
@@ -48,7 +49,7 @@ export async function waitingCustomers(ctx: BenchContext): Promise<void> {
   const target = await ctx.store();
   const store = await openProfileStore(target.url, ctx.tmp);
   await deploy(store, ctx.definitionsDir);
-  const templates = Object.fromEntries([...compileDefinitions(ctx.definitionsDir).templates].filter(([id]) => id.startsWith('bench-')));
+  const templates = Object.fromEntries([...compileDefinitions(ctx.definitionsDir, activityCatalog).templates].filter(([id]) => id.startsWith('bench-')));
   const queues = { engine: `bench-wait-${runId}`, baseline: `bench-wait-baseline-${runId}` };
   // The API and router without a worker: the journeys run in the child's worker only.
   const router = new JourneyRouter({ store, client, taskQueue: queues.engine, defaultTimezone: 'UTC' });

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 
 export interface CompileChildResult {
@@ -23,7 +24,7 @@ const t0 = performance.now();
 let journeys = 0;
 let errors = 0;
 if (mode === 'compile') {
-  const result = compileDefinitions(dir);
+  const result = compileDefinitions(dir, activityCatalog);
   journeys = result.plans.size;
   errors = result.errors.length;
 } else {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import { JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
@@ -47,7 +48,7 @@ test('a dev server restarted while a journey waits loses nothing and duplicates 
   const dataDir = path.join(tmp, 'temporal');
   server = await startDevServer({ dataDir, port, uiPort });
 
-  const plan = compileDefinitions(path.join(__dirname, '..', 'fixtures', 'restart'), { cwd: root }).plans.get('two-mails')!;
+  const plan = compileDefinitions(path.join(__dirname, '..', 'fixtures', 'restart'), { ...activityCatalog, cwd: root }).plans.get('two-mails')!;
   const db = path.join(tmp, 'profiles.sqlite');
   const store = new SqliteProfileStore(db);
   await store.identify('u-srv', { email: 'sam@example.com', first_name: 'Sam' });

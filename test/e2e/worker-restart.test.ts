@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import { JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
@@ -60,7 +61,7 @@ function startWorker(taskQueue: string): { proc: ChildProcess; ready: Promise<vo
 }
 
 test('a worker killed mid-journey is replaced and the journey finishes with each mail sent once', async () => {
-  const compiled = compileDefinitions(path.join(__dirname, '..', 'fixtures', 'restart'), { cwd: root });
+  const compiled = compileDefinitions(path.join(__dirname, '..', 'fixtures', 'restart'), { ...activityCatalog, cwd: root });
   expect(compiled.errors).toEqual([]);
   const plan = compiled.plans.get('two-mails')!;
   const store = new SqliteProfileStore(path.join(tmp, 'profiles.sqlite'));

@@ -13,6 +13,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../activities/index';
 import { smtpMailer } from '../../activities/mailer';
 import type { DeliveryPolicy, SendMessageInput } from '../../activities/types';
+import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan, TimeWindow } from '../../compiler/plan';
 import { SqliteProfileStore } from '../../profiles/sqlite';
@@ -49,7 +50,7 @@ beforeAll(async () => {
   fs.cpSync(path.join(__dirname, '..', 'fixtures', 'engine'), defs, { recursive: true });
   const hookFile = path.join(defs, 'journeys', 'webhook.yaml');
   fs.writeFileSync(hookFile, fs.readFileSync(hookFile, 'utf8').replace('__PORT__', String(port)));
-  const compiled = compileDefinitions(defs, { cwd: tmp });
+  const compiled = compileDefinitions(defs, { ...activityCatalog, cwd: tmp });
   expect(compiled.errors).toEqual([]);
   plans = compiled.plans;
 
