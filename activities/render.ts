@@ -1,6 +1,7 @@
-import { Liquid, type Template } from 'liquidjs';
+import type { Template } from 'liquidjs';
 import type { TrackEvent } from '../compiler/plan';
 import type { Profile } from '../profiles/store';
+import { hasLiquidMarkup, liquidEngines, type RenderMode } from '../templating/liquid';
 import type { JourneyContext } from './types';
 
 /** Everything a template may read: `profile`, `trigger`, `journey`, `data`, `now`. */
@@ -12,8 +13,8 @@ export interface RenderContext {
   now: string;
 }
 
-/** `html` escapes every output value; `text` (subjects, text parts, addresses) does not. */
-export type RenderMode = 'html' | 'text';
+// The engine and its modes live in templating/, so the compiler checks with the engine that renders.
+export type { RenderMode } from '../templating/liquid';
 
 /** Where a rendered string comes from, for error messages: template id and part. */
 export interface RenderSource {
@@ -38,32 +39,6 @@ export class TemplateRenderError extends Error {
   }
 }
 
-// Limits keep one hostile or careless template from stalling a worker: 100k characters is far
-// beyond any real email, 1 s of rendering is generous, and the memory limit stops runaway loops
-// that build huge strings.
-const LIMITS = { parseLimit: 100_000, renderLimit: 1_000, memoryLimit: 10_000_000 } as const;
-
-function engine(mode: RenderMode): Liquid {
-  return new Liquid({
-    // A missing variable must be an error, never a silent "Hi ,". `lenientIf` keeps the two
-    // places where missing is meaningful working: `{% if profile.vip %}` is false, and
-    // `{{ x | default: "..." }}` uses the default. liquidjs only treats `default` as lenient
-    // when it is the FIRST filter; the error hint says so.
-    strictVariables: true,
-    lenientIf: true,
-    ownPropertyOnly: true,
-    outputEscape: mode === 'html' ? 'escape' : undefined,
-    // An empty in-memory template map: `{% include %}`/`{% render %}` can never read files.
-    templates: {},
-    // Dates render in UTC unless the template names a zone (`| date: "%H:%M", profile.timezone`),
-    // so output never depends on which machine the worker runs on.
-    timezoneOffset: 0,
-    ...LIMITS,
-  });
-}
-
-const engines: Record<RenderMode, Liquid> = { html: engine('html'), text: engine('text') };
-
 // Parsed templates by mode and source. Templates come from a small, deployed set, so the cache
 // stays small; the cap only guards against something rendering unbounded distinct sources.
 const MAX_CACHED = 1_000;
@@ -73,7 +48,7 @@ function parse(source: string, mode: RenderMode): Template[] {
   const key = `${mode}\u0000${source}`;
   let templates = parsed.get(key);
   if (!templates) {
-    templates = engines[mode].parse(source);
+    templates = liquidEngines[mode].parse(source);
     if (parsed.size >= MAX_CACHED) parsed.delete(parsed.keys().next().value as string);
     parsed.set(key, templates);
   }
@@ -104,9 +79,9 @@ export async function renderTemplate(
   where: RenderSource,
 ): Promise<string> {
   // Nothing to render: skip the engine (and its cache) for plain literals.
-  if (!source.includes('{{') && !source.includes('{%')) return source;
+  if (!hasLiquidMarkup(source)) return source;
   try {
-    return String(await engines[mode].render(parse(source, mode), { ...ctx }));
+    return String(await liquidEngines[mode].render(parse(source, mode), { ...ctx }));
   } catch (err) {
     throw toRenderError(err, where);
   }
@@ -133,16 +108,6 @@ export async function renderValues<T>(value: T, ctx: RenderContext, where: Rende
     return out as T;
   }
   return value;
-}
-
-/** Returns the Liquid syntax error of `source`, or undefined when it parses (for compile-time checks). */
-export function liquidSyntaxError(source: string): string | undefined {
-  try {
-    engines.text.parse(source);
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
 }
 
 function toRenderError(err: unknown, where: RenderSource): TemplateRenderError {

@@ -1,29 +1,35 @@
-import { Liquid } from 'liquidjs';
+import { liquidParseProblem } from '../templating/liquid';
 import type { Report } from './issues';
 import type { YamlPath } from './source';
 
-// Parsing only: one shared engine is enough, and it holds no per-template state.
-const engine = new Liquid();
-
-/** Reports `invalid_liquid` when `text` does not parse as a Liquid template. */
+/**
+ * Reports why `text` cannot be rendered: `invalid_liquid` for a syntax error, `liquid_too_long`
+ * past the sender's parse limit. Parses with the sender's own engine, so what passes here renders.
+ */
 export function checkLiquid(text: string, path: YamlPath, report: Report): boolean {
-  try {
-    engine.parse(text);
-    return true;
-  } catch (e) {
-    // liquidjs counts lines and columns inside the template text, not the YAML file; say so.
-    const message = (e instanceof Error ? e.message : String(e))
-      .split('\n')[0]
-      .replace(/, line:(\d+), col:(\d+)$/, ' (line $1, column $2 of the template text)');
+  const problem = liquidParseProblem(text);
+  if (!problem) return true;
+  if (problem.kind === 'too_long') {
     report(
-      'invalid_liquid',
+      'liquid_too_long',
       path,
-      `Liquid syntax error: ${message}`,
-      'close every {{ with }} and every {% if %} / {% for %} with {% endif %} / {% endfor %}',
+      `text is ${grouped(problem.length)} characters long, over the sender's limit of ${grouped(problem.limit)} for text with Liquid in it; every send would fail as a template error`,
+      `shorten it to at most ${grouped(problem.limit)} characters, or move long content to a page the message links to`,
     );
     return false;
   }
+  // liquidjs counts lines and columns inside the template text, not the YAML file; say so.
+  const message = problem.message.split('\n')[0].replace(/, line:(\d+), col:(\d+)$/, ' (line $1, column $2 of the template text)');
+  report(
+    'invalid_liquid',
+    path,
+    `Liquid syntax error: ${message}`,
+    'close every {{ with }} and every {% if %} / {% for %} with {% endif %} / {% endfor %}',
+  );
+  return false;
 }
+
+const grouped = (n: number) => n.toLocaleString('en-US');
 
 /** Checks every text value inside `value` (maps and lists included) as Liquid. */
 export function checkLiquidDeep(value: unknown, path: YamlPath, report: Report): boolean {

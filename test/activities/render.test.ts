@@ -1,4 +1,6 @@
-import { liquidSyntaxError, renderContext, renderTemplate, renderValues, TemplateRenderError } from '../../activities/render';
+import { renderContext, renderTemplate, renderValues, TemplateRenderError } from '../../activities/render';
+import { checkLiquid } from '../../compiler/liquid';
+import { LIQUID_LIMITS } from '../../templating/liquid';
 import { journeyContext } from './helpers';
 
 const ctx = renderContext(
@@ -95,9 +97,34 @@ describe('renderValues', () => {
   });
 });
 
-describe('liquidSyntaxError', () => {
-  it('returns undefined for valid Liquid and the parser message otherwise', () => {
-    expect(liquidSyntaxError('{{ profile.first_name | default: "x" }}')).toBeUndefined();
-    expect(liquidSyntaxError('{% if x %}unclosed')).toMatch(/not closed/);
+describe('what the compiler accepts, the sender renders', () => {
+  const long = 'x'.repeat(LIQUID_LIMITS.parseLimit);
+  const sources = [
+    '{{ profile.first_name | default: "x" }}',
+    '{% if profile.vip %}VIP{% endif %}',
+    '{% if x %}unclosed',
+    'Hello {{ profile.first_name',
+    '{{ profile.first_name | }}',
+    '{% nosuchtag %}',
+    `{{ profile.first_name }}${long}`,
+    `${long}x`,
+  ];
+
+  test.each(sources.map((s) => [s.length > 60 ? `${s.slice(0, 40)}… (${s.length} characters)` : s, s]))('compiler and sender agree on %s', async (_label, source) => {
+    const problems: string[] = [];
+    const validates = checkLiquid(source, ['text'], (code) => problems.push(code));
+    for (const mode of ['text', 'html'] as const) {
+      // A render error other than a syntax or limit error (e.g. a missing variable) is not the compiler's to catch.
+      const parseError = await renderTemplate(source, ctx, mode, where).then(
+        () => undefined,
+        (err: TemplateRenderError) => (err.variable === undefined ? err.message : undefined),
+      );
+      expect({ mode, validates, parseError: parseError !== undefined }).toEqual({ mode, validates, parseError: !validates });
+    }
+    expect(problems.length).toBe(validates ? 0 : 1);
+  });
+
+  test('refuses Liquid over the parse limit at send time, as the compiler says it will', async () => {
+    await expect(renderTemplate(`{{ profile.first_name }}${long}`, ctx, 'html', where)).rejects.toThrow(/parse length limit exceeded/);
   });
 });

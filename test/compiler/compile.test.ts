@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { compileDefinitions, compileJourneySource, formatError, type CompileError } from '../../compiler/index';
 import type { JourneyPlan, Step } from '../../compiler/plan';
+import { LIQUID_LIMITS } from '../../templating/liquid';
 import { fakeActivities, fakeBuiltinPolicies, fakeOptions } from './helpers';
 
 const validDir = path.join(__dirname, 'fixtures', 'valid');
@@ -221,6 +222,26 @@ describe('error collection', () => {
     expect(errors).toEqual([
       expect.objectContaining({ code: 'invalid_with', path: 'steps[0].with.url', line: 5, column: 18, step: 'do-1', message: 'activity "http-post": "url": Invalid URL' }),
     ]);
+  });
+});
+
+describe('Liquid checks use the sender\'s engine', () => {
+  const journey = (value: string) => compileText(`journey: j\ntrigger: { event: e }\nsteps:\n  - update_profile:\n      set: { note: ${JSON.stringify(value)} }\n`);
+
+  test('refuses a step value with Liquid that is longer than the sender parses, at the value', () => {
+    const { errors } = journey(`{{ profile.first_name }}${'x'.repeat(LIQUID_LIMITS.parseLimit)}`);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'liquid_too_long',
+        path: 'steps[0].update_profile.set.note',
+        line: 5,
+        message: `text is 100,024 characters long, over the sender's limit of 100,000 for text with Liquid in it; every send would fail as a template error`,
+      }),
+    ]);
+  });
+
+  test('lets plain text of any length through, since the sender sends it without parsing', () => {
+    expect(journey('x'.repeat(LIQUID_LIMITS.parseLimit + 1)).errors).toEqual([]);
   });
 });
 
