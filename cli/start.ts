@@ -13,7 +13,7 @@ import { startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { JourneyRouter } from '../routing/router';
-import type { Config } from '../worker/config';
+import { ConfigError, type Config } from '../worker/config';
 import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
 import { connectClient, connectWorker } from '../worker/connection';
 import { startDevServer } from '../worker/dev-server';
@@ -46,6 +46,13 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
     }
     stops.length = 0;
   };
+  if (config.embeddedTemporal && config.temporal.tls) {
+    // Connecting with TLS to the plain-TCP dev server would fail later with a handshake error.
+    throw new ConfigError([
+      'TEMPORAL_ADDRESS: not set, so `unbroken start` runs its own dev server, which speaks plain TCP; ' +
+        'TLS is on (TEMPORAL_TLS, TEMPORAL_API_KEY or a TEMPORAL_TLS_* key): set TEMPORAL_ADDRESS to the server those are for, or unset them',
+    ]);
+  }
   try {
     fs.mkdirSync(config.dataDir, { recursive: true });
     let temporalAddress = config.temporal.address;
