@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { ProfileStoreError } from './errors';
 import { PostgresProfileStore } from './postgres';
-import { redactUrl } from './shared';
+import { redactUrl } from './rules';
 import { SqliteProfileStore } from './sqlite';
 import type { LiveStore } from './store';
 
 export { ProfileStoreError } from './errors';
 export { PostgresProfileStore, postgresMigrations } from './postgres';
 export { SqliteProfileStore, migrations } from './sqlite';
-export type { Migration } from './shared';
+export type { Migration } from './sql/migrations';
 export type {
   CapCheck,
   CapDecision,

@@ -235,6 +235,40 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await store.identify('c1', { plan: 'pro' });
         expect((await other.getProfile('c1'))?.plan).toBe('pro');
       });
+
+      it('a losing concurrent claim always gets the record it lost to', async () => {
+        const other = await open();
+        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? store : other).claimMessage(message('m1'))));
+        expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        for (const claim of claims.filter((c) => !c.claimed)) expect(claim).toEqual({ claimed: false, existing: message('m1') });
+      });
+
+      it('claims racing a release of the key: at most one wins, and no loser is left without the record', async () => {
+        const other = await open();
+        for (let round = 0; round < 5; round++) {
+          const key = `m${round}`;
+          await store.claimMessage(message(key));
+          const [, ...claims] = await Promise.all([
+            (round % 2 ? store : other).releaseMessage(key),
+            ...Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).claimMessage(message(key))),
+          ]);
+          const won = claims.filter((c) => c.claimed);
+          expect(won.length).toBeLessThanOrEqual(1);
+          for (const claim of claims.filter((c) => !c.claimed)) expect(claim.existing).toEqual(message(key));
+          // Either one claim came after the release (and holds the key) or all came before it.
+          const held = (await store.messagesFor('c1')).filter((m) => m.idempotencyKey === key);
+          expect(held).toHaveLength(won.length);
+        }
+      });
+
+      it('recordStep of one key from two stores at once stores it once and moves the run once', async () => {
+        const other = await open();
+        await store.tryEnrol(enrolArgs());
+        await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).recordStep(step('cart:c1:1', 'k1', 's1', 'completed', at(0)))));
+        expect(await store.stepsFor('cart:c1:1')).toEqual([step('cart:c1:1', 'k1', 's1', 'completed', at(0))]);
+        const [run] = await store.enrolmentsFor('c1');
+        expect(run).toMatchObject({ currentStep: 's1', outcome: 'completed' });
+      });
     });
 
     describe('identities', () => {
@@ -352,6 +386,15 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await store.recordEvent(track('early', 'u1', { timestamp: at(1000) }));
         await store.recordEvent(track('other', 'u2'));
         expect((await store.eventsFor('u1')).map((e) => e.messageId)).toEqual(['early', 'late']);
+      });
+
+      it('concurrent deliveries of one unrouted messageId are all new and stored once; routedAt is not taken from the caller', async () => {
+        const other = await open();
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).recordEvent(track('e1', 'u1', { routedAt: T0 }))),
+        );
+        expect(results).toEqual(Array.from({ length: 6 }, () => ({ status: 'new' })));
+        expect(await store.eventsFor('u1')).toEqual([track('e1', 'u1')]);
       });
     });
 
@@ -585,6 +628,18 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         // The anonymous id now speaks for the user, reads and writes alike.
         await store.setSubscription('anon-1', 'sms', 'marketing', 'unsubscribed', 'link', at(2 * HOUR));
         expect(await store.subscription('u1', 'sms', 'marketing')).toBe('unsubscribed');
+      });
+
+      it('an unsubscribe racing the merge of its anonymous id is never lost', async () => {
+        const other = await open();
+        const pairs = Array.from({ length: 8 }, (_, i) => ({ userId: `u${i}`, anonymousId: `a${i}` }));
+        await Promise.all(
+          pairs.flatMap((pair, i) => [
+            (i % 2 ? store : other).resolveCustomer(pair),
+            (i % 2 ? other : store).setSubscription(pair.anonymousId, 'email', 'marketing', 'unsubscribed', 'link', at(0)),
+          ]),
+        );
+        for (const pair of pairs) expect(await store.subscription(pair.userId, 'email', 'marketing')).toBe('unsubscribed');
       });
     });
 

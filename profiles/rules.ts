@@ -1,33 +1,12 @@
 /**
- * Pure logic both profile stores share: how traits and changes apply to a customer, how an
- * anonymous profile merges into a user's, the re-entry decision, the stats assembly, and the
- * delivery rules (subscription defaults, address normalisation, frequency-cap arithmetic). The
- * stores only read and write rows; every rule lives here once.
+ * The store's pure rules: how traits and changes apply to a customer, how an anonymous profile
+ * merges into a user's, the re-entry decision, the stats assembly, and the delivery rules
+ * (subscription defaults, address normalisation, frequency-cap arithmetic). The SQL store (sql/)
+ * only reads and writes rows; every rule lives here once, testable without a database.
  */
 import { isTransactional } from '../core/categories';
 import { ProfileStoreError } from './errors';
-import type {
-  CapCheck,
-  CapDecision,
-  DeployedJourney,
-  EnrolDecision,
-  Enrolment,
-  JourneyStats,
-  LiveStore,
-  MessageRecord,
-  Profile,
-  ProfileChanges,
-  StepRecord,
-  StoredEvent,
-  SubscriptionStatus,
-} from './store';
-
-/** One schema change. Versions only ever grow; a shipped migration is never edited. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { CapCheck, CapDecision, EnrolDecision, JourneyStats, LiveStore, Profile, ProfileChanges, SubscriptionStatus } from './store';
 
 /** Profile fields stored in their own columns rather than in the traits JSON. */
 export const SYSTEM_TEXT_FIELDS = ['email', 'phone', 'timezone'] as const;
@@ -100,25 +79,6 @@ export function toProfile(state: CustomerState): Profile {
   return profile;
 }
 
-/** Customer columns as both stores read them (JSON already parsed). */
-export interface CustomerColumns {
-  id: string;
-  email: string | null;
-  phone: string | null;
-  timezone: string | null;
-  traits: Record<string, unknown>;
-  tags: string[];
-}
-
-/** Builds the in-memory customer from its columns. */
-export function customerFromColumns(row: CustomerColumns): CustomerState {
-  const state: CustomerState = { id: row.id, tags: row.tags, traits: row.traits };
-  if (row.email !== null) state.email = row.email;
-  if (row.phone !== null) state.phone = row.phone;
-  if (row.timezone !== null) state.timezone = row.timezone;
-  return state;
-}
-
 /** A run of the journey as the re-entry rule needs to see it. */
 export interface PastEntry {
   entry: number;
@@ -189,142 +149,6 @@ export function assembleStats(journeyId: string, rows: StatsRows): JourneyStats 
   };
 }
 
-/** Enrolment columns as both stores read them (JSON parsed, times as ISO text). */
-export interface EnrolmentColumns {
-  journey_id: string;
-  customer_id: string;
-  entry: number;
-  workflow_id: string;
-  version: string;
-  entered_at: string;
-  input: unknown;
-  ended_at: string | null;
-  outcome: string | null;
-  current_step: string | null;
-}
-
-/** Maps enrolment columns to the API shape, leaving absent optional fields out. */
-export function toEnrolment(row: EnrolmentColumns): Enrolment {
-  const enrolment: Enrolment = {
-    journeyId: row.journey_id,
-    customerId: row.customer_id,
-    entry: Number(row.entry),
-    workflowId: row.workflow_id,
-    version: row.version,
-    enteredAt: row.entered_at,
-    input: row.input,
-  };
-  if (row.ended_at !== null) enrolment.endedAt = row.ended_at;
-  if (row.outcome !== null) enrolment.outcome = row.outcome;
-  if (row.current_step !== null) enrolment.currentStep = row.current_step;
-  return enrolment;
-}
-
-/** Event columns as both stores read them (JSON parsed, times as ISO text). */
-export interface EventColumns {
-  message_id: string;
-  type: StoredEvent['type'];
-  customer_id: string;
-  user_id: string | null;
-  anonymous_id: string | null;
-  event: string | null;
-  properties: Record<string, unknown> | null;
-  traits: Record<string, unknown> | null;
-  context: Record<string, unknown> | null;
-  timestamp: string;
-  received_at: string;
-  routed_at: string | null;
-}
-
-/** Maps event columns to the API shape, leaving absent optional fields out. */
-export function toStoredEvent(row: EventColumns): StoredEvent {
-  const event: StoredEvent = {
-    messageId: row.message_id,
-    type: row.type,
-    customerId: row.customer_id,
-    timestamp: row.timestamp,
-    receivedAt: row.received_at,
-  };
-  if (row.user_id !== null) event.userId = row.user_id;
-  if (row.anonymous_id !== null) event.anonymousId = row.anonymous_id;
-  if (row.event !== null) event.event = row.event;
-  if (row.properties !== null) event.properties = row.properties;
-  if (row.traits !== null) event.traits = row.traits;
-  if (row.context !== null) event.context = row.context;
-  if (row.routed_at !== null) event.routedAt = row.routed_at;
-  return event;
-}
-
-/** Step-record columns as both stores read them (JSON parsed, times as ISO text). */
-export interface StepColumns {
-  idempotency_key: string;
-  workflow_id: string;
-  journey_id: string;
-  version: string;
-  customer_id: string;
-  step_id: string;
-  kind: string;
-  at: string;
-  detail: Record<string, unknown> | null;
-}
-
-/** Maps step-record columns to the API shape. */
-export function toStepRecord(row: StepColumns): StepRecord {
-  const record: StepRecord = {
-    idempotencyKey: row.idempotency_key,
-    workflowId: row.workflow_id,
-    journeyId: row.journey_id,
-    version: row.version,
-    customerId: row.customer_id,
-    stepId: row.step_id,
-    kind: row.kind,
-    at: row.at,
-  };
-  if (row.detail !== null) record.detail = row.detail;
-  return record;
-}
-
-/** Message columns as both stores read them (JSON parsed). */
-export interface MessageColumns {
-  idempotency_key: string;
-  customer_id: string;
-  journey_id: string;
-  step_id: string;
-  channel: string;
-  template: string;
-  status: MessageRecord['status'];
-  result: Record<string, unknown> | null;
-}
-
-/** Maps message columns to the API shape. */
-export function toMessageRecord(row: MessageColumns): MessageRecord {
-  const record: MessageRecord = {
-    idempotencyKey: row.idempotency_key,
-    customerId: row.customer_id,
-    journeyId: row.journey_id,
-    stepId: row.step_id,
-    channel: row.channel,
-    template: row.template,
-    status: row.status,
-  };
-  if (row.result !== null) record.result = row.result;
-  return record;
-}
-
-/** Deployed-journey columns as both stores read them (plan parsed, paused as a boolean). */
-export interface JourneyColumns {
-  journey_id: string;
-  version: string;
-  plan: unknown;
-  deployed_at: string;
-  paused: boolean;
-}
-
-/** Maps deployed-journey columns to the API shape. */
-export function toDeployedJourney(row: JourneyColumns): DeployedJourney {
-  return { journeyId: row.journey_id, version: row.version, plan: row.plan, deployedAt: row.deployed_at, paused: row.paused };
-}
-
 /** Refuses an identity call that names nobody. */
 export function requireSomeId(ids: { userId?: string; anonymousId?: string }): void {
   if (!ids.userId && !ids.anonymousId) {
@@ -332,13 +156,7 @@ export function requireSomeId(ids: { userId?: string; anonymousId?: string }): v
   }
 }
 
-/** JSON text for a column, or null when the value is absent. */
-export function jsonOrNull(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
-}
-
 // --- delivery: consent, suppression, frequency caps ------------------------------------------
-
 
 /** Legacy trait: `unsubscribed: true` opts out of every non-transactional category on every channel. */
 export const LEGACY_UNSUBSCRIBED_TRAIT = 'unsubscribed';

@@ -1,0 +1,141 @@
+/**
+ * What differs between SQLite and PostgreSQL, in one place, so the store's SQL is written once.
+ *
+ * Statements are `sql` tagged templates: every interpolated value becomes a bound parameter
+ * (`?` in SQLite, `$n` in PostgreSQL), `json(value)` and `typed(value, type)` add the casts
+ * PostgreSQL needs where it cannot infer a parameter's type, and tokens (`SEQ`, the column types
+ * in migrations) name the few things each database spells differently.
+ */
+
+/** How one database spells what the store needs. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** The n-th (1-based) parameter, cast to `pgType` where the database needs it. */
+  placeholder(n: number, pgType: string | undefined): string;
+  /** A parameter value as the driver binds it (SQLite has no booleans). */
+  encode(value: unknown): unknown;
+  /** A JSON column's value as read (SQLite returns the text, PostgreSQL's JSONB is parsed already). */
+  decodeJson(value: unknown): unknown;
+  /** Whether an error is a unique or primary-key violation. */
+  isUniqueViolation(err: unknown): boolean;
+  /** Column types and fragments the schema spells differently. */
+  readonly words: Record<Word, string>;
+}
+
+/** Names of the per-dialect words a statement may contain (see `word`). */
+export type Word =
+  | 'json'
+  | 'time'
+  | 'bool'
+  | 'false'
+  /** Insertion order, the tie-breaker among equal times: SQLite's rowid, PostgreSQL's identity column. */
+  | 'seq'
+  /** The identity column PostgreSQL needs for `seq` (SQLite has rowid already), with its comma. */
+  | 'seqColumn';
+
+class Param {
+  constructor(
+    readonly value: unknown,
+    readonly pgType?: string,
+  ) {}
+}
+
+class WordRef {
+  constructor(readonly word: Word) {}
+}
+
+type Chunk = string | Param | WordRef;
+
+/** A statement (or part of one) written once for both databases; `render` turns it into text and values. */
+export class Sql {
+  constructor(readonly chunks: readonly Chunk[]) {}
+}
+
+/** Writes a statement: `${value}` binds a parameter, `${otherSql}` splices a fragment. */
+export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
+  const chunks: Chunk[] = [];
+  strings.forEach((text, i) => {
+    chunks.push(text);
+    if (i < values.length) chunks.push(...toChunks(values[i]));
+  });
+  return new Sql(chunks);
+}
+
+function toChunks(value: unknown): readonly Chunk[] {
+  if (value instanceof Sql) return value.chunks;
+  if (value instanceof Param || value instanceof WordRef) return [value];
+  return [new Param(value)];
+}
+
+/** A parameter PostgreSQL must be told the type of (a bare `SELECT $1`, `$1 IS NULL`, a CASE branch). */
+export function typed(value: unknown, pgType: string): Param {
+  return new Param(value, pgType);
+}
+
+/** A JSON value for a JSON column; `undefined` becomes SQL NULL, `null` the JSON null. */
+export function json(value: unknown): Param {
+  return new Param(value === undefined ? null : JSON.stringify(value), 'jsonb');
+}
+
+/** A word each dialect spells its own way (see `Word`). */
+export function word(name: Word): WordRef {
+  return new WordRef(name);
+}
+
+/** Trusted SQL text (column lists built from constants), spliced as is. */
+export function raw(text: string): Sql {
+  return new Sql([text]);
+}
+
+/** Fragments joined by a separator, e.g. a VALUES list. */
+export function join(parts: readonly Sql[], separator: string): Sql {
+  return new Sql(parts.flatMap((part, i) => (i === 0 ? part.chunks : [separator, ...part.chunks])));
+}
+
+/** The text and values a driver sends for `q` in `dialect`. */
+export function render(q: Sql, dialect: Dialect): { text: string; values: unknown[] } {
+  let text = '';
+  const values: unknown[] = [];
+  for (const chunk of q.chunks) {
+    if (typeof chunk === 'string') text += chunk;
+    else if (chunk instanceof WordRef) text += dialect.words[chunk.word];
+    else {
+      values.push(dialect.encode(chunk.value));
+      text += dialect.placeholder(values.length, chunk.pgType);
+    }
+  }
+  return { text, values };
+}
+
+/**
+ * SQLite keeps JSON and times as TEXT (times as ISO-8601 UTC, so text order is time order) and
+ * booleans as 0/1.
+ */
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  placeholder: () => '?',
+  encode: (value) => (typeof value === 'boolean' ? Number(value) : (value ?? null)),
+  decodeJson: (value) => (typeof value === 'string' ? (JSON.parse(value) as unknown) : null),
+  isUniqueViolation: (err) => {
+    const code = (err as { code?: unknown } | null)?.code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+  words: { json: 'TEXT', time: 'TEXT', bool: 'INTEGER', false: '0', seq: 'rowid', seqColumn: '' },
+};
+
+/** PostgreSQL keeps JSON as JSONB, times as TIMESTAMPTZ (read back as ISO text, see the driver). */
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  placeholder: (n, pgType) => (pgType === undefined ? `$${n}` : `$${n}::${pgType}`),
+  encode: (value) => value ?? null,
+  decodeJson: (value) => value,
+  isUniqueViolation: (err) => (err as { code?: unknown } | null)?.code === '23505',
+  words: {
+    json: 'JSONB',
+    time: 'TIMESTAMPTZ',
+    bool: 'BOOLEAN',
+    false: 'FALSE',
+    seq: 'seq',
+    seqColumn: '\n        seq             BIGINT GENERATED ALWAYS AS IDENTITY,',
+  },
+};

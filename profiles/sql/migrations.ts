@@ -1,0 +1,212 @@
+/**
+ * The store's schema history, written once for both databases, and the one routine that applies
+ * it. Column types the databases spell differently are words (see dialect.ts): JSON is TEXT in
+ * SQLite and JSONB in PostgreSQL, times TEXT (ISO-8601 UTC) and TIMESTAMPTZ, booleans INTEGER and
+ * BOOLEAN; PostgreSQL tables that need insertion order carry a `seq` identity column where SQLite
+ * has its rowid. Rendered per dialect, each version is exactly the schema databases already hold.
+ */
+import { ProfileStoreError } from '../errors';
+import { render, sql, word, type Dialect, type Sql } from './dialect';
+import type { Row } from './driver';
+
+/** One schema change as it runs on one database. Versions only ever grow; a shipped migration is never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const JSON_TYPE = word('json');
+const TIME = word('time');
+const BOOL = word('bool');
+const FALSE = word('false');
+const SEQ = word('seqColumn');
+
+/** The schema history, applied in order on open. Append new entries; never edit old ones. */
+const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
+  {
+    version: 1,
+    name: 'customers, profile changes, step records, messages',
+    sql: sql`
+      CREATE TABLE customers (
+        id          TEXT PRIMARY KEY,
+        email       TEXT,
+        phone       TEXT,
+        timezone    TEXT,
+        traits      ${JSON_TYPE} NOT NULL DEFAULT '{}',
+        tags        ${JSON_TYPE} NOT NULL DEFAULT '[]',
+        created_at  ${TIME} NOT NULL,
+        updated_at  ${TIME} NOT NULL
+      );
+      CREATE TABLE profile_changes (
+        idempotency_key TEXT PRIMARY KEY,
+        customer_id     TEXT NOT NULL,
+        applied_at      ${TIME} NOT NULL
+      );
+      CREATE TABLE step_records (
+        idempotency_key TEXT PRIMARY KEY,${SEQ}
+        workflow_id     TEXT NOT NULL,
+        journey_id      TEXT NOT NULL,
+        version         TEXT NOT NULL,
+        customer_id     TEXT NOT NULL,
+        step_id         TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        at              ${TIME} NOT NULL,
+        detail          ${JSON_TYPE}
+      );
+      CREATE INDEX step_records_workflow ON step_records (workflow_id);
+      CREATE INDEX step_records_customer ON step_records (customer_id);
+      CREATE TABLE messages (
+        idempotency_key TEXT PRIMARY KEY,${SEQ}
+        customer_id     TEXT NOT NULL,
+        journey_id      TEXT NOT NULL,
+        step_id         TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        template        TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('sending', 'sent', 'skipped')),
+        result          ${JSON_TYPE},
+        created_at      ${TIME} NOT NULL,
+        updated_at      ${TIME} NOT NULL
+      );
+      CREATE INDEX messages_customer ON messages (customer_id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'live system: events, identity links, deployed journeys, enrolments',
+    sql: sql`
+      CREATE TABLE events (
+        message_id   TEXT PRIMARY KEY,${SEQ}
+        type         TEXT NOT NULL CHECK (type IN ('track', 'identify')),
+        customer_id  TEXT NOT NULL,
+        user_id      TEXT,
+        anonymous_id TEXT,
+        event        TEXT,
+        properties   ${JSON_TYPE},
+        traits       ${JSON_TYPE},
+        context      ${JSON_TYPE},
+        timestamp    ${TIME} NOT NULL,
+        received_at  ${TIME} NOT NULL,
+        routed_at    ${TIME}
+      );
+      CREATE INDEX events_customer ON events (customer_id);
+      CREATE TABLE identity_links (
+        anonymous_id TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL,
+        linked_at    ${TIME} NOT NULL
+      );
+      CREATE INDEX identity_links_user ON identity_links (user_id);
+      CREATE TABLE journeys (
+        journey_id  TEXT PRIMARY KEY,
+        version     TEXT NOT NULL,
+        paused      ${BOOL} NOT NULL DEFAULT ${FALSE},
+        deployed_at ${TIME} NOT NULL
+      );
+      CREATE TABLE journey_versions (
+        journey_id  TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        plan        ${JSON_TYPE} NOT NULL,
+        deployed_at ${TIME} NOT NULL,
+        PRIMARY KEY (journey_id, version)
+      );
+      CREATE TABLE enrolments (
+        workflow_id  TEXT PRIMARY KEY,${SEQ}
+        journey_id   TEXT NOT NULL,
+        customer_id  TEXT NOT NULL,
+        entry        INTEGER NOT NULL,
+        version      TEXT NOT NULL,
+        entered_at   ${TIME} NOT NULL,
+        input        ${JSON_TYPE} NOT NULL DEFAULT 'null',
+        ended_at     ${TIME},
+        outcome      TEXT,
+        current_step TEXT,
+        UNIQUE (journey_id, customer_id, entry)
+      );
+      CREATE INDEX enrolments_customer ON enrolments (customer_id);
+      -- The last line of defence against a customer being inside a journey twice.
+      CREATE UNIQUE INDEX enrolments_one_active ON enrolments (journey_id, customer_id) WHERE ended_at IS NULL;
+      CREATE INDEX step_records_journey ON step_records (journey_id, kind);
+    `,
+  },
+  {
+    version: 3,
+    name: 'delivery: subscriptions, suppressions, send slots for frequency caps',
+    sql: sql`
+      CREATE TABLE subscriptions (
+        customer_id TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+        source      TEXT NOT NULL,
+        updated_at  ${TIME} NOT NULL,
+        PRIMARY KEY (customer_id, channel, category)
+      );
+      -- Addresses are stored normalised (trimmed, lower-case) so one mailbox is one row.
+      CREATE TABLE suppressions (
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        at      ${TIME} NOT NULL,
+        PRIMARY KEY (channel, address)
+      );
+      -- One row per send that counts against frequency caps.
+      CREATE TABLE send_slots (
+        idempotency_key TEXT PRIMARY KEY,
+        customer_id     TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        journey_id      TEXT NOT NULL,
+        at              ${TIME} NOT NULL
+      );
+      CREATE INDEX send_slots_window ON send_slots (customer_id, channel, category, at);
+    `,
+  },
+];
+
+/** The schema history as `dialect` runs it. */
+export function migrationsFor(dialect: Dialect): readonly Migration[] {
+  return HISTORY.map((m) => ({ version: m.version, name: m.name, sql: render(m.sql, dialect).text }));
+}
+
+/** Reads the applied versions, oldest first. */
+export const APPLIED_VERSIONS = sql`SELECT version FROM schema_migrations ORDER BY version`;
+
+/** A step of migrating: a whole script (several statements, no parameters) or one statement whose rows come back. */
+export type MigrationStep = { script: string } | { query: Sql };
+
+/**
+ * Brings a database up to date, as a generator of steps the driver runs inside its migration
+ * transaction (SQLite: IMMEDIATE; PostgreSQL: an advisory lock), feeding back each query's rows.
+ * A generator because SQLite migrates synchronously inside its constructor and PostgreSQL
+ * asynchronously, and both must follow this one routine. `where` names the database in errors.
+ */
+export function* migrationSteps(dialect: Dialect, where: string): Generator<MigrationStep, void, Row[]> {
+  const list = migrationsFor(dialect);
+  yield {
+    script: render(
+      sql`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL,
+        applied_at ${TIME} NOT NULL
+      )`,
+      dialect,
+    ).text,
+  };
+  const applied = new Set((yield { query: APPLIED_VERSIONS }).map((row) => Number(row.version)));
+  const newest = Math.max(0, ...applied);
+  const known = list[list.length - 1]?.version ?? 0;
+  if (newest > known) {
+    throw new ProfileStoreError(
+      'schema_too_new',
+      `profile database ${where} has schema version ${newest}, but this Unbroken only knows up to ${known}: upgrade Unbroken or point it at another database`,
+      { url: where },
+    );
+  }
+  for (const migration of list) {
+    if (applied.has(migration.version)) continue;
+    yield { script: migration.sql };
+    yield {
+      query: sql`INSERT INTO schema_migrations (version, name, applied_at) VALUES (${migration.version}, ${migration.name}, ${new Date().toISOString()})`,
+    };
+  }
+}

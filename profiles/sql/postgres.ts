@@ -1,0 +1,128 @@
+import { Pool, types as pgTypes, type PoolClient } from 'pg';
+import { postgresDialect, render, type Sql } from './dialect';
+import type { Driver, LockSpace, Row, Transaction } from './driver';
+import { APPLIED_VERSIONS, migrationSteps } from './migrations';
+
+/**
+ * First keys of the two-key advisory locks, one per namespace. The numbers are what running
+ * processes already use: keep them, so old and new processes lock the same things.
+ */
+const LOCK_SPACE: Record<LockSpace | 'migrate', number> = { migrate: 1, customer: 2, enrol: 3, deploy: 4, send: 5, message: 6 };
+
+/**
+ * Times come back as ISO text (what SQLite stores and the interface speaks) and counts as
+ * numbers; set per pool so other users of `pg` in the process keep the library defaults.
+ */
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === pgTypes.builtins.TIMESTAMPTZ) {
+      const parseDate = pgTypes.getTypeParser(oid, 'text') as (text: string) => Date;
+      return (text: string) => parseDate(text).toISOString();
+    }
+    if (oid === pgTypes.builtins.INT8) return (text: string) => Number(text);
+    return pgTypes.getTypeParser(oid, format ?? 'text');
+  }) as typeof pgTypes.getTypeParser,
+};
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+/**
+ * The PostgreSQL driver: a connection pool. A transaction holds one connection; `lock` takes a
+ * transaction-scoped advisory lock, so concurrent processes serialise exactly where they would
+ * race and nowhere else.
+ */
+export class PostgresDriver implements Driver {
+  readonly dialect = postgresDialect;
+
+  constructor(private readonly pool: Pool) {}
+
+  /** A pool on `url`, not yet connected. */
+  static connect(url: string, maxConnections: number): PostgresDriver {
+    const pool = new Pool({ connectionString: url, types: TYPES, max: maxConnections });
+    // An idle connection dropped by the server emits 'error' on the pool; without a listener
+    // that would crash the process. The next query simply opens a new connection.
+    pool.on('error', (err) => process.stderr.write(`unbroken: PostgreSQL connection lost: ${err.message}\n`));
+    return new PostgresDriver(pool);
+  }
+
+  all(q: Sql): Promise<Row[]> {
+    return allOn(this.pool, q);
+  }
+
+  async run(q: Sql): Promise<number> {
+    return runOn(this.pool, q);
+  }
+
+  async appliedMigrations(): Promise<number[]> {
+    return (await this.all(APPLIED_VERSIONS)).map((row) => Number(row.version));
+  }
+
+  /** Applies pending migrations; `where` names the database in errors. */
+  async migrate(where: string): Promise<void> {
+    await this.withClient(async (client) => {
+      // Processes starting together queue here; the first applies, the others find it done.
+      // The schema is part of the key so separate schemas (tests) migrate independently.
+      await client.query(`SELECT pg_advisory_xact_lock($1, hashtext('unbroken:' || coalesce(current_schema(), '')))`, [
+        LOCK_SPACE.migrate,
+      ]);
+      const steps = migrationSteps(this.dialect, where);
+      for (let step = steps.next(); !step.done; ) {
+        if ('script' in step.value) {
+          await client.query(step.value.script);
+          step = steps.next([]);
+        } else {
+          step = steps.next(await allOn(client, step.value.query));
+        }
+      }
+    });
+  }
+
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.withClient((client) =>
+      fn({
+        all: (q) => allOn(client, q),
+        run: (q) => runOn(client, q),
+        lock: async (space, ...key) => {
+          // chr(31) (unit separator) cannot occur in ids, so "a"+"bc" and "ab"+"c" lock differently.
+          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_SPACE[space], key.join('\u001f')]);
+        },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Runs `fn` in one transaction on one connection; any error rolls it back. */
+  private async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // A connection that cannot even roll back is not handed to the next caller.
+        broken = rollbackError as Error;
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+async function allOn(db: Queryable, q: Sql): Promise<Row[]> {
+  const { text, values } = render(q, postgresDialect);
+  return (await db.query<Row>(text, values)).rows;
+}
+
+async function runOn(db: Queryable, q: Sql): Promise<number> {
+  const { text, values } = render(q, postgresDialect);
+  return (await db.query(text, values)).rowCount ?? 0;
+}

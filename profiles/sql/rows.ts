@@ -1,0 +1,104 @@
+/**
+ * How records map to table rows, declared once per record: each field lives in the snake_case
+ * column of the same name; the shape says which hold JSON, which are booleans, and which are left
+ * out of the record when NULL (so absent optional fields stay absent, never `null`).
+ */
+import type { CustomerState } from '../rules';
+import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent } from '../store';
+import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
+import type { Row } from './driver';
+
+/** A record's columns (see the file comment). */
+export interface Shape<T> {
+  fields: readonly (keyof T & string)[];
+  json?: readonly (keyof T & string)[];
+  bool?: readonly (keyof T & string)[];
+  optional?: readonly (keyof T & string)[];
+}
+
+export const CUSTOMER: Shape<CustomerState> = {
+  fields: ['id', 'email', 'phone', 'timezone', 'traits', 'tags'],
+  json: ['traits', 'tags'],
+  optional: ['email', 'phone', 'timezone'],
+};
+
+export const STEP: Shape<StepRecord> = {
+  fields: ['idempotencyKey', 'workflowId', 'journeyId', 'version', 'customerId', 'stepId', 'kind', 'at', 'detail'],
+  json: ['detail'],
+  optional: ['detail'],
+};
+
+export const MESSAGE: Shape<MessageRecord> = {
+  fields: ['idempotencyKey', 'customerId', 'journeyId', 'stepId', 'channel', 'template', 'status', 'result'],
+  json: ['result'],
+  optional: ['result'],
+};
+
+export const EVENT: Shape<StoredEvent> = {
+  fields: [
+    'messageId',
+    'type',
+    'customerId',
+    'userId',
+    'anonymousId',
+    'event',
+    'properties',
+    'traits',
+    'context',
+    'timestamp',
+    'receivedAt',
+    'routedAt',
+  ],
+  json: ['properties', 'traits', 'context'],
+  optional: ['userId', 'anonymousId', 'event', 'properties', 'traits', 'context', 'routedAt'],
+};
+
+export const ENROLMENT: Shape<Enrolment> = {
+  fields: ['journeyId', 'customerId', 'entry', 'workflowId', 'version', 'enteredAt', 'input', 'endedAt', 'outcome', 'currentStep'],
+  json: ['input'],
+  optional: ['endedAt', 'outcome', 'currentStep'],
+};
+
+export const JOURNEY: Shape<DeployedJourney> = {
+  fields: ['journeyId', 'version', 'plan', 'deployedAt', 'paused'],
+  json: ['plan'],
+  bool: ['paused'],
+};
+
+/** `customerId` → `customer_id`. */
+export function snake(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** The shape's column list, for a SELECT. */
+export function columns<T>(shape: Shape<T>): Sql {
+  return raw(shape.fields.map(snake).join(', '));
+}
+
+/** Builds the record from a row holding the shape's columns. */
+export function fromRow<T>(shape: Shape<T>, row: Row, dialect: Dialect): T {
+  const record: Record<string, unknown> = {};
+  for (const field of shape.fields) {
+    let value = row[snake(field)];
+    // JSON first: a JSON null in a TEXT column is the text 'null' until decoded.
+    if (shape.json?.includes(field)) value = dialect.decodeJson(value);
+    if (shape.bool?.includes(field)) value = Boolean(value);
+    if (value === null && shape.optional?.includes(field)) continue;
+    record[field] = value;
+  }
+  return record as T;
+}
+
+/**
+ * `INSERT INTO table (…) VALUES (…)` for the shape's fields (absent ones as NULL) except those
+ * in `skip`, plus `extra` columns given by their column name.
+ */
+export function insertRow<T>(table: string, shape: Shape<T>, record: T, options: { skip?: readonly (keyof T & string)[]; extra?: Row } = {}): Sql {
+  const fields = shape.fields.filter((field) => !options.skip?.includes(field));
+  const names = [...fields.map(snake), ...Object.keys(options.extra ?? {})];
+  const values = [
+    ...fields.map((field) => (shape.json?.includes(field) ? sql`${json(record[field])}` : sql`${record[field] ?? null}`)),
+    ...Object.values(options.extra ?? {}).map((value) => sql`${value}`),
+  ];
+  return sql`INSERT INTO ${raw(table)} (${raw(names.join(', '))}) VALUES (${join(values, ', ')})`;
+}

@@ -1,0 +1,513 @@
+import {
+  applyProfileChanges,
+  applyTraits,
+  assembleStats,
+  decideCaps,
+  decideEntry,
+  decideSubscription,
+  emptyCustomer,
+  ENDING_KINDS,
+  isoTime,
+  mergeCustomers,
+  normaliseAddress,
+  requireSomeId,
+  splitSubscriptionTraits,
+  toProfile,
+  validateCapCheck,
+  windowStart,
+  type CapUsage,
+  type CustomerState,
+  type PastEntry,
+  type StatsRows,
+  type SubscriptionChange,
+} from '../rules';
+import type {
+  CapCheck,
+  CapDecision,
+  DeployedJourney,
+  DeployResult,
+  EnrolDecision,
+  Enrolment,
+  JourneyStats,
+  LiveStore,
+  MessageRecord,
+  Profile,
+  ProfileChanges,
+  RecordEventResult,
+  StepRecord,
+  StoredEvent,
+  SubscriptionStatus,
+} from '../store';
+import { json, sql, typed, word, type Sql } from './dialect';
+import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
+import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, STEP, type Shape } from './rows';
+
+type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
+
+/** Insertion order, the tie-breaker among rows with equal times. */
+const SEQ = word('seq');
+
+/** Customer ids that are one person: the canonical id and every anonymous id linked to it. */
+function identityGroup(customer: string): Sql {
+  return sql`SELECT ${typed(customer, 'text')} UNION SELECT anonymous_id FROM identity_links WHERE user_id = ${customer}`;
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
+
+/**
+ * The profile store, written once over a driver (SQLite or PostgreSQL, see dialect.ts).
+ *
+ * Every read-decide-write runs in one transaction that first locks what it decides about (a
+ * customer, a journey and customer pair, a message key): in PostgreSQL an advisory lock, so
+ * concurrent processes serialise exactly where they would race; in SQLite the IMMEDIATE
+ * transaction has locked the whole file already. The unique constraints stay the backstop, and
+ * an idempotency key commits with the change it guards or not at all.
+ */
+export class SqlStore<D extends Driver = Driver> implements LiveStore {
+  private closed = false;
+
+  constructor(protected readonly db: D) {}
+
+  // --- profiles -----------------------------------------------------------------------------
+
+  async getProfile(id: string): Promise<Profile | undefined> {
+    const state = await this.load(this.db, await this.canonical(this.db, id));
+    return state && toProfile(state);
+  }
+
+  async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
+    return this.db.transaction(async (tx) => {
+      const customerId = await this.lockCustomer(tx, id);
+      const state = (await this.load(tx, customerId)) ?? emptyCustomer(customerId);
+      // Subscription preferences become rows (the one place consent is read from), not a trait.
+      const split = splitSubscriptionTraits(customerId, traits);
+      applyTraits(state, split.traits);
+      await this.save(tx, state);
+      await this.writeSubscriptions(tx, customerId, split.subscriptions, 'identify', now());
+      return toProfile(state);
+    });
+  }
+
+  async applyChanges(idempotencyKey: string, id: string, changes: ProfileChanges): Promise<Profile> {
+    // A thrown ProfileStoreError rolls the transaction back, key included, so nothing is half-applied.
+    return this.db.transaction(async (tx) => {
+      const customerId = await this.lockCustomer(tx, id);
+      const inserted = await tx.run(
+        sql`INSERT INTO profile_changes (idempotency_key, customer_id, applied_at) VALUES (${idempotencyKey}, ${customerId}, ${now()})
+            ON CONFLICT DO NOTHING`,
+      );
+      const state = (await this.load(tx, customerId)) ?? emptyCustomer(customerId);
+      if (inserted === 0) return toProfile(state);
+      applyProfileChanges(state, changes);
+      await this.save(tx, state);
+      return toProfile(state);
+    });
+  }
+
+  async recordStep(record: StepRecord): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const inserted = await tx.run(sql`${insertRow('step_records', STEP, record)} ON CONFLICT DO NOTHING`);
+      // A replayed record must not move the run back to an older step.
+      if (inserted === 0) return;
+      const ending = typed(ENDING_KINDS.has(record.kind), 'boolean');
+      // An ended run keeps its first outcome; ended_at only goes from NULL to a time.
+      await tx.run(
+        sql`UPDATE enrolments SET current_step = ${record.stepId},
+              outcome  = CASE WHEN ${ending} AND ended_at IS NULL THEN ${typed(record.kind, 'text')} ELSE outcome END,
+              ended_at = CASE WHEN ${ending} AND ended_at IS NULL THEN ${typed(record.at, 'timestamptz')} ELSE ended_at END
+            WHERE workflow_id = ${record.workflowId}`,
+      );
+    });
+  }
+
+  async stepsFor(workflowId: string): Promise<StepRecord[]> {
+    const rows = await this.db.all(sql`SELECT ${columns(STEP)} FROM step_records WHERE workflow_id = ${workflowId} ORDER BY at, ${SEQ}`);
+    return this.records(STEP, rows);
+  }
+
+  async claimMessage(record: MessageRecord): Promise<{ claimed: boolean; existing?: MessageRecord }> {
+    // Under the key's lock the insert and the read are one step: a release cannot slip between
+    // them, so a losing claim always finds the record it lost to.
+    return this.db.transaction(async (tx) => {
+      await tx.lock('message', record.idempotencyKey);
+      const time = now();
+      const insert = insertRow('messages', MESSAGE, record, { extra: { created_at: time, updated_at: time } });
+      if ((await tx.run(sql`${insert} ON CONFLICT DO NOTHING`)) === 1) return { claimed: true };
+      const row = await first(tx, sql`SELECT ${columns(MESSAGE)} FROM messages WHERE idempotency_key = ${record.idempotencyKey}`);
+      return { claimed: false, existing: this.record(MESSAGE, row as Row) };
+    });
+  }
+
+  async finishMessage(idempotencyKey: string, status: 'sent' | 'skipped', result: Record<string, unknown>): Promise<void> {
+    await this.db.run(
+      sql`UPDATE messages SET status = ${status}, result = ${json(result)}, updated_at = ${now()} WHERE idempotency_key = ${idempotencyKey}`,
+    );
+  }
+
+  async releaseMessage(idempotencyKey: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.lock('message', idempotencyKey);
+      // Only an unfinished claim may be released: a finished message must stay finished.
+      await tx.run(sql`DELETE FROM messages WHERE idempotency_key = ${idempotencyKey} AND status = 'sending'`);
+    });
+  }
+
+  async messagesFor(customerId: string): Promise<MessageRecord[]> {
+    const rows = await this.db.all(sql`SELECT ${columns(MESSAGE)} FROM messages WHERE customer_id = ${customerId} ORDER BY created_at, ${SEQ}`);
+    return this.records(MESSAGE, rows);
+  }
+
+  // --- identities and events ----------------------------------------------------------------
+
+  async resolveCustomer(ids: { userId?: string; anonymousId?: string }): Promise<string> {
+    requireSomeId(ids);
+    const { userId, anonymousId } = ids;
+    if (!userId) return this.canonical(this.db, anonymousId as string);
+    if (!anonymousId || anonymousId === userId) return userId;
+    // Fast path for every later event of an identified visitor: the link already exists.
+    if ((await this.linkedUser(this.db, anonymousId)) !== undefined) return userId;
+    return this.db.transaction(async (tx) => {
+      // Anonymous before user: the same order identify() on an anonymous id takes them in.
+      await tx.lock('customer', anonymousId);
+      await tx.lock('customer', userId);
+      // An anonymous id already linked (to this user or, first come first served, another one)
+      // stays as it is: the event still belongs to the user it names.
+      const linked = await tx.run(
+        sql`INSERT INTO identity_links (anonymous_id, user_id, linked_at) VALUES (${anonymousId}, ${userId}, ${now()}) ON CONFLICT DO NOTHING`,
+      );
+      if (linked === 1) await this.merge(tx, anonymousId, userId);
+      return userId;
+    });
+  }
+
+  /** Moves a just-linked anonymous id's events, profile and consent to its user. */
+  private async merge(tx: Transaction, anonymousId: string, userId: string): Promise<void> {
+    await tx.run(sql`UPDATE events SET customer_id = ${userId} WHERE customer_id = ${anonymousId}`);
+    const anonymous = await this.load(tx, anonymousId);
+    if (anonymous) {
+      await this.save(tx, mergeCustomers(userId, await this.load(tx, userId), anonymous));
+      await tx.run(sql`DELETE FROM customers WHERE id = ${anonymousId}`);
+    }
+    // Consent follows the person: for each channel and category the latest statement wins,
+    // whichever id it was made under. Send slots stay put: caps count the whole identity group.
+    await tx.run(
+      sql`INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
+          SELECT ${typed(userId, 'text')}, channel, category, status, source, updated_at FROM subscriptions WHERE customer_id = ${anonymousId}
+          ON CONFLICT (customer_id, channel, category) DO UPDATE
+            SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
+            WHERE excluded.updated_at > subscriptions.updated_at`,
+    );
+    await tx.run(sql`DELETE FROM subscriptions WHERE customer_id = ${anonymousId}`);
+  }
+
+  async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx.run(sql`${insertRow('events', EVENT, event, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`);
+      if (inserted === 1) return { status: 'new' };
+      const row = await first(tx, sql`SELECT routed_at FROM events WHERE message_id = ${event.messageId}`);
+      return row?.routed_at === null ? { status: 'new' } : { status: 'duplicate' };
+    });
+  }
+
+  async markEventRouted(messageId: string): Promise<void> {
+    await this.db.run(sql`UPDATE events SET routed_at = ${now()} WHERE message_id = ${messageId} AND routed_at IS NULL`);
+  }
+
+  async eventsFor(customerId: string): Promise<StoredEvent[]> {
+    const rows = await this.db.all(sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} ORDER BY timestamp, ${SEQ}`);
+    return this.records(EVENT, rows);
+  }
+
+  // --- deployed journeys --------------------------------------------------------------------
+
+  async deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string): Promise<DeployResult> {
+    return this.db.transaction(async (tx) => {
+      // Two deploys at once would both see the old version; one at a time keeps the report true.
+      await tx.lock('deploy', 'journeys');
+      const result: DeployResult = { published: [], unchanged: [] };
+      for (const { journeyId, version, plan } of plans) {
+        const previous = (await first(tx, sql`SELECT version FROM journeys WHERE journey_id = ${journeyId}`))?.version as string | undefined;
+        if (previous === version) {
+          result.unchanged.push(journeyId);
+          continue;
+        }
+        // Serialising inside the transaction: a plan that cannot be stored aborts the whole
+        // deploy. A version deployed before (a rollback) keeps its original row and plan.
+        await tx.run(
+          sql`INSERT INTO journey_versions (journey_id, version, plan, deployed_at) VALUES (${journeyId}, ${version}, ${json(plan)}, ${at})
+              ON CONFLICT DO NOTHING`,
+        );
+        await tx.run(
+          sql`INSERT INTO journeys (journey_id, version, paused, deployed_at) VALUES (${journeyId}, ${version}, ${false}, ${at})
+              ON CONFLICT (journey_id) DO UPDATE SET version = excluded.version, deployed_at = excluded.deployed_at`,
+        );
+        result.published.push(previous === undefined ? { journeyId, version } : { journeyId, version, previous });
+      }
+      return result;
+    });
+  }
+
+  async deployedJourneys(): Promise<DeployedJourney[]> {
+    const rows = await this.db.all(
+      sql`SELECT j.journey_id, j.version, v.plan, j.deployed_at, j.paused
+          FROM journeys j JOIN journey_versions v ON v.journey_id = j.journey_id AND v.version = j.version
+          ORDER BY j.journey_id`,
+    );
+    return this.records(JOURNEY, rows);
+  }
+
+  async journeyVersion(journeyId: string, version: string): Promise<DeployedJourney | undefined> {
+    const row = await first(
+      this.db,
+      sql`SELECT v.journey_id, v.version, v.plan, v.deployed_at, j.paused
+          FROM journey_versions v JOIN journeys j ON j.journey_id = v.journey_id
+          WHERE v.journey_id = ${journeyId} AND v.version = ${version}`,
+    );
+    return row && this.record(JOURNEY, row);
+  }
+
+  async setPaused(journeyId: string, paused: boolean): Promise<boolean> {
+    return (await this.db.run(sql`UPDATE journeys SET paused = ${paused} WHERE journey_id = ${journeyId}`)) === 1;
+  }
+
+  // --- enrolments ---------------------------------------------------------------------------
+
+  async tryEnrol(args: EnrolArgs): Promise<EnrolDecision> {
+    try {
+      return await this.db.transaction((tx) => this.enrol(tx, args));
+    } catch (err) {
+      // The locks make this unreachable between Unbroken processes, but the unique indexes are
+      // the real guarantee: losing to them means another run got in first.
+      if (this.db.dialect.isUniqueViolation(err)) return { enrolled: false, reason: 'active' };
+      throw err;
+    }
+  }
+
+  private async enrol(tx: Transaction, args: EnrolArgs): Promise<EnrolDecision> {
+    const customer = await this.canonical(tx, args.customerId);
+    await tx.lock('enrol', args.journeyId, customer);
+    const journey = await first(tx, sql`SELECT paused FROM journeys WHERE journey_id = ${args.journeyId}`);
+    const history = (await tx.all(
+      sql`SELECT entry, entered_at AS "enteredAt", ended_at AS "endedAt" FROM enrolments
+          WHERE journey_id = ${args.journeyId} AND customer_id IN (${identityGroup(customer)})`,
+    )) as unknown as PastEntry[];
+    const decision = decideEntry({ paused: Boolean(journey?.paused), history, reEntry: args.reEntry, at: args.at });
+    if (!decision.enter) {
+      return decision.until === undefined
+        ? { enrolled: false, reason: decision.reason }
+        : { enrolled: false, reason: decision.reason, until: decision.until };
+    }
+    const enrolment: Enrolment = {
+      journeyId: args.journeyId,
+      customerId: args.customerId,
+      entry: decision.entry,
+      workflowId: `${args.workflowIdPrefix}:${decision.entry}`,
+      version: args.version,
+      enteredAt: args.at,
+      input: args.input ?? null,
+    };
+    await tx.run(insertRow('enrolments', ENROLMENT, enrolment));
+    return { enrolled: true, enrolment };
+  }
+
+  async activeEnrolments(customerId: string): Promise<Enrolment[]> {
+    return this.enrolments(customerId, sql`AND ended_at IS NULL ORDER BY entered_at, ${SEQ}`);
+  }
+
+  async enrolmentsFor(customerId: string): Promise<Enrolment[]> {
+    return this.enrolments(customerId, sql`ORDER BY entered_at DESC, ${SEQ} DESC`);
+  }
+
+  private async enrolments(customerId: string, tail: Sql): Promise<Enrolment[]> {
+    const customer = await this.canonical(this.db, customerId);
+    const rows = await this.db.all(
+      sql`SELECT ${columns(ENROLMENT)} FROM enrolments WHERE customer_id IN (${identityGroup(customer)}) ${tail}`,
+    );
+    return this.records(ENROLMENT, rows);
+  }
+
+  async journeyStats(journeyId: string): Promise<JourneyStats> {
+    const [counts, outcomes, steps, skipReasons] = await Promise.all([
+      first(
+        this.db,
+        sql`SELECT COUNT(*) AS entered, COUNT(*) FILTER (WHERE ended_at IS NULL) AS active FROM enrolments WHERE journey_id = ${journeyId}`,
+      ),
+      this.db.all(
+        sql`SELECT outcome, COUNT(*) AS count FROM enrolments WHERE journey_id = ${journeyId} AND outcome IS NOT NULL
+            GROUP BY outcome ORDER BY outcome`,
+      ),
+      this.db.all(
+        sql`SELECT step_id AS "stepId", kind, COUNT(*) AS count FROM step_records WHERE journey_id = ${journeyId}
+            GROUP BY step_id, kind ORDER BY MIN(at), MIN(${SEQ})`,
+      ),
+      // SQLite's ->> returns a JSON number as a number, PostgreSQL's as text: String() makes both text.
+      this.db.all(
+        sql`SELECT step_id AS "stepId", detail->>'reason' AS reason, COUNT(*) AS count FROM step_records
+            WHERE journey_id = ${journeyId} AND kind = 'skipped' GROUP BY 1, 2`,
+      ),
+    ]);
+    return assembleStats(journeyId, {
+      entered: Number(counts?.entered ?? 0),
+      active: Number(counts?.active ?? 0),
+      outcomes: outcomes as unknown as StatsRows['outcomes'],
+      steps: steps as unknown as StatsRows['steps'],
+      skipReasons: skipReasons.map((row) => ({ ...row, reason: row.reason === null ? null : String(row.reason) })) as StatsRows['skipReasons'],
+    });
+  }
+
+  // --- delivery: consent, suppression, frequency caps ----------------------------------------
+
+  async subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus> {
+    const id = await this.canonical(this.db, customerId);
+    const row = await first(
+      this.db,
+      sql`SELECT status FROM subscriptions WHERE customer_id = ${id} AND channel = ${channel} AND category = ${category}`,
+    );
+    const explicit = row?.status as string | undefined;
+    return decideSubscription(explicit, explicit === undefined ? (await this.load(this.db, id))?.traits : undefined, category);
+  }
+
+  async setSubscription(
+    customerId: string,
+    channel: string,
+    category: string,
+    status: SubscriptionStatus,
+    source: string,
+    at: string,
+  ): Promise<void> {
+    const when = isoTime(at, `subscription of ${customerId}`);
+    await this.db.transaction(async (tx) => {
+      // Locked like identify: a merge of this anonymous id either ran before (we write under the
+      // user) or waits, so the statement is never left behind under the anonymous id.
+      const id = await this.lockCustomer(tx, customerId);
+      await this.writeSubscriptions(tx, id, [{ channel, category, status }], source, when);
+    });
+  }
+
+  async suppress(channel: string, address: string, reason: string, at: string): Promise<void> {
+    const when = isoTime(at, `suppression of ${channel} address`);
+    // The first reason stays: it is why the address was cut off; a later bounce adds nothing.
+    await this.db.run(
+      sql`INSERT INTO suppressions (channel, address, reason, at) VALUES (${channel}, ${normaliseAddress(channel, address)}, ${reason}, ${when})
+          ON CONFLICT DO NOTHING`,
+    );
+  }
+
+  async suppression(channel: string, address: string): Promise<string | undefined> {
+    const row = await first(
+      this.db,
+      sql`SELECT reason FROM suppressions WHERE channel = ${channel} AND address = ${normaliseAddress(channel, address)}`,
+    );
+    return row?.reason as string | undefined;
+  }
+
+  async reserveSendSlot(check: CapCheck): Promise<CapDecision> {
+    const at = validateCapCheck(check);
+    return this.db.transaction(async (tx) => {
+      // Every reservation for one customer queues on this lock, so the count below and the
+      // insert after it are one step: of two journeys racing for the last slot, the second
+      // sees the first one's row. Same order as lockCustomer: the id as given, then canonical.
+      await tx.lock('send', check.customerId);
+      const customer = await this.canonical(tx, check.customerId);
+      if (customer !== check.customerId) await tx.lock('send', customer);
+      if (await first(tx, sql`SELECT 1 AS held FROM send_slots WHERE idempotency_key = ${check.idempotencyKey}`)) return { allowed: true };
+      const usages: CapUsage[] = [];
+      for (const cap of check.caps) usages.push(await this.capUsage(tx, check, customer, at, cap));
+      const decision = decideCaps(usages);
+      if (!decision.allowed) return decision;
+      await tx.run(
+        sql`INSERT INTO send_slots (idempotency_key, customer_id, channel, category, journey_id, at)
+            VALUES (${check.idempotencyKey}, ${customer}, ${check.channel}, ${check.category}, ${check.journeyId}, ${at})`,
+      );
+      return decision;
+    });
+  }
+
+  /** The newest slots (at most `max`) inside one cap's window. */
+  private async capUsage(tx: Transaction, check: CapCheck, customer: string, at: string, cap: CapCheck['caps'][number]): Promise<CapUsage> {
+    const journey = typed(cap.journeyId ?? null, 'text');
+    const rows = await tx.all(
+      sql`SELECT at FROM send_slots
+          WHERE customer_id IN (${identityGroup(customer)}) AND channel = ${check.channel} AND category = ${check.category}
+            AND at > ${windowStart(at, cap.windowMs)} AND (${journey} IS NULL OR journey_id = ${journey})
+          ORDER BY at DESC LIMIT ${cap.max}`,
+    );
+    return { max: cap.max, windowMs: cap.windowMs, newest: rows.map((row) => Date.parse(row.at as string)) };
+  }
+
+  async releaseSendSlot(idempotencyKey: string): Promise<void> {
+    await this.db.run(sql`DELETE FROM send_slots WHERE idempotency_key = ${idempotencyKey}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+
+  // --- rows -----------------------------------------------------------------------------------
+
+  private record<T>(shape: Shape<T>, row: Row): T {
+    return fromRow(shape, row, this.db.dialect);
+  }
+
+  private records<T>(shape: Shape<T>, rows: Row[]): T[] {
+    return rows.map((row) => fromRow(shape, row, this.db.dialect));
+  }
+
+  private async linkedUser(db: Runner, anonymousId: string): Promise<string | undefined> {
+    const row = await first(db, sql`SELECT user_id FROM identity_links WHERE anonymous_id = ${anonymousId}`);
+    return row?.user_id as string | undefined;
+  }
+
+  /** The id a customer's data lives under: the linked user for a merged anonymous id. */
+  private async canonical(db: Runner, id: string): Promise<string> {
+    return (await this.linkedUser(db, id)) ?? id;
+  }
+
+  /**
+   * Locks a customer for a read-modify-write of its profile and returns the id to write under.
+   * The id as given is locked first, so a merge of that anonymous id (which holds the same
+   * lock) either finished before (we then see the link) or waits until we are done.
+   */
+  private async lockCustomer(tx: Transaction, id: string): Promise<string> {
+    await tx.lock('customer', id);
+    const customerId = await this.canonical(tx, id);
+    if (customerId !== id) await tx.lock('customer', customerId);
+    return customerId;
+  }
+
+  /** Upserts subscription rows for a canonical customer id. */
+  private async writeSubscriptions(
+    tx: Transaction,
+    customerId: string,
+    changes: readonly SubscriptionChange[],
+    source: string,
+    at: string,
+  ): Promise<void> {
+    for (const change of changes) {
+      await tx.run(
+        sql`INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
+            VALUES (${customerId}, ${change.channel}, ${change.category}, ${change.status}, ${source}, ${at})
+            ON CONFLICT (customer_id, channel, category) DO UPDATE
+              SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
+      );
+    }
+  }
+
+  private async load(db: Runner, id: string): Promise<CustomerState | undefined> {
+    const row = await first(db, sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id = ${id}`);
+    return row && this.record(CUSTOMER, row);
+  }
+
+  private async save(tx: Transaction, state: CustomerState): Promise<void> {
+    const time = now();
+    await tx.run(
+      sql`${insertRow('customers', CUSTOMER, state, { extra: { created_at: time, updated_at: time } })}
+          ON CONFLICT (id) DO UPDATE SET email = excluded.email, phone = excluded.phone, timezone = excluded.timezone,
+            traits = excluded.traits, tags = excluded.tags, updated_at = excluded.updated_at`,
+    );
+  }
+}
