@@ -1,3 +1,13 @@
+/**
+ * The profile store: customers, events, deployed journeys, enrolments, consent and caps.
+ *
+ * - store.ts: the interfaces callers program against
+ * - rules.ts: the pure rules (traits, merges, re-entry, subscriptions, caps), no SQL
+ * - sql/: the one implementation for both databases: store.ts (every method, SQL written once),
+ *   dialect.ts (what SQLite and PostgreSQL spell differently), rows.ts (records to rows),
+ *   migrations.ts (the schema history and its runner), sqlite.ts and postgres.ts (the drivers)
+ * - sqlite.ts, postgres.ts: the two stores callers open; this file picks one from a URL
+ */
 import path from 'node:path';
 import { ProfileStoreError } from './errors';
 import { PostgresProfileStore } from './postgres';

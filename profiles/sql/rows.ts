@@ -3,7 +3,7 @@
  * column of the same name; the shape says which hold JSON, which are booleans, and which are left
  * out of the record when NULL (so absent optional fields stay absent, never `null`).
  */
-import type { CustomerState } from '../rules';
+import type { CustomerState, PastEntry } from '../rules';
 import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent } from '../store';
 import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
@@ -35,18 +35,19 @@ export const MESSAGE: Shape<MessageRecord> = {
 };
 
 export const EVENT: Shape<StoredEvent> = {
+  // Required fields first: records keep the key order API responses have always had.
   fields: [
     'messageId',
     'type',
     'customerId',
+    'timestamp',
+    'receivedAt',
     'userId',
     'anonymousId',
     'event',
     'properties',
     'traits',
     'context',
-    'timestamp',
-    'receivedAt',
     'routedAt',
   ],
   json: ['properties', 'traits', 'context'],
@@ -58,6 +59,9 @@ export const ENROLMENT: Shape<Enrolment> = {
   json: ['input'],
   optional: ['endedAt', 'outcome', 'currentStep'],
 };
+
+/** An earlier run as the re-entry rule sees it (`endedAt` stays null while the run is active). */
+export const PAST_ENTRY: Shape<PastEntry> = { fields: ['entry', 'enteredAt', 'endedAt'] };
 
 export const JOURNEY: Shape<DeployedJourney> = {
   fields: ['journeyId', 'version', 'plan', 'deployedAt', 'paused'],

@@ -17,8 +17,6 @@ import {
   windowStart,
   type CapUsage,
   type CustomerState,
-  type PastEntry,
-  type StatsRows,
   type SubscriptionChange,
 } from '../rules';
 import type {
@@ -40,7 +38,7 @@ import type {
 } from '../store';
 import { json, sql, typed, word, type Sql } from './dialect';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
-import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, STEP, type Shape } from './rows';
+import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, type Shape } from './rows';
 
 type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
 
@@ -289,10 +287,12 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     const customer = await this.canonical(tx, args.customerId);
     await tx.lock('enrol', args.journeyId, customer);
     const journey = await first(tx, sql`SELECT paused FROM journeys WHERE journey_id = ${args.journeyId}`);
-    const history = (await tx.all(
-      sql`SELECT entry, entered_at AS "enteredAt", ended_at AS "endedAt" FROM enrolments
-          WHERE journey_id = ${args.journeyId} AND customer_id IN (${identityGroup(customer)})`,
-    )) as unknown as PastEntry[];
+    const history = this.records(
+      PAST_ENTRY,
+      await tx.all(
+        sql`SELECT ${columns(PAST_ENTRY)} FROM enrolments WHERE journey_id = ${args.journeyId} AND customer_id IN (${identityGroup(customer)})`,
+      ),
+    );
     const decision = decideEntry({ paused: Boolean(journey?.paused), history, reEntry: args.reEntry, at: args.at });
     if (!decision.enter) {
       return decision.until === undefined
@@ -351,9 +351,13 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     return assembleStats(journeyId, {
       entered: Number(counts?.entered ?? 0),
       active: Number(counts?.active ?? 0),
-      outcomes: outcomes as unknown as StatsRows['outcomes'],
-      steps: steps as unknown as StatsRows['steps'],
-      skipReasons: skipReasons.map((row) => ({ ...row, reason: row.reason === null ? null : String(row.reason) })) as StatsRows['skipReasons'],
+      outcomes: outcomes.map((row) => ({ outcome: String(row.outcome), count: Number(row.count) })),
+      steps: steps.map((row) => ({ stepId: String(row.stepId), kind: String(row.kind), count: Number(row.count) })),
+      skipReasons: skipReasons.map((row) => ({
+        stepId: String(row.stepId),
+        reason: row.reason === null ? null : String(row.reason),
+        count: Number(row.count),
+      })),
     });
   }
 

@@ -50,9 +50,9 @@ describe('row mapping', () => {
     const q = insertRow('events', EVENT, { messageId: 'e1', type: 'track', customerId: 'c1', properties: { a: 1 }, timestamp: 't', receivedAt: 't', routedAt: 't' }, { skip: ['routedAt'] });
     expect(render(q, postgresDialect)).toEqual({
       text:
-        'INSERT INTO events (message_id, type, customer_id, user_id, anonymous_id, event, properties, traits, context, timestamp, received_at) ' +
-        'VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb, $10, $11)',
-      values: ['e1', 'track', 'c1', null, null, null, '{"a":1}', null, null, 't', 't'],
+        'INSERT INTO events (message_id, type, customer_id, timestamp, received_at, user_id, anonymous_id, event, properties, traits, context) ' +
+        'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::jsonb)',
+      values: ['e1', 'track', 'c1', 't', 't', null, null, null, '{"a":1}', null, null],
     });
   });
 });
