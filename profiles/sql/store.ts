@@ -45,9 +45,18 @@ type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
 /** Insertion order, the tie-breaker among rows with equal times. */
 const SEQ = word('seq');
 
-/** Customer ids that are one person: the canonical id and every anonymous id linked to it. */
-function identityGroup(customer: string): Sql {
-  return sql`SELECT ${typed(customer, 'text')} UNION SELECT anonymous_id FROM identity_links WHERE user_id = ${customer}`;
+/**
+ * The id a customer's data lives under (the linked user for a merged anonymous id), as an
+ * expression, so a read resolves it in the same statement, never seeing half a merge.
+ */
+function canonicalId(id: string): Sql {
+  return sql`COALESCE((SELECT user_id FROM identity_links WHERE anonymous_id = ${id}), ${typed(id, 'text')})`;
+}
+
+/** Customer ids that are one person: the canonical id (a value or an expression) and every anonymous id linked to it. */
+function identityGroup(customer: string | Sql): Sql {
+  const id = typeof customer === 'string' ? sql`${typed(customer, 'text')}` : customer;
+  return sql`SELECT ${id} UNION SELECT anonymous_id FROM identity_links WHERE user_id = ${id}`;
 }
 
 function now(): string {
@@ -71,8 +80,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   // --- profiles -----------------------------------------------------------------------------
 
   async getProfile(id: string): Promise<Profile | undefined> {
-    const state = await this.load(this.db, await this.canonical(this.db, id));
-    return state && toProfile(state);
+    const row = await first(this.db, sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id = ${canonicalId(id)}`);
+    return row && toProfile(this.record(CUSTOMER, row));
   }
 
   async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
@@ -321,9 +330,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   private async enrolments(customerId: string, tail: Sql): Promise<Enrolment[]> {
-    const customer = await this.canonical(this.db, customerId);
     const rows = await this.db.all(
-      sql`SELECT ${columns(ENROLMENT)} FROM enrolments WHERE customer_id IN (${identityGroup(customer)}) ${tail}`,
+      sql`SELECT ${columns(ENROLMENT)} FROM enrolments WHERE customer_id IN (${identityGroup(canonicalId(customerId))}) ${tail}`,
     );
     return this.records(ENROLMENT, rows);
   }
@@ -364,13 +372,15 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   // --- delivery: consent, suppression, frequency caps ----------------------------------------
 
   async subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus> {
-    const id = await this.canonical(this.db, customerId);
     const row = await first(
       this.db,
-      sql`SELECT status FROM subscriptions WHERE customer_id = ${id} AND channel = ${channel} AND category = ${category}`,
+      sql`SELECT (SELECT status FROM subscriptions WHERE customer_id = k.id AND channel = ${channel} AND category = ${category}) AS status,
+                 (SELECT traits FROM customers WHERE id = k.id) AS traits
+          FROM (SELECT ${canonicalId(customerId)} AS id) k`,
     );
-    const explicit = row?.status as string | undefined;
-    return decideSubscription(explicit, explicit === undefined ? (await this.load(this.db, id))?.traits : undefined, category);
+    const explicit = (row?.status ?? undefined) as string | undefined;
+    const traits = (this.db.dialect.decodeJson(row?.traits ?? null) ?? undefined) as Record<string, unknown> | undefined;
+    return decideSubscription(explicit, traits, category);
   }
 
   async setSubscription(
