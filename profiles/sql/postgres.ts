@@ -59,7 +59,7 @@ export class PostgresDriver implements Driver {
 
   /** Applies pending migrations; `where` names the database in errors. */
   async migrate(where: string): Promise<void> {
-    await this.withClient(async (client) => {
+    await this.inTransaction(async (client) => {
       // Processes starting together queue here; the first applies, the others find it done.
       // The schema is part of the key so separate schemas (tests) migrate independently.
       await client.query(`SELECT pg_advisory_xact_lock($1, hashtext('unbroken:' || coalesce(current_schema(), '')))`, [
@@ -78,12 +78,13 @@ export class PostgresDriver implements Driver {
   }
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.withClient((client) =>
+    return this.inTransaction((client) =>
       fn({
         all: (q) => allOn(client, q),
         run: (q) => runOn(client, q),
         lock: async (space, ...key) => {
-          // chr(31) (unit separator) cannot occur in ids, so "a"+"bc" and "ab"+"c" lock differently.
+          // The unit separator (chr(31)) cannot occur in ids, so "a"+"bc" and "ab"+"c" lock differently;
+          // joined as the earlier store did, so old and new processes take the same lock.
           await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_SPACE[space], key.join('\u001f')]);
         },
       }),
@@ -95,7 +96,7 @@ export class PostgresDriver implements Driver {
   }
 
   /** Runs `fn` in one transaction on one connection; any error rolls it back. */
-  private async withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {

@@ -98,6 +98,37 @@ if (baseUrl === '' && inCi) {
       }
     });
 
+    it('upgrades a database of the first schema version without losing its data', async () => {
+      const first = postgresMigrations[0];
+      if (!first) throw new Error('no migrations');
+      const raw = new Pool({ connectionString: schemaUrl(), max: 1 });
+      try {
+        await raw.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)');
+        await raw.query(first.sql);
+        await raw.query('INSERT INTO schema_migrations VALUES ($1, $2, now())', [first.version, first.name]);
+        await raw.query(`INSERT INTO customers (id, traits, tags, created_at, updated_at) VALUES ('c1', '{"plan":"pro"}', '[]', now(), now())`);
+      } finally {
+        await raw.end();
+      }
+      const store = await PostgresProfileStore.open(schemaUrl());
+      try {
+        expect(await store.appliedMigrations()).toEqual(postgresMigrations.map((m) => m.version));
+        expect(await store.getProfile('c1')).toEqual({ id: 'c1', plan: 'pro', tags: [] });
+        const entered = await store.tryEnrol({
+          journeyId: 'cart',
+          customerId: 'c1',
+          version: 'v1',
+          reEntry: { mode: 'never' },
+          at: new Date().toISOString(),
+          workflowIdPrefix: 'cart:c1',
+          input: null,
+        });
+        expect(entered.enrolled).toBe(true);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('reports an unreachable database plainly, without the password', async () => {
       const error = await PostgresProfileStore.open('postgres://app:s3cret@127.0.0.1:1/unbroken').catch((err: unknown) => err);
       expect(error).toBeInstanceOf(ProfileStoreError);
