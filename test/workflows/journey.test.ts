@@ -17,7 +17,7 @@ import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan, TimeWindow } from '../../compiler/plan';
 import { SqliteProfileStore } from '../../profiles/sqlite';
-import { eventSignal, JOURNEY_WORKFLOW, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
+import { eventSignal, identifySignal, JOURNEY_WORKFLOW, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
 import { journeyBundle } from '../../worker/worker';
 import { startSmtpServer } from '../support/smtp';
 import { timeSkippingEnv } from '../support/temporal';
@@ -81,7 +81,7 @@ interface RunOptions {
   quietHours?: TimeWindow;
 }
 
-async function run(journeyId: string, event: string, opts: RunOptions): Promise<{ result: JourneyResult; customerId: string }> {
+async function run(journeyId: string, event: string, opts: RunOptions): Promise<{ result: JourneyResult; customerId: string; workflowId: string }> {
   const customerId = opts.customer.id ?? `c-${randomUUID().slice(0, 8)}`;
   const { id: _id, ...traits } = opts.customer;
   await store.identify(customerId, traits);
@@ -109,12 +109,13 @@ async function run(journeyId: string, event: string, opts: RunOptions): Promise<
     startAt: opts.startAt,
     ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
   };
+  const workflowId = `journey:${journeyId}:${customerId}:${randomUUID()}`;
   const result = await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, { args: [input], taskQueue, workflowId: `journey:${journeyId}:${customerId}:${randomUUID()}` });
+    const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, { args: [input], taskQueue, workflowId });
     if (opts.during) await opts.during(handle);
     return (await handle.result()) as JourneyResult;
   });
-  return { result, customerId };
+  return { result, customerId, workflowId };
 }
 
 const mailsTo = (address: string) => smtp.messages.filter((m) => m.to === address);
@@ -154,6 +155,23 @@ describe('the journey interpreter on the time-skipping server', () => {
     expect(Date.parse(converted.at) - Date.parse(entry(result, 'entered')!.at)).toBeLessThan(HOUR);
     expect(result.timeline.filter((t) => t.kind === 'event_received')).toHaveLength(2);
     expect(mailsTo('bob@example.com')).toHaveLength(0);
+  });
+
+  test('events and identifies that reach a running journey are in the store too, in timeline order', async () => {
+    const { result, workflowId } = await run('cart', 'cart_abandoned', {
+      customer: { email: 'abe@example.com' },
+      properties: { cart_id: 'c12' },
+      during: async (handle) => {
+        await env.sleep(10 * 60_000);
+        await handle.signal(identifySignal, { traits: { vip: true } });
+        await handle.signal(eventSignal, { event: 'order_completed', properties: { cart_id: 'c12' }, timestamp: new Date().toISOString() });
+      },
+    });
+    expect(kinds(result)).toEqual(['entered:entry', 'profile_updated:wait-1', 'event_received:wait-1', 'converted:wait-1']);
+    // `unbroken status` reads the store, the state query the workflow: both tell the same story.
+    const stored = (await store.stepsFor(workflowId)).map((s) => `${s.kind}:${s.stepId}`);
+    expect(stored).toEqual(kinds(result));
+    expect((await store.stepsFor(workflowId))[1].detail).toEqual({ source: 'identify', traits: { vip: true } });
   });
 
   test('an exit_when event ends the journey as exited', async () => {

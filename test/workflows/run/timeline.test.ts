@@ -1,0 +1,96 @@
+/** The timeline without a server: a fake `recordStep` that answers when the test says so. */
+import type { JourneyContext, RecordStepInput } from '../../../activities/types';
+import { Timeline } from '../../../workflows/run/timeline';
+
+const identity = { workflowId: 'journey:cart:c1', firstExecutionRunId: 'run-1', version: 'v1' };
+const context: JourneyContext = {
+  workflowId: identity.workflowId,
+  journeyId: 'cart',
+  version: 'v1',
+  customerId: 'c1',
+  enteredAt: '2026-11-24T10:00:00.000Z',
+  trigger: { event: 'cart_abandoned', properties: {}, timestamp: '2026-11-24T10:00:00.000Z' },
+};
+
+/** Records calls; each write stays in flight until the test settles it. */
+function fakeStore() {
+  const started: RecordStepInput[] = [];
+  const settle: ((err?: Error) => void)[] = [];
+  const recordStep = (input: RecordStepInput) =>
+    new Promise<void>((resolve, reject) => {
+      started.push(input);
+      settle.push((err) => (err ? reject(err) : resolve()));
+    });
+  return { started, settle, recordStep };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const at = '2026-11-24T10:00:00.000Z';
+
+describe('Timeline', () => {
+  test('the entry and each later entry are recorded once, with the keys runs in flight already use', async () => {
+    const store = fakeStore();
+    const timeline = new Timeline(store.recordStep, context, identity, true);
+    const entered = timeline.entered(at, 'cart_abandoned');
+    await flush();
+    store.settle[0]();
+    await entered;
+    const waited = timeline.note({ at, step: 'wait-1', kind: 'waited', duration_ms: 3_600_000 }, { duration_ms: 3_600_000 });
+    await flush();
+    store.settle[1]();
+    await waited;
+    expect(store.started).toEqual([
+      { idempotencyKey: 'journey:cart:c1/run-1/v1/entry/entered', context, stepId: 'entry', kind: 'entered', at },
+      { idempotencyKey: 'journey:cart:c1/run-1/v1/wait-1/waited/2', context, stepId: 'wait-1', kind: 'waited', at, detail: { duration_ms: 3_600_000 } },
+    ]);
+    expect(timeline.entries).toEqual([
+      { at, step: 'entry', kind: 'entered', event: 'cart_abandoned' },
+      { at, step: 'wait-1', kind: 'waited', duration_ms: 3_600_000 },
+    ]);
+  });
+
+  test('signal entries are recorded in timeline order, and the next note waits for them', async () => {
+    const store = fakeStore();
+    const timeline = new Timeline(store.recordStep, context, identity, true);
+    timeline.fromSignal({ at, step: 'wait-1', kind: 'event_received', event: 'cart_viewed' }, { event: 'cart_viewed' });
+    timeline.fromSignal({ at, step: 'wait-1', kind: 'profile_updated', source: 'identify', traits: { vip: true } }, { source: 'identify', traits: { vip: true } });
+    let noted = false;
+    const note = timeline.note({ at, step: 'wait-1', kind: 'converted' }, {}).then(() => (noted = true));
+    await flush();
+    expect(store.started.map((r) => r.idempotencyKey)).toEqual(['journey:cart:c1/run-1/v1/wait-1/event_received/1']);
+    store.settle[0]();
+    await flush();
+    store.settle[1]();
+    await flush();
+    expect(noted).toBe(false);
+    store.settle[2]();
+    await note;
+    expect(store.started.map((r) => r.kind)).toEqual(['event_received', 'profile_updated', 'converted']);
+    expect(store.started.map((r) => r.idempotencyKey.split('/').pop())).toEqual(['1', '2', '3']);
+  });
+
+  test('runs from before signal entries were recorded keep them out of the store, but count them in keys', async () => {
+    const store = fakeStore();
+    const timeline = new Timeline(store.recordStep, context, identity, false);
+    timeline.fromSignal({ at, step: 'wait-1', kind: 'event_received', event: 'x' }, { event: 'x' });
+    const note = timeline.note({ at, step: 'wait-1', kind: 'completed' }, {});
+    await flush();
+    store.settle[0]();
+    await note;
+    expect(store.started.map((r) => r.idempotencyKey)).toEqual(['journey:cart:c1/run-1/v1/wait-1/completed/2']);
+    expect(timeline.entries).toHaveLength(2);
+  });
+
+  test('a failed record fails its own note, not the ones after it', async () => {
+    const store = fakeStore();
+    const timeline = new Timeline(store.recordStep, context, identity, true);
+    const first = timeline.note({ at, step: 's', kind: 'sent' }, {});
+    const second = timeline.note({ at, step: 's', kind: 'completed' }, {});
+    await flush();
+    store.settle[0](new Error('store down'));
+    await expect(first).rejects.toThrow('store down');
+    await flush();
+    store.settle[1]();
+    await expect(second).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,33 @@
+/** What a running journey does with signals (events, identifies) and the state query. */
+import { setHandler } from '@temporalio/workflow';
+import type { TrackEvent } from '../../compiler/plan';
+import type { Profile } from '../../profiles/store';
+import { matchesEvent } from '../../core/index';
+import { eventSignal, identifySignal, stateQuery } from '../definitions';
+import { endingForEvent } from '../pure/ending';
+import type { JourneyRun } from './run';
+
+/** Connects the run to its signals and query; once it has ended, signals change nothing. */
+export function setRunHandlers(run: JourneyRun): void {
+  setHandler(eventSignal, (event) => onEvent(run, event));
+  setHandler(identifySignal, ({ traits }) => onIdentify(run, traits));
+  setHandler(stateQuery, () => run.state());
+}
+
+/** An event may end the journey (goal, exit_when) or satisfy the `wait_for` in progress. */
+function onEvent(run: JourneyRun, event: TrackEvent): void {
+  if (run.ending) return;
+  run.noteSignal('event_received', { event: event.event });
+  const scope = run.scope(event);
+  const nowMs = run.now();
+  run.ending = endingForEvent(run.plan, event, scope, nowMs, run.currentStep);
+  const waiting = run.waitingFor;
+  if (!run.ending && waiting && !waiting.matched && matchesEvent(waiting.matcher, event, scope, nowMs)) waiting.matched = event;
+}
+
+/** Later conditions see the new traits at once, before the next step reloads the profile. */
+function onIdentify(run: JourneyRun, traits: Record<string, unknown>): void {
+  if (run.ending) return;
+  run.profile = { ...run.profile, ...traits } as Profile;
+  run.noteSignal('profile_updated', { source: 'identify', traits });
+}

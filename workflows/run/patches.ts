@@ -1,0 +1,10 @@
+/**
+ * Patch ids of interpreter changes that emit different commands than before. Each stays until no
+ * run started before it can still be in flight (then `deprecatePatch`, then removal).
+ */
+
+/** A send whose retries ran out is skipped instead of failing the journey. */
+export const SEND_RETRIES_EXHAUSTED_SKIPS = 'send-retries-exhausted-skips';
+
+/** Entries that signals add to the timeline (events, identifies) are recorded in the store too. */
+export const SIGNAL_ENTRIES_RECORDED = 'signal-entries-recorded';

@@ -1,0 +1,155 @@
+/**
+ * The state of one customer's run through one journey, and the few operations every step needs:
+ * the journey clock, durable sleeps an ending cuts short, the fresh profile, the timeline.
+ */
+import { condition } from '@temporalio/workflow';
+import type { EventMatcher, JourneyPlan, Step, TrackEvent } from '../../compiler/plan';
+import type { BuiltinActivities } from '../../activities/index';
+import type { JourneyContext } from '../../activities/types';
+import type { Profile } from '../../profiles/store';
+import { emptyProfile, type Scope } from '../../core/index';
+import type { JourneyInput, JourneyResult, JourneyState, TimelineEntry } from '../definitions';
+import type { Ending } from '../pure/ending';
+import { failureMessage } from '../pure/failure';
+import { stepKey, type RunIdentity } from '../pure/keys';
+import { runStep } from '../steps/index';
+import { PlanActivities } from './proxies';
+import { Timeline } from './timeline';
+
+/** Thrown inside the interpreter to unwind to the top once the journey has ended. */
+class JourneyEnded extends Error {}
+
+/** A `wait_for` in progress: what it waits for and the event that satisfied it. */
+export interface WaitingFor {
+  matcher: EventMatcher;
+  matched?: TrackEvent;
+}
+
+export class JourneyRun {
+  readonly plan: JourneyPlan;
+  readonly context: JourneyContext;
+  readonly activities: PlanActivities;
+  readonly timeline: Timeline;
+  profile: Profile;
+  currentStep = 'entry';
+  ending: Ending | undefined;
+  waitingFor: WaitingFor | undefined;
+  private readonly identity: RunIdentity;
+  /** Journey clock minus server clock; `Date.now()` is the task's start time, so the same on replay. */
+  private readonly offset: number;
+  private readonly loadProfile: BuiltinActivities['loadProfile'];
+
+  constructor(
+    readonly input: JourneyInput,
+    info: { workflowId: string; firstExecutionRunId: string },
+    recordsSignals: boolean,
+  ) {
+    this.plan = input.plan;
+    this.offset = input.startAt ? Date.parse(input.startAt) - Date.now() : 0;
+    this.profile = emptyProfile(input.customerId);
+    this.identity = { workflowId: info.workflowId, firstExecutionRunId: info.firstExecutionRunId, version: input.plan.version };
+    this.context = {
+      workflowId: info.workflowId,
+      journeyId: input.plan.journey,
+      version: input.plan.version,
+      customerId: input.customerId,
+      enteredAt: this.iso(),
+      trigger: input.trigger,
+    };
+    this.activities = new PlanActivities(input.plan);
+    this.loadProfile = this.activities.builtin('loadProfile');
+    this.timeline = new Timeline(this.activities.builtin('recordStep'), this.context, this.identity, recordsSignals);
+  }
+
+  /** The journey clock in ms: the server's, shifted when the run simulates another moment. */
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  iso(ms: number = this.now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  /** What conditions and `{{ expressions }}` read; `event` is the event being matched, if any. */
+  scope(event?: TrackEvent): Scope {
+    return {
+      profile: this.profile,
+      trigger: this.input.trigger as unknown as Record<string, unknown>,
+      journey: { id: this.plan.journey, version: this.plan.version, entered_at: this.context.enteredAt },
+      event: event as unknown as Record<string, unknown> | undefined,
+    };
+  }
+
+  /** Idempotency key of a step's side effect. */
+  keyFor(stepId: string): string {
+    return stepKey(this.identity, stepId);
+  }
+
+  /** Adds an entry of the journey's own flow to the timeline and waits until it is stored. */
+  note(step: string, kind: TimelineEntry['kind'], detail: Record<string, unknown> = {}): Promise<void> {
+    return this.timeline.note({ at: this.iso(), step, kind, ...detail }, detail);
+  }
+
+  /** Adds an entry a signal brought, at the step the customer is in. */
+  noteSignal(kind: TimelineEntry['kind'], detail: Record<string, unknown>): void {
+    this.timeline.fromSignal({ at: this.iso(), step: this.currentStep, kind, ...detail }, detail);
+  }
+
+  /** Sleeps on a durable timer that an ending (goal, exit) cuts short. */
+  async sleep(ms: number): Promise<void> {
+    if (ms > 0) await condition(() => this.ending !== undefined, ms);
+    this.stopIfEnded();
+  }
+
+  /** Unwinds to `run()` once a signal or a step has ended the journey. */
+  stopIfEnded(): void {
+    if (this.ending) throw new JourneyEnded();
+  }
+
+  /** Ends the journey here (an `exit:` step). */
+  end(ending: Ending): never {
+    this.ending = ending;
+    throw new JourneyEnded();
+  }
+
+  /** Reads the profile from the store: it may have changed since the last step. */
+  async freshProfile(): Promise<Profile> {
+    this.profile = await this.loadProfile({ customerId: this.input.customerId });
+    return this.profile;
+  }
+
+  async runSteps(steps: Step[]): Promise<void> {
+    for (const step of steps) {
+      this.stopIfEnded();
+      this.currentStep = step.id;
+      await runStep(step, this);
+    }
+  }
+
+  /** Runs the plan from its first step to its ending, whatever that is. */
+  async run(): Promise<JourneyResult> {
+    await this.timeline.entered(this.context.enteredAt, this.input.trigger.event);
+    try {
+      await this.runSteps(this.plan.steps);
+    } catch (err) {
+      if (!(err instanceof JourneyEnded)) this.ending = { outcome: 'failed', step: this.currentStep, reason: failureMessage(err) };
+    }
+    // Set before the last note, so signals arriving while it is stored are ignored.
+    const end: Ending = this.ending ?? { outcome: 'completed', step: this.currentStep };
+    this.ending = end;
+    await this.note(end.step, end.outcome, end.reason ? { reason: end.reason } : {});
+    return { outcome: end.outcome, reason: end.reason, timeline: this.timeline.entries };
+  }
+
+  /** What the state query answers. */
+  state(): JourneyState {
+    return {
+      journey: this.plan.journey,
+      version: this.plan.version,
+      customerId: this.input.customerId,
+      currentStep: this.ending ? undefined : this.currentStep,
+      outcome: this.ending?.outcome,
+      timeline: this.timeline.entries,
+    };
+  }
+}

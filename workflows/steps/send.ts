@@ -1,0 +1,78 @@
+import { ActivityFailure, patched } from '@temporalio/workflow';
+import type { TemplatePlan } from '../../compiler/plan';
+import type { BuiltinActivities } from '../../activities/index';
+import type { SendMessageResult } from '../../activities/types';
+import type { StepOf } from './types';
+import type { JourneyRun } from '../run/run';
+import { SEND_RETRIES_EXHAUSTED_SKIPS } from '../run/patches';
+import { failureMessage, isPermanentActivityFailure } from '../pure/failure';
+import { sendWindowFor, windowWait } from '../pure/schedule';
+
+type Send = BuiltinActivities['sendMessage'];
+
+/**
+ * `send: <template>` — one message, inside the send window; a frequency cap with `on_cap: defer`
+ * makes it wait for a free slot and try again.
+ */
+export async function runSend(step: StepOf<'send'>, run: JourneyRun): Promise<void> {
+  const template = run.plan.templates[step.template];
+  const category = step.category ?? template.category;
+  const send = run.activities.builtin('sendMessage');
+  for (;;) {
+    await awaitSendWindow(run, step.id, category);
+    const result = await trySend(run, step, category === template.category ? template : { ...template, category }, send);
+    if (!result) return;
+    if (result.status !== 'deferred') return noteResult(run, step.id, result);
+    // The window may have closed by the time the slot frees, so the loop checks it again.
+    await run.note(step.id, 'waited', { reason: 'frequency_cap', until: result.retryAt, template: step.template });
+    await run.sleep(Math.max(0, Date.parse(result.retryAt) - run.now()));
+  }
+}
+
+/** Waits until the send window is open for the customer; transactional messages never wait. */
+async function awaitSendWindow(run: JourneyRun, stepId: string, category: string): Promise<void> {
+  const window = sendWindowFor(run.plan.sendWindow, run.input.quietHours, category);
+  if (!window) return;
+  const profile = await run.freshProfile();
+  const { delayMs, zone } = windowWait(run.now(), window, profile.timezone, run.input.defaultTimezone);
+  if (delayMs > 0) {
+    await run.note(stepId, 'waited', { reason: 'send_window', until: run.iso(run.now() + delayMs), timezone: zone });
+    await run.sleep(delayMs);
+  }
+}
+
+/** The send's result, or undefined when delivery failed and the message was skipped. */
+async function trySend(run: JourneyRun, step: StepOf<'send'>, template: TemplatePlan, send: Send): Promise<SendMessageResult | undefined> {
+  try {
+    return await send({
+      idempotencyKey: run.keyFor(step.id),
+      context: run.context,
+      stepId: step.id,
+      template,
+      to: step.to,
+      data: step.data,
+      now: run.iso(),
+      ...(step.onCap ? { onCap: step.onCap } : {}),
+      ...(run.plan.frequencyCap ? { journeyCap: run.plan.frequencyCap } : {}),
+    });
+  } catch (err) {
+    // A failed delivery loses this one message, not the customer's whole journey: a permanent
+    // failure at once, a transient one once its retries are used up. Runs that reached the
+    // second case before this rule existed keep failing the journey, as their history says.
+    if (isPermanentActivityFailure(err) || (err instanceof ActivityFailure && patched(SEND_RETRIES_EXHAUSTED_SKIPS))) {
+      await run.note(step.id, 'skipped', { reason: 'delivery_failed', error: failureMessage(err), template: step.template });
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function noteResult(run: JourneyRun, stepId: string, result: Exclude<SendMessageResult, { status: 'deferred' }>): Promise<void> {
+  if (result.status === 'sent') {
+    const { channel, template, to, subject, body } = result;
+    await run.note(stepId, 'sent', { channel, template, to, subject, body });
+  } else {
+    const { status: _status, ...rest } = result;
+    await run.note(stepId, 'skipped', rest);
+  }
+}
