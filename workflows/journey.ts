@@ -13,9 +13,12 @@ import { setRunHandlers } from './run/handlers';
 import { SIGNAL_ENTRIES_RECORDED } from './run/patches';
 import { JourneyRun } from './run/run';
 
+/** Runs one customer through one journey plan, from entry to its outcome. */
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
-  // Asked once, at the start: a run keeps recording (or not) signal entries for its whole life.
+  // Asked once, at the start: a run records signal entries for its whole life, or never.
   const run = new JourneyRun(input, workflowInfo(), patched(SIGNAL_ENTRIES_RECORDED));
   setRunHandlers(run);
-  return run.run();
+  await run.enter();
+  await run.runPlan();
+  return run.finish();
 }

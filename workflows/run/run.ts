@@ -25,13 +25,17 @@ export interface WaitingFor {
   matched?: TrackEvent;
 }
 
+/** One customer's run through one journey: its state and what every step handler needs. */
 export class JourneyRun {
   readonly plan: JourneyPlan;
   readonly context: JourneyContext;
   readonly activities: PlanActivities;
   readonly timeline: Timeline;
+  /** As the last step (or identify) left it; steps that read it load it fresh first. */
   profile: Profile;
+  /** Where the customer is; entries a signal brings are filed under it. */
   currentStep = 'entry';
+  /** Set by a goal or exit event, an `exit:` step or a failure; every wait watches it. */
   ending: Ending | undefined;
   waitingFor: WaitingFor | undefined;
   private readonly identity: RunIdentity;
@@ -66,6 +70,7 @@ export class JourneyRun {
     return Date.now() + this.offset;
   }
 
+  /** A journey-clock instant as ISO text, as timelines and templates show it. */
   iso(ms: number = this.now()): string {
     return new Date(ms).toISOString();
   }
@@ -118,6 +123,7 @@ export class JourneyRun {
     return this.profile;
   }
 
+  /** Runs steps in order, each with the handler of its kind; branches call this for their steps. */
   async runSteps(steps: Step[]): Promise<void> {
     for (const step of steps) {
       this.stopIfEnded();
@@ -126,15 +132,23 @@ export class JourneyRun {
     }
   }
 
-  /** Runs the plan from its first step to its ending, whatever that is. */
-  async run(): Promise<JourneyResult> {
-    await this.timeline.entered(this.context.enteredAt, this.input.trigger.event);
+  /** Records the entry: the first entry of the timeline. */
+  enter(): Promise<void> {
+    return this.timeline.entered(this.context.enteredAt, this.input.trigger.event);
+  }
+
+  /** Runs the plan's steps until they end or something ends the journey; a failure becomes the ending. */
+  async runPlan(): Promise<void> {
     try {
       await this.runSteps(this.plan.steps);
     } catch (err) {
       if (!(err instanceof JourneyEnded)) this.ending = { outcome: 'failed', step: this.currentStep, reason: failureMessage(err) };
     }
-    // Set before the last note, so signals arriving while it is stored are ignored.
+  }
+
+  /** Records the outcome (completed when nothing else ended the journey) as the last entry. */
+  async finish(): Promise<JourneyResult> {
+    // Set before the last note, so signals arriving while it is stored change nothing.
     const end: Ending = this.ending ?? { outcome: 'completed', step: this.currentStep };
     this.ending = end;
     await this.note(end.step, end.outcome, end.reason ? { reason: end.reason } : {});

@@ -16,6 +16,7 @@ import { runWaitFor } from './wait-for';
 import { runWaitUntil } from './wait-until';
 import { runWaitUntilDate } from './wait-until-date';
 
+/** The handler of every step kind; the mapped type makes a missing kind a compile error. */
 export const stepHandlers: { [K in StepKind]: StepHandler<K> } = {
   wait: runWait,
   wait_until: runWaitUntil,
