@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ActivityPolicy, TemplatePlan, TrackEvent } from '../compiler/plan';
-import type { ProfileStore } from '../profiles/store';
+import type { ProfileChanges, ProfileStore } from '../profiles/store';
 
 /** What every activity implementation may depend on; built once per worker. */
 export interface ActivityDeps {
@@ -121,15 +121,11 @@ export interface LoadProfileInput {
   customerId: string;
 }
 
-export interface UpdateProfileInput {
+/** The changes of an `update_profile` step (the store's own shape) with the run that makes them. */
+export interface UpdateProfileInput extends ProfileChanges {
   idempotencyKey: string;
   context: JourneyContext;
   now: string;
-  set?: Record<string, unknown>;
-  unset?: string[];
-  increment?: Record<string, number>;
-  addTags?: string[];
-  removeTags?: string[];
 }
 
 export interface RecordStepInput {

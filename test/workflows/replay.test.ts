@@ -3,7 +3,7 @@
  * journeys are replayed against the current workflow code. Each folder under histories/ holds the
  * runs recorded with the workflow code of one day (see scripts/record-histories.ts); older folders
  * stay for as long as runs they stand for may be in flight. A DeterminismViolationError here means
- * a workflow change needs `patched()` (see docs/journeys.md, Versioning).
+ * a workflow change needs `patched()` (patch ids in workflows/run/patches.ts; README, "Where to change what").
  */
 import fs from 'node:fs';
 import path from 'node:path';
