@@ -6,5 +6,8 @@
 /** A send whose retries ran out is skipped instead of failing the journey. */
 export const SEND_RETRIES_EXHAUSTED_SKIPS = 'send-retries-exhausted-skips';
 
-/** Entries that signals add to the timeline (events, identifies) are recorded in the store too. */
-export const SIGNAL_ENTRIES_RECORDED = 'signal-entries-recorded';
+/**
+ * Entries that signals add to the timeline (events, identifies) are recorded in the store too,
+ * by a local activity (a marker in the history, no extra activity task per signal).
+ */
+export const SIGNAL_ENTRIES_RECORDED = 'signal-entries-recorded-locally';

@@ -2,7 +2,7 @@
  * Activities proxied with the policy pinned in the plan, so a deployed journey keeps the retry
  * behaviour it was compiled with.
  */
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { ActivityPolicy, JourneyPlan } from '../../compiler/plan';
 import type { BuiltinActivities } from '../../activities/index';
@@ -20,6 +20,15 @@ export class PlanActivities {
     return this.byName(name) as unknown as BuiltinActivities[K];
   }
 
+  /**
+   * A built-in activity run as a local activity: in the worker that runs the workflow, recorded
+   * as a marker, with no round trip through the server's task queues. For cheap bookkeeping that
+   * rides on a workflow task which happens anyway (a signal's timeline entry).
+   */
+  local<K extends keyof BuiltinActivities>(name: K): BuiltinActivities[K] {
+    return proxied(name, this.plan.activities[name], proxyLocalActivities) as unknown as BuiltinActivities[K];
+  }
+
   /** Any activity the plan has a policy for; a `do:` step's activity is known only by name. */
   byName(name: string): AnyActivity {
     let fn = this.proxies.get(name);
@@ -31,9 +40,9 @@ export class PlanActivities {
   }
 }
 
-function proxied(name: string, policy: ActivityPolicy | undefined): AnyActivity {
+function proxied(name: string, policy: ActivityPolicy | undefined, proxy: typeof proxyActivities = proxyActivities): AnyActivity {
   if (!policy) throw ApplicationFailure.nonRetryable(`plan has no policy for activity "${name}"`, 'PlanError');
-  const activities = proxyActivities<Record<string, AnyActivity>>({
+  const activities = proxy<Record<string, AnyActivity>>({
     // Plans carry durations as text ("30s"); the compiler checked them.
     startToCloseTimeout: policy.startToCloseTimeout as Duration,
     retry: { ...policy.retry, initialInterval: policy.retry.initialInterval as Duration, maximumInterval: policy.retry.maximumInterval as Duration },

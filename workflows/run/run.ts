@@ -62,7 +62,8 @@ export class JourneyRun {
     };
     this.activities = new PlanActivities(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
-    this.timeline = new Timeline(this.activities.builtin('recordStep'), this.context, this.identity, recordsSignals);
+    const recorders = { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') };
+    this.timeline = new Timeline(recorders, this.context, this.identity, recordsSignals);
   }
 
   /** The journey clock in ms: the server's, shifted when the run simulates another moment. */

@@ -9,6 +9,15 @@ import { enteredRecordKey, timelineRecordKey, type RunIdentity } from '../pure/k
 
 type RecordStep = (input: RecordStepInput) => Promise<void>;
 
+/**
+ * How records reach the store: the journey's own flow through the `recordStep` activity, entries
+ * from signals through the same activity run locally (it rides on the signal's workflow task).
+ */
+export interface TimelineRecorders {
+  flow: RecordStep;
+  signals: RecordStep;
+}
+
 /** Appends timeline entries and writes each to the store through `recordStep`. */
 export class Timeline {
   readonly entries: TimelineEntry[] = [];
@@ -20,7 +29,7 @@ export class Timeline {
    * recording them would add activities their histories do not have.
    */
   constructor(
-    private readonly recordStep: RecordStep,
+    private readonly recorders: TimelineRecorders,
     private readonly context: JourneyContext,
     private readonly identity: RunIdentity,
     private readonly recordsSignals: boolean,
@@ -30,12 +39,12 @@ export class Timeline {
   async entered(at: string, event: string): Promise<void> {
     this.entries.push({ at, step: 'entry', kind: 'entered', event });
     const record = { idempotencyKey: enteredRecordKey(this.identity), context: this.context, stepId: 'entry', kind: 'entered', at };
-    await this.inOrder(() => this.recordStep(record));
+    await this.inOrder(() => this.recorders.flow(record));
   }
 
   /** An entry of the journey's own flow; resolves once it (and every earlier one) is stored. */
   async note(entry: TimelineEntry, detail: Record<string, unknown>): Promise<void> {
-    await this.inOrder(this.append(entry, detail));
+    await this.inOrder(this.append(entry, detail, this.recorders.flow));
   }
 
   /**
@@ -44,7 +53,7 @@ export class Timeline {
    * journey: the customer's path does not depend on it.
    */
   fromSignal(entry: TimelineEntry, detail: Record<string, unknown>): void {
-    const write = this.append(entry, detail);
+    const write = this.append(entry, detail, this.recorders.signals);
     if (!this.recordsSignals) return;
     this.inOrder(write).catch((err: unknown) => {
       log.warn('a signal timeline entry could not be stored', { step: entry.step, kind: entry.kind, error: String(err) });
@@ -52,7 +61,7 @@ export class Timeline {
   }
 
   /** Adds the entry now (its key counts its position) and returns the write that stores it. */
-  private append(entry: TimelineEntry, detail: Record<string, unknown>): () => Promise<void> {
+  private append(entry: TimelineEntry, detail: Record<string, unknown>, recordStep: RecordStep): () => Promise<void> {
     this.entries.push(entry);
     const record: RecordStepInput = {
       idempotencyKey: timelineRecordKey(this.identity, entry.step, entry.kind, this.entries.length),
@@ -62,7 +71,7 @@ export class Timeline {
       at: entry.at,
       detail,
     };
-    return () => this.recordStep(record);
+    return () => recordStep(record);
   }
 
   /** Runs the write after every earlier one, whatever became of them. */

@@ -12,16 +12,18 @@ const context: JourneyContext = {
   trigger: { event: 'cart_abandoned', properties: {}, timestamp: '2026-11-24T10:00:00.000Z' },
 };
 
-/** Records calls; each write stays in flight until the test settles it. */
+/** Records calls and which recorder made them; each write stays in flight until the test settles it. */
 function fakeStore() {
   const started: RecordStepInput[] = [];
+  const via: ('flow' | 'signals')[] = [];
   const settle: ((err?: Error) => void)[] = [];
-  const recordStep = (input: RecordStepInput) =>
+  const recorder = (name: 'flow' | 'signals') => (input: RecordStepInput) =>
     new Promise<void>((resolve, reject) => {
       started.push(input);
+      via.push(name);
       settle.push((err) => (err ? reject(err) : resolve()));
     });
-  return { started, settle, recordStep };
+  return { started, via, settle, recorders: { flow: recorder('flow'), signals: recorder('signals') } };
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -30,7 +32,7 @@ const at = '2026-11-24T10:00:00.000Z';
 describe('Timeline', () => {
   test('the entry and each later entry are recorded once, with the keys runs in flight already use', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recordStep, context, identity, true);
+    const timeline = new Timeline(store.recorders, context, identity, true);
     const entered = timeline.entered(at, 'cart_abandoned');
     await flush();
     store.settle[0]();
@@ -51,7 +53,7 @@ describe('Timeline', () => {
 
   test('signal entries are recorded in timeline order, and the next note waits for them', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recordStep, context, identity, true);
+    const timeline = new Timeline(store.recorders, context, identity, true);
     timeline.fromSignal({ at, step: 'wait-1', kind: 'event_received', event: 'cart_viewed' }, { event: 'cart_viewed' });
     timeline.fromSignal({ at, step: 'wait-1', kind: 'profile_updated', source: 'identify', traits: { vip: true } }, { source: 'identify', traits: { vip: true } });
     let noted = false;
@@ -66,12 +68,14 @@ describe('Timeline', () => {
     store.settle[2]();
     await note;
     expect(store.started.map((r) => r.kind)).toEqual(['event_received', 'profile_updated', 'converted']);
+    // Signal entries go through the local recorder: no extra activity task per event.
+    expect(store.via).toEqual(['signals', 'signals', 'flow']);
     expect(store.started.map((r) => r.idempotencyKey.split('/').pop())).toEqual(['1', '2', '3']);
   });
 
   test('runs from before signal entries were recorded keep them out of the store, but count them in keys', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recordStep, context, identity, false);
+    const timeline = new Timeline(store.recorders, context, identity, false);
     timeline.fromSignal({ at, step: 'wait-1', kind: 'event_received', event: 'x' }, { event: 'x' });
     const note = timeline.note({ at, step: 'wait-1', kind: 'completed' }, {});
     await flush();
@@ -83,7 +87,7 @@ describe('Timeline', () => {
 
   test('a failed record fails its own note, not the ones after it', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recordStep, context, identity, true);
+    const timeline = new Timeline(store.recorders, context, identity, true);
     const first = timeline.note({ at, step: 's', kind: 'sent' }, {});
     const second = timeline.note({ at, step: 's', kind: 'completed' }, {});
     await flush();
