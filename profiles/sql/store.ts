@@ -210,12 +210,13 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
-    return this.db.transaction(async (tx) => {
-      const inserted = await tx.run(sql`${insertRow('events', EVENT, event, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`);
-      if (inserted === 1) return { status: 'new' };
-      const row = await first(tx, sql`SELECT routed_at FROM events WHERE message_id = ${event.messageId}`);
-      return row?.routed_at === null ? { status: 'new' } : { status: 'duplicate' };
-    });
+    // Every accepted event passes here, so the common case is one statement, not a transaction.
+    // A conflicting insert waits for the row it conflicts with to commit, so the read below finds
+    // it; should it be marked routed in between, `duplicate` is the true answer.
+    const inserted = await this.db.run(sql`${insertRow('events', EVENT, event, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`);
+    if (inserted === 1) return { status: 'new' };
+    const row = await first(this.db, sql`SELECT routed_at FROM events WHERE message_id = ${event.messageId}`);
+    return row?.routed_at === null ? { status: 'new' } : { status: 'duplicate' };
   }
 
   async markEventRouted(messageId: string): Promise<void> {
