@@ -15,8 +15,7 @@ import { JourneyRun } from './run/run';
 
 /** Runs one customer through one journey plan, from entry to its outcome. */
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
-  // Asked once, at the start: a run records signal entries for its whole life, or never.
-  const run = new JourneyRun(input, workflowInfo(), patched(SIGNAL_ENTRIES_RECORDED));
+  const run = new JourneyRun(input, workflowInfo(), () => patched(SIGNAL_ENTRIES_RECORDED));
   setRunHandlers(run);
   await run.enter();
   await run.runPlan();

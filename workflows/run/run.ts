@@ -46,7 +46,7 @@ export class JourneyRun {
   constructor(
     readonly input: JourneyInput,
     info: { workflowId: string; firstExecutionRunId: string },
-    recordsSignals: boolean,
+    recordsSignals: () => boolean,
   ) {
     this.plan = input.plan;
     this.offset = input.startAt ? Date.parse(input.startAt) - Date.now() : 0;

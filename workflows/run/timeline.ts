@@ -25,14 +25,16 @@ export class Timeline {
   private written: Promise<void> = Promise.resolve();
 
   /**
-   * `recordsSignals` is false for runs whose history began before signal entries were recorded:
-   * recording them would add activities their histories do not have.
+   * `recordsSignals` is asked at each signal entry (it wraps `patched()`): it answers false while
+   * a run replays signals that arrived before signal entries were recorded, since recording them
+   * would add commands their histories do not have. Asking at the signal, not at the start, keeps
+   * the patch marker out of every run that never receives one.
    */
   constructor(
     private readonly recorders: TimelineRecorders,
     private readonly context: JourneyContext,
     private readonly identity: RunIdentity,
-    private readonly recordsSignals: boolean,
+    private readonly recordsSignals: () => boolean,
   ) {}
 
   /** The first entry: the customer entered with the trigger event. */
@@ -54,7 +56,7 @@ export class Timeline {
    */
   fromSignal(entry: TimelineEntry, detail: Record<string, unknown>): void {
     const write = this.append(entry, detail, this.recorders.signals);
-    if (!this.recordsSignals) return;
+    if (!this.recordsSignals()) return;
     this.inOrder(write).catch((err: unknown) => {
       log.warn('a signal timeline entry could not be stored', { step: entry.step, kind: entry.kind, error: String(err) });
     });

@@ -32,7 +32,7 @@ const at = '2026-11-24T10:00:00.000Z';
 describe('Timeline', () => {
   test('the entry and each later entry are recorded once, with the keys runs in flight already use', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recorders, context, identity, true);
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
     const entered = timeline.entered(at, 'cart_abandoned');
     await flush();
     store.settle[0]();
@@ -53,7 +53,7 @@ describe('Timeline', () => {
 
   test('signal entries are recorded in timeline order, and the next note waits for them', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recorders, context, identity, true);
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
     timeline.fromSignal({ at, step: 'wait-1', kind: 'event_received', event: 'cart_viewed' }, { event: 'cart_viewed' });
     timeline.fromSignal({ at, step: 'wait-1', kind: 'profile_updated', source: 'identify', traits: { vip: true } }, { source: 'identify', traits: { vip: true } });
     let noted = false;
@@ -75,7 +75,7 @@ describe('Timeline', () => {
 
   test('runs from before signal entries were recorded keep them out of the store, but count them in keys', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recorders, context, identity, false);
+    const timeline = new Timeline(store.recorders, context, identity, () => false);
     timeline.fromSignal({ at, step: 'wait-1', kind: 'event_received', event: 'x' }, { event: 'x' });
     const note = timeline.note({ at, step: 'wait-1', kind: 'completed' }, {});
     await flush();
@@ -87,7 +87,7 @@ describe('Timeline', () => {
 
   test('a failed record fails its own note, not the ones after it', async () => {
     const store = fakeStore();
-    const timeline = new Timeline(store.recorders, context, identity, true);
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
     const first = timeline.note({ at, step: 's', kind: 'sent' }, {});
     const second = timeline.note({ at, step: 's', kind: 'completed' }, {});
     await flush();
