@@ -5,6 +5,7 @@
  * only reads and writes rows; every rule lives here once, testable without a database.
  */
 import { isTransactional } from '../core/categories';
+import { SUBSCRIPTIONS_TRAIT, type ConsentState } from '../core/consent';
 import { ProfileStoreError } from './errors';
 import type { CapCheck, CapDecision, EnrolDecision, JourneyStats, LiveStore, Profile, ProfileChanges, SubscriptionStatus } from './store';
 
@@ -84,6 +85,8 @@ export interface PastEntry {
   entry: number;
   enteredAt: string;
   endedAt: string | null;
+  /** The run's trigger key; '' for runs of journeys without one. */
+  instanceKey: string;
 }
 
 /** The re-entry rule of a journey (same shape as the compiled plan's `reEntry`). */
@@ -97,10 +100,13 @@ export type EntryDecision =
 /**
  * Decides one entry attempt from the journey's pause state and the customer's previous runs.
  * Order matters: a paused journey admits nobody, a customer inside is never entered twice, and
- * only then does the re-entry rule look at the history.
+ * only then does the re-entry rule look at the history. Both look only at runs with the same
+ * key (`''` without trigger.key); the entry number counts every run of the customer.
  */
-export function decideEntry(args: { paused: boolean; history: readonly PastEntry[]; reEntry: ReEntryRule; at: string }): EntryDecision {
-  const { history, reEntry } = args;
+export function decideEntry(args: { paused: boolean; history: readonly PastEntry[]; reEntry: ReEntryRule; at: string; key?: string }): EntryDecision {
+  const { reEntry } = args;
+  const key = args.key ?? '';
+  const history = args.history.filter((run) => run.instanceKey === key);
   if (args.paused) return { enter: false, reason: 'paused' };
   if (history.some((run) => run.endedAt === null)) return { enter: false, reason: 'active' };
   if (history.length > 0) {
@@ -111,7 +117,7 @@ export function decideEntry(args: { paused: boolean; history: readonly PastEntry
       if (until > Date.parse(args.at)) return { enter: false, reason: 're_entry_cooldown', until: new Date(until).toISOString() };
     }
   }
-  return { enter: true, entry: Math.max(0, ...history.map((run) => run.entry)) + 1 };
+  return { enter: true, entry: Math.max(0, ...args.history.map((run) => run.entry)) + 1 };
 }
 
 /** Grouped counts the stores query; `assembleStats` turns them into the report. */
@@ -161,8 +167,8 @@ export function requireSomeId(ids: { userId?: string; anonymousId?: string }): v
 /** Legacy trait: `unsubscribed: true` opts out of every non-transactional category on every channel. */
 export const LEGACY_UNSUBSCRIBED_TRAIT = 'unsubscribed';
 
-/** Identify trait that sets subscription rows instead of being stored: `{ email: { marketing: false } }`. */
-export const SUBSCRIPTIONS_TRAIT = 'subscriptions';
+/** Identify trait that sets subscription rows instead of being stored (defined in core, read by the compiler too). */
+export { SUBSCRIPTIONS_TRAIT };
 
 /** One subscription row an identify call asks for. */
 export interface SubscriptionChange {
@@ -217,9 +223,19 @@ export function decideSubscription(
   traits: Record<string, unknown> | undefined,
   category: string,
 ): SubscriptionStatus {
+  const state = consentState(explicit, traits, category);
+  return state === 'unknown' ? 'subscribed' : state;
+}
+
+/**
+ * What a customer stated about a channel and category: an explicit row wins, then the legacy
+ * `unsubscribed: true` trait (every non-transactional category); without either, `unknown`,
+ * and the channel's consent mode (opt-out or opt-in) decides whether a message may go out.
+ */
+export function consentState(explicit: string | undefined, traits: Record<string, unknown> | undefined, category: string): ConsentState {
   if (explicit === 'subscribed' || explicit === 'unsubscribed') return explicit;
   if (!isTransactional(category) && traits?.[LEGACY_UNSUBSCRIBED_TRAIT] === true) return 'unsubscribed';
-  return 'subscribed';
+  return 'unknown';
 }
 
 /**

@@ -2,6 +2,7 @@
  * The unified customer profile store. One interface; SQLite is the default implementation.
  * Every method is async so a networked store (PostgreSQL) fits the same shape.
  */
+import type { ConsentState } from '../core/consent';
 
 /** A customer as journeys see it: traits flattened beside the system fields. */
 export interface Profile {
@@ -125,7 +126,12 @@ export interface DeployResult {
 export interface Enrolment {
   journeyId: string;
   customerId: string;
-  /** 1 for the first entry, 2 for the second … */
+  /**
+   * The run's trigger key (canonical text, see `trigger.key`); absent for journeys without one.
+   * Runs are one per journey, customer and key.
+   */
+  instanceKey?: string;
+  /** 1 for the first entry, 2 for the second … (counted over all keys of the customer) */
   entry: number;
   workflowId: string;
   version: string;
@@ -197,7 +203,9 @@ export interface LiveStore extends ProfileStore, DeliveryStore {
    * Decides atomically whether the customer may enter now under the journey's re-entry rule
    * (`never`: only once ever; `always`: whenever not inside; cool-down: not inside and the last
    * entry at least `ms` ago) and, if so, creates the enrolment with workflow id
-   * `<workflowIdPrefix>:<entry>`. A customer already inside is never entered twice. Checks
+   * `<workflowIdPrefix>:<entry>`. A customer already inside is never entered twice. With a `key`
+   * (trigger.key) "inside" and the re-entry rule look only at runs with the same key; entry
+   * numbers still count every run of the customer in the journey. Checks
    * run in order: paused, active, re-entry rule. History counts the runs of every id linked to
    * the customer (a run entered anonymously counts after the merge). A journey that was never
    * deployed is treated as not paused. Safe under concurrent calls from several processes.
@@ -210,6 +218,8 @@ export interface LiveStore extends ProfileStore, DeliveryStore {
     at: string;
     workflowIdPrefix: string;
     input: unknown;
+    /** Canonical trigger key; absent or empty for journeys without `trigger.key`. */
+    key?: string;
   }): Promise<EnrolDecision>;
   /** Runs not yet ended for the customer, including runs entered under a linked anonymous id (to signal them). */
   activeEnrolments(customerId: string): Promise<Enrolment[]>;
@@ -235,7 +245,9 @@ export interface CapCheck {
   journeyId: string;
   at: string;
   /** Every cap that applies (global ones plus the journey's own, with channel/category set). */
-  caps: { max: number; windowMs: number; journeyId?: string }[];
+  caps: { max: number; windowMs: number; journeyId?: string; perKey?: boolean }[];
+  /** The sending run's trigger key; a `perKey` cap counts only slots of the same key. */
+  instanceKey?: string;
 }
 
 export type CapDecision = { allowed: true } | { allowed: false; retryAt: string };
@@ -247,6 +259,12 @@ export interface DeliveryStore {
    * `transactional` and for marketing categories alike (opt-out model), unless a trait says so.
    */
   subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus>;
+  /**
+   * What the customer stated about a channel and category: `subscribed`, `unsubscribed` (a row,
+   * or the legacy trait), or `unknown` when there is no statement and the channel's consent mode
+   * decides. What `consent.<channel>.<category>` in a condition reads.
+   */
+  consent(customerId: string, channel: string, category: string): Promise<ConsentState>;
   setSubscription(customerId: string, channel: string, category: string, status: SubscriptionStatus, source: string, at: string): Promise<void>;
   /** Addresses that must never be mailed again (hard bounce, complaint). */
   suppress(channel: string, address: string, reason: string, at: string): Promise<void>;

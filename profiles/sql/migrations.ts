@@ -161,6 +161,19 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       CREATE INDEX send_slots_window ON send_slots (customer_id, channel, category, at);
     `,
   },
+  {
+    version: 4,
+    name: 'trigger keys: one active run per journey, customer and key; send slots remember the key',
+    sql: sql`
+      -- Runs of journeys without trigger.key (all runs before this version) keep the empty key, so
+      -- their "one active run" rule is exactly the old one. NOT NULL: the unique index below must
+      -- see two keyless runs as equal, which it would not for NULLs.
+      ALTER TABLE enrolments ADD COLUMN instance_key TEXT NOT NULL DEFAULT '';
+      DROP INDEX enrolments_one_active;
+      CREATE UNIQUE INDEX enrolments_one_active_per_key ON enrolments (journey_id, customer_id, instance_key) WHERE ended_at IS NULL;
+      ALTER TABLE send_slots ADD COLUMN instance_key TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */

@@ -55,13 +55,14 @@ export const EVENT: Shape<StoredEvent> = {
 };
 
 export const ENROLMENT: Shape<Enrolment> = {
-  fields: ['journeyId', 'customerId', 'entry', 'workflowId', 'version', 'enteredAt', 'input', 'endedAt', 'outcome', 'currentStep'],
+  fields: ['journeyId', 'customerId', 'entry', 'workflowId', 'version', 'enteredAt', 'input', 'endedAt', 'outcome', 'currentStep', 'instanceKey'],
   json: ['input'],
-  optional: ['endedAt', 'outcome', 'currentStep'],
+  // The store drops a keyless run's '' so the field stays absent, as before keys existed.
+  optional: ['endedAt', 'outcome', 'currentStep', 'instanceKey'],
 };
 
 /** An earlier run as the re-entry rule sees it (`endedAt` stays null while the run is active). */
-export const PAST_ENTRY: Shape<PastEntry> = { fields: ['entry', 'enteredAt', 'endedAt'] };
+export const PAST_ENTRY: Shape<PastEntry> = { fields: ['entry', 'enteredAt', 'endedAt', 'instanceKey'] };
 
 export const JOURNEY: Shape<DeployedJourney> = {
   fields: ['journeyId', 'version', 'plan', 'deployedAt', 'paused'],

@@ -4,7 +4,7 @@ import {
   assembleStats,
   decideCaps,
   decideEntry,
-  decideSubscription,
+  consentState,
   emptyCustomer,
   ENDING_KINDS,
   isoTime,
@@ -36,6 +36,7 @@ import type {
   StoredEvent,
   SubscriptionStatus,
 } from '../store';
+import type { ConsentState } from '../../core/consent';
 import { json, sql, typed, word, type Sql } from './dialect';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
 import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, type Shape } from './rows';
@@ -303,7 +304,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
         sql`SELECT ${columns(PAST_ENTRY)} FROM enrolments WHERE journey_id = ${args.journeyId} AND customer_id IN (${identityGroup(customer)})`,
       ),
     );
-    const decision = decideEntry({ paused: Boolean(journey?.paused), history, reEntry: args.reEntry, at: args.at });
+    const key = args.key ?? '';
+    const decision = decideEntry({ paused: Boolean(journey?.paused), history, reEntry: args.reEntry, at: args.at, key });
     if (!decision.enter) {
       return decision.until === undefined
         ? { enrolled: false, reason: decision.reason }
@@ -317,8 +319,9 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
       version: args.version,
       enteredAt: args.at,
       input: args.input ?? null,
+      ...(key ? { instanceKey: key } : {}),
     };
-    await tx.run(insertRow('enrolments', ENROLMENT, enrolment));
+    await tx.run(insertRow('enrolments', ENROLMENT, enrolment, { skip: ['instanceKey'], extra: { instance_key: key } }));
     return { enrolled: true, enrolment };
   }
 
@@ -334,7 +337,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     const rows = await this.db.all(
       sql`SELECT ${columns(ENROLMENT)} FROM enrolments WHERE customer_id IN (${identityGroup(canonicalId(customerId))}) ${tail}`,
     );
-    return this.records(ENROLMENT, rows);
+    return this.records(ENROLMENT, rows).map(({ instanceKey, ...run }) => (instanceKey ? { ...run, instanceKey } : run));
   }
 
   async journeyStats(journeyId: string): Promise<JourneyStats> {
@@ -373,6 +376,11 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   // --- delivery: consent, suppression, frequency caps ----------------------------------------
 
   async subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus> {
+    const state = await this.consent(customerId, channel, category);
+    return state === 'unknown' ? 'subscribed' : state;
+  }
+
+  async consent(customerId: string, channel: string, category: string): Promise<ConsentState> {
     const row = await first(
       this.db,
       sql`SELECT (SELECT status FROM subscriptions WHERE customer_id = k.id AND channel = ${channel} AND category = ${category}) AS status,
@@ -381,7 +389,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     );
     const explicit = (row?.status ?? undefined) as string | undefined;
     const traits = (this.db.dialect.decodeJson(row?.traits ?? null) ?? undefined) as Record<string, unknown> | undefined;
-    return decideSubscription(explicit, traits, category);
+    return consentState(explicit, traits, category);
   }
 
   async setSubscription(
@@ -433,8 +441,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
       const decision = decideCaps(usages);
       if (!decision.allowed) return decision;
       await tx.run(
-        sql`INSERT INTO send_slots (idempotency_key, customer_id, channel, category, journey_id, at)
-            VALUES (${check.idempotencyKey}, ${customer}, ${check.channel}, ${check.category}, ${check.journeyId}, ${at})`,
+        sql`INSERT INTO send_slots (idempotency_key, customer_id, channel, category, journey_id, at, instance_key)
+            VALUES (${check.idempotencyKey}, ${customer}, ${check.channel}, ${check.category}, ${check.journeyId}, ${at}, ${check.instanceKey ?? ''})`,
       );
       return decision;
     });
@@ -447,6 +455,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
       sql`SELECT at FROM send_slots
           WHERE customer_id IN (${identityGroup(customer)}) AND channel = ${check.channel} AND category = ${check.category}
             AND at > ${windowStart(at, cap.windowMs)} AND (${journey} IS NULL OR journey_id = ${journey})
+            ${cap.perKey ? sql`AND instance_key = ${check.instanceKey ?? ''}` : sql``}
           ORDER BY at DESC LIMIT ${cap.max}`,
     );
     return { max: cap.max, windowMs: cap.windowMs, newest: rows.map((row) => Date.parse(row.at as string)) };

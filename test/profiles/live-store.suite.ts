@@ -561,6 +561,55 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect((await store.activeEnrolments('c1')).map((e) => e.workflowId).sort()).toEqual(['cart:c1:2', 'welcome:c1:1']);
         expect(await store.enrolmentsFor('nobody')).toEqual([]);
       });
+
+      describe('with a trigger key', () => {
+        const keyed = (key: string, overrides: Partial<EnrolArgs> = {}) => enrolArgs({ key, workflowIdPrefix: `cart:c1:${key}`, ...overrides });
+
+        it('runs one run per key at a time; the entry number counts every run of the customer', async () => {
+          expect(await store.tryEnrol(keyed('A'))).toMatchObject({ enrolled: true, enrolment: { entry: 1, instanceKey: 'A', workflowId: 'cart:c1:A:1' } });
+          expect(await store.tryEnrol(keyed('B', { at: at(1) }))).toMatchObject({ enrolled: true, enrolment: { entry: 2, instanceKey: 'B', workflowId: 'cart:c1:B:2' } });
+          expect(reason(await store.tryEnrol(keyed('A', { at: at(2) })))).toBe('active');
+          expect((await store.activeEnrolments('c1')).map((e) => [e.instanceKey, e.entry])).toEqual([
+            ['A', 1],
+            ['B', 2],
+          ]);
+        });
+
+        it('decides re_entry per key: never means once per key, cooldown counts from the same key only', async () => {
+          const never = { mode: 'never' } as const;
+          await store.tryEnrol(keyed('A', { reEntry: never }));
+          await end(store, 'cart:c1:A:1', 'completed', at(HOUR));
+          expect(reason(await store.tryEnrol(keyed('A', { reEntry: never, at: at(2 * HOUR) })))).toBe('re_entry_never');
+          expect(reason(await store.tryEnrol(keyed('B', { reEntry: never, at: at(2 * HOUR) })))).toBe('enrolled');
+
+          const cooldown = { mode: 'cooldown', ms: DAY } as const;
+          await end(store, 'cart:c1:B:2', 'completed', at(3 * HOUR));
+          expect(await store.tryEnrol(keyed('B', { reEntry: cooldown, at: at(4 * HOUR) }))).toEqual({
+            enrolled: false,
+            reason: 're_entry_cooldown',
+            until: at(2 * HOUR + DAY),
+          });
+          expect(reason(await store.tryEnrol(keyed('C', { reEntry: cooldown, at: at(4 * HOUR) })))).toBe('enrolled');
+        });
+
+        it('keeps keyless runs as they were: no instanceKey, one active run, apart from keyed runs', async () => {
+          const plain = await store.tryEnrol(enrolArgs());
+          expect(plain.enrolled && plain.enrolment).not.toHaveProperty('instanceKey');
+          expect(reason(await store.tryEnrol(enrolArgs({ at: at(1) })))).toBe('active');
+          expect(reason(await store.tryEnrol(keyed('A', { at: at(2) })))).toBe('enrolled');
+          const runs = await store.enrolmentsFor('c1');
+          expect(runs.map((e) => e.instanceKey ?? null)).toEqual(['A', null]);
+        });
+
+        it('enters exactly one run per key of 20 concurrent attempts from two stores', async () => {
+          const other = await open();
+          const decisions = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => (i % 2 ? store : other).tryEnrol(keyed(i % 4 < 2 ? 'A' : 'B', { at: at(i) }))),
+          );
+          expect(decisions.filter((d) => d.enrolled)).toHaveLength(2);
+          expect((await store.activeEnrolments('c1')).map((e) => e.instanceKey).sort()).toEqual(['A', 'B']);
+        });
+      });
     });
 
     describe('delivery: subscriptions', () => {
@@ -700,6 +749,19 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.reserveSendSlot(slot('j3', HOUR, withJourney('welcome'), { journeyId: 'welcome' }))).toEqual({ allowed: true });
         expect(await store.reserveSendSlot(slot('j4', HOUR, [{ max: 3, windowMs: DAY }], { journeyId: 'promo' }))).toEqual({ allowed: true });
         expect(await store.reserveSendSlot(slot('j5', 2 * HOUR, [{ max: 3, windowMs: DAY }], { journeyId: 'promo' }))).toEqual({
+          allowed: false,
+          retryAt: at(DAY),
+        });
+      });
+
+      it('counts a per_key journey cap only over the slots of the same trigger key', async () => {
+        const perKey = [{ max: 2, windowMs: DAY, journeyId: 'cart', perKey: true }];
+        expect(await store.reserveSendSlot(slot('p1', 0, perKey, { instanceKey: 'A' }))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('p2', HOUR, perKey, { instanceKey: 'A' }))).toEqual({ allowed: true });
+        expect(await store.reserveSendSlot(slot('p3', 2 * HOUR, perKey, { instanceKey: 'A' }))).toEqual({ allowed: false, retryAt: at(DAY) });
+        expect(await store.reserveSendSlot(slot('p4', 2 * HOUR, perKey, { instanceKey: 'B' }))).toEqual({ allowed: true });
+        // The same slots still count in full for a cap without per_key.
+        expect(await store.reserveSendSlot(slot('p5', 3 * HOUR, [{ max: 3, windowMs: DAY, journeyId: 'cart' }], { instanceKey: 'C' }))).toEqual({
           allowed: false,
           retryAt: at(DAY),
         });

@@ -18,6 +18,7 @@ describe('row mapping', () => {
       ended_at: null,
       outcome: null,
       current_step: 's1',
+      instance_key: null,
     };
     const expected: Enrolment = {
       journeyId: 'cart',
