@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
 import { isValidTimeZone } from '../core/time';
+import { parseDateValue } from '../core/dates';
 import { checkExpressions, checkPath, compileCondition } from './conditions';
 import { describeValue, formatDuration, MAX_WAIT_MS, MIN_WAIT_MS, parseDuration } from './durations';
 import { Reporter, type CompileError } from './errors';
@@ -276,7 +277,19 @@ class JourneyCompiler {
       if (!checkShape(validateSchemas.waitUntilDate, value, at, report)) return undefined;
       const date = this.dateExpression(value.date, [...at, 'date'], report);
       const offsetMs = value.offset === undefined ? 0 : this.duration(value.offset, [...at, 'offset'], report, 'offset', 0, MAX_WAIT_MS, true);
-      return date === undefined || offsetMs === undefined ? undefined : { ...base, kind: 'wait_until_date', date, offsetMs };
+      const m = typeof value.time === 'string' ? /^(\d{1,2}):(\d{2})$/.exec(value.time.trim()) : null;
+      const minuteOfDay = m ? clock(m[1], m[2], false) : undefined;
+      if (value.time !== undefined && minuteOfDay === undefined) {
+        report('invalid_time', [...at, 'time'], `${describeValue(value.time)} is not a time of day`, 'write a local time "HH:MM", e.g. "09:00"');
+        return undefined;
+      }
+      if (date === undefined || offsetMs === undefined) return undefined;
+      const onInvalid = value.on_invalid === 'continue' ? 'continue' : 'exit';
+      return { ...base, kind: 'wait_until_date', date, offsetMs, ...(minuteOfDay === undefined ? {} : { minuteOfDay }), onInvalid };
+    }
+    if (value.on_invalid !== undefined) {
+      report('misplaced_key', [...at, 'on_invalid'], '"on_invalid" only applies to a wait_until with a "date"', 'a time window is always valid; remove on_invalid, or wait for a date: wait_until: { date: "{{ profile.birthday }}", on_invalid: continue }', 'key');
+      return undefined;
     }
     if (!checkShape(validateSchemas.waitUntilWindow, value, at, report)) return undefined;
     if ((value.hours === undefined) === (value.time === undefined)) {
@@ -302,7 +315,11 @@ class JourneyCompiler {
       return undefined;
     }
     const text = raw.trim();
-    if (/^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) return text;
+    if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
+      if (parseDateValue(text) !== undefined) return text;
+      report('invalid_date', at, `"${text}" is not a real date`, 'write an ISO date like "2026-12-24" (a day on the customer\'s clock) or "2026-12-24T09:00:00Z" (an exact moment)');
+      return undefined;
+    }
     const whole = /^\{\{\s*([^{}]*?)\s*\}\}$/.exec(text);
     if (!whole && /\{\{|\{%/.test(text)) {
       report('invalid_date', at, `"${text}" must be a single {{ path }} expression`, hint);

@@ -85,7 +85,15 @@ interface StepBase {
 export type Step =
   | (StepBase & { kind: 'wait'; ms: Millis })
   | (StepBase & { kind: 'wait_until'; window: TimeWindow })
-  | (StepBase & { kind: 'wait_until_date'; date: string; offsetMs: Millis })
+  | (StepBase & {
+      kind: 'wait_until_date';
+      date: string;
+      offsetMs: Millis;
+      /** Local time of day (minutes after midnight) to wait until on the date's day, from `time:`. */
+      minuteOfDay?: number;
+      /** What a missing or unreadable date does: end the journey (`exit`, also when absent) or go on. */
+      onInvalid?: 'exit' | 'continue';
+    })
   | (StepBase & {
       kind: 'wait_for';
       event: string;

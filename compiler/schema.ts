@@ -129,13 +129,26 @@ export function buildSchemas(mode: SchemaMode) {
   const waitUntilDate = z.strictObject({
     date: doc(
       checked(z.string()),
-      'The date to wait for: an expression over the profile or trigger, or an ISO date.',
-      ['{{ profile.renewal_at }}'],
+      'The date to wait for: an expression over the profile or trigger, or an ISO date. A date without a time ("2026-12-24") ' +
+        'is a day on the customer\'s clock (profile timezone, else the configured default) starting at local midnight; ' +
+        'the journey follows the date if it changes while the customer waits.',
+      ['{{ profile.renewal_at }}', '{{ profile.birthday }}'],
     ),
     offset: doc(
       checked(z.string().regex(new RegExp(SIGNED_DURATION_PATTERN))),
-      'Shift from that date; negative means before it.',
+      'Shift from that date; negative means before it. For a date without a time it counts local days and hours.',
       ['-7d', '2h'],
+    ).optional(),
+    time: doc(
+      checked(z.string().regex(TIME_RE)),
+      'Local time of day "HH:MM" on the date\'s day, in the customer\'s timezone (before the offset is applied).',
+      ['09:00'],
+    ).optional(),
+    on_invalid: doc(
+      z.enum(['exit', 'continue']),
+      'When the date is missing or not a date: exit (default) ends the journey with outcome "exited" and reason invalid_date; ' +
+        'continue goes on with the next step at once.',
+      ['continue'],
     ).optional(),
   });
   const waitFor = z.strictObject({

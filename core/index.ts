@@ -5,6 +5,7 @@
  */
 export { isTransactional, MARKETING, TRANSACTIONAL } from './categories';
 export { evaluate, readPath, resolveExpressions, type Scope } from './conditions';
+export { datedWaitTarget, parseDateValue, type DatedWait, type DateTarget, type DateValue } from './dates';
 export { matchesEvent, triggerMatches } from './events';
 export { emptyProfile, PROFILE_CHANGE_FIELDS, profileChanges, summariseChanges } from './profile';
 export { isValidTimeZone, msUntilWindow, zonedTimeToInstant, zoneFor } from './time';

@@ -73,10 +73,22 @@ function offsetAt(ms: number, timeZone: string): number {
  * skipped by a DST change resolves to the same wall time in the new offset (an hour later).
  */
 export function zonedTimeToInstant(year: number, month: number, day: number, minuteOfDay: number, timeZone: string): number {
-  const wall = Date.UTC(year, month - 1, day, 0, minuteOfDay);
+  return wallTimeToInstant(Date.UTC(year, month - 1, day, 0, minuteOfDay), timeZone);
+}
+
+/**
+ * The instant of a local wall-clock time given as "ms since 1970-01-01 00:00 on that wall clock",
+ * so calendar arithmetic (a date minus seven days at 09:00) is plain addition before converting.
+ */
+export function wallTimeToInstant(wall: number, timeZone: string): number {
   const first = wall - offsetAt(wall, timeZone);
-  const second = wall - offsetAt(first, timeZone);
-  return second;
+  return wall - offsetAt(first, timeZone);
+}
+
+/** The local calendar date of an instant in a zone. */
+export function localDateOf(ms: number, timeZone: string): { year: number; month: number; day: number } {
+  const { year, month, day } = localParts(ms, timeZone);
+  return { year, month, day };
 }
 
 /**

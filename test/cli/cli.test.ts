@@ -91,6 +91,27 @@ describe('unbroken simulate', () => {
     expect(human.stdout).toContain(sent[0].subject);
   });
 
+  test('a dated wait on a missing date ends the run as exited, with invalid_date and the value in the timeline', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-date-'));
+    fs.mkdirSync(path.join(tmp, 'defs', 'journeys'), { recursive: true });
+    fs.mkdirSync(path.join(tmp, 'defs', 'templates'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'defs', 'templates', 'happy-birthday.yaml'), 'template: happy-birthday\nchannel: email\nsubject: Happy birthday\ntext: Have a lovely day.\n');
+    fs.writeFileSync(
+      path.join(tmp, 'defs', 'journeys', 'birthday.yaml'),
+      ['journey: birthday', 'trigger:', '  event: signed_up', 'steps:', '  - id: on-the-day', '    wait_until:', '      date: "{{ profile.birthday }}"', '  - send: happy-birthday', ''].join('\n'),
+    );
+    fs.writeFileSync(path.join(tmp, 'profile.json'), '{"id":"cus_no_birthday","email":"nobday@example.com"}\n');
+    fs.writeFileSync(path.join(tmp, 'events.jsonl'), '{"at":"+0s","type":"track","event":"signed_up"}\n');
+    const r = unbroken(['simulate', 'birthday', '--definitions', 'defs', '--profile', 'profile.json', '--events', 'events.jsonl', '--start', '2026-12-01T00:00:00Z', '--json'], tmp);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.outcome).toBe('exited');
+    expect(report.reason).toBe('invalid_date');
+    expect(report.timeline.map((t: { kind: string }) => t.kind)).toEqual(['entered', 'exited']);
+    expect(report.timeline[1]).toMatchObject({ step: 'on-the-day', reason: 'invalid_date', value: null });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
   test('unusable input exits with code 2 and says which line is wrong', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-'));
     fs.writeFileSync(path.join(tmp, 'events.jsonl'), '{"at":"+1h","type":"track","event":"x"}\n{"at":"soon","type":"track","event":"y"}\n');

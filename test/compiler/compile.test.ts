@@ -45,7 +45,7 @@ describe('compileDefinitions on a valid folder', () => {
       kind: 'wait_until',
       window: { days: [0, 6], startMinute: 630, endMinute: 631, timezone: 'Europe/Berlin' },
     });
-    expect(waitUntilDate).toEqual({ id: 'wait_until-3', kind: 'wait_until_date', date: '{{ profile.renewal_at }}', offsetMs: -7 * 86_400_000 });
+    expect(waitUntilDate).toEqual({ id: 'wait_until-3', kind: 'wait_until_date', date: '{{ profile.renewal_at }}', offsetMs: -7 * 86_400_000, onInvalid: 'exit' });
     expect(send).toEqual({ id: 'first-reminder', name: 'First reminder', kind: 'send', template: 'cart-reminder' });
     expect(waitFor).toMatchObject({ kind: 'wait_for', event: 'cart_viewed', withinMs: 23 * 3_600_000 });
     expect(split).toMatchObject({ kind: 'split', holdout: 10, variants: [{ name: 'control', weight: 1, steps: [] }, { name: 'slack', weight: 3 }] });

@@ -334,6 +334,67 @@ describe('the journey interpreter on the time-skipping server', () => {
     expect(entry(result, 'waited', 'reminder')).toMatchObject({ reason: 'send_window' });
   });
 
+  test("a birthday without a time is the customer's own day: 09:00 in Sydney, noted on the exact instant", async () => {
+    const { result } = await run('birthday', 'signed_up', {
+      customer: { email: 'mia@example.com', timezone: 'Australia/Sydney', birthday: '2026-12-24' },
+      startAt: '2026-12-01T00:00:00Z',
+    });
+    expect(result.outcome).toBe('completed');
+    // 09:00 on 24 December in Sydney (UTC+11) is 22:00 UTC on the 23rd.
+    expect(entry(result, 'waited', 'on-the-day')).toMatchObject({ at: '2026-12-23T22:00:00.000Z', until: '2026-12-23T22:00:00.000Z', timezone: 'Australia/Sydney' });
+    expect(entry(result, 'waited', 'on-the-day')!.past).toBeUndefined();
+    expect(entry(result, 'sent', 'greeting')!.at).toMatch(/^2026-12-23T22:00:00/);
+  });
+
+  test('a missing date ends the journey as exited with invalid_date, and nothing is sent', async () => {
+    const { result } = await run('birthday', 'signed_up', { customer: { email: 'ned@example.com' }, startAt: '2026-12-01T00:00:00Z' });
+    expect(result.outcome).toBe('exited');
+    expect(result.reason).toBe('invalid_date');
+    expect(entry(result, 'exited', 'on-the-day')).toMatchObject({ reason: 'invalid_date', value: null, date: '{{ profile.birthday }}' });
+    expect(mailsTo('ned@example.com')).toHaveLength(0);
+  });
+
+  test('on_invalid: continue skips an unreadable date and goes on', async () => {
+    const { result } = await run('birthday-lenient', 'signed_up', { customer: { email: 'oli@example.com', birthday: 'soon' }, startAt: '2026-12-01T00:00:00Z' });
+    expect(result.outcome).toBe('completed');
+    expect(entry(result, 'skipped', 'on-the-day')).toMatchObject({ reason: 'invalid_date', value: 'soon' });
+    expect(entry(result, 'sent', 'greeting')!.at).toMatch(/^2026-12-01T00:00/);
+  });
+
+  test('an identify that moves the date moves the wait', async () => {
+    const customerId = `pia-${randomUUID().slice(0, 8)}`;
+    const { result } = await run('birthday', 'signed_up', {
+      customer: { id: customerId, email: 'pia@example.com', timezone: 'Europe/Berlin', birthday: '2026-12-04' },
+      startAt: '2026-12-01T00:00:00Z',
+      during: async (handle) => {
+        await env.sleep(24 * HOUR);
+        await store.identify(customerId, { birthday: '2026-12-10' });
+        await handle.signal(identifySignal, { traits: { birthday: '2026-12-10' } });
+      },
+    });
+    // 09:00 on 10 December in Berlin, not the 4th.
+    expect(entry(result, 'sent', 'greeting')!.at).toMatch(/^2026-12-10T08:00:00/);
+  });
+
+  test('a date changed in the store without an identify is read again when the timer fires', async () => {
+    const customerId = `quin-${randomUUID().slice(0, 8)}`;
+    const { result } = await run('birthday', 'signed_up', {
+      customer: { id: customerId, email: 'quin@example.com', birthday: '2026-12-03' },
+      startAt: '2026-12-01T00:00:00Z',
+      during: async () => {
+        await env.sleep(HOUR);
+        await store.identify(customerId, { birthday: '2026-12-05' });
+      },
+    });
+    expect(entry(result, 'waited', 'on-the-day')).toMatchObject({ at: '2026-12-05T09:00:00.000Z', until: '2026-12-05T09:00:00.000Z' });
+  });
+
+  test('a date already past says so and the journey goes on at once', async () => {
+    const { result } = await run('birthday', 'signed_up', { customer: { email: 'rae@example.com', birthday: '2026-11-20' }, startAt: '2026-12-01T00:00:00Z' });
+    expect(entry(result, 'waited', 'on-the-day')).toMatchObject({ past: true, until: '2026-11-20T09:00:00.000Z', duration_ms: 0 });
+    expect(result.outcome).toBe('completed');
+  });
+
   test('a send whose retries run out is skipped as delivery_failed and the journey goes on', async () => {
     let attempts = 0;
     const unreachable = {

@@ -8,6 +8,8 @@ export interface Ending {
   outcome: Outcome;
   step: string;
   reason?: string;
+  /** More about the reason for the last timeline entry, e.g. the unreadable value of an invalid date. */
+  detail?: Record<string, unknown>;
 }
 
 /**

@@ -18,9 +18,10 @@ export function sendWindowFor(journeyWindow: TimeWindow | undefined, quietHours:
 }
 
 /**
- * The instant a `wait_until: { date }` step waits for: the resolved date plus the step's offset.
- * A missing or unreadable date gives `invalid` with the value found (null for none), so the step
- * is skipped and the report says what was there.
+ * The instant a `wait_until: { date }` step waited for before dated waits followed the profile
+ * (patch dated-waits-follow-the-profile): the date read as the runtime reads it (a date without a
+ * time is UTC midnight) plus the offset; `invalid` with the value found (null for none). Kept
+ * unchanged for runs that replay that history; new runs use `datedWaitTarget` in core/dates.ts.
  */
 export function dateTarget(resolved: unknown, offsetMs: number): { untilMs: number } | { invalid: unknown } {
   const target = new Date(resolved as string).getTime();

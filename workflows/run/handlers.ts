@@ -29,5 +29,6 @@ function onEvent(run: JourneyRun, event: TrackEvent): void {
 function onIdentify(run: JourneyRun, traits: Record<string, unknown>): void {
   if (run.ending) return;
   run.profile = { ...run.profile, ...traits } as Profile;
+  run.identifies += 1;
   run.noteSignal('profile_updated', { source: 'identify', traits });
 }

@@ -11,3 +11,11 @@ export const SEND_RETRIES_EXHAUSTED_SKIPS = 'send-retries-exhausted-skips';
  * by a local activity (a marker in the history, no extra activity task per signal).
  */
 export const SIGNAL_ENTRIES_RECORDED = 'signal-entries-recorded-locally';
+
+/**
+ * `wait_until: { date }` reads dates without an offset on the customer's clock, follows a date
+ * that changes while the customer waits (an identify wakes the wait; the profile is read again
+ * when the timer fires), and ends the journey on a missing or invalid date unless the step says
+ * `on_invalid: continue`. Runs that reached a dated wait before keep skipping as they did.
+ */
+export const DATED_WAITS_FOLLOW_THE_PROFILE = 'dated-waits-follow-the-profile';

@@ -38,6 +38,8 @@ export class JourneyRun {
   /** Set by a goal or exit event, an `exit:` step or a failure; every wait watches it. */
   ending: Ending | undefined;
   waitingFor: WaitingFor | undefined;
+  /** Identifies that reached the run so far; a dated wait watches it to follow a moved date. */
+  identifies = 0;
   private readonly identity: RunIdentity;
   /** Journey clock minus server clock; `Date.now()` is the task's start time, so the same on replay. */
   private readonly offset: number;
@@ -91,9 +93,12 @@ export class JourneyRun {
     return stepKey(this.identity, stepId);
   }
 
-  /** Adds an entry of the journey's own flow to the timeline and waits until it is stored. */
-  note(step: string, kind: TimelineEntry['kind'], detail: Record<string, unknown> = {}): Promise<void> {
-    return this.timeline.note({ at: this.iso(), step, kind, ...detail }, detail);
+  /**
+   * Adds an entry of the journey's own flow to the timeline and waits until it is stored. `atMs`
+   * dates it to an earlier instant: a timer's, which the task that notes it starts a little after.
+   */
+  note(step: string, kind: TimelineEntry['kind'], detail: Record<string, unknown> = {}, atMs: number = this.now()): Promise<void> {
+    return this.timeline.note({ at: this.iso(atMs), step, kind, ...detail }, detail);
   }
 
   /** Adds an entry a signal brought, at the step the customer is in. */
@@ -152,7 +157,7 @@ export class JourneyRun {
     // Set before the last note, so signals arriving while it is stored change nothing.
     const end: Ending = this.ending ?? { outcome: 'completed', step: this.currentStep };
     this.ending = end;
-    await this.note(end.step, end.outcome, end.reason ? { reason: end.reason } : {});
+    await this.note(end.step, end.outcome, { ...(end.reason ? { reason: end.reason } : {}), ...end.detail });
     return { outcome: end.outcome, reason: end.reason, timeline: this.timeline.entries };
   }
 
