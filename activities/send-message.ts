@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityPolicy, TemplatePlan } from '../compiler/plan';
-import { emptyProfile, isTransactional, MARKETING } from '../core/index';
+import { consentAllows, DEFAULT_CONSENT_MODES, emptyProfile, isTransactional, MARKETING, type ConsentMode } from '../core/index';
+import { consentState } from '../profiles/rules';
 import type { CapCheck, DeliveryStore, Profile, ProfileStore } from '../profiles/store';
 import { PERMANENT_DELIVERY_ERROR } from './errors';
 import { DeliveryError, isHardBounce } from './mailer';
 import { renderContext, renderTemplate, renderValues, TemplateRenderError, type RenderContext } from './render';
-import type { ActivityDeps, OutgoingEmail, SendMessageInput, SendMessageResult, SmsProvider } from './types';
+import type { ActivityDeps, DeliveryPolicy, OutgoingEmail, SendMessageInput, SendMessageResult, SmsProvider } from './types';
 
 /** Why a send was skipped; stored in the result and shown in reports. */
 export type SkipReason =
@@ -15,7 +16,23 @@ export type SkipReason =
   | 'unsubscribed'
   | 'template_error'
   | 'channel_unavailable'
-  | 'frequency_cap';
+  | 'frequency_cap'
+  | 'no_channel';
+
+/** A channel a send with `channels:` did not take, and why. */
+type PassedOver = NonNullable<Extract<SendMessageResult, { status: 'sent' }>['passedOver']>[number];
+
+/** What the chosen channel needs to send: the render context, the recipient, the unsubscribe link. */
+interface Chosen {
+  ctx: SendRenderContext;
+  address: string;
+  unsubscribeUrl: string | undefined;
+}
+
+/** Whether a customer who said nothing gets messages on a channel: the configured mode, else the built-in one. */
+export function consentModeOf(policy: DeliveryPolicy | undefined, channel: string): ConsentMode {
+  return policy?.consentModes?.[channel] ?? DEFAULT_CONSENT_MODES[channel] ?? 'opt-out';
+}
 
 /** Retry/timeout policy of `sendMessage`. */
 export const policy: ActivityPolicy = {
@@ -77,8 +94,12 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
   const delivery = deliveryStoreOf(deps.store);
 
   return async function sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
-    const { template, context, idempotencyKey } = input;
-    const channel = template.channel;
+    const { context, idempotencyKey } = input;
+    const candidates = [input.template, ...(input.fallbacks ?? [])];
+    // The channel the message goes out on: the first candidate until one is chosen below.
+    let template = input.template;
+    let channel = template.channel;
+    const passedOver: PassedOver[] = [];
     const claim = await deps.store.claimMessage({
       idempotencyKey,
       customerId: context.customerId,
@@ -95,40 +116,41 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
     const skip = async (reason: SkipReason, error?: string): Promise<SendMessageResult> => {
       const result: SendMessageResult = { status: 'skipped', channel, template: template.id, reason };
       if (error !== undefined) result.error = error;
+      if (passedOver.length > 0) result.passedOver = passedOver;
       await deps.store.finishMessage(idempotencyKey, 'skipped', { ...result });
       return result;
     };
 
-    // Without a provider nothing else matters; deciding it first also reserves no cap slot.
-    if ((channel === 'sms' && !deps.sms) || (channel === 'webhook' && !deps.webhook)) return skip('channel_unavailable');
-
     const profile: Profile = (await deps.store.getProfile(context.customerId)) ?? emptyProfile(context.customerId);
     const category = input.category ?? template.category ?? MARKETING;
     const transactional = isTransactional(category);
-    // Anything not explicitly transactional is treated as marketing: consent applies by default.
-    const unsubscribeUrl =
-      deps.delivery && !transactional ? deps.delivery.unsubscribeUrl(profile.id, channel, category) : undefined;
 
-    let ctx: SendRenderContext;
-    let address: string | undefined;
-    try {
-      const base: SendRenderContext = renderContext(profile, context, input.now);
-      if (unsubscribeUrl !== undefined) base.unsubscribe_url = unsubscribeUrl;
-      const data = await renderValues(input.data ?? {}, base, where('data'));
-      ctx = { ...base, data };
-      address = await addressFor(ctx);
-    } catch (err) {
-      if (err instanceof TemplateRenderError) return skip('template_error', err.message);
-      throw err;
+    // The first channel the customer can (an address) and may (not suppressed, consent) receive;
+    // the ones before it are recorded as passed over, with why. A plain send has one candidate.
+    let chosen: Chosen | undefined;
+    for (const candidate of candidates) {
+      template = candidate;
+      channel = candidate.channel;
+      let decision: Chosen | SkipReason;
+      try {
+        decision = await choose();
+      } catch (err) {
+        if (err instanceof TemplateRenderError) return skip('template_error', err.message);
+        throw err;
+      }
+      if (typeof decision !== 'string') {
+        chosen = decision;
+        break;
+      }
+      if (candidates.length === 1) return skip(decision);
+      passedOver.push({ channel, reason: decision });
     }
-    if (!address) return skip('no_address');
-
-    // Webhooks go to the operator's own endpoint, not to a customer address: nothing to suppress.
-    if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) {
-      return skip('suppressed');
+    if (!chosen) {
+      template = input.template;
+      channel = template.channel;
+      return skip('no_channel');
     }
-    if (!transactional && (await unsubscribed(profile, category))) return skip('unsubscribed');
-
+    const { ctx, address, unsubscribeUrl } = chosen;
     let outgoing: Outgoing;
     try {
       outgoing = await render(address, ctx);
@@ -167,8 +189,35 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
       body: outgoing.body,
       messageId,
     };
+    if (passedOver.length > 0) result.passedOver = passedOver;
     await deps.store.finishMessage(idempotencyKey, 'sent', { ...result });
     return result;
+
+    /** Whether the current channel may carry this message to the customer, and what it needs to. */
+    async function choose(): Promise<Chosen | SkipReason> {
+      // Without a provider nothing else matters; deciding it first also reserves no cap slot.
+      if ((channel === 'sms' && !deps.sms) || (channel === 'webhook' && !deps.webhook)) return 'channel_unavailable';
+      // Anything not explicitly transactional is treated as marketing: consent applies by default.
+      const unsubscribeUrl =
+        deps.delivery && !transactional ? deps.delivery.unsubscribeUrl(profile.id, channel, category) : undefined;
+      const base: SendRenderContext = renderContext(profile, context, input.now, {}, input.received);
+      if (unsubscribeUrl !== undefined) base.unsubscribe_url = unsubscribeUrl;
+      const data = await renderValues(input.data ?? {}, base, where('data'));
+      const ctx: SendRenderContext = { ...base, data };
+      const address = await addressFor(ctx);
+      if (!address) return 'no_address';
+      // Webhooks go to the operator's own endpoint, not to a customer address: nothing to suppress.
+      if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) return 'suppressed';
+      if (!transactional && !(await consentGiven())) return 'unsubscribed';
+      return { ctx, address, unsubscribeUrl };
+    }
+
+    /** Consent for the current channel: a statement decides; without one, the channel's mode (opt-out or opt-in). */
+    async function consentGiven(): Promise<boolean> {
+      // A store without consent rows (none ships) still honours the legacy trait.
+      const state = delivery ? await delivery.consent(context.customerId, channel, category) : consentState(undefined, profile, category);
+      return consentAllows(state, consentModeOf(deps.delivery, channel));
+    }
 
     /** The recipient: email `to:` override or profile email, profile phone, or the webhook URL. */
     async function addressFor(ctx: SendRenderContext): Promise<string | undefined> {
@@ -180,12 +229,6 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
         case 'webhook':
           return template.url === undefined ? undefined : (await text(template.url, ctx, 'url')).trim();
       }
-    }
-
-    async function unsubscribed(profile: Profile, category: string): Promise<boolean> {
-      // A store without consent rows (none ships) still honours the legacy trait.
-      if (!delivery) return profile.unsubscribed === true;
-      return (await delivery.subscription(context.customerId, channel, category)) === 'unsubscribed';
     }
 
     async function render(to: string, ctx: SendRenderContext): Promise<Outgoing> {
@@ -254,6 +297,7 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
         journeyId: context.journeyId,
         at: input.now,
         caps,
+        ...(context.key ? { instanceKey: context.key } : {}),
       });
     }
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ActivityPolicy, TemplatePlan, TrackEvent } from '../compiler/plan';
+import type { ConsentMode } from '../core/consent';
 import type { ProfileChanges, ProfileStore } from '../profiles/store';
 
 /** What every activity implementation may depend on; built once per worker. */
@@ -43,6 +44,8 @@ export interface JourneyContext {
   /** ISO time the customer entered. */
   enteredAt: string;
   trigger: TrackEvent;
+  /** The run's trigger key (`trigger.key`); absent for journeys without one. */
+  key?: string;
 }
 
 /** Input of every `do:` activity: the step's checked `with` block and where it runs. */
@@ -84,10 +87,23 @@ export interface SendMessageInput {
   category?: string;
   /** ISO time of the journey's clock: `{{ now }}` in templates. */
   now: string;
+  /** The event the latest `wait_for` received: `{{ received.* }}` in templates and `data`. */
+  received?: TrackEvent;
   /** What a frequency-capped send does: skip (default) or answer `deferred` with when to retry. */
   onCap?: 'skip' | 'defer';
   /** The journey's own cap (`frequency_cap:` in the journey), on top of the global caps. */
-  journeyCap?: { max: number; windowMs: number };
+  journeyCap?: { max: number; windowMs: number; perKey?: true };
+  /**
+   * Where `template` cannot go (no address, suppressed, no consent, no provider), the next of
+   * these that can: the same message for other channels, in the order of the step's `channels:`.
+   */
+  fallbacks?: TemplatePlan[];
+}
+
+/** A channel a send with `channels:` did not take, and the skip reason that ruled it out. */
+export interface PassedOverChannel {
+  channel: string;
+  reason: string;
 }
 
 export type SendMessageResult =
@@ -99,6 +115,8 @@ export type SendMessageResult =
       subject: string;
       body: string;
       messageId: string;
+      /** With `channels:`, the channels tried first and why they were passed over. */
+      passedOver?: PassedOverChannel[];
     }
   | {
       status: 'skipped';
@@ -107,6 +125,8 @@ export type SendMessageResult =
       reason: string;
       /** What went wrong, for `template_error` (e.g. the missing variable). */
       error?: string;
+      /** With `channels:`, the channels passed over and why (all of them for `no_channel`). */
+      passedOver?: PassedOverChannel[];
     }
   | {
       /** Frequency-capped with `on_cap: defer`: nothing was sent; try again at `retryAt`. */
@@ -126,6 +146,8 @@ export interface UpdateProfileInput extends ProfileChanges {
   idempotencyKey: string;
   context: JourneyContext;
   now: string;
+  /** The event the latest `wait_for` received: `{{ received.* }}` in `set` values. */
+  received?: TrackEvent;
 }
 
 export interface RecordStepInput {
@@ -165,4 +187,9 @@ export interface DeliveryPolicy {
   caps: FrequencyCap[];
   /** Builds the signed, expiring one-click unsubscribe URL for a customer and category. */
   unsubscribeUrl(customerId: string, channel: string, category: string): string;
+  /**
+   * Per channel, whether a customer who made no statement gets non-transactional messages
+   * (UNBROKEN_CONSENT_DEFAULTS); a channel not listed keeps its built-in mode (core/consent.ts).
+   */
+  consentModes?: Partial<Record<string, ConsentMode>>;
 }

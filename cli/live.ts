@@ -51,6 +51,8 @@ export interface CustomerStatus {
   customer: string;
   journeys: {
     journey: string;
+    /** The run's trigger key, for journeys with `trigger.key` (one entry per run, so per key). */
+    key?: string;
     workflow_id: string;
     version: string;
     entry: number;
@@ -71,6 +73,7 @@ export async function customerStatus(store: LiveStore, customerId: string): Prom
     const steps = (await store.stepsFor(e.workflowId)).map((s) => ({ at: s.at, step: s.stepId, kind: s.kind, ...(s.detail && Object.keys(s.detail).length ? { detail: s.detail } : {}) }));
     journeys.push({
       journey: e.journeyId,
+      ...(e.instanceKey !== undefined ? { key: e.instanceKey } : {}),
       workflow_id: e.workflowId,
       version: e.version,
       entry: e.entry,
@@ -115,7 +118,8 @@ export function formatStatus(s: CustomerStatus & { live?: boolean }): string {
   const out: string[] = [];
   for (const j of s.journeys) {
     const state = j.outcome ? `${j.outcome} at ${j.ended_at}` : `inside; ${where} ${j.current_step ?? 'entry'}`;
-    out.push(`${j.journey} (version ${j.version}, entry ${j.entry}, entered ${j.entered_at}): ${state}`);
+    const key = j.key !== undefined ? `key ${JSON.stringify(j.key)}, ` : '';
+    out.push(`${j.journey} (${key}version ${j.version}, entry ${j.entry}, entered ${j.entered_at}): ${state}`);
     for (const st of j.steps) {
       const reason = st.detail && typeof st.detail.reason === 'string' ? ` (${st.detail.reason})` : '';
       out.push(`  ${st.at}  ${st.kind.padEnd(15)} ${st.step}${reason}`);

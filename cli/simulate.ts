@@ -15,7 +15,9 @@ import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
+import { consentReads, readConsent } from '../core/consent';
 import { triggerMatches } from '../core/events';
+import { instanceKeyOf } from '../core/instance-key';
 import {
   eventSignal,
   identifySignal,
@@ -177,6 +179,8 @@ async function drive(
 
   // Everything before the entering event only shapes the profile.
   let entryIndex = -1;
+  let key: string | undefined;
+  let keyProblem: string | undefined;
   for (let i = 0; i < opts.events.length; i++) {
     const e = opts.events[i];
     if (e.type === 'identify') {
@@ -185,13 +189,21 @@ async function drive(
     }
     const profile = (await store.getProfile(customerId)) ?? opts.profile;
     const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
-    if (triggerMatches(plan.trigger, trigger, profile, e.atMs)) {
+    const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => store.consent(customerId, channel, category));
+    if (triggerMatches(plan.trigger, trigger, profile, e.atMs, consent)) {
+      // As the router does: an event without a usable key enters nobody.
+      const found = plan.trigger.key ? instanceKeyOf(plan.trigger.key, trigger) : undefined;
+      if (found && !found.ok) {
+        keyProblem ??= found.reason;
+        continue;
+      }
+      key = found?.key;
       entryIndex = i;
       break;
     }
   }
   if (entryIndex < 0) {
-    return { outcome: 'not_entered', reason: `no "${plan.trigger.event}" event matched the trigger`, timeline: [] };
+    return { outcome: 'not_entered', reason: keyProblem ?? `no "${plan.trigger.event}" event matched the trigger`, timeline: [] };
   }
   const entry = opts.events[entryIndex] as Extract<SimEvent, { type: 'track' }>;
   await advanceTo(entry.atMs);
@@ -203,11 +215,12 @@ async function drive(
     defaultTimezone: opts.defaultTimezone,
     startAt: trigger.timestamp,
     ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
+    ...(key ? { key } : {}),
   };
   const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, {
     args: [input],
     taskQueue,
-    workflowId: `${journeyWorkflowId(plan.journey, customerId)}:simulation:${randomUUID()}`,
+    workflowId: `${journeyWorkflowId(plan.journey, customerId, key)}:simulation:${randomUUID()}`,
   });
   offset = entry.atMs - (await handle.describe()).startTime.getTime();
 
@@ -220,6 +233,9 @@ async function drive(
       await store.identify(customerId, e.traits);
       await handle.signal(identifySignal, { traits: e.traits, timestamp });
     } else {
+      // The one simulated run has `key`; an event naming another key belongs to another run.
+      const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
+      if (other?.ok && other.key !== key) continue;
       await handle.signal(eventSignal, { event: e.event, properties: e.properties, timestamp });
     }
   }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
+import { LOAD_CONSENT_ACTIVITY, planReadsConsent } from '../core/consent';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
 import { isValidTimeZone } from '../core/time';
 import { parseDateValue } from '../core/dates';
@@ -8,11 +9,12 @@ import { describeValue, formatDuration, MAX_WAIT_MS, MIN_WAIT_MS, parseDuration 
 import { Reporter, type CompileError } from './errors';
 import { contentHash, deepFreeze } from './hash';
 import { checkShape, type Report } from './issues';
-import { checkLiquid, checkLiquidDeep } from './liquid';
+import { checkLiquid, checkLiquidDeep, readsRoot } from './liquid';
 import { COMPANION_KEYS, DAY_NAMES, STEP_ID_RE, STEP_KINDS, validateSchemas, type StepKey } from './schema';
 import { parseYaml, type YamlPath } from './source';
 import { didYouMean, listOf } from './suggest';
 import { checkIdMatchesFile, type SourceNames } from './template';
+import { compileTriggerKey } from './trigger-key';
 
 /** What the compiler needs of one activity: its `with` schema, a line for hints, and its policy. */
 export interface ActivitySignature<W = unknown> {
@@ -54,6 +56,11 @@ class JourneyCompiler {
   private readonly ids = new Map<string, number>();
   readonly templatesUsed = new Map<string, TemplatePlan>();
   readonly activitiesUsed = new Set<string>();
+  /**
+   * Whether a wait_for before the step being compiled may have received an event, so `received.*`
+   * is readable: true inside on_event and after a wait_for; branches start from where their step is.
+   */
+  private received = false;
 
   constructor(
     reporter: Reporter,
@@ -82,7 +89,33 @@ class JourneyCompiler {
   }
 
   condition(raw: unknown, path: YamlPath, allowEvent: boolean, report: Report): Condition | undefined {
-    return compileCondition(raw, path, { allowEvent, report });
+    return compileCondition(raw, path, { allowEvent, allowReceived: this.received, report });
+  }
+
+  /** Compiles branches that each start where their step is; after them, `received` may be set if it may be at the end of any. */
+  private branches<T>(compile: Array<() => T>): T[] {
+    const start = this.received;
+    let after = start;
+    const out = compile.map((branch) => {
+      this.received = start;
+      const result = branch();
+      after ||= this.received;
+      return result;
+    });
+    this.received = after;
+    return out;
+  }
+
+  /** Reports Liquid that reads received.* where no wait_for can have received anything yet. */
+  private checkReceived(value: unknown, path: YamlPath, report: Report, what?: string): boolean {
+    if (this.received || !readsRoot(value, 'received')) return true;
+    report(
+      'received_before_wait_for',
+      path,
+      `${what ?? `"${String(path[path.length - 1])}"`} reads received.*, the event a wait_for received, but no wait_for can have received anything before this step`,
+      "read received.* in a wait_for's on_event or in the steps after a wait_for (in on_timeout only after an earlier wait_for); trigger.* is the event that started the journey",
+    );
+    return false;
   }
 
   matcher(raw: unknown, path: YamlPath, allowEvent: boolean): EventMatcher | undefined {
@@ -223,14 +256,12 @@ class JourneyCompiler {
       case 'wait_for': {
         if (!checkShape(validateSchemas.waitFor, value, at, report) || !isMap(value)) {
           // Still look inside the branches so their problems are reported in the same run.
-          this.steps(raw.on_event, [...path, 'on_event'], { id, branch: 'on_event' }, report);
-          this.steps(raw.on_timeout, [...path, 'on_timeout'], { id, branch: 'on_timeout' }, report);
+          this.waitForBranches(raw, path, id, report);
           return undefined;
         }
         const withinMs = this.duration(value.within, [...at, 'within'], report, 'within');
         const where = value.where === undefined ? undefined : this.condition(value.where, [...at, 'where'], true, report);
-        const onEvent = this.steps(raw.on_event, [...path, 'on_event'], { id, branch: 'on_event' }, report);
-        const onTimeout = this.steps(raw.on_timeout, [...path, 'on_timeout'], { id, branch: 'on_timeout' }, report);
+        const [onEvent, onTimeout] = this.waitForBranches(raw, path, id, report);
         if (withinMs === undefined) return undefined;
         return { ...base, kind: 'wait_for', event: String(value.event), ...(where ? { where } : {}), withinMs, onEvent, onTimeout };
       }
@@ -243,7 +274,7 @@ class JourneyCompiler {
           report('empty_update_profile', at, 'update_profile changes nothing', `use at least one of: ${keys.join(', ')}`);
           return undefined;
         }
-        if (value.set !== undefined) checkLiquidDeep(value.set, [...at, 'set'], report);
+        if (value.set !== undefined && checkLiquidDeep(value.set, [...at, 'set'], report)) this.checkReceived(value.set, [...at, 'set'], report);
         const changes: Record<string, unknown> = {};
         for (const { field, yaml } of PROFILE_CHANGE_FIELDS) if (value[yaml] !== undefined) changes[field] = value[yaml];
         return { ...base, kind: 'update_profile', ...changes };
@@ -251,8 +282,10 @@ class JourneyCompiler {
       case 'if': {
         const condition = this.condition(value, at, false, report);
         if (raw.then === undefined) report('missing_key', at, 'an "if" step needs "then" (the steps when the condition holds)', 'add then: followed by a list of steps; else: is optional', 'key');
-        const then = this.steps(raw.then, [...path, 'then'], { id, branch: 'then' }, report);
-        const otherwise = this.steps(raw.else, [...path, 'else'], { id, branch: 'else' }, report);
+        const [then, otherwise] = this.branches([
+          () => this.steps(raw.then, [...path, 'then'], { id, branch: 'then' }, report),
+          () => this.steps(raw.else, [...path, 'else'], { id, branch: 'else' }, report),
+        ]);
         return condition === undefined ? undefined : { ...base, kind: 'if', condition, then, else: otherwise };
       }
       case 'split':
@@ -266,6 +299,17 @@ class JourneyCompiler {
         }
         return { ...base, kind: 'exit', reason: value };
     }
+  }
+
+  /** on_event runs once the event is received; on_timeout starts where the wait_for is; after it, an event may have been received. */
+  private waitForBranches(raw: Raw, path: YamlPath, id: string, report: Report): [Step[], Step[]] {
+    const start = this.received;
+    this.received = true;
+    const onEvent = this.steps(raw.on_event, [...path, 'on_event'], { id, branch: 'on_event' }, report);
+    this.received = start;
+    const onTimeout = this.steps(raw.on_timeout, [...path, 'on_timeout'], { id, branch: 'on_timeout' }, report);
+    this.received = true;
+    return [onEvent, onTimeout];
   }
 
   private waitUntil(value: unknown, at: YamlPath, base: { id: string; name?: string }, report: Report): Step | undefined {
@@ -326,7 +370,8 @@ class JourneyCompiler {
       return undefined;
     }
     const path = whole ? whole[1] : text;
-    const bad = whole ? checkExpressions(text, false) : checkPath(path, false);
+    const roots = { received: this.received };
+    const bad = whole ? checkExpressions(text, roots) : checkPath(path, roots);
     if (bad) {
       report(bad.code, at, bad.message, hint);
       return undefined;
@@ -337,16 +382,18 @@ class JourneyCompiler {
   private send(value: unknown, at: YamlPath, base: { id: string; name?: string }, report: Report): Step | undefined {
     let templateId: string;
     let templatePath: YamlPath = at;
-    const extra: { to?: string; data?: Record<string, unknown>; category?: string; onCap?: 'skip' | 'defer' } = {};
+    const extra: { to?: string; data?: Record<string, unknown>; category?: string; onCap?: 'skip' | 'defer'; channels?: TemplatePlan['channel'][] } = {};
+    let channels: unknown;
     if (typeof value === 'string') templateId = value;
     else if (isMap(value)) {
       if (!checkShape(validateSchemas.sendObject, value, at, report)) return undefined;
       templateId = String(value.template);
       templatePath = [...at, 'template'];
-      if (typeof value.to === 'string' && checkLiquid(value.to, [...at, 'to'], report)) extra.to = value.to;
-      if (isMap(value.data) && checkLiquidDeep(value.data, [...at, 'data'], report)) extra.data = value.data;
+      if (typeof value.to === 'string' && checkLiquid(value.to, [...at, 'to'], report) && this.checkReceived(value.to, [...at, 'to'], report)) extra.to = value.to;
+      if (isMap(value.data) && checkLiquidDeep(value.data, [...at, 'data'], report) && this.checkReceived(value.data, [...at, 'data'], report)) extra.data = value.data;
       if (typeof value.category === 'string') extra.category = value.category;
       if (value.on_cap === 'defer' || value.on_cap === 'skip') extra.onCap = value.on_cap;
+      channels = value.channels;
     } else {
       report('invalid_type', at, `"send" must be a template id or a map, got ${describeValue(value)}`, 'e.g. send: cart-reminder, or send: { template: cart-reminder, data: { coupon: SAVE10 } }');
       return undefined;
@@ -366,14 +413,48 @@ class JourneyCompiler {
       report('template_invalid', templatePath, `template "${templateId}" has errors of its own`, `fix templates/${templateId}.yaml first (its errors are listed too)`);
       return undefined;
     }
+    if (Array.isArray(channels)) {
+      const checked = this.sendChannels(channels as TemplatePlan['channel'][], template, extra.to !== undefined, at, report);
+      if (checked === undefined) return undefined;
+      extra.channels = checked;
+    }
+    const { file: _file, id: _id, channel: _channel, category: _category, ...texts } = template;
+    if (!this.checkReceived(texts, templatePath, report, `template "${templateId}"`)) return undefined;
     this.templatesUsed.set(templateId, template);
     return { ...base, kind: 'send', template: templateId, ...extra };
+  }
+
+  /** A send's fallback channels: each once, each with content in the template, no `to:` beside several. */
+  private sendChannels(channels: TemplatePlan['channel'][], template: TemplatePlan, hasTo: boolean, at: YamlPath, report: Report): TemplatePlan['channel'][] | undefined {
+    const before = this.r.count;
+    const file = `templates/${template.id}.yaml`;
+    channels.forEach((channel, i) => {
+      const itemAt: YamlPath = [...at, 'channels', i];
+      if (channels.indexOf(channel) !== i) {
+        report('duplicate_channel', itemAt, `channel "${channel}" is listed twice`, 'list each channel once, in the order to try them');
+      } else if (channel !== template.channel && template.alternatives?.[channel] === undefined) {
+        const has = [template.channel, ...Object.keys(template.alternatives ?? {})].join(', ');
+        report(
+          'channel_without_content',
+          itemAt,
+          `template "${template.id}" has no ${channel} content (it has: ${has})`,
+          `add a "${channel}:" section with the ${channel} parts to ${file}, or remove ${channel} from channels`,
+        );
+      }
+    });
+    if (hasTo && channels.length > 1) {
+      report('conflicting_keys', [...at, 'to'], '"to" names one address, but this send may go out on several channels', 'drop "to" (each channel uses the customer\'s own address), or list one channel');
+    }
+    return this.r.count > before ? undefined : channels;
   }
 
   private split(value: unknown, at: YamlPath, id: string, base: { id: string; name?: string }, report: Report): Step | undefined {
     if (!checkShape(validateSchemas.split, value, at, report) || !isMap(value) || !Array.isArray(value.variants)) return undefined;
     const names = new Set<string>();
     const variants: { name: string; weight: number; steps: Step[] }[] = [];
+    // Every variant starts where the split is (see branches()).
+    const start = this.received;
+    let after = start;
     value.variants.forEach((v, i) => {
       const vAt: YamlPath = [...at, 'variants', i];
       const shapeOk = checkShape(validateSchemas.variant, v, vAt, report);
@@ -383,9 +464,12 @@ class JourneyCompiler {
         report('duplicate_variant', [...vAt, 'name'], `duplicate variant name "${v.name}"`, 'each variant of a split needs its own name');
       }
       names.add(name);
+      this.received = start;
       const steps = this.steps(v.steps, [...vAt, 'steps'], { id, branch: name }, report);
+      after ||= this.received;
       if (shapeOk) variants.push({ name, weight: Number(v.weight), steps });
     });
+    this.received = after;
     const holdout = typeof value.holdout === 'number' ? value.holdout : 0;
     return { ...base, kind: 'split', variants, holdout };
   }
@@ -409,6 +493,7 @@ class JourneyCompiler {
       return undefined;
     }
     if (!checkShape(activity.input, input, withAt, report, { code: 'invalid_with', prefix: `activity "${value}": `, hint: `"${value}": ${activity.description}` })) return undefined;
+    if (!this.checkReceived(input, withAt, report)) return undefined;
     this.activitiesUsed.add(value);
     return { ...base, kind: 'do', activity: value, with: input };
   }
@@ -460,14 +545,18 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
   checkIdMatchesFile('journey', raw.journey, names, report);
 
   const trigger = c.matcher(raw.trigger, ['trigger'], false);
+  const key = isMap(raw.trigger) && raw.trigger.key !== undefined ? compileTriggerKey(raw.trigger.key, report) : undefined;
   const reEntry = c.reEntry(raw.re_entry);
   const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);
   const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.matcher(m, ['exit_when', i], true)) : [];
   const sendWindow = isMap(raw.send_window) ? c.window(raw.send_window, ['send_window'], report) : undefined;
-  let frequencyCap: { max: number; windowMs: number } | undefined;
+  let frequencyCap: { max: number; windowMs: number; perKey?: true } | undefined;
   if (isMap(raw.frequency_cap) && typeof raw.frequency_cap.max === 'number') {
     const windowMs = c.duration(raw.frequency_cap.per, ['frequency_cap', 'per'], report, 'frequency_cap.per', MIN_WAIT_MS, MAX_WAIT_MS);
-    if (windowMs !== undefined) frequencyCap = { max: raw.frequency_cap.max, windowMs };
+    if (windowMs !== undefined) frequencyCap = { max: raw.frequency_cap.max, windowMs, ...(raw.frequency_cap.per_key === true ? { perKey: true as const } : {}) };
+    if (raw.frequency_cap.per_key === true && !(isMap(raw.trigger) && raw.trigger.key !== undefined)) {
+      report('per_key_without_key', ['frequency_cap', 'per_key'], 'frequency_cap.per_key needs a trigger key: without one every run of a customer has the same (empty) key', 'add key: "{{ trigger.properties.<id> }}" under trigger:, or remove per_key');
+    }
   }
   if (Array.isArray(raw.steps) && raw.steps.length === 0) {
     report('no_steps', ['steps'], 'the journey has no steps', 'add at least one step, e.g. - send: welcome');
@@ -478,7 +567,12 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
 
   const templates: Record<string, TemplatePlan> = {};
   for (const id of [...c.templatesUsed.keys()].sort()) templates[id] = structuredClone(c.templatesUsed.get(id) as TemplatePlan);
-  const activities: Record<string, ActivityPolicy> = structuredClone(env.builtinPolicies);
+  // The consent activity is pinned only into plans that read consent.*, so other plans (and their versions) stay as they were.
+  const readsConsent = planReadsConsent({ goal, exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined), steps });
+  const activities: Record<string, ActivityPolicy> = {};
+  for (const [name, policy] of Object.entries(env.builtinPolicies)) {
+    if (name !== LOAD_CONSENT_ACTIVITY || readsConsent) activities[name] = structuredClone(policy);
+  }
   for (const name of [...c.activitiesUsed].sort()) activities[name] = structuredClone(env.activities[name].policy);
 
   const body: Omit<JourneyPlan, 'version'> = {
@@ -486,7 +580,7 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
     ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
     ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
     file: names.file,
-    trigger,
+    trigger: key ? { ...trigger, key } : trigger,
     reEntry,
     ...(goal ? { goal } : {}),
     exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined),

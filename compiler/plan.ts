@@ -22,18 +22,31 @@ export type Operator =
   | 'contains'
   | 'exists'
   | 'before'
-  | 'after';
+  | 'after'
+  | 'starts_with'
+  | 'ends_with'
+  | 'matches';
 
 /**
  * A compiled condition. `value` may be a string holding `{{ path }}` expressions; they are
  * resolved against the same roots when the condition is evaluated. For `before`/`after`, a
- * relative duration like `-30d` is compiled to `{ relativeMs: -2592000000 }`.
+ * relative duration like `-30d` is compiled to `{ relativeMs: -2592000000 }`. For `matches`,
+ * `value` is an RE2 pattern, checked when the journey is compiled.
  */
 export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
-  | { path: string; op: Operator; value: unknown };
+  | {
+      path: string;
+      op: Operator;
+      value: unknown;
+      /**
+       * Compare text ignoring upper/lower case (`case: insensitive`, and by default for paths
+       * ending in `email`). Absent in plans compiled before it existed, which compare exactly.
+       */
+      ignoreCase?: true;
+    };
 
 /** Quiet-hours / send window. Minutes are minutes after local midnight. */
 export interface TimeWindow {
@@ -60,9 +73,17 @@ export interface TemplatePlan {
   body?: string;
   /** Webhook address (Liquid); required for `channel: webhook`. */
   url?: string;
+  /**
+   * The same message for other channels (a template's `sms:` section, say), for sends that list
+   * `channels:`. Absent in templates without such sections.
+   */
+  alternatives?: Partial<Record<TemplatePlan['channel'], TemplateParts>>;
   /** Source file, for error reports at send time. */
   file: string;
 }
+
+/** The text parts of one channel's version of a template. */
+export type TemplateParts = Pick<TemplatePlan, 'subject' | 'from' | 'text' | 'html' | 'body' | 'url'>;
 
 /** Retry and timeout policy for one activity, copied into the plan from the activity's file. */
 export interface ActivityPolicy {
@@ -110,6 +131,11 @@ export type Step =
       category?: string;
       /** What happens when a frequency cap is full; `skip` when absent. */
       onCap?: 'skip' | 'defer';
+      /**
+       * Channels to try in order (`channels: [sms, email]`): the first the customer can and may
+       * receive gets the message. Absent: the template's own channel only.
+       */
+      channels?: TemplatePlan['channel'][];
     })
   | (StepBase & {
       kind: 'update_profile';
@@ -138,6 +164,15 @@ export interface EventMatcher {
 
 export type ReEntry = { mode: 'never' } | { mode: 'always' } | { mode: 'cooldown'; ms: Millis };
 
+/** How a customer enters; with `key`, one run per customer and key instead of one per customer. */
+export interface TriggerPlan extends EventMatcher {
+  /**
+   * Dotted path under `trigger.` (e.g. `trigger.properties.cart_id`) whose value names the thing a
+   * run is about. Absent: one run per customer, as before keys existed.
+   */
+  key?: string;
+}
+
 /** A compiled journey. `version` is a content hash of everything below it. */
 export interface JourneyPlan {
   journey: string;
@@ -146,13 +181,16 @@ export interface JourneyPlan {
   version: string;
   /** Source file relative to the definitions folder, for reports. */
   file: string;
-  trigger: EventMatcher;
+  trigger: TriggerPlan;
   reEntry: ReEntry;
   goal?: EventMatcher;
   exitWhen: EventMatcher[];
   sendWindow?: TimeWindow;
-  /** The journey's own frequency cap, on top of the global ones. */
-  frequencyCap?: { max: number; windowMs: number };
+  /**
+   * The journey's own frequency cap, on top of the global ones; `perKey` counts only the sends of
+   * runs with the same trigger key.
+   */
+  frequencyCap?: { max: number; windowMs: number; perKey?: true };
   steps: Step[];
   /** Every template the journey sends, by id. */
   templates: Record<string, TemplatePlan>;

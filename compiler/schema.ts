@@ -22,11 +22,15 @@ export const COMPANION_KEYS: Record<string, StepKey> = {
 };
 
 /** Comparison operators of the condition language. */
-export const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'exists', 'before', 'after'] as const;
+export const OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'exists', 'before', 'after', 'starts_with', 'ends_with', 'matches'] as const;
+/** Tests that compare text, so `case: insensitive` applies to them. */
+export const TEXT_OPERATORS = ['eq', 'ne', 'in', 'nin', 'contains', 'starts_with', 'ends_with', 'matches'] as const;
+/** Values of a test map's `case:` key. */
+export const CASE_MODES = ['insensitive', 'sensitive'] as const;
 /** Keys that combine conditions instead of testing a path. */
 export const COMBINATORS = ['all', 'any', 'not'] as const;
 /** First segment every condition path and expression must start with. */
-export const ROOTS = ['profile', 'trigger', 'event', 'journey'] as const;
+export const ROOTS = ['profile', 'trigger', 'event', 'journey', 'consent', 'received'] as const;
 /** Weekday names in `days:` lists, indexed 0 = Sunday like `TimeWindow.days`. */
 export const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 /** Channels a template may use. */
@@ -72,6 +76,20 @@ export function buildSchemas(mode: SchemaMode) {
       exists: doc(z.boolean(), 'true: the value is set; false: it is missing.', [true]).optional(),
       before: doc(z.string(), 'Earlier than an ISO date, or than a time relative to now ("-30d" = 30 days ago).', ['-30d', '2025-01-01']).optional(),
       after: doc(z.string(), 'Later than an ISO date, or than a time relative to now.', ['-7d']).optional(),
+      starts_with: doc(z.string(), 'The text starts with this text. Quote numbers: starts_with: "+49".', ['+49']).optional(),
+      ends_with: doc(z.string(), 'The text ends with this text.', ['@example.com']).optional(),
+      matches: doc(
+        z.string(),
+        'The text matches this regular expression (RE2 syntax, checked by validate) anywhere; anchor it with ^ and $ to match the whole text. ' +
+          'No {{ }} expressions. Matching takes time linear in the text, so no pattern can hang a journey.',
+        ['^[A-Z]{2}-\\d{4}$'],
+      ).optional(),
+      case: doc(
+        z.enum(CASE_MODES),
+        'insensitive: eq, ne, in, nin, contains, starts_with, ends_with and matches ignore upper/lower case ("VIP" equals "vip"). ' +
+          'Paths ending in email (profile.email, event.properties.billing_email) compare that way by default; case: sensitive turns it off.',
+        ['insensitive'],
+      ).optional(),
     }),
     'Tests for one value; several tests must all hold.',
     [{ gte: 20 }],
@@ -89,9 +107,11 @@ export function buildSchemas(mode: SchemaMode) {
     .meta({
       id: 'condition',
       description:
-        'A map of dotted paths (profile.*, trigger.*, event.*, journey.*) to tests; all entries must hold. ' +
+        'A map of dotted paths (profile.*, trigger.*, event.*, journey.*, received.*, consent.<channel>.<category>) to tests; all entries must hold. ' +
+        'received.* is the event the latest wait_for received (received.properties.score), readable after a wait_for. ' +
+        'consent.sms.marketing reads subscribed, unsubscribed or unknown (no statement). ' +
         '`{ path: value }` is short for `{ path: { eq: value } }`. Combine with all / any / not.',
-      examples: [{ 'profile.plan': 'pro' }, { 'trigger.properties.total': { gte: 20 } }],
+      examples: [{ 'profile.plan': 'pro' }, { 'trigger.properties.total': { gte: 20 } }, { 'received.properties.score': { lte: 6 } }],
     });
   const condition: z.ZodType = mode === 'json' ? conditionRef : z.unknown();
 
@@ -172,6 +192,13 @@ export function buildSchemas(mode: SchemaMode) {
       'When a frequency cap is full: skip this message (default), or defer it until a slot frees.',
       ['defer'],
     ).optional(),
+    channels: doc(
+      z.array(z.enum(CHANNELS)).min(1),
+      'Channels to try in order: the message goes out on the first one the customer can (has an address) and may ' +
+        '(consent, not suppressed) receive; the others are recorded as passed over. The template needs content for ' +
+        'each: its own channel, or a section named after the channel (sms:, email:, webhook:).',
+      [['sms', 'email']],
+    ).optional(),
   });
   const updateProfile = z.strictObject({
     set: doc(z.record(z.string(), z.unknown()), 'Traits to set (Liquid allowed in text values; `{{ now }}` is the journey clock).', [
@@ -218,9 +245,14 @@ export function buildSchemas(mode: SchemaMode) {
     }),
     wait_for: z.strictObject({
       ...stepBase,
-      wait_for: doc(waitFor, 'Wait for an event, at most `within`; then continue with on_event or on_timeout.', [{ event: 'cart_viewed', within: '23h' }]),
-      on_event: steps('Steps when the event arrived in time.').optional(),
-      on_timeout: steps('Steps when it did not.').optional(),
+      wait_for: doc(
+        waitFor,
+        'Wait for an event, at most `within`; then continue with on_event or on_timeout. The event received is `received.*` ' +
+          '(e.g. received.properties.score) in the conditions, send data, templates and update_profile values of the steps after it; a timeout leaves `received` as it was.',
+        [{ event: 'cart_viewed', within: '23h' }],
+      ),
+      on_event: steps('Steps when the event arrived in time; `received.*` is that event.').optional(),
+      on_timeout: steps('Steps when it did not; `received.*` is still what an earlier wait_for received, if any.').optional(),
     }),
     send: z.strictObject({
       ...stepBase,
@@ -263,9 +295,21 @@ export function buildSchemas(mode: SchemaMode) {
       journey: doc(kebabId('journey id'), 'Journey id: kebab-case, unique, equal to the file name.', ['abandoned-cart']),
       name: doc(z.string(), 'Display name.', ['Abandoned cart recovery']).optional(),
       description: doc(z.string(), 'What the journey is for, in a sentence or two.', ['Remind shoppers who left a cart.']).optional(),
-      trigger: matcher('How a customer enters: a track event, optionally filtered.', '`trigger.*` is the entering event.', {
-        'trigger.properties.total': { gte: 20 },
-      }),
+      trigger: doc(
+        z.strictObject({
+          event: eventName,
+          where: where('`trigger.*` is the entering event.', { 'trigger.properties.total': { gte: 20 } }),
+          key: doc(
+            z.string().min(1),
+            'Optional: one run per customer AND this value instead of one per customer, e.g. one per cart. ' +
+              'A single quoted {{ trigger.… }} expression; re_entry, "already inside" and per_key caps then apply per key. ' +
+              'An event whose key is missing or empty enters nobody.',
+            ['{{ trigger.properties.cart_id }}'],
+          ).optional(),
+        }),
+        'How a customer enters: a track event, optionally filtered, optionally one run per key.',
+        [{ event: 'cart_abandoned' }, { event: 'cart_abandoned', key: '{{ trigger.properties.cart_id }}' }],
+      ),
       re_entry: doc(
         checked(z.union([z.enum(['never', 'always']), z.string().regex(new RegExp(DURATION_PATTERN))])),
         'May a customer enter again? never (default), always, or a cool-down duration since the last entry.',
@@ -286,6 +330,11 @@ export function buildSchemas(mode: SchemaMode) {
         z.strictObject({
           max: doc(z.number().int().min(1), 'How many messages at most.', [1]),
           per: duration('The sliding window the maximum applies to.', ['24h', '7d']),
+          per_key: doc(
+            z.boolean(),
+            'true: count only the sends of runs with the same trigger key (e.g. at most 2 reminders per cart); needs trigger.key.',
+            [true],
+          ).optional(),
         }),
         'At most this many non-transactional messages per channel and category from this journey, per customer, in the window; on top of the global caps.',
         [{ max: 1, per: '24h' }],
@@ -295,6 +344,42 @@ export function buildSchemas(mode: SchemaMode) {
     .meta({ title: 'Unbroken journey', description: 'A customer journey: trigger, steps, goal and exits.' });
 
   const liquid = (description: string, examples: string[]) => doc(z.string(), `${description} Liquid template.`, examples);
+  // The same message for other channels, for sends that list `channels: [sms, email]`. Required
+  // parts are optional here: the compiler says which one a section lacks (email: text or html).
+  const section = (channel: string, shape: z.ZodRawShape, example: Record<string, string>) =>
+    doc(
+      z.strictObject(shape),
+      `This message as ${channel === 'email' ? 'an' : 'a'} ${channel}, for sends whose channels: list ${channel}; the same keys as a ${channel} template. Not for the template's own channel.`,
+      [example],
+    ).optional();
+  const channelSections = {
+    email: section(
+      'email',
+      {
+        subject: liquid('Email subject (required).', ['Your cart is waiting']).optional(),
+        from: liquid('Sender; the configured default when omitted.', ['Shop <shop@example.com>']).optional(),
+        text: liquid('Plain-text body (text or html required).', ['Your cart is waiting.']).optional(),
+        html: liquid('HTML body; values are HTML-escaped.', ['<p>Your cart is waiting.</p>']).optional(),
+      },
+      { subject: 'Your cart is waiting', text: 'Your cart is saved for you.' },
+    ),
+    sms: section(
+      'sms',
+      {
+        body: liquid('Text of the sms (required).', ['Your cart is waiting: {{ data.link }}']).optional(),
+        from: liquid('Sender number or id; the configured default when omitted.', ['+15551234567']).optional(),
+      },
+      { body: 'Your cart is waiting: {{ data.link }}' },
+    ),
+    webhook: section(
+      'webhook',
+      {
+        url: liquid('Address to POST to (required).', ['https://hooks.example.com/cart']).optional(),
+        body: liquid('JSON request body (required).', ['{"customer": {{ profile.id | json }}}']).optional(),
+      },
+      { url: 'https://hooks.example.com/cart', body: '{"customer": {{ profile.id | json }}}' },
+    ),
+  };
   const template = z
     .strictObject({
       template: doc(kebabId('template id'), 'Template id: kebab-case, equal to the file name.', ['cart-reminder']),
@@ -310,8 +395,14 @@ export function buildSchemas(mode: SchemaMode) {
       html: liquid('HTML email body; values are HTML-escaped.', ['<p>Hi {{ profile.first_name | default: "there" }},</p>']).optional(),
       body: liquid('Message body: the text of an sms (required), or the request body of a webhook.', ['Your cart is waiting: {{ data.link }}']).optional(),
       url: liquid('Webhook address to POST to (required for webhook).', ['https://hooks.example.com/cart']).optional(),
+      ...channelSections,
     })
-    .meta({ title: 'Unbroken message template', description: 'A message template rendered with Liquid at send time.' });
+    .meta({
+      title: 'Unbroken message template',
+      description:
+        'A message template rendered with Liquid at send time. It reads profile.*, trigger.*, journey.*, data.*, now, unsubscribe_url, ' +
+        'and received.* (the event the latest wait_for received) when sent after a wait_for.',
+    });
 
   return { journey, template, stepKinds, waitUntilWindow, waitUntilDate, waitFor, sendObject, updateProfile, split, variant };
 }

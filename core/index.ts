@@ -4,8 +4,25 @@
  * the same rules as for workflows/), so the workflow bundle may import it.
  */
 export { isTransactional, MARKETING, TRANSACTIONAL } from './categories';
+export {
+  CONSENT_ROOT,
+  CONSENT_STATES,
+  consentAllows,
+  consentReads,
+  DEFAULT_CONSENT_MODES,
+  LOAD_CONSENT_ACTIVITY,
+  planReadsConsent,
+  readConsent,
+  SUBSCRIPTIONS_TRAIT,
+  withStatements,
+  type ConsentMode,
+  type ConsentRead,
+  type ConsentState,
+  type ConsentStates,
+} from './consent';
 export { evaluate, readPath, resolveExpressions, type Scope } from './conditions';
 export { datedWaitTarget, parseDateValue, type DatedWait, type DateTarget, type DateValue } from './dates';
 export { matchesEvent, triggerMatches } from './events';
+export { instanceKeyHash, instanceKeyOf, MAX_INSTANCE_KEY_LENGTH, type InstanceKey } from './instance-key';
 export { emptyProfile, PROFILE_CHANGE_FIELDS, profileChanges, summariseChanges } from './profile';
 export { isValidTimeZone, msUntilWindow, zonedTimeToInstant, zoneFor } from './time';

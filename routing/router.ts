@@ -1,15 +1,16 @@
 /**
  * Routes accepted events into journeys: a matching trigger enters the customer (under the
  * journey's re-entry rule, decided by the store), and every journey the customer is inside that
- * listens for the event receives it as a signal.
+ * listens for the event receives it as a signal. With `trigger.key`, runs are one per customer
+ * and key: an event that carries a key value is heard only by the run with that key.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
-import { emptyProfile, triggerMatches } from '../core/index';
+import { consentReads, emptyProfile, instanceKeyOf, readConsent, triggerMatches } from '../core/index';
 import type { journeyWorkflow } from '../workflows/journey';
-import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../workflows/definitions';
+import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, stateQuery, type JourneyInput } from '../workflows/definitions';
 
 export interface RouterOptions {
   store: LiveStore;
@@ -20,6 +21,13 @@ export interface RouterOptions {
   quietHours?: TimeWindow;
   /** How long the list of deployed journeys is reused before it is read again. */
   journeysTtlMs?: number;
+  /**
+   * How long an event that ends a run and triggers its journey again waits for that run to close
+   * before it enters the next one (default 10 s); after that it enters nobody, as when inside.
+   */
+  endingWaitMs?: number;
+  /** Where the reasons an event entered nobody go (default: console.warn). */
+  warn?: (message: string, detail: Record<string, unknown>) => void;
 }
 
 /** A run's input as the store keeps it: everything but the plan, which the version names. */
@@ -122,43 +130,108 @@ export class JourneyRouter implements EventRouter {
       messageId: event.messageId,
     };
     // Running journeys first, so a journey entered by this very event does not hear it again.
-    const listening = [];
-    for (const e of active) if (this.heardBy(await this.planOf(e.journeyId, e.version)).has(track.event)) listening.push(e);
+    const listening: Enrolment[] = [];
+    for (const e of active) if (await this.hears(e, track)) listening.push(e);
     await Promise.all(listening.map((e) => this.signal(e, { event: track })));
     const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
     if (candidates.length === 0) return;
     const profile = (await this.opts.store.getProfile(event.customerId)) ?? emptyProfile(event.customerId);
+    const signalled = new Set(listening.map((e) => e.workflowId));
     for (const { plan } of candidates) {
-      if (!triggerMatches(plan.trigger, track, profile, Date.parse(track.timestamp))) continue;
-      await this.enter(plan, event.customerId, track);
+      const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
+      if (!triggerMatches(plan.trigger, track, profile, Date.parse(track.timestamp), consent)) continue;
+      let key: string | undefined;
+      if (plan.trigger.key) {
+        const found = instanceKeyOf(plan.trigger.key, track);
+        if (!found.ok) {
+          // Never a keyless run in a keyed journey: the event enters nobody, and says why.
+          this.warn(`journey ${plan.journey}: ${found.reason}; the event entered nobody`, { journey: plan.journey, customerId: event.customerId, messageId: event.messageId });
+          continue;
+        }
+        key = found.key;
+      }
+      await this.enter(plan, event.customerId, track, key, signalled);
     }
   }
 
-  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<void> {
+  /**
+   * Whether a running run hears the event: its plan listens for the name, it is not the run this
+   * very event entered (a redelivery), and, in a keyed journey, the event carries no key value
+   * or the run's own. An event without the key's value reaches every run of the customer.
+   */
+  private async hears(run: Enrolment, event: TrackEvent): Promise<boolean> {
+    const plan = await this.planOf(run.journeyId, run.version);
+    if (!this.heardBy(plan).has(event.event)) return false;
+    if (event.messageId !== undefined && (run.input as StoredInput | null)?.trigger?.messageId === event.messageId) return false;
+    if (!plan.trigger.key || run.instanceKey === undefined) return true;
+    const found = instanceKeyOf(plan.trigger.key, event);
+    return !found.ok || found.key === run.instanceKey;
+  }
+
+  private warn(message: string, detail: Record<string, unknown>): void {
+    if (this.opts.warn) this.opts.warn(message, detail);
+    else console.warn(message, detail);
+  }
+
+  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, key: string | undefined, signalled: ReadonlySet<string>): Promise<void> {
     const input: StoredInput = {
       customerId,
       trigger,
       defaultTimezone: this.opts.defaultTimezone,
       ...(this.opts.quietHours ? { quietHours: this.opts.quietHours } : {}),
+      ...(key ? { key } : {}),
     };
-    const decision = await this.opts.store.tryEnrol({
-      journeyId: plan.journey,
-      customerId,
-      version: plan.version,
-      reEntry: plan.reEntry,
-      at: trigger.timestamp,
-      workflowIdPrefix: journeyWorkflowId(plan.journey, customerId),
-      input,
-    });
-    if (decision.enrolled) {
-      await this.start(decision.enrolment);
-      return;
+    const attempt = () =>
+      this.opts.store.tryEnrol({
+        journeyId: plan.journey,
+        customerId,
+        version: plan.version,
+        reEntry: plan.reEntry,
+        at: trigger.timestamp,
+        workflowIdPrefix: journeyWorkflowId(plan.journey, customerId, key),
+        input,
+        ...(key ? { key } : {}),
+      });
+    let decision = await attempt();
+    if (!decision.enrolled && decision.reason === 'active') {
+      const running = (await this.opts.store.activeEnrolments(customerId)).find((e) => e.journeyId === plan.journey && (e.instanceKey ?? '') === (key ?? ''));
+      // The run inside heard this very event: if the event ended it (goal, exit_when), the next
+      // run may start once it has closed, under the re-entry rule. The store decides again.
+      if (running && signalled.has(running.workflowId) && (await this.closedBy(running, trigger))) decision = await attempt();
+      else if (running) {
+        // The enrolment may come from an earlier delivery whose start failed (Temporal was down);
+        // starting it again is a no-op when it runs, and finishes the job when it never started.
+        await this.start(running);
+        return;
+      }
     }
-    if (decision.reason === 'active') {
-      // The enrolment may come from an earlier delivery whose start failed (Temporal was down);
-      // starting it again is a no-op when it runs, and finishes the job when it never started.
-      const running = (await this.opts.store.activeEnrolments(customerId)).find((e) => e.journeyId === plan.journey);
-      if (running) await this.start(running);
+    if (decision.enrolled) await this.start(decision.enrolment);
+  }
+
+  /**
+   * True once a run that the event ended has closed. The state query is answered after the
+   * signal sent before it, so `outcome` says whether this event ended the run; the run closes
+   * its enrolment in the store before the workflow completes, so after `result()` a new entry
+   * is decided on the closed history. Bounded by `endingWaitMs`.
+   */
+  private async closedBy(run: Enrolment, event: TrackEvent): Promise<boolean> {
+    const handle = this.opts.client.workflow.getHandle(run.workflowId);
+    const waitMs = this.opts.endingWaitMs ?? 10_000;
+    try {
+      return await this.opts.client.withDeadline(Date.now() + waitMs, async () => {
+        const state = await handle.query(stateQuery);
+        if (!state.outcome) return false;
+        await handle.result();
+        return true;
+      });
+    } catch (err) {
+      this.warn(`journey ${run.journeyId}: the "${event.event}" event ended run ${run.workflowId} but it did not close within ${waitMs} ms; the event entered nobody`, {
+        journey: run.journeyId,
+        customerId: run.customerId,
+        messageId: event.messageId,
+        error: String(err),
+      });
+      return false;
     }
   }
 

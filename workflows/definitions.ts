@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
+import { instanceKeyHash } from '../core/instance-key';
 
 /** Workflow type name registered by the worker. */
 export const JOURNEY_WORKFLOW = 'journeyWorkflow';
@@ -36,6 +37,8 @@ export interface JourneyInput {
   customerId: string;
   /** The track event that entered the customer. */
   trigger: TrackEvent;
+  /** The run's canonical trigger key (`trigger.key`); absent for journeys without one. */
+  key?: string;
   /** IANA zone used when the customer has no (valid) timezone. */
   defaultTimezone: string;
   /**
@@ -62,6 +65,8 @@ export interface JourneyState {
   journey: string;
   version: string;
   customerId: string;
+  /** The run's trigger key, for journeys with `trigger.key`. */
+  key?: string;
   /** Step being executed now; undefined once the journey ended. */
   currentStep?: string;
   outcome?: Outcome;
@@ -79,7 +84,12 @@ export const identifySignal = defineSignal<[{ traits: Record<string, unknown>; t
 /** Where the customer is now and what has happened so far. */
 export const stateQuery = defineQuery<JourneyState>('journeyState');
 
-/** Workflow id of one customer's run of one journey; ids only, never e-mail addresses. */
-export function journeyWorkflowId(journeyId: string, customerId: string): string {
-  return `journey:${journeyId}:${customerId}`;
+/**
+ * Workflow id prefix of one customer's runs of one journey (the store appends the entry number);
+ * ids only, never e-mail addresses. A trigger key appears as a short hash (`:k3f9a…`), never as
+ * itself: it may be anything the event carries. Without a key the id is what it always was.
+ */
+export function journeyWorkflowId(journeyId: string, customerId: string, key?: string): string {
+  const base = `journey:${journeyId}:${customerId}`;
+  return key ? `${base}:k${instanceKeyHash(key)}` : base;
 }

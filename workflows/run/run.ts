@@ -3,11 +3,11 @@
  * the journey clock, durable sleeps an ending cuts short, the fresh profile, the timeline.
  */
 import { condition } from '@temporalio/workflow';
-import type { EventMatcher, JourneyPlan, Step, TrackEvent } from '../../compiler/plan';
+import type { Condition, EventMatcher, JourneyPlan, Step, TrackEvent } from '../../compiler/plan';
 import type { BuiltinActivities } from '../../activities/index';
 import type { JourneyContext } from '../../activities/types';
 import type { Profile } from '../../profiles/store';
-import { emptyProfile, type Scope } from '../../core/index';
+import { consentReads, emptyProfile, type ConsentStates, type Scope } from '../../core/index';
 import type { JourneyInput, JourneyResult, JourneyState, TimelineEntry } from '../definitions';
 import type { Ending } from '../pure/ending';
 import { failureMessage } from '../pure/failure';
@@ -38,8 +38,12 @@ export class JourneyRun {
   /** Set by a goal or exit event, an `exit:` step or a failure; every wait watches it. */
   ending: Ending | undefined;
   waitingFor: WaitingFor | undefined;
+  /** The event the latest `wait_for` received (`received.*`); a timeout leaves it as it was. */
+  received: TrackEvent | undefined;
   /** Identifies that reached the run so far; a dated wait watches it to follow a moved date. */
   identifies = 0;
+  /** `consent.*` as last read from the store (by a step whose condition reads it) or stated by an identify since. */
+  consent: ConsentStates = {};
   private readonly identity: RunIdentity;
   /** Journey clock minus server clock; `Date.now()` is the task's start time, so the same on replay. */
   private readonly offset: number;
@@ -61,6 +65,7 @@ export class JourneyRun {
       customerId: input.customerId,
       enteredAt: this.iso(),
       trigger: input.trigger,
+      ...(input.key ? { key: input.key } : {}),
     };
     this.activities = new PlanActivities(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
@@ -85,6 +90,8 @@ export class JourneyRun {
       trigger: this.input.trigger as unknown as Record<string, unknown>,
       journey: { id: this.plan.journey, version: this.plan.version, entered_at: this.context.enteredAt },
       event: event as unknown as Record<string, unknown> | undefined,
+      ...(this.received ? { received: this.received as unknown as Record<string, unknown> } : {}),
+      consent: this.consent,
     };
   }
 
@@ -129,6 +136,17 @@ export class JourneyRun {
     return this.profile;
   }
 
+  /**
+   * Reads from the store the consent states these conditions read (`consent.sms.marketing`).
+   * Conditions without `consent.*` (every plan compiled before it existed) read nothing: no command.
+   */
+  async freshConsent(...conditions: (Condition | undefined)[]): Promise<void> {
+    const reads = consentReads(...conditions);
+    if (reads.length === 0) return;
+    const states = await this.activities.builtin('loadConsent')({ customerId: this.input.customerId, reads });
+    for (const [channel, categories] of Object.entries(states)) this.consent = { ...this.consent, [channel]: { ...this.consent[channel], ...categories } };
+  }
+
   /** Runs steps in order, each with the handler of its kind; branches call this for their steps. */
   async runSteps(steps: Step[]): Promise<void> {
     for (const step of steps) {
@@ -139,8 +157,10 @@ export class JourneyRun {
   }
 
   /** Records the entry: the first entry of the timeline. */
-  enter(): Promise<void> {
-    return this.timeline.entered(this.context.enteredAt, this.input.trigger.event);
+  async enter(): Promise<void> {
+    await this.timeline.entered(this.context.enteredAt, this.input.trigger.event);
+    // Goal and exit conditions are tested in signal handlers, which cannot read the store.
+    await this.freshConsent(this.plan.goal?.where, ...this.plan.exitWhen.map((m) => m.where));
   }
 
   /** Runs the plan's steps until they end or something ends the journey; a failure becomes the ending. */
@@ -167,6 +187,7 @@ export class JourneyRun {
       journey: this.plan.journey,
       version: this.plan.version,
       customerId: this.input.customerId,
+      ...(this.input.key ? { key: this.input.key } : {}),
       currentStep: this.ending ? undefined : this.currentStep,
       outcome: this.ending?.outcome,
       timeline: this.timeline.entries,
