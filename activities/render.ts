@@ -4,13 +4,15 @@ import type { Profile } from '../profiles/store';
 import { hasLiquidMarkup, liquidEngines, type RenderMode } from '../templating/liquid';
 import type { JourneyContext } from './types';
 
-/** Everything a template may read: `profile`, `trigger`, `journey`, `data`, `now`. */
+/** Everything a template may read: `profile`, `trigger`, `journey`, `data`, `now`, and `received` once a wait_for received an event. */
 export interface RenderContext {
   profile: Profile;
   trigger: TrackEvent;
   journey: { id: string; version: string; entered_at: string };
   data: Record<string, unknown>;
   now: string;
+  /** Absent until a `wait_for` received an event: `{{ received.x }}` is then a missing variable. */
+  received?: TrackEvent;
 }
 
 // The engine and its modes live in templating/, so the compiler checks with the engine that renders.
@@ -61,6 +63,7 @@ export function renderContext(
   context: JourneyContext,
   now: string,
   data: Record<string, unknown> = {},
+  received?: TrackEvent,
 ): RenderContext {
   return {
     profile,
@@ -68,6 +71,7 @@ export function renderContext(
     journey: { id: context.journeyId, version: context.version, entered_at: context.enteredAt },
     data,
     now,
+    ...(received ? { received } : {}),
   };
 }
 
@@ -134,6 +138,8 @@ function fixFor(variable: string): string {
       return 'make sure the trigger event carries it';
     case 'data':
       return "add it to the send step's data";
+    case 'received':
+      return 'check that the wait_for event carries it; received is empty when no wait_for received an event';
     default:
       return 'check the spelling';
   }

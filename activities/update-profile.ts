@@ -31,7 +31,7 @@ export function createUpdateProfile(deps: ActivityDeps): (input: UpdateProfileIn
       let set = input.set;
       if (set) {
         const profile = (await deps.store.getProfile(context.customerId)) ?? emptyProfile(context.customerId);
-        const ctx = renderContext(profile, context, input.now);
+        const ctx = renderContext(profile, context, input.now, {}, input.received);
         set = await renderValues(set, ctx, {
           template: '',
           part: 'set',

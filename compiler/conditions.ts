@@ -1,13 +1,16 @@
 import type { Condition, Operator } from './plan';
 import type { YamlPath } from './source';
 import { describeValue, parseDuration } from './durations';
-import { COMBINATORS, OPERATORS, ROOTS } from './schema';
+import { CASE_MODES, COMBINATORS, OPERATORS, ROOTS, TEXT_OPERATORS } from './schema';
+import { compilePattern } from '../core/conditions';
 import { closest, didYouMean } from './suggest';
 
 /** Where a condition sits, and how to report problems in it. */
 export interface ConditionContext {
   /** `event.*` is the event under test: only in the `where` of goal, exit_when and wait_for. */
   allowEvent: boolean;
+  /** `received.*` is the event a wait_for received: only where one can have received something. */
+  allowReceived?: boolean;
   report(code: string, path: YamlPath, message: string, hint: string, anchor?: 'key' | 'value'): void;
 }
 
@@ -20,21 +23,37 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Which roots that exist only in some places are readable here; `true`/`false` alone is `{ event }`. */
+export interface ScopedRoots {
+  event?: boolean;
+  received?: boolean;
+}
+
+/** Roots that exist only in some places of a journey, and what to say when one is used elsewhere. */
+const SCOPED_ROOTS: Record<keyof ScopedRoots, (path: string) => { code: string; message: string; hint: string }> = {
+  event: (path) => ({
+    code: 'event_outside_matcher',
+    message: `"${path}" refers to event.*, which only exists in the "where" of goal, exit_when and wait_for`,
+    hint: 'use trigger.* for the event that started the journey, or profile.* for what is known about the customer',
+  }),
+  received: (path) => ({
+    code: 'received_before_wait_for',
+    message: `"${path}" reads received.*, the event a wait_for received, but no wait_for can have received anything before this point`,
+    hint: "read received.* in a wait_for's on_event or in the steps after a wait_for (in on_timeout only after an earlier wait_for); trigger.* is the event that started the journey",
+  }),
+};
+
 /** Checks a dotted path like `profile.plan`; returns a problem or undefined. */
 export function checkPath(
   path: string,
-  allowEvent: boolean,
+  allowed: boolean | ScopedRoots,
 ): { code: string; message: string; hint: string } | undefined {
   const segments = path.split('.');
   const [root] = segments;
-  const roots = allowEvent ? ROOTS : ROOTS.filter((r) => r !== 'event');
-  if (root === 'event' && !allowEvent) {
-    return {
-      code: 'event_outside_matcher',
-      message: `"${path}" refers to event.*, which only exists in the "where" of goal, exit_when and wait_for`,
-      hint: 'use trigger.* for the event that started the journey, or profile.* for what is known about the customer',
-    };
-  }
+  const scoped: ScopedRoots = typeof allowed === 'boolean' ? { event: allowed } : allowed;
+  const unavailable = (r: string): r is keyof ScopedRoots => Object.hasOwn(SCOPED_ROOTS, r) && scoped[r as keyof ScopedRoots] !== true;
+  const roots = ROOTS.filter((r) => !unavailable(r));
+  if (unavailable(root)) return SCOPED_ROOTS[root](path);
   if (!(ROOTS as readonly string[]).includes(root) || segments.length < 2 || !segments.every((s) => SEGMENT_RE.test(s))) {
     const known = (ROOTS as readonly string[]).includes(root);
     const fixedRoot = closest(root, roots);
@@ -51,7 +70,7 @@ export function checkPath(
 /** Checks every `{{ … }}` in a condition value is a plain path over the allowed roots. */
 export function checkExpressions(
   value: string,
-  allowEvent: boolean,
+  allowed: boolean | ScopedRoots,
 ): { code: string; message: string; hint: string } | undefined {
   for (const m of value.matchAll(/\{\{(.*?)\}\}/gs)) {
     const inner = m[1].trim();
@@ -62,7 +81,7 @@ export function checkExpressions(
         hint: 'filters and logic are not allowed in condition values; write e.g. "{{ trigger.properties.cart_id }}"',
       };
     }
-    const bad = checkPath(inner, allowEvent);
+    const bad = checkPath(inner, allowed);
     if (bad) return bad;
   }
   if (/\{\{|\}\}|\{%/.test(value.replace(/\{\{(.*?)\}\}/gs, ''))) {
@@ -112,32 +131,61 @@ function compileEntry(key: string, value: unknown, at: YamlPath, ctx: ConditionC
     const inner = compileCondition(value, at, ctx);
     return inner === undefined ? undefined : { not: inner };
   }
-  const badPath = checkPath(key, ctx.allowEvent);
+  const badPath = checkPath(key, scopedRoots(ctx));
   if (badPath) {
     const suggestion = !key.includes('.') ? didYouMean(key, [...COMBINATORS]) : '';
     ctx.report(badPath.code, at, badPath.message + suggestion, badPath.hint, 'key');
     return undefined;
   }
   // A map value is a set of tests; anything else is the `{ path: value }` shorthand for eq.
-  if (!isMap(value)) return compileTest(key, 'eq', value, at, ctx);
-  if (Object.keys(value).length === 0) {
+  if (!isMap(value)) return withCase(compileTest(key, 'eq', value, at, ctx), isEmailPath(key));
+  const { case: caseMode, ...testMap } = value;
+  if (Object.keys(testMap).length === 0) {
     ctx.report('invalid_condition', at, `no test given for "${key}"`, OPERATOR_HINT);
     return undefined;
   }
   let failed = false;
+  if (caseMode !== undefined && !(CASE_MODES as readonly unknown[]).includes(caseMode)) {
+    ctx.report('invalid_case', [...at, 'case'], `"case" is insensitive or sensitive, got ${describeValue(caseMode)}`, CASE_HINT);
+    failed = true;
+  }
+  const notText = Object.keys(testMap).filter((op) => OPERATOR_SET.has(op) && !TEXT_OPERATOR_SET.has(op));
+  if (caseMode !== undefined && notText.length > 0) {
+    ctx.report('invalid_case', [...at, 'case'], `"case" applies to text tests, not to ${notText.map((op) => `"${op}"`).join(', ')}`, CASE_HINT, 'key');
+    failed = true;
+  }
+  const ignoreCase = caseMode === 'insensitive' || (caseMode === undefined && isEmailPath(key));
   const tests: Condition[] = [];
-  for (const [op, operand] of Object.entries(value)) {
+  for (const [op, operand] of Object.entries(testMap)) {
     if (!OPERATOR_SET.has(op)) {
       ctx.report('unknown_operator', [...at, op], `unknown operator "${op}"${didYouMean(op, OPERATORS)}`, OPERATOR_HINT, 'key');
       failed = true;
       continue;
     }
-    const test = compileTest(key, op as Operator, operand, [...at, op], ctx);
+    const test = withCase(compileTest(key, op as Operator, operand, [...at, op], ctx), ignoreCase);
     if (test === undefined) failed = true;
     else tests.push(test);
   }
   if (failed) return undefined;
   return tests.length === 1 ? tests[0] : { all: tests };
+}
+
+const TEXT_OPERATOR_SET: ReadonlySet<string> = new Set(TEXT_OPERATORS);
+const CASE_HINT = `case: insensitive makes ${TEXT_OPERATORS.join(', ')} ignore upper/lower case, e.g. { profile.plan: { eq: VIP, case: insensitive } }`;
+
+/** Email addresses compare without regard to case wherever they are read: paths ending in email. */
+function isEmailPath(path: string): boolean {
+  return /(?:^|[._-])email$/i.test(path);
+}
+
+function scopedRoots(ctx: ConditionContext): ScopedRoots {
+  return { event: ctx.allowEvent, received: ctx.allowReceived === true };
+}
+
+/** Marks a compiled text test as case-insensitive; plans only carry the flag where it is set. */
+function withCase(test: Condition | undefined, ignoreCase: boolean): Condition | undefined {
+  if (!ignoreCase || test === undefined || !('op' in test) || !TEXT_OPERATOR_SET.has(test.op)) return test;
+  return { ...test, ignoreCase: true };
 }
 
 function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath, ctx: ConditionContext): Condition | undefined {
@@ -147,7 +195,7 @@ function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath,
   };
   const expressionsOk = (v: unknown): boolean => {
     if (typeof v !== 'string') return true;
-    const bad = checkExpressions(v, ctx.allowEvent);
+    const bad = checkExpressions(v, scopedRoots(ctx));
     if (bad) ctx.report(bad.code, at, bad.message, bad.hint);
     return bad === undefined;
   };
@@ -180,6 +228,18 @@ function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath,
       if (rel.ok) return { path, op, value: { relativeMs: rel.ms } };
       return fail(`"${operand}" is neither a date nor a relative duration`, dateHint);
     }
+    case 'starts_with':
+    case 'ends_with':
+      if (typeof operand !== 'string') {
+        const example = op === 'starts_with' ? '"+49"' : '"@example.com"';
+        return fail(`"${op}" takes text, got ${describeValue(operand)}`, `put quotes around it so it stays text, e.g. ${op}: ${example} (unquoted, +49 would be the number 49)`);
+      }
+      return expressionsOk(operand) ? { path, op, value: operand } : undefined;
+    case 'matches':
+      return compileMatches(path, operand, fail, (message, hint) => {
+        ctx.report('invalid_pattern', at, message, hint);
+        return undefined;
+      });
     default:
       if (!isScalar(operand) && !(op === 'eq' || op === 'ne')) {
         return fail(`"${op}" takes a single value, got ${describeValue(operand)}`, `e.g. ${op}: do-not-disturb`);
@@ -191,3 +251,26 @@ function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath,
   }
 }
 
+const PATTERN_HINT =
+  "RE2 syntax, as in most regex tools minus lookaround and backreferences; escape a literal . + ? ( ) [ { with a backslash, in single quotes: matches: '^ord_\\d+$'";
+
+/** A `matches` pattern is compiled here, so a bad one is a validate error and never reaches a customer. */
+function compileMatches(
+  path: string,
+  operand: unknown,
+  fail: (message: string, hint: string) => undefined,
+  badPattern: (message: string, hint: string) => undefined,
+): Condition | undefined {
+  if (typeof operand !== 'string') return fail(`"matches" takes a regular expression as text, got ${describeValue(operand)}`, PATTERN_HINT);
+  if (operand.includes('{{')) {
+    return badPattern(`"matches" takes a fixed pattern; {{ }} expressions are not resolved in it`, 'compare with another value with eq, starts_with, ends_with or contains instead');
+  }
+  try {
+    // Case does not change whether a pattern is valid; without the flag the message quotes it as written.
+    compilePattern(operand, false);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).replace(/^error parsing regexp: /, '');
+    return badPattern(`"${operand}" is not a valid regular expression: ${reason}`, PATTERN_HINT);
+  }
+  return { path, op: 'matches', value: operand };
+}

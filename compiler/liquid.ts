@@ -1,4 +1,4 @@
-import { liquidParseProblem } from '../templating/liquid';
+import { liquidEngines, liquidParseProblem } from '../templating/liquid';
 import type { Report } from './issues';
 import type { YamlPath } from './source';
 
@@ -40,4 +40,19 @@ export function checkLiquidDeep(value: unknown, path: YamlPath, report: Report):
     for (const [k, v] of Object.entries(value)) ok = checkLiquidDeep(v, [...path, k], report) && ok;
   }
   return ok;
+}
+
+/** True when Liquid anywhere in `value` (maps and lists included) reads a variable under `root`. */
+export function readsRoot(value: unknown, root: string): boolean {
+  if (typeof value === 'string') {
+    if (!value.includes(root)) return false;
+    try {
+      return liquidEngines.text.globalVariableSegmentsSync(liquidEngines.text.parse(value)).some((segments) => segments[0] === root);
+    } catch {
+      return false; // text that does not parse is reported as invalid_liquid
+    }
+  }
+  if (Array.isArray(value)) return value.some((v) => readsRoot(v, root));
+  if (typeof value === 'object' && value !== null) return Object.values(value).some((v) => readsRoot(v, root));
+  return false;
 }

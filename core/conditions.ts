@@ -2,6 +2,7 @@
  * Evaluation of compiled conditions and `{{ path }}` expressions. Pure and deterministic: it runs
  * inside the workflow sandbox and also in the CLI (to find the entering event in a simulation).
  */
+import { RE2JS } from 're2js';
 import type { Condition } from '../compiler/plan';
 
 /** The roots a condition or expression may read. */
@@ -10,6 +11,10 @@ export interface Scope {
   trigger?: Record<string, unknown>;
   event?: Record<string, unknown>;
   journey?: Record<string, unknown>;
+  /** The event the latest `wait_for` received; absent until one has received something. */
+  received?: Record<string, unknown>;
+  /** `consent.<channel>.<category>`: the states the run read from the store (core/consent.ts). */
+  consent?: Record<string, Record<string, string>>;
 }
 
 const EXPRESSION = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;
@@ -85,13 +90,46 @@ function compare(actual: unknown, expected: unknown): number | undefined {
   return undefined;
 }
 
+/** Text in lower case (lists element by element); other values unchanged. */
+function foldCase(value: unknown): unknown {
+  if (typeof value === 'string') return value.toLowerCase();
+  if (Array.isArray(value)) return value.map(foldCase);
+  return value;
+}
+
+/** The value as text for the string tests: numbers (a zip code stored as 10115) count as their digits. */
+function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+// Compiled patterns by flags and source. Journeys hold few distinct patterns; the cap only
+// guards against unbounded growth. RE2 matches in time linear in the input, so no text can hang.
+const MAX_PATTERNS = 500;
+const patterns = new Map<string, RE2JS>();
+
+/** The compiled RE2 pattern; throws on a bad one (the compiler reports those before a plan exists). */
+export function compilePattern(source: string, ignoreCase: boolean): RE2JS {
+  const key = `${ignoreCase ? 'i' : '-'}${source}`;
+  let compiled = patterns.get(key);
+  if (!compiled) {
+    compiled = RE2JS.compile(source, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    if (patterns.size >= MAX_PATTERNS) patterns.delete(patterns.keys().next().value as string);
+    patterns.set(key, compiled);
+  }
+  return compiled;
+}
+
 /** True when the condition holds for the scope. `nowMs` anchors relative dates like `-30d`. */
 export function evaluate(condition: Condition, scope: Scope, nowMs: number): boolean {
   if ('all' in condition) return condition.all.every((c) => evaluate(c, scope, nowMs));
   if ('any' in condition) return condition.any.some((c) => evaluate(c, scope, nowMs));
   if ('not' in condition) return !evaluate(condition.not, scope, nowMs);
-  const actual = readPath(scope, condition.path);
-  const expected = resolveExpressions(condition.value, scope);
+  // Plans compiled before `ignoreCase` existed never carry it, so they compare exactly as before.
+  const fold = condition.ignoreCase === true && condition.op !== 'matches';
+  const actual = fold ? foldCase(readPath(scope, condition.path)) : readPath(scope, condition.path);
+  const expected = fold ? foldCase(resolveExpressions(condition.value, scope)) : resolveExpressions(condition.value, scope);
   switch (condition.op) {
     case 'eq':
       return looseEqual(actual, expected);
@@ -123,6 +161,18 @@ export function evaluate(condition: Condition, scope: Scope, nowMs: number): boo
       const b = toTime(expected, nowMs);
       if (a === undefined || b === undefined) return false;
       return condition.op === 'before' ? a < b : a > b;
+    }
+    case 'starts_with':
+    case 'ends_with': {
+      const text = asText(actual);
+      if (text === undefined || typeof expected !== 'string') return false;
+      return condition.op === 'starts_with' ? text.startsWith(expected) : text.endsWith(expected);
+    }
+    case 'matches': {
+      // The pattern is used as written: `{{ }}` is not resolved in it (braces are regex syntax).
+      const text = asText(actual);
+      if (text === undefined || typeof condition.value !== 'string') return false;
+      return compilePattern(condition.value, condition.ignoreCase === true).test(text);
     }
   }
 }

@@ -88,3 +88,22 @@ test('post-purchase review: a customer who never answers is asked at most twice'
   expect(r.outcome).toBe('completed');
   expect(sent(r)).toEqual(['review-request', 'review-reminder']);
 });
+
+test('NPS after delivery: a detractor who complains about a slow delivery gets an apology quoting them, and a tag', async () => {
+  const r = await run('nps-after-delivery', 'nps-after-delivery.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r)).toEqual(['nps-question', 'nps-detractor']);
+  const apology = r.timeline.find((t) => t.template === 'nps-detractor')!;
+  expect(String(apology.body)).toContain('You gave us a 4 out of 10 for order ord_2001');
+  expect(String(apology.body)).toContain('You wrote: "Delivery was SLOW"');
+  expect(r.profile.last_nps_score).toBe('4');
+  expect(r.profile.tags).toContain('late-delivery-complaint');
+});
+
+test('NPS after delivery: a promoter is thanked for their score and asked for a review', async () => {
+  const r = await run('nps-after-delivery', 'nps-after-delivery.promoter.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r)).toEqual(['nps-question', 'nps-promoter']);
+  expect(r.timeline.find((t) => t.template === 'nps-promoter')!.subject).toBe('A 10? Thank you, Ann!');
+  expect(r.profile.tags ?? []).not.toContain('late-delivery-complaint');
+});

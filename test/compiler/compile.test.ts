@@ -225,6 +225,69 @@ describe('error collection', () => {
   });
 });
 
+describe('received.* and the string tests', () => {
+  const journey = (steps: string) => `journey: j\ntrigger: { event: e }\nsteps:\n${steps}`;
+  const firstCondition = (plan: JourneyPlan | undefined) => (plan?.steps[0] as Extract<Step, { kind: 'if' }>).condition;
+
+  test('received.* is readable in on_event, after a wait_for, and in on_timeout after an earlier wait_for', () => {
+    const { errors, plan } = compileText(
+      journey(
+        [
+          '  - wait_for: { event: a, within: 1h }',
+          '    on_event:',
+          '      - if: { received.properties.score: { lte: 6 } }',
+          '        then: [ { exit: detractor } ]',
+          '  - if: { received.event: a }',
+          '    then:',
+          '      - wait_for: { event: b, within: 1h, where: { event.properties.x: "{{ received.properties.x }}" } }',
+          '        on_timeout:',
+          '          - update_profile: { set: { last_answer: "{{ received.properties.score }}" } }',
+          '',
+        ].join('\n'),
+      ),
+    );
+    expect(errors).toEqual([]);
+    expect(plan?.steps[1]).toMatchObject({ kind: 'if', condition: { path: 'received.event', op: 'eq', value: 'a' } });
+  });
+
+  test('received.* in a split or an if branch counts after the step when any branch has a wait_for', () => {
+    const ok = compileText(
+      journey('  - if: { profile.vip: true }\n    then:\n      - wait_for: { event: a, within: 1h }\n  - if: { received.event: { exists: true } }\n    then: []\n'),
+    );
+    expect(ok.errors).toEqual([]);
+    const bad = compileText(
+      journey('  - split:\n      variants:\n        - { name: a, weight: 1, steps: [ { wait: 1h } ] }\n  - if: { received.event: { exists: true } }\n    then: []\n'),
+    );
+    expect(bad.errors.map((e) => [e.code, e.step])).toEqual([['received_before_wait_for', 'if-2']]);
+  });
+
+  test('email paths compare case-insensitively by default; case: sets it for any text test', () => {
+    const email = compileText(journey('  - if: { profile.email: Ann@Example.com }\n    then: []\n'));
+    expect(firstCondition(email.plan)).toEqual({ path: 'profile.email', op: 'eq', value: 'Ann@Example.com', ignoreCase: true });
+    const billing = compileText(journey('  - if: { trigger.properties.billing_email: { ends_with: "@example.com" } }\n    then: []\n'));
+    expect(firstCondition(billing.plan)).toMatchObject({ op: 'ends_with', ignoreCase: true });
+    const exact = compileText(journey('  - if: { profile.email: { eq: Ann@Example.com, case: sensitive } }\n    then: []\n'));
+    expect(firstCondition(exact.plan)).toEqual({ path: 'profile.email', op: 'eq', value: 'Ann@Example.com' });
+    const plan = compileText(journey('  - if: { profile.plan: { in: [VIP, Gold], matches: "^v", case: insensitive } }\n    then: []\n'));
+    expect(firstCondition(plan.plan)).toEqual({
+      all: [
+        { path: 'profile.plan', op: 'in', value: ['VIP', 'Gold'], ignoreCase: true },
+        { path: 'profile.plan', op: 'matches', value: '^v', ignoreCase: true },
+      ],
+    });
+  });
+
+  test('conditions without the new tests compile exactly as before, so their versions stay', () => {
+    const { plan } = compileText(journey('  - if: { profile.plan: { eq: pro }, profile.tags: { contains: vip } }\n    then: []\n'));
+    expect(firstCondition(plan)).toEqual({
+      all: [
+        { path: 'profile.plan', op: 'eq', value: 'pro' },
+        { path: 'profile.tags', op: 'contains', value: 'vip' },
+      ],
+    });
+  });
+});
+
 describe('Liquid checks use the sender\'s engine', () => {
   const journey = (value: string) => compileText(`journey: j\ntrigger: { event: e }\nsteps:\n  - update_profile:\n      set: { note: ${JSON.stringify(value)} }\n`);
 

@@ -34,3 +34,62 @@ describe('conditions', () => {
     expect(evaluate({ path: 'profile.nothing', op: 'eq', value: 'x' }, scope, now)).toBe(false);
   });
 });
+
+describe('string tests', () => {
+  const text = {
+    profile: { id: 'u1', email: 'Ann@Example.com', phone: '+4930123456', plan: 'VIP', zip: 10115, tags: ['Newsletter'] },
+    received: { event: 'nps_submitted', properties: { score: 6, comment: 'Slow DELIVERY' } },
+  };
+  const holds = (c: Parameters<typeof evaluate>[0]) => evaluate(c, text, now);
+
+  test('starts_with and ends_with compare the start and end of a text, numbers as their digits', () => {
+    expect(holds({ path: 'profile.phone', op: 'starts_with', value: '+49' })).toBe(true);
+    expect(holds({ path: 'profile.phone', op: 'starts_with', value: '+43' })).toBe(false);
+    expect(holds({ path: 'profile.email', op: 'ends_with', value: '@Example.com' })).toBe(true);
+    expect(holds({ path: 'profile.zip', op: 'starts_with', value: '10' })).toBe(true);
+    expect(holds({ path: 'profile.tags', op: 'starts_with', value: 'News' })).toBe(false);
+    expect(holds({ path: 'profile.missing', op: 'ends_with', value: '' })).toBe(false);
+  });
+
+  test('matches finds an RE2 pattern anywhere in the text; ^ and $ anchor it', () => {
+    expect(holds({ path: 'received.properties.comment', op: 'matches', value: 'deliver(y|ies)' })).toBe(false);
+    expect(holds({ path: 'received.properties.comment', op: 'matches', value: 'DELIVER(Y|IES)' })).toBe(true);
+    expect(holds({ path: 'profile.phone', op: 'matches', value: '^\\+49\\d+$' })).toBe(true);
+    expect(holds({ path: 'profile.zip', op: 'matches', value: '^1\\d{4}$' })).toBe(true);
+    expect(holds({ path: 'profile.missing', op: 'matches', value: '.*' })).toBe(false);
+  });
+
+  test('a pattern that backtracks exponentially elsewhere answers at once', () => {
+    const scope = { profile: { id: 'u', name: `${'a'.repeat(30_000)}!` } };
+    const started = Date.now();
+    expect(evaluate({ path: 'profile.name', op: 'matches', value: '^(a+)+$' }, scope, now)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  test('ignoreCase makes eq, ne, in, nin, contains and the string tests ignore upper and lower case', () => {
+    const ci = { ignoreCase: true as const };
+    expect(holds({ path: 'profile.plan', op: 'eq', value: 'vip' })).toBe(false);
+    expect(holds({ path: 'profile.plan', op: 'eq', value: 'vip', ...ci })).toBe(true);
+    expect(holds({ path: 'profile.plan', op: 'ne', value: 'vip', ...ci })).toBe(false);
+    expect(holds({ path: 'profile.plan', op: 'in', value: ['gold', 'Vip'], ...ci })).toBe(true);
+    expect(holds({ path: 'profile.plan', op: 'nin', value: ['gold', 'Vip'], ...ci })).toBe(false);
+    expect(holds({ path: 'profile.tags', op: 'contains', value: 'newsletter', ...ci })).toBe(true);
+    expect(holds({ path: 'received.properties.comment', op: 'contains', value: 'delivery', ...ci })).toBe(true);
+    expect(holds({ path: 'profile.email', op: 'eq', value: 'ann@example.COM', ...ci })).toBe(true);
+    expect(holds({ path: 'profile.email', op: 'ends_with', value: '@EXAMPLE.com', ...ci })).toBe(true);
+    expect(holds({ path: 'received.properties.comment', op: 'matches', value: 'deliver(y|ies)', ...ci })).toBe(true);
+    // \D must stay "not a digit": the pattern is never lower-cased, only matched without regard to case.
+    expect(holds({ path: 'profile.phone', op: 'matches', value: '^\\+\\D', ...ci })).toBe(false);
+  });
+
+  test('numbers still compare loosely with text when case is ignored', () => {
+    expect(holds({ path: 'received.properties.score', op: 'eq', value: '6', ignoreCase: true })).toBe(true);
+    expect(holds({ path: 'received.properties.score', op: 'in', value: [5, 6], ignoreCase: true })).toBe(true);
+  });
+
+  test('received.* reads the event the latest wait_for received, and nothing before one did', () => {
+    expect(holds({ path: 'received.properties.score', op: 'lte', value: 6 })).toBe(true);
+    expect(evaluate({ path: 'received.properties.score', op: 'lte', value: 6 }, { profile: text.profile }, now)).toBe(false);
+    expect(evaluate({ path: 'received.event', op: 'exists', value: false }, { profile: text.profile }, now)).toBe(true);
+  });
+});

@@ -395,6 +395,48 @@ describe('the journey interpreter on the time-skipping server', () => {
     expect(result.outcome).toBe('completed');
   });
 
+  test('received.* branches on the latest answer and reaches the template, its data and update_profile', async () => {
+    const answer = (q: number, score: number, text: string) => ({ event: 'answered', properties: { q, score, answer: text }, timestamp: new Date().toISOString() });
+    const { result, customerId } = await run('answer', 'survey_sent', {
+      customer: { email: 'sam@example.com' },
+      during: async (handle) => {
+        await env.sleep(HOUR);
+        await handle.signal(eventSignal, answer(1, 9, 'great'));
+        await env.sleep(HOUR);
+        await handle.signal(eventSignal, answer(2, 3, 'too slow'));
+      },
+    });
+    expect(result.outcome).toBe('completed');
+    expect(entry(result, 'branched', 'second-question')).toMatchObject({ branch: 'on_event' });
+    expect(entry(result, 'branched', 'low-score')).toMatchObject({ branch: 'then' });
+    const mails = mailsTo('sam@example.com');
+    expect(mails.map((m) => m.subject)).toEqual(['You gave us a 3']);
+    expect(mails[0].text).toContain('You said "TOO SLOW" in answer 2 (answered).');
+    expect((await store.getProfile(customerId))!.second_answer).toBe('too slow');
+  });
+
+  test('a wait_for that times out leaves received as the earlier answer', async () => {
+    const { result, customerId } = await run('answer', 'survey_sent', {
+      customer: { email: 'tia@example.com' },
+      during: async (handle) => {
+        await env.sleep(HOUR);
+        await handle.signal(eventSignal, { event: 'answered', properties: { q: 1, score: 5, answer: 'meh' }, timestamp: new Date().toISOString() });
+      },
+    });
+    expect(entry(result, 'branched', 'second-question')).toMatchObject({ branch: 'on_timeout' });
+    expect(entry(result, 'branched', 'still-first')).toMatchObject({ branch: 'then' });
+    expect((await store.getProfile(customerId))!.kept_answer).toBe('meh');
+    expect(mailsTo('tia@example.com').map((m) => m.subject)).toEqual(['You gave us a 5']);
+  });
+
+  test('before any wait_for received an event, received.* conditions do not hold', async () => {
+    const { result } = await run('answer', 'survey_sent', { customer: { email: 'uma@example.com' } });
+    expect(result.outcome).toBe('completed');
+    expect(entry(result, 'branched', 'still-first')).toMatchObject({ branch: 'else' });
+    expect(entry(result, 'branched', 'low-score')).toMatchObject({ branch: 'else' });
+    expect(mailsTo('uma@example.com')).toHaveLength(0);
+  });
+
   test('a send whose retries run out is skipped as delivery_failed and the journey goes on', async () => {
     let attempts = 0;
     const unreachable = {

@@ -52,6 +52,7 @@ async function trySend(run: JourneyRun, step: StepOf<'send'>, template: Template
       to: step.to,
       data: step.data,
       now: run.iso(),
+      ...(run.received ? { received: run.received } : {}),
       ...(step.onCap ? { onCap: step.onCap } : {}),
       ...(run.plan.frequencyCap ? { journeyCap: run.plan.frequencyCap } : {}),
     });

@@ -5,6 +5,12 @@ import { profileChanges, summariseChanges } from '../../core/index';
 /** `update_profile:` — sets, unsets, increments and tags traits; later steps see the result. */
 export async function runUpdateProfile(step: StepOf<'update_profile'>, run: JourneyRun): Promise<void> {
   const update = run.activities.builtin('updateProfile');
-  run.profile = await update({ idempotencyKey: run.keyFor(step.id), context: run.context, now: run.iso(), ...profileChanges(step) });
+  run.profile = await update({
+    idempotencyKey: run.keyFor(step.id),
+    context: run.context,
+    now: run.iso(),
+    ...(run.received ? { received: run.received } : {}),
+    ...profileChanges(step),
+  });
   await run.note(step.id, 'profile_updated', { changes: summariseChanges(step) });
 }

@@ -12,6 +12,7 @@ export async function runWaitFor(step: StepOf<'wait_for'>, run: JourneyRun): Pro
   run.waitingFor = undefined;
   run.stopIfEnded();
   if (arrived && waiting.matched) {
+    run.received = waiting.matched;
     await run.note(step.id, 'branched', { branch: 'on_event', event: waiting.matched.event });
     await run.runSteps(step.onEvent);
   } else {
