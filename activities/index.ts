@@ -4,6 +4,8 @@ import type { ActivityPolicy } from '../compiler/plan';
 import type { Profile } from '../profiles/store';
 import { INVALID_ACTIVITY_INPUT } from './errors';
 import { httpPost } from './http-post';
+import type { ConsentStates } from '../core/consent';
+import { createLoadConsent, policy as loadConsentPolicy, type LoadConsentInput } from './load-consent';
 import { createLoadProfile, policy as loadProfilePolicy } from './load-profile';
 import { createRecordStep, policy as recordStepPolicy } from './record-step';
 import { createSendMessage, policy as sendMessagePolicy } from './send-message';
@@ -36,6 +38,8 @@ export interface BuiltinActivities {
   loadProfile(input: LoadProfileInput): Promise<Profile>;
   updateProfile(input: UpdateProfileInput): Promise<Profile>;
   recordStep(input: RecordStepInput): Promise<void>;
+  /** Consent states for `consent.*` conditions; pinned only into plans that read them. */
+  loadConsent(input: LoadConsentInput): Promise<ConsentStates>;
 }
 
 /** Retry/timeout policy of each built-in activity, by the name the worker registers it under. */
@@ -44,6 +48,7 @@ export const builtinActivityPolicies: Record<keyof BuiltinActivities, ActivityPo
   loadProfile: loadProfilePolicy,
   updateProfile: updateProfilePolicy,
   recordStep: recordStepPolicy,
+  loadConsent: loadConsentPolicy,
 };
 
 /**
@@ -64,6 +69,7 @@ export function createActivities(deps: ActivityDeps): Record<string, ActivityFun
     loadProfile: createLoadProfile(deps),
     updateProfile: createUpdateProfile(deps),
     recordStep: createRecordStep(deps),
+    loadConsent: createLoadConsent(deps),
   };
   const activities: Record<string, ActivityFunction> = { ...builtins };
   for (const [name, definition] of Object.entries(registry)) {

@@ -1,8 +1,9 @@
 import type { Condition, Operator } from './plan';
 import type { YamlPath } from './source';
 import { describeValue, parseDuration } from './durations';
-import { CASE_MODES, COMBINATORS, OPERATORS, ROOTS, TEXT_OPERATORS } from './schema';
+import { CASE_MODES, CHANNELS, COMBINATORS, KEBAB_RE, OPERATORS, ROOTS, TEXT_OPERATORS } from './schema';
 import { compilePattern } from '../core/conditions';
+import { CONSENT_STATES, consentReadOf, SUBSCRIPTIONS_TRAIT } from '../core/consent';
 import { closest, didYouMean } from './suggest';
 
 /** Where a condition sits, and how to report problems in it. */
@@ -64,8 +65,31 @@ export function checkPath(
       hint: `paths are dotted names starting with ${roots.map((r) => `${r}.`).join(', ')} e.g. "profile.plan" or "trigger.properties.total"`,
     };
   }
-  return undefined;
+  return ROOT_RULES[root]?.(segments, path);
 }
+
+/** Rules a root adds to the general path shape, by root. */
+const ROOT_RULES: Record<string, (segments: string[], path: string) => { code: string; message: string; hint: string } | undefined> = {
+  profile: (segments, path) =>
+    segments[1] === SUBSCRIPTIONS_TRAIT
+      ? {
+          code: 'subscriptions_trait',
+          message: `"${path}" is always empty: an identify's "subscriptions" trait becomes consent rows, not a trait`,
+          hint: `read consent.<channel>.<category> instead, e.g. consent.email.marketing: unsubscribed (subscribed, unsubscribed or unknown)`,
+        }
+      : undefined,
+  consent: (segments, path) => {
+    const [, channel = '', category = ''] = segments;
+    if (segments.length === 3 && (CHANNELS as readonly string[]).includes(channel) && KEBAB_RE.test(category)) return undefined;
+    const fixed = closest(channel, CHANNELS);
+    const suggestion = segments.length === 3 && fixed ? ` (did you mean "consent.${fixed}.${category}"?)` : '';
+    return {
+      code: 'invalid_consent_path',
+      message: `"${path}" is not a consent path${suggestion}`,
+      hint: `write consent.<channel>.<category> with a channel of ${CHANNELS.join(', ')} and a category word, e.g. consent.sms.marketing`,
+    };
+  },
+};
 
 /** Checks every `{{ … }}` in a condition value is a plain path over the allowed roots. */
 export function checkExpressions(
@@ -200,6 +224,7 @@ function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath,
     return bad === undefined;
   };
   const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+  if (consentReadOf(path)) return compileConsentTest(path, op, operand, fail);
   switch (op) {
     case 'in':
     case 'nin':
@@ -273,4 +298,17 @@ function compileMatches(
     return badPattern(`"${operand}" is not a valid regular expression: ${reason}`, PATTERN_HINT);
   }
   return { path, op: 'matches', value: operand };
+}
+
+const CONSENT_OPERATORS: readonly Operator[] = ['eq', 'ne', 'in', 'nin'];
+
+/** A consent path is one of three states: compared with eq/ne/in/nin and those words only. */
+function compileConsentTest(path: string, op: Operator, operand: unknown, fail: (message: string, hint: string) => undefined): Condition | undefined {
+  const hint = `${path} is ${CONSENT_STATES.join(', ')} (unknown: the customer said nothing); e.g. { ${path}: subscribed } or { ${path}: { in: [subscribed, unknown] } }`;
+  if (!CONSENT_OPERATORS.includes(op)) return fail(`"${op}" cannot test a consent state; use ${CONSENT_OPERATORS.join(', ')}`, hint);
+  const values = op === 'in' || op === 'nin' ? operand : [operand];
+  if (!Array.isArray(values) || values.length === 0) return fail(`"${op}" needs a list of consent states, got ${describeValue(operand)}`, hint);
+  const bad = values.find((v) => !(CONSENT_STATES as readonly unknown[]).includes(v));
+  if (bad !== undefined) return fail(`${describeValue(bad)} is not a consent state${typeof bad === 'string' ? didYouMean(bad, CONSENT_STATES) : ''}`, hint);
+  return { path, op, value: operand };
 }

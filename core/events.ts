@@ -2,6 +2,7 @@
 import type { EventMatcher, TrackEvent } from '../compiler/plan';
 import type { Profile } from '../profiles/store';
 import { evaluate, type Scope } from './conditions';
+import type { ConsentStates } from './consent';
 
 /**
  * True when the event has the matcher's name and its `where` holds in `scope` at `nowMs`. The
@@ -11,7 +12,10 @@ export function matchesEvent(matcher: EventMatcher, event: Pick<TrackEvent, 'eve
   return matcher.event === event.event && (!matcher.where || evaluate(matcher.where, scope, nowMs));
 }
 
-/** True when the event enters the customer: a trigger's `where` reads the profile and the event as `trigger`. */
-export function triggerMatches(trigger: EventMatcher, event: TrackEvent, profile: Profile, nowMs: number): boolean {
-  return matchesEvent(trigger, event, { profile, trigger: event as unknown as Record<string, unknown> }, nowMs);
+/**
+ * True when the event enters the customer: a trigger's `where` reads the profile, the event as
+ * `trigger`, and the consent states it reads (`consentReads(trigger.where)`, loaded by the caller).
+ */
+export function triggerMatches(trigger: EventMatcher, event: TrackEvent, profile: Profile, nowMs: number, consent: ConsentStates = {}): boolean {
+  return matchesEvent(trigger, event, { profile, trigger: event as unknown as Record<string, unknown>, consent }, nowMs);
 }

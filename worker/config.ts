@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { FrequencyCap } from '../activities/types';
 import { parseDuration } from '../compiler/durations';
+import { CONSENT_MODES, DEFAULT_CONSENT_MODES, type ConsentMode } from '../core/consent';
 import { isValidTimeZone } from '../core/time';
 
 /** Global caps when UNBROKEN_FREQUENCY_CAPS is unset: 2 marketing emails a day, 5 a week. */
@@ -55,6 +56,37 @@ export function parseFrequencyCaps(text: string): { caps: FrequencyCap[]; proble
     caps.push({ channel, category, max, windowMs: duration.ms });
   }
   return { caps, problems };
+}
+
+/** Consent modes when UNBROKEN_CONSENT_DEFAULTS is unset: the built-in ones (core/consent.ts). */
+export const DEFAULT_CONSENT_DEFAULTS = Object.entries(DEFAULT_CONSENT_MODES)
+  .map(([channel, mode]) => `${channel}:${mode}`)
+  .join(',');
+
+const CONSENT_FORMAT = `channel:mode, comma-separated, with a channel of ${CAP_CHANNELS.join(', ')} and a mode of ${CONSENT_MODES.join(' or ')}, e.g. sms:opt-in`;
+
+/**
+ * Parses UNBROKEN_CONSENT_DEFAULTS: per channel, whether a customer who never said anything gets
+ * non-transactional messages (`opt-out`) or not until they subscribe (`opt-in`). Channels left out
+ * keep their built-in mode. Every bad entry is reported by itself.
+ */
+export function parseConsentDefaults(text: string): { modes: Record<string, ConsentMode>; problems: string[] } {
+  const modes: Record<string, ConsentMode> = { ...DEFAULT_CONSENT_MODES };
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of text.split(',').map((raw) => raw.trim()).filter((e) => e !== '')) {
+    const [channel = '', mode = '', ...rest] = entry.split(':').map((part) => part.trim());
+    const bad = (why: string) => problems.push(`UNBROKEN_CONSENT_DEFAULTS: entry "${entry}" ${why}; the format is ${CONSENT_FORMAT}`);
+    if (rest.length > 0 || mode === '') bad('is not channel:mode');
+    else if (!(CAP_CHANNELS as readonly string[]).includes(channel)) bad(`names the channel "${channel}", which is none of ${CAP_CHANNELS.join(', ')}`);
+    else if (!(CONSENT_MODES as readonly string[]).includes(mode)) bad(`has the mode "${mode}", which is neither ${CONSENT_MODES.join(' nor ')}`);
+    else if (seen.has(channel)) bad(`names ${channel} a second time`);
+    else {
+      seen.add(channel);
+      modes[channel] = mode as ConsentMode;
+    }
+  }
+  return { modes, problems };
 }
 
 /** A daily window in local minutes after midnight; `startMinute > endMinute` wraps past midnight. */
@@ -242,6 +274,17 @@ export const configSchema = z.object({
         'or waits for a free slot where the step says `on_cap: defer`. Journeys may add their own cap (`frequency_cap:`).',
     },
   ),
+  UNBROKEN_CONSENT_DEFAULTS: documented(
+    z.string().default(DEFAULT_CONSENT_DEFAULTS),
+    'per channel, whether customers who never stated consent get marketing: `opt-out` (they do until they unsubscribe) or `opt-in` (not until they subscribe); `channel:mode`, comma-separated',
+    {
+      ...DELIVERY,
+      details:
+        'Channels left out keep the built-in mode: email and webhook opt-out, sms opt-in (many countries require consent before a ' +
+        'marketing SMS). Transactional messages are never held by consent. An explicit statement (identify `subscriptions`, ' +
+        'one-click unsubscribe, resubscribe page) always decides; `consent.<channel>.<category>` in conditions reads it, or `unknown`.',
+    },
+  ),
   UNBROKEN_PUBLIC_URL: documented(
     z.url({ protocol: /^https?$/, error: 'must be the http:// or https:// address customers reach the API at, e.g. https://mail.example.com' }).optional(),
     'base URL of one-click unsubscribe links (List-Unsubscribe, `{{ unsubscribe_url }}`) as customers reach the event API; set it in production (`https://…`)',
@@ -335,6 +378,8 @@ export type Config = {
   unsubscribeTtlMs: number;
   /** Global quiet hours in the customer's local time; absent: none. */
   quietHours?: QuietHours;
+  /** Per channel, whether a customer with no consent statement gets non-transactional messages. */
+  consentModes: Record<string, ConsentMode>;
   sms: SmsConfig;
   /** True when TEMPORAL_ADDRESS was not given: `unbroken start` runs its own dev server. */
   embeddedTemporal: boolean;
@@ -375,6 +420,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }).concat(
         // Cap entries are checked after the schema; list their problems too, so one run shows all.
         parseFrequencyCaps(cleaned.UNBROKEN_FREQUENCY_CAPS ?? DEFAULT_FREQUENCY_CAPS).problems,
+        parseConsentDefaults(cleaned.UNBROKEN_CONSENT_DEFAULTS ?? DEFAULT_CONSENT_DEFAULTS).problems,
       ),
     );
   }
@@ -385,6 +431,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const caps = parseFrequencyCaps(e.UNBROKEN_FREQUENCY_CAPS);
   problems.push(...caps.problems);
+  const consent = parseConsentDefaults(e.UNBROKEN_CONSENT_DEFAULTS);
+  problems.push(...consent.problems);
   const sms = smsConfig(e, problems);
   if (problems.length) throw new ConfigError(problems);
   const ttl = parseDuration(e.UNBROKEN_UNSUBSCRIBE_TTL);
@@ -419,6 +467,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Checked by the schema above, so the parse cannot fail here.
     unsubscribeTtlMs: ttl.ok ? ttl.ms : 0,
     quietHours: e.UNBROKEN_QUIET_HOURS === undefined ? undefined : parseQuietHours(e.UNBROKEN_QUIET_HOURS),
+    consentModes: consent.modes,
     sms,
     embeddedTemporal: cleaned.TEMPORAL_ADDRESS === undefined,
     embeddedSmtp: cleaned.SMTP_URL === undefined,

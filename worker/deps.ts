@@ -44,6 +44,7 @@ export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer
     webhook: webhookSender({ secret: config.webhookSecret }),
     delivery: {
       caps: config.frequencyCaps,
+      consentModes: config.consentModes,
       unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, unsubscribeSecret(config), config.unsubscribeTtlMs),
     },
   };

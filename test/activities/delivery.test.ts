@@ -333,7 +333,11 @@ const webhookTemplate = (overrides: Partial<TemplatePlan> = {}): TemplatePlan =>
 });
 
 describe('sms channel', () => {
+  // Marketing SMS are opt-in: these customers said yes, as anyone who gets one must have.
+  const subscribeToSms = () => store.setSubscription('c1', 'sms', 'marketing', 'subscribed', 'identify', at(0));
+
   it('sends the rendered body to the profile phone once per key, with the idempotency key', async () => {
+    await subscribeToSms();
     const sms = fakeSms();
     const sendMessage = createSendMessage(deps(undefined, { sms }));
     const input = send(smsTemplate({ from: 'Shop' }), 's');
@@ -360,11 +364,86 @@ describe('sms channel', () => {
   });
 
   it('fails without retry and gives the slot back when the provider refuses for good', async () => {
+    await subscribeToSms();
     const sms = fakeSms(ApplicationFailure.nonRetryable('invalid number', 'PermanentDeliveryError'));
     const sendMessage = createSendMessage(deps(undefined, { sms }));
     await expect(sendMessage(send(smsTemplate(), 'a'))).rejects.toMatchObject({ nonRetryable: true, message: 'invalid number' });
     expect(await store.reserveSendSlot({ idempotencyKey: 'probe', customerId: 'c1', channel: 'sms', category: 'marketing', journeyId: 'x', at: at(0), caps: [{ max: 1, windowMs: DAY }] })).toEqual({ allowed: true });
     expect(await store.messagesFor('c1')).toEqual([]);
+  });
+});
+
+describe('consent defaults per channel', () => {
+  it('sends no marketing sms to a customer who never subscribed, but transactional sms and opt-out email go', async () => {
+    const sms = fakeSms();
+    const sendMessage = createSendMessage(deps(undefined, { sms }));
+    expect(await sendMessage(send(smsTemplate(), 'm'))).toEqual({ status: 'skipped', channel: 'sms', template: 'cart-sms', reason: 'unsubscribed' });
+    expect(await sendMessage(send(smsTemplate({ body: 'Your code is 1234' }), 't', 0, { category: 'transactional' }))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder(), 'e'))).toMatchObject({ status: 'sent' });
+    await store.identify('c1', { subscriptions: { sms: { marketing: true } } });
+    expect(await sendMessage(send(smsTemplate(), 'm2'))).toMatchObject({ status: 'sent', channel: 'sms' });
+    expect(sms.sent).toHaveLength(2);
+  });
+
+  it('follows the configured modes: sms opt-out sends without a statement, email opt-in does not', async () => {
+    const sms = fakeSms();
+    const sendMessage = createSendMessage(deps(undefined, { sms, delivery: policy({ consentModes: { sms: 'opt-out', email: 'opt-in' } }) }));
+    expect(await sendMessage(send(smsTemplate(), 's'))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder(), 'e'))).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+    // An explicit statement always decides, whatever the mode.
+    await store.setSubscription('c1', 'sms', 'marketing', 'unsubscribed', 'link', at(0));
+    expect(await sendMessage(send(smsTemplate(), 's2'))).toMatchObject({ status: 'skipped', reason: 'unsubscribed' });
+  });
+});
+
+describe('channel fallback', () => {
+  /** One message, as an sms (its own channel) with an email section, in the order the step lists them. */
+  const nudge = (channels: ('sms' | 'email')[]): SendMessageInput => {
+    const template = smsTemplate({ id: 'nudge', body: 'Hi {{ profile.first_name }}, finish setting up', alternatives: { email: { subject: 'Finish setting up', text: 'Hi {{ profile.first_name }}' } } });
+    const email: TemplatePlan = { id: 'nudge', channel: 'email', category: 'marketing', subject: 'Finish setting up', text: 'Hi {{ profile.first_name }}', file: template.file };
+    const { alternatives: _alternatives, ...sms } = template;
+    const [first, ...fallbacks] = channels.map((c) => (c === 'sms' ? sms : email));
+    return send(first, 'nudge', 0, { fallbacks });
+  };
+
+  it('takes the next channel when the customer may not get the first, and says why', async () => {
+    const sms = fakeSms();
+    const mailer = captureMailer();
+    const sendMessage = createSendMessage({ ...deps(undefined, { sms }), mailer });
+    const result = await sendMessage(nudge(['sms', 'email']));
+    expect(result).toMatchObject({ status: 'sent', channel: 'email', to: 'ada@example.com', subject: 'Finish setting up', passedOver: [{ channel: 'sms', reason: 'unsubscribed' }] });
+    expect(mailer.sent).toHaveLength(1);
+    expect(sms.sent).toHaveLength(0);
+    // One key, one message: a second call returns the stored result and sends nothing.
+    expect(await sendMessage(nudge(['sms', 'email']))).toEqual(result);
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('takes the first channel when the customer can and may get it', async () => {
+    await store.setSubscription('c1', 'sms', 'marketing', 'subscribed', 'identify', at(0));
+    const sms = fakeSms();
+    const sendMessage = createSendMessage(deps(undefined, { sms }));
+    const result = await sendMessage(nudge(['sms', 'email']));
+    expect(result).toMatchObject({ status: 'sent', channel: 'sms', to: '+15550001111' });
+    expect(result).not.toHaveProperty('passedOver');
+  });
+
+  it('passes over a channel without an address or a suppressed one, and skips with no_channel when none is left', async () => {
+    const sms = fakeSms();
+    const sendMessage = createSendMessage(deps(undefined, { sms }));
+    await store.identify('c1', { phone: null });
+    await store.suppress('email', 'ada@example.com', 'complaint', at(0));
+    expect(await sendMessage(nudge(['sms', 'email']))).toEqual({
+      status: 'skipped',
+      channel: 'sms',
+      template: 'nudge',
+      reason: 'no_channel',
+      passedOver: [
+        { channel: 'sms', reason: 'no_address' },
+        { channel: 'email', reason: 'suppressed' },
+      ],
+    });
+    expect(sms.sent).toEqual([]);
   });
 });
 
@@ -419,6 +498,7 @@ describe('channels without a provider', () => {
   });
 
   it('createActivities hands the sms and webhook providers to sendMessage', async () => {
+    await store.setSubscription('c1', 'sms', 'marketing', 'subscribed', 'identify', at(0));
     const sms = fakeSms();
     const webhook = fakeWebhook();
     const activities = createActivities(deps(undefined, { sms, webhook }));

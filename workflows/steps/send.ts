@@ -6,6 +6,7 @@ import type { StepOf } from './types';
 import type { JourneyRun } from '../run/run';
 import { SEND_RETRIES_EXHAUSTED_SKIPS } from '../run/patches';
 import { failureMessage, isPermanentActivityFailure } from '../pure/failure';
+import { sendTemplates } from '../pure/channels';
 import { sendWindowFor, windowWait } from '../pure/schedule';
 
 type Send = BuiltinActivities['sendMessage'];
@@ -17,10 +18,11 @@ type Send = BuiltinActivities['sendMessage'];
 export async function runSend(step: StepOf<'send'>, run: JourneyRun): Promise<void> {
   const template = run.plan.templates[step.template];
   const category = step.category ?? template.category;
+  const [first, ...fallbacks] = sendTemplates(template, step.channels, category);
   const send = run.activities.builtin('sendMessage');
   for (;;) {
     await awaitSendWindow(run, step.id, category);
-    const result = await trySend(run, step, category === template.category ? template : { ...template, category }, send);
+    const result = await trySend(run, step, first, fallbacks, send);
     if (!result) return;
     if (result.status !== 'deferred') return noteResult(run, step.id, result);
     // The window may have closed by the time the slot frees, so the loop checks it again.
@@ -42,7 +44,13 @@ async function awaitSendWindow(run: JourneyRun, stepId: string, category: string
 }
 
 /** The send's result, or undefined when delivery failed and the message was skipped. */
-async function trySend(run: JourneyRun, step: StepOf<'send'>, template: TemplatePlan, send: Send): Promise<SendMessageResult | undefined> {
+async function trySend(
+  run: JourneyRun,
+  step: StepOf<'send'>,
+  template: TemplatePlan,
+  fallbacks: TemplatePlan[],
+  send: Send,
+): Promise<SendMessageResult | undefined> {
   try {
     return await send({
       idempotencyKey: run.keyFor(step.id),
@@ -55,6 +63,7 @@ async function trySend(run: JourneyRun, step: StepOf<'send'>, template: Template
       ...(run.received ? { received: run.received } : {}),
       ...(step.onCap ? { onCap: step.onCap } : {}),
       ...(run.plan.frequencyCap ? { journeyCap: run.plan.frequencyCap } : {}),
+      ...(fallbacks.length > 0 ? { fallbacks } : {}),
     });
   } catch (err) {
     // A failed delivery loses this one message, not the customer's whole journey: a permanent
@@ -70,8 +79,8 @@ async function trySend(run: JourneyRun, step: StepOf<'send'>, template: Template
 
 async function noteResult(run: JourneyRun, stepId: string, result: Exclude<SendMessageResult, { status: 'deferred' }>): Promise<void> {
   if (result.status === 'sent') {
-    const { channel, template, to, subject, body } = result;
-    await run.note(stepId, 'sent', { channel, template, to, subject, body });
+    const { channel, template, to, subject, body, passedOver } = result;
+    await run.note(stepId, 'sent', { channel, template, to, subject, body, ...(passedOver ? { passedOver } : {}) });
   } else {
     const { status: _status, ...rest } = result;
     await run.note(stepId, 'skipped', rest);

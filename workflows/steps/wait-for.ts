@@ -8,6 +8,7 @@ export async function runWaitFor(step: StepOf<'wait_for'>, run: JourneyRun): Pro
   const waiting: WaitingFor = { matcher: { event: step.event, where: step.where } };
   run.waitingFor = waiting;
   await run.freshProfile();
+  await run.freshConsent(step.where);
   const arrived = await condition(() => run.ending !== undefined || waiting.matched !== undefined, step.withinMs);
   run.waitingFor = undefined;
   run.stopIfEnded();
