@@ -79,6 +79,8 @@ test('two abandoned carts are two runs; an order ends only the run of its cart',
   await track('k-ann', 'cart_abandoned', { cart_id: 'A' });
   await track('k-ann', 'cart_abandoned', { cart_id: 'C' });
   expect((await runs('k-ann', 'cart-per-key')).map(([key]) => key)).toEqual(['A', 'B', 'C']);
+  // Stats count runs: three carts are three entries.
+  expect(await system.store.journeyStats('cart-per-key')).toMatchObject({ entered: 3, active: 2, outcomes: { converted: 1 } });
 });
 
 test('an event without the key enters nobody; one without the key value reaches every run', async () => {
