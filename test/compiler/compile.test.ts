@@ -261,6 +261,20 @@ describe('received.* and the string tests', () => {
     expect(bad.errors.map((e) => [e.code, e.step])).toEqual([['received_before_wait_for', 'if-2']]);
   });
 
+  test('received.* in a do input and a wait_until date is checked like in a condition', () => {
+    const steps = [
+      '  - do: http-post',
+      '    with: { url: "https://x.test/{{ received.properties.id }}" }',
+      '  - wait_for: { event: booked, within: 1d }',
+      '  - wait_until: { date: "{{ received.properties.appointment_at }}", offset: -1d }',
+      '  - do: http-post',
+      '    with: { url: "https://x.test/{{ received.properties.id }}" }',
+      '',
+    ].join('\n');
+    const { errors } = compileText(journey(steps));
+    expect(errors.map((e) => [e.code, e.step, e.path])).toEqual([['received_before_wait_for', 'do-1', 'steps[0].with']]);
+  });
+
   test('email paths compare case-insensitively by default; case: sets it for any text test', () => {
     const email = compileText(journey('  - if: { profile.email: Ann@Example.com }\n    then: []\n'));
     expect(firstCondition(email.plan)).toEqual({ path: 'profile.email', op: 'eq', value: 'Ann@Example.com', ignoreCase: true });
