@@ -156,3 +156,11 @@ test('the API answers errors as JSON naming the failing field, and stores nothin
   const health = await fetch(`${system.apiUrl}/readyz`);
   expect(health.status).toBe(200);
 });
+
+test('an event that ends a run and triggers its journey starts the next run, on a full server too', async () => {
+  await post('identify', { userId: 'hal', traits: { email: 'hal@example.com' } });
+  for (let i = 0; i < 3; i++) expect((await post('track', { userId: 'hal', event: 'basket_changed' })).status).toBe(200);
+  expect(await outcomes('hal', 'latest-basket')).toEqual([undefined, 'exited', 'exited']);
+  expect(await finished('hal', 'latest-basket')).toEqual(['completed', 'exited', 'exited']);
+  expect(mailsTo('hal@example.com')).toHaveLength(1);
+});
