@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { activityCatalog } from '../activities/index';
-import { compileDefinitions, formatError, type CompileResult } from '../compiler/index';
+import { compileDefinitions, formatError, formatWarning, type CompileError, type CompileResult } from '../compiler/index';
 import { ConfigError, loadConfig } from '../worker/config';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { quietHoursWindow } from '../worker/deps';
@@ -41,10 +41,13 @@ function compile(dir: string): CompileResult {
   return compileDefinitions(dir, { ...activityCatalog, cwd: process.cwd() });
 }
 
+const problemJson = ({ code, file, line, column, path: p, message, hint }: CompileError) => ({ code, file, line, column, path: p, message, hint });
+
 function printErrors(result: CompileResult, json: boolean): void {
   if (json) {
-    write(JSON.stringify({ ok: false, errors: result.errors.map(({ code, file, line, column, path: p, message, hint }) => ({ code, file, line, column, path: p, message, hint })) }));
+    write(JSON.stringify({ ok: false, errors: result.errors.map(problemJson), warnings: result.warnings.map(problemJson) }));
   } else {
+    for (const w of result.warnings) process.stderr.write(`${formatWarning(w)}\n`);
     for (const e of result.errors) process.stderr.write(`${formatError(e)}\n`);
     process.stderr.write(`${result.errors.length} problem${result.errors.length === 1 ? '' : 's'} found.\n`);
   }
@@ -58,8 +61,12 @@ function validate(args: string[]): number {
     printErrors(result, values.json);
     return 1;
   }
-  if (values.json) write(JSON.stringify({ ok: true, errors: [] }));
-  else write(`ok: ${result.plans.size} journeys and ${result.templates.size} templates in ${values.definitions} are valid`);
+  // Warnings do not fail validate: the definitions work, but probably not as meant.
+  if (values.json) write(JSON.stringify({ ok: true, errors: [], warnings: result.warnings.map(problemJson) }));
+  else {
+    for (const w of result.warnings) process.stderr.write(`${formatWarning(w)}\n`);
+    write(`ok: ${result.plans.size} journeys and ${result.templates.size} templates in ${values.definitions} are valid${result.warnings.length ? ` (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})` : ''}`);
+  }
   return 0;
 }
 

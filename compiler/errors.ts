@@ -37,9 +37,18 @@ export function pathToString(path: YamlPath): string {
 /** Where to point: at a key, or at its value (the default). */
 export type Anchor = 'key' | 'value';
 
-/** Collects errors for one file, turning YAML paths into positions. */
+/** `journeys/cart.yaml:14:7 warning: message` plus the hint: something that works but is likely not meant. */
+export function formatWarning(w: CompileError): string {
+  const where = `${w.file}:${w.line}:${w.column}`;
+  const step = w.step === undefined ? '' : ` step "${w.step}"`;
+  const hint = w.hint === '' ? '' : `\n    hint: ${w.hint}`;
+  return `${where}${step}: warning: ${w.message}${hint}`;
+}
+
+/** Collects errors (and warnings, which do not fail the file) for one file, turning YAML paths into positions. */
 export class Reporter {
   readonly errors: CompileError[] = [];
+  readonly warnings: CompileError[] = [];
 
   constructor(
     readonly file: string,
@@ -59,6 +68,13 @@ export class Reporter {
       hint,
       ...(opts.step === undefined ? {} : { step: opts.step }),
     });
+  }
+
+  /** Records a warning at `path`: reported by validate, but the file still compiles. */
+  warn(code: string, path: YamlPath, message: string, hint: string, opts: { anchor?: Anchor; step?: string } = {}): void {
+    const before = this.errors.length;
+    this.add(code, path, message, hint, opts);
+    this.warnings.push(...this.errors.splice(before));
   }
 
   /** Records an error at a known position (YAML syntax problems have no path). */

@@ -11,7 +11,7 @@ import { MAX_FILE_BYTES } from './source';
 import { compileTemplateSource, fileStem } from './template';
 
 export type { CompileError } from './errors';
-export { formatError } from './errors';
+export { formatError, formatWarning } from './errors';
 export { compileJourneySource, type ActivityCatalog, type ActivitySignature, type JourneyEnvironment } from './journey';
 export { compileTemplateSource, type SourceNames } from './template';
 export { journeyJsonSchema, templateJsonSchema } from './schema';
@@ -21,6 +21,8 @@ export interface CompileResult {
   plans: Map<string, JourneyPlan>;
   templates: Map<string, TemplatePlan>;
   errors: CompileError[];
+  /** Problems that do not stop a file from compiling (an sms longer than one segment). */
+  warnings: CompileError[];
 }
 
 /** Options for `compileDefinitions`: the activity catalog to check `do:` steps against, and where errors are relative to. */
@@ -36,12 +38,13 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
   const cwd = opts.cwd ?? process.cwd();
   const root = path.resolve(dir);
   const errors: CompileError[] = [];
+  const warnings: CompileError[] = [];
   const fail = (abs: string, code: string, message: string, hint: string) =>
     errors.push({ code, file: toPosix(path.relative(cwd, abs)) || '.', line: 1, column: 1, path: '', message, hint });
 
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     fail(root, 'definitions_not_found', `definitions folder not found`, 'pass the folder that holds journeys/ and templates/');
-    return { plans: new Map(), templates: new Map(), errors };
+    return { plans: new Map(), templates: new Map(), errors, warnings: [] };
   }
 
   /** Reads one kind of file; `compile` gets the text and both file names. */
@@ -72,6 +75,7 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
   readAll('templates', (text, file, errorFile) => {
     const result = compileTemplateSource(text, { file, errorFile });
     errors.push(...result.errors);
+    warnings.push(...result.warnings);
     templateIndex.set(fileStem(file), result.plan ?? null);
     if (result.plan) templates.set(result.plan.id, result.plan);
   });
@@ -84,8 +88,10 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
     if (result.plan) plans.set(result.plan.journey, result.plan);
   });
 
-  errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
-  return { plans, templates, errors };
+  const byPosition = (a: CompileError, b: CompileError) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column);
+  errors.sort(byPosition);
+  warnings.sort(byPosition);
+  return { plans, templates, errors, warnings };
 }
 
 /** All errors rendered one after another, for terminals and CI logs. */

@@ -20,8 +20,9 @@ export function editDistance(a: string, b: string): number {
 /** The closest candidate within a typo-sized distance, or undefined when nothing is plausibly meant. */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const w = word.toLowerCase();
-  // Short words tolerate fewer edits, otherwise "if" would "match" every two-letter key.
-  const limit = w.length <= 3 ? 1 : w.length <= 6 ? 2 : 3;
+  // Short words tolerate fewer edits, otherwise "if" would "match" every two-letter key, and two
+  // edits in five letters turn one word into another ("every" is not a typo of "event").
+  const limit = w.length <= 5 ? 1 : w.length <= 8 ? 2 : 3;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {

@@ -6,6 +6,7 @@ import { checkLiquid } from './liquid';
 import { parseYaml, type YamlPath } from './source';
 import { CHANNELS, KEBAB_RE, validateSchemas } from './schema';
 import { describeValue } from './durations';
+import { smsLengthWarning } from './sms';
 import { deepFreeze } from './hash';
 
 /** Where a template file lives, for plans (`file`) and for error reports (`errorFile`). */
@@ -43,17 +44,17 @@ export function checkIdMatchesFile(kind: 'journey' | 'template', id: unknown, na
 }
 
 /** Compiles one template file's text; returns the plan only when there were no errors. */
-export function compileTemplateSource(text: string, names: SourceNames): { plan?: TemplatePlan; errors: CompileError[] } {
+export function compileTemplateSource(text: string, names: SourceNames): { plan?: TemplatePlan; errors: CompileError[]; warnings: CompileError[] } {
   const { file: source, problems } = parseYaml(text);
   const r = new Reporter(names.errorFile, source);
   const report: Report = (code, path, message, hint, anchor) => r.add(code, path, message, hint, { anchor });
   for (const p of problems) r.addAt(p.code, p.position.line, p.position.column, p.message, p.hint);
-  if (!source) return { errors: r.errors };
+  if (!source) return { errors: r.errors, warnings: r.warnings };
 
   const raw = source.value;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     report('not_a_map', [], `a template file must be a map with template, channel and the message text, got ${describeValue(raw)}`, 'start with "template: <file name>" and "channel: email"');
-    return { errors: r.errors };
+    return { errors: r.errors, warnings: r.warnings };
   }
   const t = raw as Record<string, unknown>;
   checkShape(validateSchemas.template, t, [], report);
@@ -84,7 +85,8 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
     }
   }
 
-  if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors };
+  if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors, warnings: r.warnings };
+  warnLongSms(t, channel, r);
   const plan: TemplatePlan = {
     id: t.template,
     channel,
@@ -92,5 +94,15 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
     ...strings,
     file: names.file,
   };
-  return { plan: deepFreeze(plan), errors: r.errors };
+  return { plan: deepFreeze(plan), errors: r.errors, warnings: r.warnings };
+}
+
+/** Warns about sms texts (the template's own, or its `sms:` section) that take more than one segment. */
+function warnLongSms(t: Record<string, unknown>, channel: Channel, r: Reporter): void {
+  const section = t.sms as Record<string, unknown> | undefined;
+  const bodies: [unknown, YamlPath][] = [[channel === 'sms' ? t.body : undefined, ['body']], [section?.body, ['sms', 'body']]];
+  for (const [body, path] of bodies) {
+    const warning = typeof body === 'string' ? smsLengthWarning(body) : null;
+    if (warning) r.warn('sms_too_long', path, warning.message, warning.hint);
+  }
 }

@@ -50,6 +50,19 @@ describe('unbroken validate', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  test('warnings are printed but do not fail validate, and are listed under "warnings" with --json', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-cli-warn-'));
+    fs.mkdirSync(path.join(tmp, 'defs', 'templates'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'defs', 'templates', 'long-sms.yaml'), `template: long-sms\nchannel: sms\nbody: "${'Come back to your cart. '.repeat(8)}"\n`);
+    const text = unbroken(['validate', '--definitions', 'defs'], tmp);
+    expect(text.code).toBe(0);
+    expect(text.stderr).toMatch(/^defs\/templates\/long-sms\.yaml:3:7: warning: sms body is at least 192 GSM-7 characters: 2 segments/);
+    expect(text.stdout).toMatch(/are valid \(1 warning\)\n$/);
+    const json = JSON.parse(unbroken(['validate', '--definitions', 'defs', '--json'], tmp).stdout);
+    expect(json).toMatchObject({ ok: true, errors: [], warnings: [{ code: 'sms_too_long', file: 'defs/templates/long-sms.yaml', line: 3 }] });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
   test('bad arguments exit with code 2', () => {
     expect(unbroken(['validate', '--nope']).code).toBe(2);
     expect(unbroken(['validate', '--definitions', 'no-such-folder']).code).toBe(2);

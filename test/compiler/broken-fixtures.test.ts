@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { compileDefinitions, formatError } from '../../compiler/index';
+import { compileDefinitions, formatError, formatWarning } from '../../compiler/index';
 import { fakeOptions } from './helpers';
 
-// Each broken file sits beside `<name>.expected.txt` holding exactly the errors it must produce.
+// Each broken file sits beside `<name>.expected.txt` holding exactly the errors (and warnings) it must produce.
 const root = path.join(__dirname, 'fixtures', 'broken');
 const result = compileDefinitions(root, fakeOptions(root));
 const rendered = new Map<string, string[]>();
 for (const e of result.errors) rendered.set(e.file, [...(rendered.get(e.file) ?? []), formatError(e)]);
+// Warnings follow the errors of their file: validate prints both.
+for (const w of result.warnings) rendered.set(w.file, [...(rendered.get(w.file) ?? []), formatWarning(w)]);
 
 const cases = ['journeys', 'templates'].flatMap((sub) =>
   fs

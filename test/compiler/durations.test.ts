@@ -34,5 +34,8 @@ describe('suggestions', () => {
     expect(closest('tirgger', ['trigger', 'steps'])).toBe('trigger');
     expect(closest('sned', ['send', 'wait'])).toBe('send');
     expect(closest('banana', ['send', 'wait'])).toBeUndefined();
+    // Two edits in a short word make another word, not a typo.
+    expect(closest('every', ['event', 'where', 'within'])).toBeUndefined();
+    expect(closest('evnet', ['event', 'where', 'within'])).toBe('event');
   });
 });

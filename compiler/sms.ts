@@ -1,0 +1,58 @@
+/**
+ * How many SMS segments a text takes. Carriers bill per segment and split long texts: GSM-7 (the
+ * basic Latin alphabet) fits 160 characters in one segment and 153 per segment when concatenated;
+ * one character outside it (an emoji, "ł", curly quotes) makes the whole text UCS-2, 70 and 67.
+ */
+
+// GSM 03.38 basic set, and the extension set whose characters take two units (escape + char).
+const GSM7_BASIC = new Set(
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+);
+const GSM7_EXTENDED = new Set('^{}\\[~]|€\f');
+
+/** Rough length of the link `{{ unsubscribe_url }}` renders to: a signed token in a URL. */
+export const UNSUBSCRIBE_URL_LENGTH = 170;
+
+/** The encoding a text needs, its length in that encoding's units, and the segments it takes. */
+export function smsSegments(text: string): { encoding: 'GSM-7' | 'UCS-2'; units: number; segments: number } {
+  let gsm = true;
+  let units = 0;
+  for (const ch of text) {
+    if (GSM7_BASIC.has(ch)) units += 1;
+    else if (GSM7_EXTENDED.has(ch)) units += 2;
+    else {
+      gsm = false;
+      break;
+    }
+  }
+  if (!gsm) {
+    // UCS-2 counts UTF-16 code units: an emoji outside the basic plane takes two.
+    units = text.length;
+    return { encoding: 'UCS-2', units, segments: units <= 70 ? 1 : Math.ceil(units / 67) };
+  }
+  return { encoding: 'GSM-7', units, segments: units <= 160 ? 1 : Math.ceil(units / 153) };
+}
+
+/**
+ * The fixed part of an SMS template as it will at least be sent: Liquid tags dropped, values left
+ * out (their length depends on the customer), except the unsubscribe link, whose length is known.
+ */
+export function smsTemplateFloor(body: string): string {
+  return body
+    .replace(/\{%-?[\s\S]*?-?%\}/g, '')
+    .replace(/\{\{-?\s*unsubscribe_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_URL_LENGTH))
+    .replace(/\{\{-?[\s\S]*?-?\}\}/g, '');
+}
+
+/** A warning for an SMS body that takes more than one segment before any value is filled in, or null. */
+export function smsLengthWarning(body: string): { message: string; hint: string } | null {
+  const floor = smsTemplateFloor(body);
+  const { encoding, units, segments } = smsSegments(floor);
+  if (segments <= 1) return null;
+  const link = /\{\{-?\s*unsubscribe_url/.test(body) ? ` (counting ${UNSUBSCRIBE_URL_LENGTH} for {{ unsubscribe_url }})` : '';
+  const perSegment = encoding === 'GSM-7' ? '160 characters, 153 per part when split' : '70 characters, 67 per part when split, because of characters outside GSM-7';
+  return {
+    message: `sms body is at least ${units} ${encoding} characters${link}: ${segments} segments, each billed as one message`,
+    hint: `one segment holds ${perSegment}; shorten the text${encoding === 'UCS-2' ? ', or leave out emoji and other characters outside GSM-7' : ''}${link ? ', or leave out the unsubscribe link where your sender handles STOP replies' : ''}`,
+  };
+}

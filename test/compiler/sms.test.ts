@@ -1,0 +1,28 @@
+import { smsLengthWarning, smsSegments, smsTemplateFloor, UNSUBSCRIBE_URL_LENGTH } from '../../compiler/sms';
+
+describe('smsSegments', () => {
+  test('GSM-7 fits 160 characters in one segment and 153 per part after that', () => {
+    expect(smsSegments('a'.repeat(160))).toEqual({ encoding: 'GSM-7', units: 160, segments: 1 });
+    expect(smsSegments('a'.repeat(161))).toEqual({ encoding: 'GSM-7', units: 161, segments: 2 });
+    expect(smsSegments('a'.repeat(307))).toEqual({ encoding: 'GSM-7', units: 307, segments: 3 });
+  });
+
+  test('extension characters count twice, and one character outside GSM-7 makes the text UCS-2', () => {
+    expect(smsSegments('€'.repeat(80)).segments).toBe(1);
+    expect(smsSegments('€'.repeat(81)).segments).toBe(2);
+    expect(smsSegments(`${'a'.repeat(69)}ł`)).toEqual({ encoding: 'UCS-2', units: 70, segments: 1 });
+    expect(smsSegments(`${'a'.repeat(70)}ł`)).toEqual({ encoding: 'UCS-2', units: 71, segments: 2 });
+  });
+});
+
+describe('smsLengthWarning', () => {
+  test('values are left out of the estimate, the unsubscribe link is counted', () => {
+    expect(smsTemplateFloor('Hi {{ profile.first_name }}{% if x %}!{% endif %}')).toBe('Hi !');
+    expect(smsTemplateFloor('Stop: {{ unsubscribe_url }}')).toHaveLength(6 + UNSUBSCRIBE_URL_LENGTH);
+  });
+
+  test('a text of one segment passes, a longer one is warned about', () => {
+    expect(smsLengthWarning('Your cart is waiting: {{ data.link }}')).toBeNull();
+    expect(smsLengthWarning('Stop: {{ unsubscribe_url }}')?.message).toMatch(/2 segments/);
+  });
+});
