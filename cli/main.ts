@@ -124,7 +124,7 @@ async function simulateCommand(args: string[]): Promise<number> {
   installRuntime('ERROR');
   // Caps and quiet hours as configured; unsubscribe links are signed with a throw-away secret,
   // so they look like the real ones but work nowhere.
-  const delivery = { caps: config.frequencyCaps, unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs) };
+  const delivery = { caps: config.frequencyCaps, consentModes: config.consentModes, unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs) };
   const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
   write(values.json ? JSON.stringify(report) : formatReport(report));
   return 0;

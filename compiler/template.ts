@@ -1,5 +1,5 @@
 import { MARKETING } from '../core/categories';
-import type { TemplatePlan } from './plan';
+import type { TemplateParts, TemplatePlan } from './plan';
 import { Reporter, type CompileError } from './errors';
 import { checkShape, type Report } from './issues';
 import { checkLiquid } from './liquid';
@@ -73,17 +73,8 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
       checkLiquid(v, path, report);
     }
   }
-  if (channel === 'email') {
-    if (t.subject === undefined) report('missing_key', ['channel'], 'an email template needs a "subject"', 'add e.g. subject: "Your cart is waiting"');
-    if (t.text === undefined && t.html === undefined) report('missing_key', ['channel'], 'an email template needs "text" or "html" (or both)', 'add e.g. text: | followed by the message');
-  } else if (channel === 'sms' && t.body === undefined) {
-    report('missing_key', ['channel'], 'an sms template needs a "body"', 'add e.g. body: "Your cart is waiting: {{ data.link }}"');
-  } else if (channel === 'webhook') {
-    if (t.url === undefined) report('missing_key', ['channel'], 'a webhook template needs a "url"', 'add e.g. url: https://hooks.example.com/cart');
-    if (t.body === undefined) {
-      report('missing_key', ['channel'], 'a webhook template needs a "body" (the JSON to post)', 'add e.g. body: \'{"customer": {{ profile.id | json }}}\'');
-    }
-  }
+  if (channel) checkRequiredParts(channel, t, ['channel'], '', report);
+  const alternatives = channelSections(t, channel, report);
 
   if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors, warnings: r.warnings };
   warnLongSms(t, channel, r);
@@ -92,6 +83,7 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
     channel,
     category: typeof t.category === 'string' ? t.category : MARKETING,
     ...strings,
+    ...(Object.keys(alternatives).length > 0 ? { alternatives } : {}),
     file: names.file,
   };
   return { plan: deepFreeze(plan), errors: r.errors, warnings: r.warnings };
@@ -105,4 +97,46 @@ function warnLongSms(t: Record<string, unknown>, channel: Channel, r: Reporter):
     const warning = typeof body === 'string' ? smsLengthWarning(body) : null;
     if (warning) r.warn('sms_too_long', path, warning.message, warning.hint);
   }
+}
+
+/** Reports the parts a channel cannot do without; `at` is where to point, `section` names an `sms:` section. */
+function checkRequiredParts(channel: Channel, parts: Record<string, unknown>, at: YamlPath, section: string, reportTo: Report): void {
+  const where = section ? `the "${section}" section` : `${channel === 'email' ? 'an' : 'a'} ${channel} template`;
+  const report: Report = (code, path, message, hint) => reportTo(code, path, message, hint, section ? 'key' : undefined);
+  if (channel === 'email') {
+    if (parts.subject === undefined) report('missing_key', at, `${where} needs a "subject"`, 'add e.g. subject: "Your cart is waiting"');
+    if (parts.text === undefined && parts.html === undefined) report('missing_key', at, `${where} needs "text" or "html" (or both)`, 'add e.g. text: | followed by the message');
+  } else if (channel === 'sms' && parts.body === undefined) {
+    report('missing_key', at, `${where} needs a "body"`, 'add e.g. body: "Your cart is waiting: {{ data.link }}"');
+  } else if (channel === 'webhook') {
+    if (parts.url === undefined) report('missing_key', at, `${where} needs a "url"`, 'add e.g. url: https://hooks.example.com/cart');
+    if (parts.body === undefined) {
+      report('missing_key', at, `${where} needs a "body" (the JSON to post)`, 'add e.g. body: \'{"customer": {{ profile.id | json }}}\'');
+    }
+  }
+}
+
+/**
+ * The `email:`, `sms:` and `webhook:` sections: the same message for the channels a send may fall
+ * back to (`channels: [sms, email]`). Each holds that channel's keys, checked like the top level.
+ */
+function channelSections(t: Record<string, unknown>, own: Channel | undefined, report: Report): NonNullable<TemplatePlan['alternatives']> {
+  const alternatives: NonNullable<TemplatePlan['alternatives']> = {};
+  for (const section of CHANNELS) {
+    const raw = t[section];
+    if (raw === undefined) continue;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) continue; // the schema reported it
+    if (section === own) {
+      report('duplicate_channel', [section], `"${section}" is this template's own channel: its parts go at the top level`, `move the keys of "${section}:" up one level, or pick another channel: in "channel:"`, 'key');
+      continue;
+    }
+    const parts: TemplateParts = {};
+    for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+      if (typeof value !== 'string' || !(CHANNEL_KEYS[section] as readonly string[]).includes(key)) continue; // the schema reported it
+      if (checkLiquid(value, [section, key], report)) parts[key as TextKey] = value;
+    }
+    checkRequiredParts(section, raw as Record<string, unknown>, [section], section, report);
+    alternatives[section] = parts;
+  }
+  return alternatives;
 }

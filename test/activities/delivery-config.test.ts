@@ -2,7 +2,7 @@
  * The delivery settings of worker/config.ts: frequency caps, unsubscribe links, quiet hours and
  * the SMS provider. (Kept beside the delivery tests: they build the policy `sendMessage` obeys.)
  */
-import { ConfigError, DEFAULT_FREQUENCY_CAPS, loadConfig, parseFrequencyCaps, parseQuietHours } from '../../worker/config';
+import { ConfigError, DEFAULT_FREQUENCY_CAPS, loadConfig, parseConsentDefaults, parseFrequencyCaps, parseQuietHours } from '../../worker/config';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -101,5 +101,25 @@ describe('delivery configuration', () => {
     expect(parseQuietHours('22:00-06:30')).toEqual({ startMinute: 1320, endMinute: 390 });
     expect(parseQuietHours('9:00 - 17:00')).toEqual({ startMinute: 540, endMinute: 1020 });
     for (const bad of ['24:00-08:00', '21:60-08:00', '9pm-8am', '21:00', '08:00-08:00']) expect(parseQuietHours(bad)).toBeUndefined();
+  });
+});
+
+describe('consent defaults', () => {
+  it('keeps email and webhooks opt-out and makes sms opt-in when unset', () => {
+    expect(loadConfig({}).consentModes).toEqual({ email: 'opt-out', sms: 'opt-in', webhook: 'opt-out' });
+  });
+
+  it('changes the channels it names and keeps the others', () => {
+    expect(loadConfig({ UNBROKEN_CONSENT_DEFAULTS: ' sms:opt-out , email:opt-in' }).consentModes).toEqual({ email: 'opt-in', sms: 'opt-out', webhook: 'opt-out' });
+  });
+
+  it('reports every bad entry by itself', () => {
+    expect(parseConsentDefaults('sms:optin,fax:opt-in,email,sms:opt-out,sms:opt-in').problems).toEqual([
+      'UNBROKEN_CONSENT_DEFAULTS: entry "sms:optin" has the mode "optin", which is neither opt-out nor opt-in; the format is channel:mode, comma-separated, with a channel of email, sms, webhook and a mode of opt-out or opt-in, e.g. sms:opt-in',
+      'UNBROKEN_CONSENT_DEFAULTS: entry "fax:opt-in" names the channel "fax", which is none of email, sms, webhook; the format is channel:mode, comma-separated, with a channel of email, sms, webhook and a mode of opt-out or opt-in, e.g. sms:opt-in',
+      'UNBROKEN_CONSENT_DEFAULTS: entry "email" is not channel:mode; the format is channel:mode, comma-separated, with a channel of email, sms, webhook and a mode of opt-out or opt-in, e.g. sms:opt-in',
+      'UNBROKEN_CONSENT_DEFAULTS: entry "sms:opt-in" names sms a second time; the format is channel:mode, comma-separated, with a channel of email, sms, webhook and a mode of opt-out or opt-in, e.g. sms:opt-in',
+    ]);
+    expect(problems({ UNBROKEN_CONSENT_DEFAULTS: 'sms:maybe' })).toHaveLength(1);
   });
 });

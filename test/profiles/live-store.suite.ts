@@ -639,6 +639,19 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.subscription('c2', 'email', 'newsletter')).toBe('subscribed');
       });
 
+      it('tells an explicit statement from none: consent reads unknown until someone states it', async () => {
+        expect(await store.consent('nobody', 'sms', 'marketing')).toBe('unknown');
+        await store.identify('c1', { subscriptions: { sms: { marketing: true } } });
+        expect(await store.consent('c1', 'sms', 'marketing')).toBe('subscribed');
+        expect(await store.consent('c1', 'email', 'marketing')).toBe('unknown');
+        await store.setSubscription('c1', 'email', 'marketing', 'unsubscribed', 'one_click', at(0));
+        expect(await store.consent('c1', 'email', 'marketing')).toBe('unsubscribed');
+        // The legacy trait is a statement too, except for transactional messages.
+        await store.identify('c2', { unsubscribed: true });
+        expect(await store.consent('c2', 'sms', 'newsletter')).toBe('unsubscribed');
+        expect(await store.consent('c2', 'email', 'transactional')).toBe('unknown');
+      });
+
       it('turns an identify subscriptions trait into rows instead of storing it', async () => {
         const profile = await store.identify('c1', {
           plan: 'pro',
