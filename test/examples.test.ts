@@ -107,3 +107,18 @@ test('NPS after delivery: a promoter is thanked for their score and asked for a 
   expect(r.timeline.find((t) => t.template === 'nps-promoter')!.subject).toBe('A 10? Thank you, Ann!');
   expect(r.profile.tags ?? []).not.toContain('late-delivery-complaint');
 });
+
+test('trial onboarding: Ann has no phone, so the nudge goes by email with sms passed over, and she is invited to texts', async () => {
+  const r = await run('trial-onboarding', 'trial-onboarding.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(r.timeline.find((t) => t.step === 'setup-nudge')).toMatchObject({ kind: 'sent', channel: 'email', passedOver: [{ channel: 'sms', reason: 'no_address' }] });
+  expect(sent(r)).toEqual(['onboarding-nudge', 'sms-invitation']);
+});
+
+test('trial onboarding: a customer who subscribed to texts gets the nudge by sms and no invitation', async () => {
+  const r = await run('trial-onboarding', 'trial-onboarding.texts.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(r.timeline.find((t) => t.step === 'setup-nudge')).toMatchObject({ kind: 'sent', channel: 'sms', to: '+4915112345678' });
+  expect(r.timeline.find((t) => t.step === 'never-asked-about-texts')).toMatchObject({ branch: 'else' });
+  expect(sent(r)).toEqual(['onboarding-nudge']);
+});
