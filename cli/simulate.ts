@@ -17,6 +17,7 @@ import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
 import { consentReads, readConsent } from '../core/consent';
 import { triggerMatches } from '../core/events';
+import { eventsHeardBy } from '../routing/router';
 import { instanceKeyOf } from '../core/instance-key';
 import {
   eventSignal,
@@ -224,6 +225,8 @@ async function drive(
   });
   offset = entry.atMs - (await handle.describe()).startTime.getTime();
 
+  // As the router does: a run hears only the events its journey listens for (goal, exits, wait_for).
+  const heard = eventsHeardBy(plan);
   for (const e of opts.events.slice(entryIndex + 1)) {
     await advanceTo(e.atMs);
     const { status } = await handle.describe();
@@ -233,6 +236,7 @@ async function drive(
       await store.identify(customerId, e.traits);
       await handle.signal(identifySignal, { traits: e.traits, timestamp });
     } else {
+      if (!heard.has(e.event)) continue;
       // The one simulated run has `key`; an event naming another key belongs to another run.
       const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
       if (other?.ok && other.key !== key) continue;
@@ -257,6 +261,7 @@ export function formatReport(r: SimulationReport): string {
     else if (kind === 'waited') what = rest.reason ? `${rest.reason} until ${rest.until}` : rest.duration_ms !== undefined ? formatDuration(Number(rest.duration_ms)) : '';
     else if (kind === 'profile_updated') what = JSON.stringify(rest.changes ?? rest.traits ?? {});
     else if (rest.reason) what = String(rest.reason);
+    if (Array.isArray(rest.passedOver)) what += `; passed over ${(rest.passedOver as { channel: string; reason: string }[]).map((p) => `${p.channel} (${p.reason})`).join(', ')}`;
     lines.push(`  ${at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${kind.padEnd(15)} ${step.padEnd(28)} ${what}`.trimEnd());
   }
   return lines.join('\n');

@@ -24,5 +24,5 @@ export { evaluate, readPath, resolveExpressions, type Scope } from './conditions
 export { datedWaitTarget, parseDateValue, type DatedWait, type DateTarget, type DateValue } from './dates';
 export { matchesEvent, triggerMatches } from './events';
 export { instanceKeyHash, instanceKeyOf, MAX_INSTANCE_KEY_LENGTH, type InstanceKey } from './instance-key';
-export { emptyProfile, PROFILE_CHANGE_FIELDS, profileChanges, summariseChanges } from './profile';
+export { emptyProfile, PROFILE_CHANGE_FIELDS, profileChanges, summariseApplied, summariseChanges } from './profile';
 export { isValidTimeZone, msUntilWindow, zonedTimeToInstant, zoneFor } from './time';

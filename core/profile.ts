@@ -31,3 +31,13 @@ export function summariseChanges(source: ProfileChanges): Record<string, unknown
   for (const { field, yaml } of PROFILE_CHANGE_FIELDS) if (source[field] !== undefined) summary[yaml] = source[field];
   return summary;
 }
+
+/**
+ * The summary a timeline shows after the change: `set` values as the profile holds them now, so
+ * `{{ now }}` reads as the time it rendered to, not as the Liquid the journey wrote.
+ */
+export function summariseApplied(source: ProfileChanges, after: Profile): Record<string, unknown> {
+  const summary = summariseChanges(source);
+  if (source.set) summary.set = Object.fromEntries(Object.keys(source.set).map((key) => [key, after[key] ?? null]));
+  return summary;
+}

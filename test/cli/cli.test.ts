@@ -125,6 +125,17 @@ describe('unbroken simulate', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  test('events the journey does not listen for do not reach the run or its timeline', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-heard-'));
+    const events = fs.readFileSync(path.join(root, 'definitions', 'examples', 'abandoned-cart.events.jsonl'), 'utf8');
+    fs.writeFileSync(path.join(tmp, 'events.jsonl'), `${events.trimEnd()}\n{"at":"+5h1m","type":"track","event":"page_viewed","properties":{}}\n`);
+    const r = unbroken(['simulate', 'abandoned-cart', '--profile', 'definitions/examples/ann.json', '--events', path.join(tmp, 'events.jsonl'), '--start', '2026-11-24T10:00:00Z', '--json']);
+    expect(r.code).toBe(0);
+    const received = JSON.parse(r.stdout).timeline.filter((t: { kind: string }) => t.kind === 'event_received');
+    expect(received.map((t: { event: string }) => t.event)).toEqual(['cart_viewed']);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
   test('unusable input exits with code 2 and says which line is wrong', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-'));
     fs.writeFileSync(path.join(tmp, 'events.jsonl'), '{"at":"+1h","type":"track","event":"x"}\n{"at":"soon","type":"track","event":"y"}\n');

@@ -1,4 +1,4 @@
-import { emptyProfile, profileChanges, summariseChanges } from '../../core/index';
+import { emptyProfile, profileChanges, summariseApplied, summariseChanges } from '../../core/index';
 
 const step = { id: 'remember', kind: 'update_profile', set: { source: 'cart' }, increment: { nudges: 1 }, addTags: ['cart-abandoner'], unset: undefined };
 
@@ -7,6 +7,11 @@ describe('profile changes', () => {
     const summary = summariseChanges(step);
     expect(summary).toEqual({ set: { source: 'cart' }, increment: { nudges: 1 }, add_tags: ['cart-abandoner'] });
     expect(Object.keys(summary)).toEqual(['set', 'increment', 'add_tags']);
+  });
+
+  test('the summary after the change shows set values as applied, not the Liquid that produced them', () => {
+    const applied = summariseApplied({ set: { seen_at: '{{ now }}', source: 'cart' }, increment: { nudges: 1 } }, { id: 'c1', tags: [], seen_at: '2026-12-01T10:00:00.000Z', source: 'cart', nudges: 3 });
+    expect(applied).toEqual({ set: { seen_at: '2026-12-01T10:00:00.000Z', source: 'cart' }, increment: { nudges: 1 } });
   });
 
   test('only the change fields are copied, and only those present', () => {

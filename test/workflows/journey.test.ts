@@ -437,6 +437,28 @@ describe('the journey interpreter on the time-skipping server', () => {
     expect(mailsTo('uma@example.com')).toHaveLength(0);
   });
 
+  test('a wait that ends on its timer is noted at the exact instant it waited for', async () => {
+    const { result } = await run('cart', 'cart_abandoned', {
+      customer: { email: 'sam@example.com' },
+      properties: { cart_id: 'c13', total: 30 },
+      startAt: '2026-11-24T10:00:00Z',
+    });
+    expect(entry(result, 'waited', 'wait-1')!.at).toBe('2026-11-24T11:00:00.000Z');
+  });
+
+  test('profile_updated shows the values as applied: {{ now }} as the time it rendered to', async () => {
+    const { result } = await run('branches', 'cart_abandoned', {
+      customer: { email: 'tia@example.com', first_name: 'Tia' },
+      properties: { cart_id: 'c14' },
+      startAt: '2026-11-24T10:00:00Z',
+    });
+    const updated = result.timeline.find((t) => t.kind === 'profile_updated' && (t.changes as { increment?: unknown }).increment)!;
+    const set = (updated.changes as { set: Record<string, unknown> }).set;
+    expect(set.source).toBe('cart');
+    expect(set.last_nudge_at).toMatch(/^2026-11-2\dT/);
+    expect(JSON.stringify(updated.changes)).not.toContain('{{');
+  });
+
   test('a send whose retries run out is skipped as delivery_failed and the journey goes on', async () => {
     let attempts = 0;
     const unreachable = {

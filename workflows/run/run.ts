@@ -42,6 +42,8 @@ export class JourneyRun {
   received: TrackEvent | undefined;
   /** Identifies that reached the run so far; a dated wait watches it to follow a moved date. */
   identifies = 0;
+  /** When the journey's own flow last noted an entry (the entry included): where a `wait` counts from. */
+  private lastNotedMs: number;
   /** `consent.*` as last read from the store (by a step whose condition reads it) or stated by an identify since. */
   consent: ConsentStates = {};
   private readonly identity: RunIdentity;
@@ -67,6 +69,7 @@ export class JourneyRun {
       trigger: input.trigger,
       ...(input.key ? { key: input.key } : {}),
     };
+    this.lastNotedMs = Date.parse(this.context.enteredAt);
     this.activities = new PlanActivities(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
     const recorders = { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') };
@@ -105,12 +108,23 @@ export class JourneyRun {
    * dates it to an earlier instant: a timer's, which the task that notes it starts a little after.
    */
   note(step: string, kind: TimelineEntry['kind'], detail: Record<string, unknown> = {}, atMs: number = this.now()): Promise<void> {
+    this.lastNotedMs = atMs;
     return this.timeline.note({ at: this.iso(atMs), step, kind, ...detail }, detail);
   }
 
   /** Adds an entry a signal brought, at the step the customer is in. */
   noteSignal(kind: TimelineEntry['kind'], detail: Record<string, unknown>): void {
     this.timeline.fromSignal({ at: this.iso(), step: this.currentStep, kind, ...detail }, detail);
+  }
+
+  /**
+   * The instant a wait of `ms` ends and how long to sleep for it. It counts from the last timeline
+   * entry, not from now, so the milliseconds spent storing entries between steps do not add up:
+   * entered at 10:00:00.000, `wait: 1h` ends at 11:00:00.000. At least 1 ms, so there is always a timer.
+   */
+  waitEnd(ms: number): { untilMs: number; sleepMs: number } {
+    const untilMs = Math.max(this.lastNotedMs + ms, this.now() + 1);
+    return { untilMs, sleepMs: untilMs - this.now() };
   }
 
   /** Sleeps on a durable timer that an ending (goal, exit) cuts short. */

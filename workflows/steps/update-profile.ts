@@ -1,6 +1,6 @@
 import type { StepOf } from './types';
 import type { JourneyRun } from '../run/run';
-import { profileChanges, summariseChanges } from '../../core/index';
+import { profileChanges, summariseApplied } from '../../core/index';
 
 /** `update_profile:` — sets, unsets, increments and tags traits; later steps see the result. */
 export async function runUpdateProfile(step: StepOf<'update_profile'>, run: JourneyRun): Promise<void> {
@@ -12,5 +12,6 @@ export async function runUpdateProfile(step: StepOf<'update_profile'>, run: Jour
     ...(run.received ? { received: run.received } : {}),
     ...profileChanges(step),
   });
-  await run.note(step.id, 'profile_updated', { changes: summariseChanges(step) });
+  // The activity rendered the set values; the profile it returns holds what was applied.
+  await run.note(step.id, 'profile_updated', { changes: summariseApplied(step, run.profile) });
 }
