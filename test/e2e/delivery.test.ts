@@ -161,3 +161,16 @@ test('an SMTP server that is down for a while: the mail arrives once, after retr
   expect(run.outcome).toBe('completed');
   expect(subjectsTo('out@example.com')).toEqual(['Pong']);
 }, 90_000);
+
+test('a trigger on consent enters only a subscribed customer, and an sms-first send without sms consent goes by email', async () => {
+  await post('identify', { userId: 'nora', traits: { email: 'nora@example.com', phone: '+15550002222', first_name: 'Nora' } });
+  // No statement yet: consent.email.newsletter is unknown, so the trigger's condition does not hold.
+  await post('track', { userId: 'nora', event: 'newsletter_joined' });
+  await post('identify', { userId: 'nora', traits: { subscriptions: { email: { newsletter: true } } } });
+  await post('track', { userId: 'nora', event: 'newsletter_joined' });
+  const runs = await finished('nora');
+  expect(runs).toHaveLength(1);
+  const sent = runs[0].steps.find((s) => s.step === 'hello');
+  expect(sent).toMatchObject({ kind: 'sent', detail: expect.objectContaining({ channel: 'email', passedOver: [{ channel: 'sms', reason: 'unsubscribed' }] }) });
+  expect(subjectsTo('nora@example.com')).toEqual(['Welcome to the newsletter']);
+});
