@@ -60,7 +60,7 @@ async function recordSource(source: (typeof sources)[number], env: TestWorkflowE
       throw new Error(`${file}: journey "${file.split('.')[0]}" did not compile from ${path.relative(root, source.definitions)}${errors}`);
     }
     const events = parseEvents(fs.readFileSync(path.join(source.scenarios, file), 'utf8'), file, start);
-    await simulate({
+    const result = await simulate({
       plan,
       profile,
       events,
@@ -76,6 +76,9 @@ async function recordSource(source: (typeof sources)[number], env: TestWorkflowE
         process.stderr.write(`recorded ${path.relative(root, out)}/${scenario}\n`);
       },
     });
+    // What the run did, so whoever records can see each scenario took the path it was written for.
+    const path_ = result.timeline.map((entry) => `${entry.step}:${entry.kind}`).join(' ');
+    process.stderr.write(`  ${result.outcome}${result.reason ? ` (${result.reason})` : ''}: ${path_}\n`);
   }
 }
 
