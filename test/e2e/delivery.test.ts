@@ -7,17 +7,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { verifySignature } from '../../activities/channels/index';
 import { customerStatus } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
-import { startSmtpServer } from '../support/smtp';
-import { startTestSystem, until, type TestSystem } from '../support/system';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
+import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
 const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
-let env: TestWorkflowEnvironment;
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
 let tmp: string;
@@ -41,25 +39,27 @@ beforeAll(async () => {
   fs.cpSync(path.join(__dirname, '..', 'fixtures', 'delivery'), defs, { recursive: true });
   const hookTemplate = path.join(defs, 'templates', 'order-webhook.yaml');
   fs.writeFileSync(hookTemplate, fs.readFileSync(hookTemplate, 'utf8').replace('__PORT__', String((receiver.address() as { port: number }).port)));
-
-  [env, smtp] = await Promise.all([devServerEnv(), startSmtpServer()]);
-  live = await startTestSystem(defs, {
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: 'delivery-e2e',
-    SMTP_URL: smtp.url,
-    UNBROKEN_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    UNBROKEN_FREQUENCY_CAPS: 'email:marketing:5/24h,email:launch:1/24h',
-  });
-  system = live.system;
-}, 120_000);
+});
 
 afterAll(async () => {
-  await live?.stop();
-  await env?.teardown();
+  // A test restarts the SMTP server; the restarted one is this file's to stop.
   await smtp?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
   fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+// Declared after the hook above, so the definitions (with the receiver's port) exist when it starts.
+useLiveSystem(
+  {
+    temporal: devServerEnv,
+    definitions: () => path.join(tmp, 'definitions'),
+    taskQueue: 'delivery-e2e',
+    env: () => ({ UNBROKEN_WEBHOOK_SECRET: WEBHOOK_SECRET, UNBROKEN_FREQUENCY_CAPS: 'email:marketing:5/24h,email:launch:1/24h' }),
+  },
+  (servers) => {
+    ({ smtp, live, system } = servers);
+  },
+);
 
 const post = async (endpoint: string, body: unknown): Promise<number> => (await live.post(endpoint, body)).status;
 

@@ -6,29 +6,16 @@ import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { customerStatus } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
-import { startSmtpServer } from '../support/smtp';
-import { startTestSystem, type TestSystem } from '../support/system';
+import type { TestSmtpServer } from '../support/smtp';
+import { useLiveSystem, type TestSystem } from '../support/system';
 import { timeSkippingEnv } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-
-beforeAll(async () => {
-  [env, smtp] = await Promise.all([timeSkippingEnv(), startSmtpServer()]);
-  live = await startTestSystem(path.resolve(__dirname, '..', '..', 'definitions'), {
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: 'live-skip',
-    SMTP_URL: smtp.url,
-  });
-  system = live.system;
-}, 120_000);
-
-afterAll(async () => {
-  await live?.stop();
-  await env?.teardown();
-  await smtp?.stop();
+useLiveSystem({ temporal: timeSkippingEnv, definitions: () => path.resolve(__dirname, '..', '..', 'definitions'), taskQueue: 'live-skip' }, (servers) => {
+  ({ env, smtp, live, system } = servers);
 });
 
 const post = async (endpoint: string, body: unknown): Promise<number> => (await live.post(endpoint, body)).status;

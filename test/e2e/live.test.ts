@@ -3,32 +3,17 @@
  * real Temporal dev server, a real SMTP server and a SQLite store; events go in with fetch().
  */
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { customerStatus } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
-import { startSmtpServer } from '../support/smtp';
-import { startTestSystem, until, type TestSystem } from '../support/system';
+import type { TestSmtpServer } from '../support/smtp';
+import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
-let env: TestWorkflowEnvironment;
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-
-beforeAll(async () => {
-  [env, smtp] = await Promise.all([devServerEnv(), startSmtpServer()]);
-  live = await startTestSystem(path.join(__dirname, '..', 'fixtures', 'live'), {
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: 'live-e2e',
-    SMTP_URL: smtp.url,
-  });
-  system = live.system;
-}, 120_000);
-
-afterAll(async () => {
-  await live?.stop();
-  await env?.teardown();
-  await smtp?.stop();
+useLiveSystem({ temporal: devServerEnv, definitions: () => path.join(__dirname, '..', 'fixtures', 'live'), taskQueue: 'live-e2e' }, (servers) => {
+  ({ smtp, live, system } = servers);
 });
 
 const post = (endpoint: string, body: unknown, authorization?: string) => live.post(endpoint, body, authorization);

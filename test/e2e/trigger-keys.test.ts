@@ -10,29 +10,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { customerStatus } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
 import { JourneyRouter } from '../../routing/router';
-import { startSmtpServer } from '../support/smtp';
-import { startTestSystem, until, type TestSystem } from '../support/system';
+import type { TestSmtpServer } from '../support/smtp';
+import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { timeSkippingEnv } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
-let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-
-beforeAll(async () => {
-  [env, smtp] = await Promise.all([timeSkippingEnv(), startSmtpServer()]);
-  live = await startTestSystem(path.join(__dirname, '..', 'fixtures', 'keys'), {
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: 'trigger-keys',
-    SMTP_URL: smtp.url,
-  });
-  system = live.system;
-}, 120_000);
-
-afterAll(async () => {
-  await live?.stop();
-  await env?.teardown();
-  await smtp?.stop();
+useLiveSystem({ temporal: timeSkippingEnv, definitions: () => path.join(__dirname, '..', 'fixtures', 'keys'), taskQueue: 'trigger-keys' }, (servers) => {
+  ({ env, smtp, live, system } = servers);
 });
 
 const HOUR = 3_600_000;

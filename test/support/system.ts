@@ -2,8 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startSystem, type RunningSystem } from '../../cli/start';
 import { loadConfig } from '../../worker/config';
+import { startSmtpServer, type TestSmtpServer } from './smtp';
 
 export interface TestSystem {
   system: RunningSystem;
@@ -35,6 +37,43 @@ export async function startTestSystem(definitionsDir: string, env: Record<string
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What one end-to-end test file shares: a Temporal server, an SMTP server and the live system on them. */
+export interface LiveServers {
+  env: TestWorkflowEnvironment;
+  smtp: TestSmtpServer;
+  live: TestSystem;
+  system: RunningSystem;
+}
+
+/**
+ * Starts a Temporal server (`temporal`), a real SMTP server and the live system before the file's
+ * tests and stops them after; `started` hands them over. Definitions and extra settings are read
+ * when the servers start, so an earlier `beforeAll` may prepare them.
+ */
+export function useLiveSystem(
+  options: { temporal: () => Promise<TestWorkflowEnvironment>; definitions: () => string; taskQueue: string; env?: () => Record<string, string> },
+  started: (servers: LiveServers) => void,
+): void {
+  let servers: Partial<LiveServers> = {};
+  beforeAll(async () => {
+    const [env, smtp] = await Promise.all([options.temporal(), startSmtpServer()]);
+    servers = { env, smtp };
+    const live = await startTestSystem(options.definitions(), {
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: options.taskQueue,
+      SMTP_URL: smtp.url,
+      ...options.env?.(),
+    });
+    started({ env, smtp, live, system: live.system });
+    servers.live = live;
+  }, 120_000);
+  afterAll(async () => {
+    await servers.live?.stop();
+    await servers.env?.teardown();
+    await servers.smtp?.stop();
+  });
 }
 
 /** Polls `probe` until it returns something other than undefined. */
