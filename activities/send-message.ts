@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityPolicy, TemplatePlan } from '../compiler/plan';
+import { newShortCode } from '../delivery/short-links';
 import { consentAllows, DEFAULT_CONSENT_MODES, emptyProfile, isTransactional, MARKETING, type ConsentMode } from '../core/index';
 import { consentState } from '../profiles/rules';
 import type { CapCheck, DeliveryStore, Profile, ProfileStore } from '../profiles/store';
@@ -61,8 +62,22 @@ export function deliveryStoreOf(store: ProfileStore): (ProfileStore & DeliverySt
     : undefined;
 }
 
-/** What templates may read while sending: the usual context plus the customer's unsubscribe link. */
-type SendRenderContext = RenderContext & { unsubscribe_url?: string };
+/** What templates may read while sending: the usual context plus the customer's unsubscribe links. */
+type SendRenderContext = RenderContext & { unsubscribe_url?: string; unsubscribe_short_url?: string };
+
+/** The short link's variable as Liquid reads it, in a tag or an output. */
+const SHORT_LINK_VARIABLE = /\bunsubscribe_short_url\b/;
+/** Fresh codes to draw before giving up when each collides with another send's (at 2^59.5 codes, never). */
+const SHORT_CODE_DRAWS = 3;
+
+/**
+ * Whether a send reads `unsubscribe_short_url`: in any part of its template, its `to:` or its
+ * `data:`. Only then is a code drawn and stored, so sends without it write nothing.
+ */
+export function usesShortUnsubscribeLink(template: TemplatePlan, input: Pick<SendMessageInput, 'to' | 'data'>): boolean {
+  const parts = [template.subject, template.from, template.text, template.html, template.body, template.url, input.to];
+  return parts.some((part) => part !== undefined && SHORT_LINK_VARIABLE.test(part)) || SHORT_LINK_VARIABLE.test(JSON.stringify(input.data ?? {}));
+}
 
 /** A rendered message, ready for its channel. */
 type Outgoing =
@@ -202,6 +217,9 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
         deps.delivery && !transactional ? deps.delivery.unsubscribeUrl(profile.id, channel, category) : undefined;
       const base: SendRenderContext = renderContext(profile, context, input.now, {}, input.received);
       if (unsubscribeUrl !== undefined) base.unsubscribe_url = unsubscribeUrl;
+      if (unsubscribeUrl !== undefined && deps.delivery && usesShortUnsubscribeLink(template, input)) {
+        base.unsubscribe_short_url = await shortUnsubscribeUrl(deps.delivery, profile.id, category);
+      }
       const data = await renderValues(input.data ?? {}, base, where('data'));
       const ctx: SendRenderContext = { ...base, data };
       const address = await addressFor(ctx);
@@ -210,6 +228,20 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
       if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) return 'suppressed';
       if (!transactional && !(await consentGiven())) return 'unsubscribed';
       return { ctx, address, unsubscribeUrl };
+    }
+
+    /**
+     * The short link for the current channel: the code this key already holds for it (a retry),
+     * else a fresh one drawn here, in the activity, and stored with the signed link's lifetime.
+     */
+    async function shortUnsubscribeUrl(policy: DeliveryPolicy, customerId: string, category: string): Promise<string> {
+      if (!delivery) throw new Error('templates use {{ unsubscribe_short_url }} but the profile store cannot keep short unsubscribe codes');
+      for (let draw = 0; draw < SHORT_CODE_DRAWS; draw += 1) {
+        const code = await delivery.saveUnsubscribeCode({ code: newShortCode(), idempotencyKey, customerId, channel, category, ...policy.shortUnsubscribe.lifetime() });
+        if (code !== undefined) return policy.shortUnsubscribe.url(code);
+      }
+      // Retryable: the next attempt draws again.
+      throw new Error(`no free short unsubscribe code after ${SHORT_CODE_DRAWS} draws`);
     }
 
     /** Consent for the current channel: a statement decides; without one, the channel's mode (opt-out or opt-in). */

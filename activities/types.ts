@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ActivityPolicy, TemplatePlan, TrackEvent } from '../compiler/plan';
 import type { ConsentMode } from '../core/consent';
+import type { ShortUnsubscribeLinks } from '../delivery/short-links';
 import type { ProfileChanges, ProfileStore } from '../profiles/store';
 
 /** What every activity implementation may depend on; built once per worker. */
@@ -187,6 +188,11 @@ export interface DeliveryPolicy {
   caps: FrequencyCap[];
   /** Builds the signed, expiring one-click unsubscribe URL for a customer and category. */
   unsubscribeUrl(customerId: string, channel: string, category: string): string;
+  /**
+   * Builds `{{ unsubscribe_short_url }}` (`<public url>/u/<code>`, for SMS) from a random code the
+   * activity draws and the store keeps, with the same lifetime as the signed link.
+   */
+  shortUnsubscribe: ShortUnsubscribeLinks;
   /**
    * Per channel, whether a customer who made no statement gets non-transactional messages
    * (UNBROKEN_CONSENT_DEFAULTS); a channel not listed keeps its built-in mode (core/consent.ts).

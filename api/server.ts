@@ -29,7 +29,7 @@ export interface ApiDeps {
   readyTimeoutMs?: number;
   now?: () => Date;
   logger?: boolean;
-  /** Serves `/unsubscribe/:token` (one-click POST, confirmation page, resubscribe). Absent: no such routes. */
+  /** Serves `/unsubscribe/:token` and the short `/u/:code` (one-click POST, confirmation page, resubscribe). Absent: no such routes. */
   unsubscribe?: UnsubscribeDeps;
   /** Serves `POST /v1/suppressions` (bounces and complaints from a provider). Absent: no such route. */
   suppressions?: Pick<DeliveryStore, 'suppress'>;

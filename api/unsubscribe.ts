@@ -9,21 +9,26 @@
  *   previewers fetch every URL in a message, and must not unsubscribe anyone by doing so.
  * - `POST /unsubscribe/:token/resubscribe` — undoes an unsubscribe from the page.
  *
- * There is no other authentication: the signed token is the credential, and it only ever acts
- * on the customer, channel and category it names. A token that fails verification changes
- * nothing and the page says why, without revealing who it was for.
+ * The short links of SMS (`/u/:code`, `{{ unsubscribe_short_url }}`) have the same three routes,
+ * served by the same handlers: only how the credential is resolved differs (a stored random
+ * code instead of a signed token).
+ *
+ * There is no other authentication: the token or code is the credential, and it only ever acts
+ * on the customer, channel and category it names. One that fails verification changes nothing
+ * and the page says why, without revealing who it was for.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { assertUnsubscribeSecret, MAX_UNSUBSCRIBE_TOKEN_LENGTH, verifyUnsubscribeToken, type UnsubscribeTokenFailure } from '../delivery/tokens';
+import { resolveShortCode } from '../delivery/short-links';
+import { assertUnsubscribeSecret, MAX_UNSUBSCRIBE_TOKEN_LENGTH, verifyUnsubscribeToken } from '../delivery/tokens';
 import { isTransactional } from '../core/categories';
 import type { DeliveryStore, SubscriptionStatus } from '../profiles/store';
 
-/** What the unsubscribe routes need: the token secret and the subscription part of the store. */
+/** What the unsubscribe routes need: the token secret, the subscription part of the store and its short codes. */
 export interface UnsubscribeDeps {
   /** Secret the worker signs links with (`UNBROKEN_UNSUBSCRIBE_SECRET`), at least 32 characters. */
   secret: string;
-  store: Pick<DeliveryStore, 'setSubscription' | 'subscription'>;
+  store: Pick<DeliveryStore, 'setSubscription' | 'subscription' | 'unsubscribeCode'>;
   /** Clock for expiry checks and the recorded change time; defaults to the API's clock. */
   now?: () => Date;
 }
@@ -72,49 +77,80 @@ interface Target {
   category: string;
 }
 
+/** Why a link was refused, as far as the customer is told: expired, or not valid at all. */
+type Refusal = 'invalid' | 'expired';
+
+/** Turns a link's credential (the route's last segment) into what it acts on, or why it cannot. */
+type Resolve = (credential: string) => Promise<Target | Refusal>;
+
+type LinkRequest = FastifyRequest<{ Params: { credential: string } }>;
+
 /** Registers the unsubscribe routes on `app` (in their own scope, so body parsing stays local). */
 export async function registerUnsubscribe(app: FastifyInstance, deps: UnsubscribeDeps & { now: () => Date }): Promise<void> {
   assertUnsubscribeSecret(deps.secret);
   const { store, secret, now } = deps;
 
+  const byToken: Resolve = async (token) => {
+    const result = verifyUnsubscribeToken(token, secret, now());
+    if (result.ok) return { customerId: result.customerId, channel: result.channel, category: result.category };
+    return result.reason === 'expired' ? 'expired' : 'invalid';
+  };
+  // A malformed code is refused before the store is asked; an unknown one reads like a forged token.
+  const byCode: Resolve = async (code) => {
+    const result = await resolveShortCode(code, (c) => store.unsubscribeCode(c), now());
+    if (result.ok) return { customerId: result.customerId, channel: result.channel, category: result.category };
+    return result.reason === 'expired' ? 'expired' : 'invalid';
+  };
+
   await app.register(async (scope) => {
     // Mail providers send `application/x-www-form-urlencoded`, but some send no body, no
-    // content type or something else. The body carries nothing we need (the token says it all),
+    // content type or something else. The body carries nothing we need (the link says it all),
     // so every body is read as an opaque string and ignored; a strict parser here would turn a
     // provider's quirk into a failed unsubscribe.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
 
-    scope.get<{ Params: { token: string } }>('/unsubscribe/:token', async (request, reply) => {
-      const target = verified(request.params.token, secret, now, reply);
-      if (target === undefined) return reply;
-      const status = await atStore(request, reply, () => store.subscription(target.customerId, target.channel, target.category));
-      if (status === undefined) return reply;
-      return page(reply, 200, stateView(target, status, request.params.token, ''));
-    });
-
-    scope.post<{ Params: { token: string } }>('/unsubscribe/:token', { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
-      return change(request, reply, 'unsubscribed', ONE_CLICK_SOURCE, '');
-    });
-
-    // The result page lives one level deeper, so its forms reach the token with '../'.
-    scope.post<{ Params: { token: string } }>('/unsubscribe/:token/resubscribe', { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
-      return change(request, reply, 'subscribed', RESUBSCRIBE_SOURCE, '../');
-    });
+    linkRoutes(scope, '/unsubscribe', byToken);
+    linkRoutes(scope, '/u', byCode);
   });
 
   /**
-   * Sets the subscription the token names. Idempotent: repeating it leaves the same state, so a
+   * The three routes of one kind of link under `prefix`: the confirmation page (GET), the
+   * unsubscribe (POST, RFC 8058 one-click for mail) and the resubscribe. Every kind of link
+   * gets exactly these pages; only `resolve` tells them apart.
+   */
+  function linkRoutes(scope: FastifyInstance, prefix: string, resolve: Resolve): void {
+    scope.get<{ Params: { credential: string } }>(`${prefix}/:credential`, async (request, reply) => {
+      const target = await resolved(request, reply, resolve);
+      if (target === undefined) return reply;
+      const status = await atStore(request, reply, () => store.subscription(target.customerId, target.channel, target.category));
+      if (status === undefined) return reply;
+      return page(reply, 200, stateView(target, status, request.params.credential, ''));
+    });
+
+    scope.post<{ Params: { credential: string } }>(`${prefix}/:credential`, { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+      return change(request, reply, resolve, 'unsubscribed', ONE_CLICK_SOURCE, '');
+    });
+
+    // The result page lives one level deeper, so its forms reach the link with '../'.
+    scope.post<{ Params: { credential: string } }>(`${prefix}/:credential/resubscribe`, { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+      return change(request, reply, resolve, 'subscribed', RESUBSCRIBE_SOURCE, '../');
+    });
+  }
+
+  /**
+   * Sets the subscription the link names. Idempotent: repeating it leaves the same state, so a
    * provider retrying a one-click POST or a double-clicked button does no harm.
    */
   async function change(
-    request: FastifyRequest<{ Params: { token: string } }>,
+    request: LinkRequest,
     reply: FastifyReply,
+    resolve: Resolve,
     status: SubscriptionStatus,
     source: string,
     base: string,
   ): Promise<FastifyReply> {
-    const target = verified(request.params.token, secret, now, reply);
+    const target = await resolved(request, reply, resolve);
     if (target === undefined) return reply;
     const at = now().toISOString();
     const done = await atStore(request, reply, async () => {
@@ -122,15 +158,16 @@ export async function registerUnsubscribe(app: FastifyInstance, deps: Unsubscrib
       return true;
     });
     if (done === undefined) return reply;
-    return page(reply, 200, stateView(target, status === 'unsubscribed' ? 'just_unsubscribed' : 'just_resubscribed', request.params.token, base));
+    return page(reply, 200, stateView(target, status === 'unsubscribed' ? 'just_unsubscribed' : 'just_resubscribed', request.params.credential, base));
   }
 }
 
-/** The token's target, or undefined after answering with the reason it was refused. */
-function verified(token: string, secret: string, now: () => Date, reply: FastifyReply): Target | undefined {
-  const result = verifyUnsubscribeToken(token, secret, now());
-  if (result.ok) return { customerId: result.customerId, channel: result.channel, category: result.category };
-  page(reply, result.reason === 'expired' ? 410 : 400, refusedView(result.reason));
+/** The link's target, or undefined after answering with why it was refused (or that the store failed). */
+async function resolved(request: LinkRequest, reply: FastifyReply, resolve: Resolve): Promise<Target | undefined> {
+  const result = await atStore(request, reply, () => resolve(request.params.credential));
+  if (result === undefined) return undefined;
+  if (typeof result === 'object') return result;
+  page(reply, result === 'expired' ? 410 : 400, refusedView(result));
   return undefined;
 }
 
@@ -142,7 +179,7 @@ async function atStore<T>(request: FastifyRequest, reply: FastifyReply, work: ()
   try {
     return await work();
   } catch (error) {
-    // The token is a credential: log what failed, not the URL.
+    // The token or code is a credential: log what failed, not the URL.
     request.log.error({ err: error }, 'unsubscribe: the profile store failed');
     page(reply, 503, {
       title: 'Please try again',
@@ -158,13 +195,14 @@ interface View {
   form?: { action: string; label: string };
 }
 
-function stateView(target: Target, state: PageState, token: string, base: string): View {
+function stateView(target: Target, state: PageState, credential: string, base: string): View {
   const what = `${target.category} ${channelNoun(target.channel)}`;
   // Forms post relative to the current page, so the API works behind a path prefix
   // (UNBROKEN_PUBLIC_URL=https://example.com/mail) without knowing it. From /unsubscribe/<t>
-  // '<t>' is the unsubscribe route; from /unsubscribe/<t>/resubscribe it is '../<t>'.
-  const unsubscribe = { action: `${base}${token}`, label: 'Unsubscribe' };
-  const resubscribe = { action: `${base}${token}/resubscribe`, label: 'Resubscribe' };
+  // '<t>' is the unsubscribe route; from /unsubscribe/<t>/resubscribe it is '../<t>' (and the
+  // same for /u/<code>).
+  const unsubscribe = { action: `${base}${credential}`, label: 'Unsubscribe' };
+  const resubscribe = { action: `${base}${credential}/resubscribe`, label: 'Resubscribe' };
   switch (state) {
     case 'subscribed':
       return {
@@ -198,7 +236,7 @@ function stateView(target: Target, state: PageState, token: string, base: string
   }
 }
 
-function refusedView(reason: UnsubscribeTokenFailure): View {
+function refusedView(reason: Refusal): View {
   const paragraphs =
     reason === 'expired'
       ? ['This unsubscribe link has expired, so nothing was changed. Please use the link in a more recent message.']

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError, formatWarning, type CompileError, type CompileResult } from '../compiler/index';
 import { ConfigError, loadConfig } from '../worker/config';
+import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { quietHoursWindow } from '../worker/deps';
 import { installRuntime } from '../worker/logging';
@@ -123,8 +124,13 @@ async function simulateCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   installRuntime('ERROR');
   // Caps and quiet hours as configured; unsubscribe links are signed with a throw-away secret,
-  // so they look like the real ones but work nowhere.
-  const delivery = { caps: config.frequencyCaps, consentModes: config.consentModes, unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs) };
+  // and short codes kept in the simulation's own store, so they look like the real ones but work nowhere.
+  const delivery = {
+    caps: config.frequencyCaps,
+    consentModes: config.consentModes,
+    unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs),
+    shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
+  };
   const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
   write(values.json ? JSON.stringify(report) : formatReport(report));
   return 0;

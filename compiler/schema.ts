@@ -400,7 +400,7 @@ export function buildSchemas(mode: SchemaMode) {
     .meta({
       title: 'Unbroken message template',
       description:
-        'A message template rendered with Liquid at send time. It reads profile.*, trigger.*, journey.*, data.*, now, unsubscribe_url, ' +
+        'A message template rendered with Liquid at send time. It reads profile.*, trigger.*, journey.*, data.*, now, unsubscribe_url, unsubscribe_short_url (a short link for sms), ' +
         'and received.* (the event the latest wait_for received) when sent after a wait_for.',
     });
 

@@ -12,6 +12,12 @@ const GSM7_EXTENDED = new Set('^{}\\[~]|€\f');
 
 /** Rough length of the link `{{ unsubscribe_url }}` renders to: a signed token in a URL. */
 export const UNSUBSCRIBE_URL_LENGTH = 170;
+/**
+ * Rough length of `{{ unsubscribe_short_url }}`: `<public url>/u/` and a 10-character code
+ * (delivery/short-links.ts), with a public URL of about 22 characters (`https://example.com/u/`
+ * plus the code is 32, `https://mail.example.com/u/` plus the code 37).
+ */
+export const UNSUBSCRIBE_SHORT_URL_LENGTH = 35;
 
 /** The encoding a text needs, its length in that encoding's units, and the segments it takes. */
 export function smsSegments(text: string): { encoding: 'GSM-7' | 'UCS-2'; units: number; segments: number } {
@@ -35,12 +41,13 @@ export function smsSegments(text: string): { encoding: 'GSM-7' | 'UCS-2'; units:
 
 /**
  * The fixed part of an SMS template as it will at least be sent: Liquid tags dropped, values left
- * out (their length depends on the customer), except the unsubscribe link, whose length is known.
+ * out (their length depends on the customer), except the unsubscribe links, whose lengths are known.
  */
 export function smsTemplateFloor(body: string): string {
   return body
     .replace(/\{%-?[\s\S]*?-?%\}/g, '')
     .replace(/\{\{-?\s*unsubscribe_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_URL_LENGTH))
+    .replace(/\{\{-?\s*unsubscribe_short_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_SHORT_URL_LENGTH))
     .replace(/\{\{-?[\s\S]*?-?\}\}/g, '');
 }
 
@@ -49,10 +56,22 @@ export function smsLengthWarning(body: string): { message: string; hint: string 
   const floor = smsTemplateFloor(body);
   const { encoding, units, segments } = smsSegments(floor);
   if (segments <= 1) return null;
-  const link = /\{\{-?\s*unsubscribe_url/.test(body) ? ` (counting ${UNSUBSCRIBE_URL_LENGTH} for {{ unsubscribe_url }})` : '';
+  const long = /\{\{-?\s*unsubscribe_url/.test(body);
+  const short = /\{\{-?\s*unsubscribe_short_url/.test(body);
+  const counted = [
+    ...(long ? [`${UNSUBSCRIBE_URL_LENGTH} for {{ unsubscribe_url }}`] : []),
+    ...(short ? [`${UNSUBSCRIBE_SHORT_URL_LENGTH} for {{ unsubscribe_short_url }}`] : []),
+  ];
+  const link = counted.length > 0 ? ` (counting ${counted.join(' and ')})` : '';
   const perSegment = encoding === 'GSM-7' ? '160 characters, 153 per part when split' : '70 characters, 67 per part when split, because of characters outside GSM-7';
+  const remedies = [
+    'shorten the text',
+    ...(encoding === 'UCS-2' ? ['leave out emoji and other characters outside GSM-7'] : []),
+    ...(long ? [`use {{ unsubscribe_short_url }} (about ${UNSUBSCRIBE_SHORT_URL_LENGTH} characters) instead of {{ unsubscribe_url }}`] : []),
+    ...(link ? ['leave out the unsubscribe link where your sender handles STOP replies'] : []),
+  ];
   return {
     message: `sms body is at least ${units} ${encoding} characters${link}: ${segments} segments, each billed as one message`,
-    hint: `one segment holds ${perSegment}; shorten the text${encoding === 'UCS-2' ? ', or leave out emoji and other characters outside GSM-7' : ''}${link ? ', or leave out the unsubscribe link where your sender handles STOP replies' : ''}`,
+    hint: `one segment holds ${perSegment}; ${remedies.join(', or ')}`,
   };
 }

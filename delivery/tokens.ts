@@ -168,7 +168,7 @@ function isNonEmptyString(value: unknown): value is string {
 }
 
 /** An absolute http(s) URL without query, fragment or trailing slash, ready to append a path to. */
-function parseBaseUrl(baseUrl: string): string {
+export function parseBaseUrl(baseUrl: string): string {
   let url: URL;
   try {
     url = new URL(baseUrl);

@@ -252,6 +252,19 @@ export interface CapCheck {
 
 export type CapDecision = { allowed: true } | { allowed: false; retryAt: string };
 
+/** A short unsubscribe code (`/u/<code>`, see delivery/short-links.ts) and what it acts on. */
+export interface UnsubscribeCode {
+  code: string;
+  /** The send it was drawn for: one code per idempotency key and channel. */
+  idempotencyKey: string;
+  customerId: string;
+  channel: string;
+  category: string;
+  /** ISO times; the code works from `createdAt` until just before `expiresAt`. */
+  createdAt: string;
+  expiresAt: string;
+}
+
 /** What consent-aware, capped delivery needs of the store. SQLite and PostgreSQL implement it. */
 export interface DeliveryStore {
   /**
@@ -276,4 +289,13 @@ export interface DeliveryStore {
   reserveSendSlot(check: CapCheck): Promise<CapDecision>;
   /** Frees a slot whose send did not happen (failed for good). */
   releaseSendSlot(idempotencyKey: string): Promise<void>;
+  /**
+   * Keeps a short unsubscribe code, once per idempotency key and channel, and returns the code
+   * that key and channel hold: one stored by an earlier attempt (a retry gets the same code back
+   * and nothing else is written), else `link.code`. Undefined when `link.code` already belongs
+   * to another send: the caller draws another.
+   */
+  saveUnsubscribeCode(link: UnsubscribeCode): Promise<string | undefined>;
+  /** A stored code, expired or not (the caller judges expiry), or undefined for a code never stored. */
+  unsubscribeCode(code: string): Promise<UnsubscribeCode | undefined>;
 }

@@ -287,7 +287,7 @@ export const configSchema = z.object({
   ),
   UNBROKEN_PUBLIC_URL: documented(
     z.url({ protocol: /^https?$/, error: 'must be the http:// or https:// address customers reach the API at, e.g. https://mail.example.com' }).optional(),
-    'base URL of one-click unsubscribe links (List-Unsubscribe, `{{ unsubscribe_url }}`) as customers reach the event API; set it in production (`https://…`)',
+    'base URL of one-click unsubscribe links (List-Unsubscribe, `{{ unsubscribe_url }}`, `{{ unsubscribe_short_url }}`) as customers reach the event API; set it in production (`https://…`)',
     {
       ...DELIVERY,
       unset: '`http://127.0.0.1:$PORT`',
@@ -301,13 +301,13 @@ export const configSchema = z.object({
       ...DELIVERY,
       unset: 'generated into `.data/unsubscribe-secret`',
       details:
-        'Changing it invalidates every link already sent. The generated one is reused on later starts; one shared key lets ' +
+        'Changing it invalidates every signed link already sent (short `/u/` links are stored codes and stay valid). The generated one is reused on later starts; one shared key lets ' +
         'links signed by one machine\'s worker verify at every machine\'s API. Generate one with `openssl rand -hex 32`.',
     },
   ),
   UNBROKEN_UNSUBSCRIBE_TTL: documented(
     durationText('the lifetime of an unsubscribe link').default('60d'),
-    'how long an unsubscribe link stays valid after the mail was sent (a duration such as 60d)',
+    'how long an unsubscribe link (signed or short) stays valid after the message was sent (a duration such as 60d)',
     DELIVERY,
   ),
   UNBROKEN_QUIET_HOURS: documented(

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createSmsProvider, webhookSender } from '../activities/channels/index';
 import type { ActivityDeps, Mailer } from '../activities/types';
 import type { TimeWindow } from '../compiler/plan';
+import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import type { ProfileStore } from '../profiles/store';
 import type { Config } from './config';
@@ -46,6 +47,7 @@ export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer
       caps: config.frequencyCaps,
       consentModes: config.consentModes,
       unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, unsubscribeSecret(config), config.unsubscribeTtlMs),
+      shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
     },
   };
 }

@@ -174,6 +174,24 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       ALTER TABLE send_slots ADD COLUMN instance_key TEXT NOT NULL DEFAULT '';
     `,
   },
+  {
+    version: 5,
+    name: 'short unsubscribe codes for sms links',
+    sql: sql`
+      -- The code is the credential of a /u/<code> link, so unlike a signed token it must be
+      -- stored. One code per send and channel: a retried send finds its code again.
+      CREATE TABLE unsubscribe_codes (
+        code            TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        customer_id     TEXT NOT NULL,
+        channel         TEXT NOT NULL,
+        category        TEXT NOT NULL,
+        created_at      ${TIME} NOT NULL,
+        expires_at      ${TIME} NOT NULL,
+        UNIQUE (idempotency_key, channel)
+      );
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */

@@ -4,7 +4,7 @@
  * out of the record when NULL (so absent optional fields stay absent, never `null`).
  */
 import type { CustomerState, PastEntry } from '../rules';
-import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent } from '../store';
+import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, UnsubscribeCode } from '../store';
 import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
 
@@ -68,6 +68,10 @@ export const JOURNEY: Shape<DeployedJourney> = {
   fields: ['journeyId', 'version', 'plan', 'deployedAt', 'paused'],
   json: ['plan'],
   bool: ['paused'],
+};
+
+export const UNSUBSCRIBE_CODE: Shape<UnsubscribeCode> = {
+  fields: ['code', 'idempotencyKey', 'customerId', 'channel', 'category', 'createdAt', 'expiresAt'],
 };
 
 /** `customerId` → `customer_id`. */

@@ -35,11 +35,13 @@ import type {
   StepRecord,
   StoredEvent,
   SubscriptionStatus,
+  UnsubscribeCode,
 } from '../store';
 import type { ConsentState } from '../../core/consent';
+import { ProfileStoreError } from '../errors';
 import { json, sql, typed, word, type Sql } from './dialect';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
-import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, type Shape } from './rows';
+import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, UNSUBSCRIBE_CODE, type Shape } from './rows';
 
 type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
 
@@ -463,6 +465,35 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async releaseSendSlot(idempotencyKey: string): Promise<void> {
     await this.db.run(sql`DELETE FROM send_slots WHERE idempotency_key = ${idempotencyKey}`);
+  }
+
+  // --- short unsubscribe codes ----------------------------------------------------------------
+
+  async saveUnsubscribeCode(link: UnsubscribeCode): Promise<string | undefined> {
+    for (const field of ['code', 'idempotencyKey', 'customerId', 'channel', 'category'] as const) {
+      if (typeof link[field] !== 'string' || link[field] === '') {
+        throw new ProfileStoreError('invalid_change', `unsubscribe code: ${field} must be a non-empty string`);
+      }
+    }
+    const row: UnsubscribeCode = {
+      ...link,
+      createdAt: isoTime(link.createdAt, 'unsubscribe code created_at'),
+      expiresAt: isoTime(link.expiresAt, 'unsubscribe code expires_at'),
+    };
+    // Either unique constraint may stop the insert: the code an earlier attempt of this send
+    // stored (read back below), or another send's identical code (then none is found here).
+    // The insert is one atomic statement, so two racing attempts still end with one code.
+    await this.db.run(sql`${insertRow('unsubscribe_codes', UNSUBSCRIBE_CODE, row)} ON CONFLICT DO NOTHING`);
+    const held = await first(
+      this.db,
+      sql`SELECT code FROM unsubscribe_codes WHERE idempotency_key = ${link.idempotencyKey} AND channel = ${link.channel}`,
+    );
+    return held?.code as string | undefined;
+  }
+
+  async unsubscribeCode(code: string): Promise<UnsubscribeCode | undefined> {
+    const row = await first(this.db, sql`SELECT ${columns(UNSUBSCRIBE_CODE)} FROM unsubscribe_codes WHERE code = ${code}`);
+    return row && this.record(UNSUBSCRIBE_CODE, row);
   }
 
   async close(): Promise<void> {

@@ -5,13 +5,16 @@
  */
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
+import Database from 'better-sqlite3';
 import { SMTPServer } from 'smtp-server';
 import { createActivities } from '../../activities';
 import { captureMailer, smtpMailer } from '../../activities/mailer';
 import { createSendMessage, messageIdFor } from '../../activities/send-message';
 import type { ActivityDeps, DeliveryPolicy, SendMessageInput, SmsProvider, WebhookSender } from '../../activities/types';
 import type { TemplatePlan } from '../../compiler/plan';
+import { shortUnsubscribeLinks, SHORT_CODE_LENGTH } from '../../delivery/short-links';
 import type { SqliteProfileStore } from '../../profiles/sqlite';
+import type { UnsubscribeCode } from '../../profiles/store';
 import { parseFrequencyCaps, DEFAULT_FREQUENCY_CAPS } from '../../worker/config';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { cartReminder, sendInput, tempStore } from './helpers';
@@ -29,6 +32,7 @@ function policy(overrides: Partial<DeliveryPolicy> = {}): DeliveryPolicy {
   return {
     caps: parseFrequencyCaps(DEFAULT_FREQUENCY_CAPS).caps,
     unsubscribeUrl: (customerId, channel, category) => `https://mail.example.com/u/${customerId}/${channel}/${category}?t=signed`,
+    shortUnsubscribe: shortUnsubscribeLinks('https://sms.example.com', 60 * DAY, () => new Date(T0)),
     ...overrides,
   };
 }
@@ -287,6 +291,18 @@ describe('frequency caps', () => {
   });
 });
 
+/** Every stored short unsubscribe code, oldest first. */
+async function rows(): Promise<UnsubscribeCode[]> {
+  const db = new Database(store.file, { readonly: true });
+  try {
+    const codes = db.prepare('SELECT code FROM unsubscribe_codes ORDER BY rowid').all() as { code: string }[];
+    const found = await Promise.all(codes.map(({ code }) => store.unsubscribeCode(code)));
+    return found.filter((row): row is UnsubscribeCode => row !== undefined);
+  } finally {
+    db.close();
+  }
+}
+
 /** An SMS provider that records what it was asked to send. */
 function fakeSms(fail?: Error): SmsProvider & { sent: Parameters<SmsProvider['send']>[0][] } {
   const sent: Parameters<SmsProvider['send']>[0][] = [];
@@ -361,6 +377,48 @@ describe('sms channel', () => {
     await store.identify('c1', { phone: null });
     expect(await sendMessage(send(smsTemplate(), 'c', 0, { category: 'transactional' }))).toMatchObject({ status: 'skipped', reason: 'no_address' });
     expect(sms.sent).toEqual([]);
+  });
+
+  it('renders {{ unsubscribe_short_url }} as <public url>/u/<code>, and a retry of the same key renders the same code', async () => {
+    await subscribeToSms();
+    const flaky = fakeSms(new Error('provider timed out'));
+    const template = smsTemplate({ body: 'Cart waiting. Stop: {{ unsubscribe_short_url }}' });
+    const input = send(template, 's');
+    await expect(createSendMessage(deps(undefined, { sms: flaky }))(input)).rejects.toThrow('provider timed out');
+    const [code] = (await rows()).map((row) => row.code);
+    expect(code).toMatch(new RegExp(`^[0-9A-Za-z]{${SHORT_CODE_LENGTH}}$`));
+
+    const sms = fakeSms();
+    const result = await createSendMessage(deps(undefined, { sms }))(input);
+    expect(result).toMatchObject({ status: 'sent', body: `Cart waiting. Stop: https://sms.example.com/u/${code}` });
+    expect(sms.sent.map((m) => m.body)).toEqual([`Cart waiting. Stop: https://sms.example.com/u/${code}`]);
+    // One row for the key, acting on this customer's sms marketing, living as long as the signed link.
+    expect(await rows()).toEqual([
+      { code, idempotencyKey: input.idempotencyKey, customerId: 'c1', channel: 'sms', category: 'marketing', createdAt: T0, expiresAt: at(60 * DAY) },
+    ]);
+    expect(await store.unsubscribeCode(code ?? '')).toMatchObject({ customerId: 'c1', channel: 'sms', category: 'marketing' });
+
+    // Another send is another code.
+    const other = await createSendMessage(deps(undefined, { sms }))(send(template, 't'));
+    expect(other).toMatchObject({ status: 'sent' });
+    expect((await rows()).map((row) => row.code)).toHaveLength(2);
+    expect(other.status === 'sent' && other.body).not.toContain(String(code));
+  });
+
+  it('draws no code for a send whose template does not read the short link, nor for transactional messages', async () => {
+    await subscribeToSms();
+    const server = await smtp();
+    const sendMessage = createSendMessage(deps(server.url, { sms: fakeSms() }));
+    expect(await sendMessage(send(smsTemplate(), 'long'))).toMatchObject({ status: 'sent' });
+    expect(await sendMessage(send(cartReminder({ text: 'Stop: {{ unsubscribe_url }}' }), 'mail'))).toMatchObject({ status: 'sent' });
+    // Transactional: no link at all, so reading it is a template error, as for unsubscribe_url.
+    const receipt = smsTemplate({ body: 'Stop: {{ unsubscribe_short_url }}', category: 'transactional' });
+    expect(await sendMessage(send(receipt, 'receipt'))).toMatchObject({ status: 'skipped', reason: 'template_error' });
+    expect(await rows()).toEqual([]);
+    // In email it works too (and is harmless), stored for the email channel.
+    const mail = await sendMessage(send(cartReminder({ text: 'Stop: {{ unsubscribe_short_url }}', html: undefined }), 'short-mail'));
+    expect(mail).toMatchObject({ status: 'sent', body: expect.stringMatching(/^Stop: https:\/\/sms\.example\.com\/u\/[0-9A-Za-z]{10}$/) });
+    expect((await rows()).map((row) => row.channel)).toEqual(['email']);
   });
 
   it('fails without retry and gives the slot back when the provider refuses for good', async () => {

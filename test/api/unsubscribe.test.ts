@@ -12,7 +12,7 @@ import { escapeHtml, ONE_CLICK_SOURCE, RESUBSCRIBE_SOURCE } from '../../api/unsu
 import type { UnsubscribeDeps } from '../../api/unsubscribe';
 import { createUnsubscribeToken } from '../../delivery/tokens';
 import { SqliteProfileStore } from '../../profiles/sqlite';
-import type { SubscriptionStatus } from '../../profiles/store';
+import type { SubscriptionStatus, UnsubscribeCode } from '../../profiles/store';
 import { FakeRouter, SpyStore } from './fakes';
 
 const SECRET = 'test-unsubscribe-secret-0123456789abcdef';
@@ -33,11 +33,13 @@ interface Change {
   at: string;
 }
 
-/** The two subscription methods over a Map, recording every change; unknown means subscribed. */
+/** The subscription methods over a Map, recording every change; unknown means subscribed. Short codes in `codes`. */
 class FakeSubscriptions implements SubscriptionStore {
   readonly state = new Map<string, SubscriptionStatus>();
   readonly changes: Change[] = [];
+  readonly codes = new Map<string, UnsubscribeCode>();
   reads = 0;
+  codeReads = 0;
   /** Makes every call throw, as a store that went away would. */
   failing = false;
 
@@ -51,6 +53,12 @@ class FakeSubscriptions implements SubscriptionStore {
     this.check();
     this.changes.push({ customerId, channel, category, status, source, at });
     this.state.set(key(customerId, channel, category), status);
+  }
+
+  async unsubscribeCode(code: string): Promise<UnsubscribeCode | undefined> {
+    this.check();
+    this.codeReads += 1;
+    return this.codes.get(code);
   }
 
   private check(): void {
@@ -398,5 +406,140 @@ describe('with the real SQLite store', () => {
 
     expect((await app.inject({ method: 'POST', url: `/unsubscribe/${t}/resubscribe`, headers: FORM, payload: '' })).statusCode).toBe(200);
     expect(await state()).toBe('subscribed');
+  });
+});
+
+const CODE = 'Ab3dE6gH9k';
+
+/** Stores a short code in `store` for customer CUSTOMER's sms marketing, expiring in a month unless told. */
+function shortCode(store: FakeSubscriptions, overrides: Partial<UnsubscribeCode> = {}): string {
+  const link: UnsubscribeCode = {
+    code: CODE,
+    idempotencyKey: 'journey:cart:c1/v1/sms',
+    customerId: CUSTOMER,
+    channel: 'sms',
+    category: 'marketing',
+    createdAt: NOW.toISOString(),
+    expiresAt: IN_A_MONTH.toISOString(),
+    ...overrides,
+  };
+  store.codes.set(link.code, link);
+  return link.code;
+}
+
+describe('/u/:code (the short SMS link)', () => {
+  it('GET shows the same confirmation page as the signed link, and changes nothing', async () => {
+    const store = new FakeSubscriptions();
+    const { app } = await harness(store);
+    const code = shortCode(store);
+    const short = await app.inject({ method: 'GET', url: `/u/${code}` });
+    const long = await app.inject({ method: 'GET', url: `/unsubscribe/${token({ channel: 'sms' })}` });
+    expectPage(short, 200);
+    expect(short.body).toContain('Unsubscribe from marketing text messages?');
+    expect(short.body.replace(code, 'LINK')).toBe(long.body.replace(token({ channel: 'sms' }), 'LINK'));
+    expect(actions(short.body)).toEqual([code]);
+    expect((await app.inject({ method: 'HEAD', url: `/u/${code}` })).statusCode).toBe(200);
+    expect(store.changes).toEqual([]);
+  });
+
+  it('POST unsubscribes the code\'s customer, channel and category, and the page offers to resubscribe', async () => {
+    const store = new FakeSubscriptions();
+    const { app } = await harness(store);
+    const code = shortCode(store);
+    const res = await app.inject({ method: 'POST', url: `/u/${code}`, headers: FORM, payload: ONE_CLICK_BODY });
+    expectPage(res, 200);
+    expect(res.body).toContain('You are unsubscribed');
+    expect(res.body).toContain('marketing text messages');
+    expect(actions(res.body)).toEqual([`${code}/resubscribe`]);
+    expect(store.changes).toEqual([
+      { customerId: CUSTOMER, channel: 'sms', category: 'marketing', status: 'unsubscribed', source: ONE_CLICK_SOURCE, at: NOW.toISOString() },
+    ]);
+    // Idempotent, like the signed link.
+    expect((await app.inject({ method: 'POST', url: `/u/${code}` })).statusCode).toBe(200);
+    expect(store.state.get(key(CUSTOMER, 'sms', 'marketing'))).toBe('unsubscribed');
+    expect(await store.subscription(CUSTOMER, 'email', 'marketing')).toBe('subscribed');
+  });
+
+  it('POST /u/:code/resubscribe subscribes again', async () => {
+    const store = new FakeSubscriptions();
+    const { app } = await harness(store);
+    const code = shortCode(store);
+    await app.inject({ method: 'POST', url: `/u/${code}` });
+    const res = await app.inject({ method: 'POST', url: `/u/${code}/resubscribe`, headers: FORM, payload: '' });
+    expectPage(res, 200);
+    expect(res.body).toContain('You are subscribed again');
+    expect(actions(res.body)).toEqual([`../${code}`]);
+    expect(store.changes.at(-1)).toMatchObject({ status: 'subscribed', source: RESUBSCRIBE_SOURCE, channel: 'sms' });
+  });
+
+  it('answers an unknown code with the page of an invalid token, and an expired one with the expired page', async () => {
+    const store = new FakeSubscriptions();
+    const clock = { now: NOW };
+    const { app } = await harness(store, clock);
+    shortCode(store, { code: 'Expires0In', expiresAt: new Date(NOW.getTime() + 60_000).toISOString() });
+    for (const method of ['GET', 'POST'] as const) {
+      const unknown = await app.inject({ method, url: '/u/Zz9Zz9Zz9Z' });
+      expectPage(unknown, 400);
+      expect(unknown.body).toBe((await app.inject({ method, url: `/unsubscribe/${forgedFor('customer-9999')}` })).body);
+      expect((await app.inject({ method, url: '/u/Expires0In' })).statusCode).toBe(200);
+    }
+    clock.now = new Date(NOW.getTime() + 60_000);
+    for (const url of ['/u/Expires0In', '/u/Expires0In/resubscribe']) {
+      const expired = await app.inject({ method: 'POST', url });
+      expectPage(expired, 410);
+      expect(expired.body).toBe((await oneClick(app, token({ expiresAt: NOW }))).body);
+    }
+    expectPage(await app.inject({ method: 'GET', url: '/u/Expires0In' }), 410);
+    // Only the visit before expiry changed anything.
+    expect(store.changes).toHaveLength(1);
+  });
+
+  it.each([
+    ['too short', 'Ab3dE6gH9'],
+    ['too long', 'Ab3dE6gH9kX'],
+    ['outside base62', 'Ab3dE6gH9-'],
+    ['a quote', "Ab3dE6gH9'"],
+    ['percent-encoded junk', 'Ab3dE6gH%00'],
+    ['a signed token', token()],
+  ])('refuses a malformed code (%s) with a 400 page, without asking the store', async (_name, code) => {
+    const store = new FakeSubscriptions();
+    shortCode(store);
+    const { app } = await harness(store);
+    for (const method of ['GET', 'POST'] as const) {
+      const res = await app.inject({ method, url: `/u/${code}` });
+      expectPage(res, 400);
+      expect(res.body).toMatch(/not valid/);
+    }
+    expect(store.codeReads).toBe(0);
+    expect(store.changes).toEqual([]);
+  });
+
+  it('answers 503 with a page when the store fails to look the code up', async () => {
+    const store = new FakeSubscriptions();
+    shortCode(store);
+    store.failing = true;
+    const { app } = await harness(store);
+    expectPage(await app.inject({ method: 'GET', url: `/u/${CODE}` }), 503);
+    expectPage(await app.inject({ method: 'POST', url: `/u/${CODE}` }), 503);
+  });
+
+  it('with the real SQLite store: a code the worker stored unsubscribes, an unknown or expired one changes nothing', async () => {
+    const store = new SqliteProfileStore(':memory:');
+    const clock = { now: NOW };
+    const { app } = await harness(store, clock, () => store.close());
+    const link = { idempotencyKey: 'k1', customerId: CUSTOMER, channel: 'sms', category: 'marketing', createdAt: NOW.toISOString() };
+    expect(await store.saveUnsubscribeCode({ ...link, code: CODE, expiresAt: IN_A_MONTH.toISOString() })).toBe(CODE);
+    expect(await store.saveUnsubscribeCode({ ...link, idempotencyKey: 'k2', code: 'Expires0In', expiresAt: new Date(NOW.getTime() + 1000).toISOString() })).toBe('Expires0In');
+    const state = () => store.subscription(CUSTOMER, 'sms', 'marketing');
+
+    expect((await app.inject({ method: 'GET', url: `/u/${CODE}` })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/u/Zz9Zz9Zz9Z' })).statusCode).toBe(400);
+    clock.now = new Date(NOW.getTime() + 1000);
+    expect((await app.inject({ method: 'POST', url: '/u/Expires0In' })).statusCode).toBe(410);
+    expect(await state()).toBe('subscribed');
+
+    expect((await app.inject({ method: 'POST', url: `/u/${CODE}` })).statusCode).toBe(200);
+    expect(await state()).toBe('unsubscribed');
+    expect(await store.subscription(CUSTOMER, 'email', 'marketing')).toBe('subscribed');
   });
 });

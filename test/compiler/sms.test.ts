@@ -1,4 +1,4 @@
-import { smsLengthWarning, smsSegments, smsTemplateFloor, UNSUBSCRIBE_URL_LENGTH } from '../../compiler/sms';
+import { smsLengthWarning, smsSegments, smsTemplateFloor, UNSUBSCRIBE_SHORT_URL_LENGTH, UNSUBSCRIBE_URL_LENGTH } from '../../compiler/sms';
 
 describe('smsSegments', () => {
   test('GSM-7 fits 160 characters in one segment and 153 per part after that', () => {
@@ -19,6 +19,18 @@ describe('smsLengthWarning', () => {
   test('values are left out of the estimate, the unsubscribe link is counted', () => {
     expect(smsTemplateFloor('Hi {{ profile.first_name }}{% if x %}!{% endif %}')).toBe('Hi !');
     expect(smsTemplateFloor('Stop: {{ unsubscribe_url }}')).toHaveLength(6 + UNSUBSCRIBE_URL_LENGTH);
+    expect(smsTemplateFloor('Stop: {{- unsubscribe_short_url -}}')).toHaveLength(6 + UNSUBSCRIBE_SHORT_URL_LENGTH);
+  });
+
+  test('the short link fits where the signed one does not, and the warning about the signed one suggests it', () => {
+    const text = `${'a'.repeat(100)} Stop: `;
+    expect(smsLengthWarning(`${text}{{ unsubscribe_short_url }}`)).toBeNull();
+    const warning = smsLengthWarning(`${text}{{ unsubscribe_url }}`);
+    expect(warning?.message).toMatch(/counting 170 for \{\{ unsubscribe_url \}\}/);
+    expect(warning?.hint).toContain('use {{ unsubscribe_short_url }} (about 35 characters) instead of {{ unsubscribe_url }}');
+    const stillLong = smsLengthWarning(`${'a'.repeat(130)} Stop: {{ unsubscribe_short_url }}`);
+    expect(stillLong?.message).toMatch(/counting 35 for \{\{ unsubscribe_short_url \}\}/);
+    expect(stillLong?.hint).not.toContain('instead of');
   });
 
   test('a text of one segment passes, a longer one is warned about', () => {

@@ -3,8 +3,9 @@
  * has a small `*.test.ts` that supplies a harness (how to get an empty database and open stores
  * on it) and calls `liveStoreSuite`. Nothing here may depend on the database underneath.
  */
+import { resolveShortCode } from '../../delivery/short-links';
 import { ProfileStoreError } from '../../profiles/errors';
-import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent } from '../../profiles/store';
+import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, UnsubscribeCode } from '../../profiles/store';
 
 /** A store as the suite sees it: the contract plus the migration report both stores offer. */
 export type TestStore = LiveStore & { appliedMigrations(): number[] | Promise<number[]> };
@@ -73,6 +74,11 @@ const DAY = 24 * HOUR;
 /** A cap check for customer c1's marketing email in journey cart, at T0 + offset. */
 function slot(key: string, offsetMs: number, caps: CapCheck['caps'], extra: Partial<CapCheck> = {}): CapCheck {
   return { idempotencyKey: key, customerId: 'c1', channel: 'email', category: 'marketing', journeyId: 'cart', at: at(offsetMs), caps, ...extra };
+}
+
+/** A short unsubscribe code for customer c1's sms marketing, drawn for send `key` at T0, living a day. */
+function shortCode(code: string, key: string, extra: Partial<UnsubscribeCode> = {}): UnsubscribeCode {
+  return { code, idempotencyKey: key, customerId: 'c1', channel: 'sms', category: 'marketing', createdAt: at(0), expiresAt: at(DAY), ...extra };
 }
 
 /** Registers the suite under `name`; pass `describe.skip` to register it skipped. */
@@ -817,6 +823,60 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await expect(store.reserveSendSlot(slot('z', 0, [{ max: 0, windowMs: DAY }]))).rejects.toMatchObject({ code: 'invalid_cap' });
         await expect(store.reserveSendSlot(slot('z', 0, [{ max: 1, windowMs: 0 }]))).rejects.toMatchObject({ code: 'invalid_cap' });
         await expect(store.reserveSendSlot({ ...slot('z', 0, twoPerDay), at: 'yesterday' })).rejects.toMatchObject({ code: 'invalid_cap' });
+      });
+    });
+
+    describe('delivery: short unsubscribe codes', () => {
+      it('stores a code and resolves it to its customer, channel, category and times', async () => {
+        expect(await store.saveUnsubscribeCode(shortCode('Ab3dE6gH9k', 'send-1'))).toBe('Ab3dE6gH9k');
+        expect(await store.unsubscribeCode('Ab3dE6gH9k')).toEqual(shortCode('Ab3dE6gH9k', 'send-1'));
+        expect(await store.unsubscribeCode('Zz9Zz9Zz9Z')).toBeUndefined();
+        // Codes are case-sensitive: base62 tells 'a' from 'A'.
+        expect(await store.unsubscribeCode('ab3dE6gH9k')).toBeUndefined();
+        // Another process sees it (the API resolves what the worker stored).
+        const other = await open();
+        expect(await other.unsubscribeCode('Ab3dE6gH9k')).toMatchObject({ customerId: 'c1', channel: 'sms', category: 'marketing' });
+      });
+
+      it('keeps one code per send and channel: a retry with a fresh code gets the first one back', async () => {
+        expect(await store.saveUnsubscribeCode(shortCode('FirstCode1', 'send-1'))).toBe('FirstCode1');
+        expect(await store.saveUnsubscribeCode(shortCode('RetryCode2', 'send-1', { createdAt: at(HOUR), expiresAt: at(DAY + HOUR) }))).toBe('FirstCode1');
+        expect(await store.unsubscribeCode('RetryCode2')).toBeUndefined();
+        // The first attempt's lifetime stands.
+        expect(await store.unsubscribeCode('FirstCode1')).toMatchObject({ createdAt: at(0), expiresAt: at(DAY) });
+        // The same send on another channel (a fallback) is another link.
+        expect(await store.saveUnsubscribeCode(shortCode('EmailCode3', 'send-1', { channel: 'email' }))).toBe('EmailCode3');
+        expect(await store.saveUnsubscribeCode(shortCode('OtherSend4', 'send-2'))).toBe('OtherSend4');
+      });
+
+      it('answers undefined when the code belongs to another send, and leaves that send\'s code alone', async () => {
+        await store.saveUnsubscribeCode(shortCode('SameCode01', 'send-1'));
+        expect(await store.saveUnsubscribeCode(shortCode('SameCode01', 'send-2', { customerId: 'c2' }))).toBeUndefined();
+        expect(await store.unsubscribeCode('SameCode01')).toMatchObject({ idempotencyKey: 'send-1', customerId: 'c1' });
+        expect(await store.saveUnsubscribeCode(shortCode('NextDraw02', 'send-2', { customerId: 'c2' }))).toBe('NextDraw02');
+      });
+
+      it('gives every racing attempt of one send the same single code', async () => {
+        const other = await open();
+        const codes = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).saveUnsubscribeCode(shortCode(`RaceCode0${i}`, 'send-1'))),
+        );
+        expect(new Set(codes).size).toBe(1);
+        expect(codes[0]).toMatch(/^RaceCode0[0-5]$/);
+      });
+
+      it('still returns an expired code, with its expiry, so the link can say it expired', async () => {
+        await store.saveUnsubscribeCode(shortCode('OldCode001', 'send-1', { expiresAt: at(HOUR) }));
+        const lookup = (code: string) => store.unsubscribeCode(code);
+        expect(await resolveShortCode('OldCode001', lookup, new Date(at(HOUR - 1)))).toMatchObject({ ok: true, customerId: 'c1', channel: 'sms' });
+        expect(await resolveShortCode('OldCode001', lookup, new Date(at(HOUR)))).toEqual({ ok: false, reason: 'expired' });
+        expect(await resolveShortCode('NeverSaved', lookup, new Date(at(0)))).toEqual({ ok: false, reason: 'unknown' });
+      });
+
+      it('refuses a code without a customer, and a time that is no time', async () => {
+        await expect(store.saveUnsubscribeCode(shortCode('NoCustomer', 'send-1', { customerId: '' }))).rejects.toMatchObject({ code: 'invalid_change' });
+        await expect(store.saveUnsubscribeCode(shortCode('BadExpiry1', 'send-1', { expiresAt: 'someday' }))).rejects.toMatchObject({ code: 'invalid_change' });
+        expect(await store.unsubscribeCode('NoCustomer')).toBeUndefined();
       });
     });
 

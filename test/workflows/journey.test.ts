@@ -14,6 +14,7 @@ import { createActivities } from '../../activities/index';
 import { smtpMailer } from '../../activities/mailer';
 import type { DeliveryPolicy, SendMessageInput } from '../../activities/types';
 import { activityCatalog } from '../../activities/index';
+import { shortUnsubscribeLinks } from '../../delivery/short-links';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan, TimeWindow } from '../../compiler/plan';
 import { SqliteProfileStore } from '../../profiles/sqlite';
@@ -305,7 +306,7 @@ describe('the journey interpreter on the time-skipping server', () => {
   });
 
   test('a journey cap defers an on_cap: defer send until a slot frees, and skips a plain one', async () => {
-    const delivery: DeliveryPolicy = { caps: [], unsubscribeUrl: () => 'https://example.com/unsubscribe/x' };
+    const delivery: DeliveryPolicy = { caps: [], unsubscribeUrl: () => 'https://example.com/unsubscribe/x', shortUnsubscribe: shortUnsubscribeLinks('https://example.com', 60_000) };
     const { result } = await run('capped', 'promo_viewed', {
       customer: { email: 'jo@example.com', first_name: 'Jo' },
       startAt: '2026-11-27T10:00:00Z',
