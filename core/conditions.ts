@@ -2,7 +2,7 @@
  * Evaluation of compiled conditions and `{{ path }}` expressions. Pure and deterministic: it runs
  * inside the workflow sandbox and also in the CLI (to find the entering event in a simulation).
  */
-import { RE2JS } from 're2js';
+import { RE2JS } from './re2';
 import type { Condition } from '../compiler/plan';
 
 /** The roots a condition or expression may read. */

@@ -9,9 +9,31 @@ export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index')
 
 let bundled: Promise<WorkflowBundle> | undefined;
 
+/**
+ * Modules evaluated once per worker and shared by every workflow (bundleWorkflowCode's
+ * `preloadModules`), instead of once per workflow.
+ *
+ * The SDK's reusable V8 context gives each workflow its own webpack module cache, so every module
+ * the workflow code imports is evaluated again, and kept, for each cached workflow. re2js alone
+ * holds ~90 KiB of heap per evaluation (its classes and Unicode tables): most of what the worker
+ * held per waiting customer beyond the hand-written baseline (bench/README.md, "waiting").
+ *
+ * A module listed here must keep no per-workflow state and must not use `@temporalio/workflow`
+ * at load; the SDK freezes what it exports (the classes themselves, not their instances or the
+ * tables inside the module). re2js qualifies: a pure engine whose only module state is Unicode
+ * tables decoded on first use, the same for every workflow; the patterns a run compiles stay
+ * cached per workflow in core/conditions.ts. It is listed through core/re2.ts because webpack
+ * drops a bare preloaded 're2js' (the package declares no side effects).
+ */
+export const sharedWorkflowModules = [path.resolve(__dirname, '..', 'core', 're2')];
+
 /** Bundles the workflow code once per process; tests and the CLI reuse the result. */
 export function journeyBundle(): Promise<WorkflowBundle> {
-  bundled ??= bundleWorkflowCode({ workflowsPath: require.resolve(workflowsPath), logger: quietBundlerLogger });
+  bundled ??= bundleWorkflowCode({
+    workflowsPath: require.resolve(workflowsPath),
+    preloadModules: sharedWorkflowModules,
+    logger: quietBundlerLogger,
+  });
   return bundled;
 }
 
