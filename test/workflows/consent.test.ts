@@ -101,7 +101,14 @@ function fakeSms(): SmsProvider & { sent: { to: string; body: string }[] } {
   };
 }
 
-async function run(journeyId: string, traits: Record<string, unknown>, during?: (handle: WorkflowHandle, customerId: string) => Promise<void>) {
+type Activities = ReturnType<typeof createActivities>;
+
+async function run(
+  journeyId: string,
+  traits: Record<string, unknown>,
+  during?: (handle: WorkflowHandle, customerId: string) => Promise<void>,
+  adjust: (activities: Activities) => Activities = (activities) => activities,
+) {
   const customerId = `c-${randomUUID().slice(0, 8)}`;
   await store.identify(customerId, traits);
   const mailer = captureMailer();
@@ -112,7 +119,7 @@ async function run(journeyId: string, traits: Record<string, unknown>, during?: 
     namespace: env.namespace,
     taskQueue,
     workflowBundle: await journeyBundle(),
-    activities: createActivities({ store, mailer, sms, mailFrom: 'Shop <shop@example.com>' }),
+    activities: adjust(createActivities({ store, mailer, sms, mailFrom: 'Shop <shop@example.com>' })),
   });
   const input: JourneyInput = {
     plan: plans.get(journeyId)!,
@@ -165,6 +172,37 @@ describe('consent.* in a condition', () => {
     expect(result.timeline.filter((t) => t.kind === 'event_received')).toHaveLength(2);
     expect(mailer.sent).toEqual([]);
   });
+});
+
+test('an unsubscribe an identify brings while the store is being read is not undone by that read', async () => {
+  let readDone!: () => void;
+  const read = new Promise<void>((resolve) => (readDone = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const { result } = await run(
+    'stop-on-opt-out',
+    customer,
+    async (handle, customerId) => {
+      await read; // the entry's read of consent.email.marketing has seen "unknown"
+      const traits = { subscriptions: { email: { marketing: false } } };
+      await store.identify(customerId, traits);
+      await handle.signal(identifySignal, { traits });
+      release();
+      // Time for the worker to apply the (stale) read before the event that must see the unsubscribe.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await handle.signal(eventSignal, { event: 'preferences_saved', properties: {}, timestamp: new Date().toISOString() });
+    },
+    (activities) => ({
+      ...activities,
+      async loadConsent(input: Parameters<Activities['loadConsent']>[0]) {
+        const states = await activities.loadConsent(input);
+        readDone();
+        await gate;
+        return states;
+      },
+    }),
+  );
+  expect(result.outcome).toBe('exited');
 });
 
 describe('a send with channels: [sms, email]', () => {

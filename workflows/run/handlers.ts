@@ -2,7 +2,7 @@
 import { setHandler } from '@temporalio/workflow';
 import type { TrackEvent } from '../../compiler/plan';
 import type { Profile } from '../../profiles/store';
-import { matchesEvent, SUBSCRIPTIONS_TRAIT, withStatements } from '../../core/index';
+import { matchesEvent, SUBSCRIPTIONS_TRAIT } from '../../core/index';
 import { eventSignal, identifySignal, stateQuery } from '../definitions';
 import { endingForEvent } from '../pure/ending';
 import type { JourneyRun } from './run';
@@ -30,6 +30,6 @@ function onIdentify(run: JourneyRun, traits: Record<string, unknown>): void {
   if (run.ending) return;
   run.profile = { ...run.profile, ...traits } as Profile;
   run.identifies += 1;
-  run.consent = withStatements(run.consent, traits[SUBSCRIPTIONS_TRAIT]);
+  run.stateConsent(traits[SUBSCRIPTIONS_TRAIT]);
   run.noteSignal('profile_updated', { source: 'identify', traits });
 }

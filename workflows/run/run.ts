@@ -7,7 +7,7 @@ import type { Condition, EventMatcher, JourneyPlan, Step, TrackEvent } from '../
 import type { BuiltinActivities } from '../../activities/index';
 import type { JourneyContext } from '../../activities/types';
 import type { Profile } from '../../profiles/store';
-import { consentReads, emptyProfile, type ConsentStates, type Scope } from '../../core/index';
+import { consentReads, emptyProfile, withStatements, type ConsentStates, type Scope } from '../../core/index';
 import type { JourneyInput, JourneyResult, JourneyState, TimelineEntry } from '../definitions';
 import type { Ending } from '../pure/ending';
 import { failureMessage } from '../pure/failure';
@@ -46,6 +46,9 @@ export class JourneyRun {
   private lastNotedMs: number;
   /** `consent.*` as last read from the store (by a step whose condition reads it) or stated by an identify since. */
   consent: ConsentStates = {};
+  /** Consent an identify stated while a store read of consent was in flight (see `freshConsent`). */
+  private statedDuringRead: unknown[] = [];
+  private consentReadsInFlight = 0;
   private readonly identity: RunIdentity;
   /** Journey clock minus server clock; `Date.now()` is the task's start time, so the same on replay. */
   private readonly offset: number;
@@ -157,8 +160,22 @@ export class JourneyRun {
   async freshConsent(...conditions: (Condition | undefined)[]): Promise<void> {
     const reads = consentReads(...conditions);
     if (reads.length === 0) return;
-    const states = await this.activities.builtin('loadConsent')({ customerId: this.input.customerId, reads });
-    for (const [channel, categories] of Object.entries(states)) this.consent = { ...this.consent, [channel]: { ...this.consent[channel], ...categories } };
+    this.consentReadsInFlight += 1;
+    try {
+      const states = await this.activities.builtin('loadConsent')({ customerId: this.input.customerId, reads });
+      for (const [channel, categories] of Object.entries(states)) this.consent = { ...this.consent, [channel]: { ...this.consent[channel], ...categories } };
+      // An identify that arrived while the store was read is newer than what the read saw.
+      for (const statements of this.statedDuringRead) this.consent = withStatements(this.consent, statements);
+    } finally {
+      this.consentReadsInFlight -= 1;
+      if (this.consentReadsInFlight === 0) this.statedDuringRead = [];
+    }
+  }
+
+  /** Consent an identify states (`subscriptions`): conditions see it at once, and no read in flight undoes it. */
+  stateConsent(statements: unknown): void {
+    this.consent = withStatements(this.consent, statements);
+    if (this.consentReadsInFlight > 0) this.statedDuringRead.push(statements);
   }
 
   /** Runs steps in order, each with the handler of its kind; branches call this for their steps. */
