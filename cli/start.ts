@@ -5,6 +5,7 @@
  * are set, the same worker and API against those.
  */
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { buildApi } from '../api/server';
@@ -21,11 +22,16 @@ import { createJourneyWorker } from '../worker/worker';
 import { deploy } from './live';
 
 export interface RunningSystem {
+  /** Where a client on this machine reaches the event API (loopback when it listens on every interface). */
   apiUrl: string;
+  /** The address and port the event API is bound to, e.g. `0.0.0.0:3000` or `[::]:3000`. */
+  apiListening: string;
   temporalAddress: string;
   temporalUiUrl?: string;
   mailUrl?: string;
   writeKey: string;
+  /** True when the write key came from UNBROKEN_WRITE_KEY: it is the operator's, and never printed. */
+  writeKeyFromEnv: boolean;
   deployed: DeployResult;
   store: LiveStore;
   router: JourneyRouter;
@@ -34,7 +40,7 @@ export interface RunningSystem {
 }
 
 /** Starts every part; on failure, stops what already started and rethrows. */
-export async function startSystem(config: Config, opts: { definitionsDir: string; apiHost?: string }): Promise<RunningSystem> {
+export async function startSystem(config: Config, opts: { definitionsDir: string }): Promise<RunningSystem> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
@@ -126,28 +132,51 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
         return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
       },
     });
-    const apiUrl = await api.listen({ port: config.port, host: opts.apiHost ?? '127.0.0.1' });
+    await api.listen({ port: config.port, host: config.host });
     stops.push(() => api.close());
+    const bound = api.server.address() as AddressInfo;
+    const { apiUrl, apiListening } = apiAddresses(bound);
 
-    return { apiUrl, temporalAddress, temporalUiUrl, mailUrl, writeKey, deployed, store, router, stop: stopAll };
+    return {
+      apiUrl,
+      apiListening,
+      temporalAddress,
+      temporalUiUrl,
+      mailUrl,
+      writeKey,
+      writeKeyFromEnv: config.writeKey !== undefined,
+      deployed,
+      store,
+      router,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;
   }
 }
 
+/** The bound address as shown, and a URL to it from this machine: a wildcard bind answers on loopback. */
+function apiAddresses(bound: AddressInfo): { apiUrl: string; apiListening: string } {
+  const hostPort = (host: string) => (host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`);
+  const local = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
+  return { apiUrl: `http://${hostPort(local)}`, apiListening: hostPort(bound.address) };
+}
+
 /** The banner `unbroken start` prints: where everything is and how to try it. */
 export function startBanner(s: RunningSystem): string {
-  const auth = Buffer.from(`${s.writeKey}:`).toString('base64');
+  // A key from the environment belongs to the operator: it stays out of terminals and CI logs.
+  const key = s.writeKeyFromEnv ? 'from UNBROKEN_WRITE_KEY' : `write key: ${s.writeKey}`;
+  const auth = s.writeKeyFromEnv ? `-u "$UNBROKEN_WRITE_KEY:"` : `-H 'Authorization: Basic ${Buffer.from(`${s.writeKey}:`).toString('base64')}'`;
   const lines = [
     'Unbroken is running.',
-    `  event API        ${s.apiUrl}  (write key: ${s.writeKey})`,
+    `  event API        ${s.apiUrl}  (listening on ${s.apiListening}; ${key})`,
     `  Temporal         ${s.temporalAddress}${s.temporalUiUrl ? `  (Web UI: ${s.temporalUiUrl})` : ''}`,
   ];
   if (s.mailUrl) lines.push(`  mail catcher     ${s.mailUrl}`);
   lines.push(`  journeys         ${[...s.deployed.published.map((p) => p.journeyId), ...s.deployed.unchanged].sort().join(', ')}`);
   const curl = (endpoint: string, body: string) => [
-    `  curl -s ${s.apiUrl}/v1/${endpoint} -H 'Authorization: Basic ${auth}' -H 'Content-Type: application/json' \\`,
+    `  curl -s ${s.apiUrl}/v1/${endpoint} ${auth} -H 'Content-Type: application/json' \\`,
     `    -d '${body}'`,
   ];
   lines.push(

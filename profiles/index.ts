@@ -9,9 +9,9 @@
  * - sqlite.ts, postgres.ts: the two stores callers open; this file picks one from a URL
  */
 import path from 'node:path';
+import { redactUrl } from '../core/redact';
 import { ProfileStoreError } from './errors';
 import { PostgresProfileStore } from './postgres';
-import { redactUrl } from './rules';
 import { SqliteProfileStore } from './sqlite';
 import type { LiveStore } from './store';
 

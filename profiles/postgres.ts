@@ -1,5 +1,5 @@
+import { redactUrl } from '../core/redact';
 import { ProfileStoreError } from './errors';
-import { redactUrl } from './rules';
 import { postgresDialect } from './sql/dialect';
 import { migrationsFor, type Migration } from './sql/migrations';
 import { PostgresDriver } from './sql/postgres';

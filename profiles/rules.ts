@@ -310,11 +310,6 @@ export function decideCaps(usages: readonly CapUsage[]): CapDecision {
   return retryAt === undefined ? { allowed: true } : { allowed: false, retryAt: new Date(retryAt).toISOString() };
 }
 
-/** Hides a password in a connection URL before it reaches an error message or a log. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-}
-
 function isSystemTextField(key: string): key is SystemTextField {
   return (SYSTEM_TEXT_FIELDS as readonly string[]).includes(key);
 }

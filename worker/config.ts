@@ -2,10 +2,12 @@
  * Configuration, read once from the environment and checked with zod. A bad value stops the
  * process with every problem listed and how to fix it; nothing is silently defaulted away.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { FrequencyCap } from '../activities/types';
 import { parseDuration } from '../compiler/durations';
 import { CONSENT_MODES, DEFAULT_CONSENT_MODES, type ConsentMode } from '../core/consent';
+import { redactUrl } from '../core/redact';
 import { isValidTimeZone } from '../core/time';
 
 /** Global caps when UNBROKEN_FREQUENCY_CAPS is unset: 2 marketing emails a day, 5 a week. */
@@ -104,6 +106,24 @@ export function parseQuietHours(text: string): QuietHours | undefined {
   const window = { startMinute: startH * 60 + startM, endMinute: endH * 60 + endM };
   // Equal ends could mean "never" or "always"; neither is a useful quiet window, so refuse it.
   return window.startMinute === window.endMinute ? undefined : window;
+}
+
+/**
+ * True when an address the event API may bind to is reachable from this machine only
+ * (`localhost`, 127.0.0.0/8, `::1`); `0.0.0.0`, `::` and every interface address are not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h) || /^::ffff:127\./.test(h);
+}
+
+/** The forms of DATABASE_URL the profile store opens (profiles/index.ts `openProfileStore`). */
+function isDatabaseUrl(value: string): boolean {
+  const v = value.trim();
+  if (v === ':memory:' || v === 'sqlite::memory:') return true;
+  if (/^sqlite:(\/\/)?./.test(v)) return true;
+  if (!/^postgres(ql)?:\/\//i.test(v)) return false;
+  return URL.canParse(v) && new URL(v).hostname !== '';
 }
 
 /** Where SMS go: the log (development) or a Twilio-compatible HTTP API. */
@@ -232,7 +252,11 @@ export const configSchema = z.object({
     },
   ),
   UNBROKEN_DATA_DIR: documented(z.string().min(1).default('.data'), 'folder for local state, including the SQLite profile store', DATA),
-  DATABASE_URL: documented(z.string().min(1).optional(), 'profile store: `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:5432/db`', {
+  DATABASE_URL: documented(
+    z
+      .string()
+      .refine(isDatabaseUrl, 'must be postgres://user:password@host:5432/db, sqlite:<path> or sqlite::memory: (or unset for SQLite in UNBROKEN_DATA_DIR)')
+      .optional(), 'profile store: `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:5432/db`', {
     ...DATA,
     unset: 'SQLite in `UNBROKEN_DATA_DIR` (`profiles.sqlite`)',
     details: 'Migrations run on start.',
@@ -248,6 +272,22 @@ export const configSchema = z.object({
     'host:port where the worker serves Prometheus metrics (`/metrics`)',
     { group: 'Operations', unset: 'no metrics endpoint' },
   ),
+  HOST: documented(
+    z
+      .string()
+      .refine(
+        (value) => isIP(value) !== 0 || value === 'localhost',
+        'must be an IP address to listen on, e.g. 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 interface) or :: (every interface, IPv6 too), or localhost',
+      )
+      .default('127.0.0.1'),
+    'address the event API listens on: `127.0.0.1` (this machine only), `0.0.0.0` in a container or behind a load balancer, `::` for IPv6 too',
+    {
+      ...API,
+      details:
+        'Any address beyond loopback requires UNBROKEN_PUBLIC_URL, so unsubscribe links never point at 127.0.0.1. ' +
+        'A host name other than localhost is refused: give the IP address of the interface.',
+    },
+  ),
   PORT: documented(
     z.coerce.number().int().min(0).max(65535).default(3000),
     'port of the Segment-compatible event API (`POST /v1/track`, `/v1/identify`, `/v1/batch`)',
@@ -256,7 +296,7 @@ export const configSchema = z.object({
   UNBROKEN_WRITE_KEY: documented(
     z.string().min(16, 'must be at least 16 characters').optional(),
     'event API write key, sent Segment style as the HTTP Basic user name (empty password); at least 16 characters',
-    { ...API, unset: 'generated into `.data/write-key`', details: '`unbroken start` prints it.' },
+    { ...API, unset: 'generated into `.data/write-key`', details: '`unbroken start` prints a generated key; one set here is never printed.' },
   ),
   UNBROKEN_MAX_BODY_BYTES: documented(
     z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(512 * 1024),
@@ -365,6 +405,8 @@ export type Config = {
   defaultTimezone: string;
   webhookSecret?: string;
   metricsAddress?: string;
+  /** Address the event API listens on (HOST). */
+  host: string;
   port: number;
   writeKey?: string;
   maxBodyBytes: number;
@@ -396,6 +438,16 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'TWILIO_AUTH_TOKEN',
 ]);
 
+/** Keys holding URLs, which may carry a user and password: echoed with the password hidden. */
+const URL_KEYS: ReadonlySet<string> = new Set(['SMTP_URL', 'DATABASE_URL', 'UNBROKEN_PUBLIC_URL', 'TWILIO_BASE_URL', 'TEMPORAL_ADDRESS']);
+
+/** A value as an error message may show it: secrets by their length only, URLs without credentials. */
+function shownValue(key: string, value: string | undefined): string {
+  if (value === undefined) return 'null';
+  if (SECRET_KEYS.has(key)) return `${value.length} characters`;
+  return JSON.stringify(URL_KEYS.has(key) ? redactUrl(value) : value);
+}
+
 /** Raised when the environment does not describe a runnable configuration. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -413,10 +465,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const key = String(i.path[0]);
-        const value = cleaned[key];
-        // A secret that is merely too short must still not end up in a terminal or a log.
-        const got = SECRET_KEYS.has(key) && value !== undefined ? `${value.length} characters` : JSON.stringify(value ?? null);
-        return `${i.path.join('.')}: ${i.message} (got ${got})`;
+        // A secret that is merely too short, or a URL's password, must still not end up in a terminal or a log.
+        return `${i.path.join('.')}: ${i.message} (got ${shownValue(key, cleaned[key])})`;
       }).concat(
         // Cap entries are checked after the schema; list their problems too, so one run shows all.
         parseFrequencyCaps(cleaned.UNBROKEN_FREQUENCY_CAPS ?? DEFAULT_FREQUENCY_CAPS).problems,
@@ -434,6 +484,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const consent = parseConsentDefaults(e.UNBROKEN_CONSENT_DEFAULTS);
   problems.push(...consent.problems);
   const sms = smsConfig(e, problems);
+  if (!isLoopbackHost(e.HOST) && e.UNBROKEN_PUBLIC_URL === undefined) {
+    problems.push(
+      `UNBROKEN_PUBLIC_URL: required when HOST=${e.HOST} lets other machines reach the event API, or unsubscribe links would ` +
+        `point at http://127.0.0.1:${e.PORT}; set it to the address customers reach the API at, e.g. https://mail.example.com ` +
+        '(or leave HOST unset to listen on 127.0.0.1 only)',
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
   const ttl = parseDuration(e.UNBROKEN_UNSUBSCRIBE_TTL);
   return {
@@ -458,6 +515,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultTimezone: e.UNBROKEN_DEFAULT_TIMEZONE,
     webhookSecret: e.UNBROKEN_WEBHOOK_SECRET,
     metricsAddress: e.UNBROKEN_METRICS_ADDRESS,
+    host: e.HOST,
     port: e.PORT,
     writeKey: e.UNBROKEN_WRITE_KEY,
     maxBodyBytes: e.UNBROKEN_MAX_BODY_BYTES,

@@ -24,7 +24,7 @@ afterAll(() => {
 
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, UNBROKEN_DATA_DIR: dataDir };
-  for (const key of ['TEMPORAL_ADDRESS', 'SMTP_URL', 'DATABASE_URL', 'UNBROKEN_WRITE_KEY', 'PORT']) delete env[key];
+  for (const key of ['TEMPORAL_ADDRESS', 'SMTP_URL', 'DATABASE_URL', 'UNBROKEN_WRITE_KEY', 'PORT', 'HOST', 'UNBROKEN_PUBLIC_URL']) delete env[key];
   return env;
 }
 
@@ -61,7 +61,7 @@ async function track(auth: string, body: unknown): Promise<number> {
 
 test('start runs everything, a welcome mail reaches the catcher, Ctrl-C stops cleanly and a restart resumes', async () => {
   const first = await start();
-  expect(first.banner).toContain('event API        http://127.0.0.1:3000');
+  expect(first.banner).toContain('event API        http://127.0.0.1:3000  (listening on 127.0.0.1:3000; write key: ');
   expect(first.banner).toContain('Web UI: http://127.0.0.1:8233');
   expect(first.banner).toContain('mail catcher     http://127.0.0.1:1080/');
   expect(first.banner).toContain('"event":"cart_abandoned"');
