@@ -2,20 +2,11 @@
  * The delivery settings of worker/config.ts: frequency caps, unsubscribe links, quiet hours and
  * the SMS provider. (Kept beside the delivery tests: they build the policy `sendMessage` obeys.)
  */
-import { ConfigError, DEFAULT_FREQUENCY_CAPS, loadConfig, parseConsentDefaults, parseFrequencyCaps, parseQuietHours } from '../../worker/config';
+import { DEFAULT_FREQUENCY_CAPS, loadConfig, parseConsentDefaults, parseFrequencyCaps, parseQuietHours } from '../../worker/config';
+import { configProblems as problems } from '../support/config';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('delivery configuration', () => {
   it('defaults to 2 marketing emails a day and 5 a week, links on 127.0.0.1, a 60-day TTL and the log SMS provider', () => {
