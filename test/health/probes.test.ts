@@ -1,0 +1,40 @@
+import { HealthMonitor, runProbe, workerProbe } from '../../health/probes';
+
+describe('health probes', () => {
+  it('reports a probe that never answers as down after its deadline', async () => {
+    const health = await runProbe(() => new Promise(() => undefined), 50);
+    expect(health).toMatchObject({ state: 'down', detail: 'no answer within 50 ms' });
+  });
+
+  it('answers from the cache: unknown before the first round, then each part by name', async () => {
+    let storeUp = true;
+    const monitor = new HealthMonitor({
+      store: async () => {
+        if (!storeUp) throw new Error('connection refused\n    at stack line');
+      },
+      temporal: () => new Promise(() => undefined),
+    }, { timeoutMs: 30, intervalMs: 60_000 });
+    expect(monitor.report()).toEqual({ ok: false, parts: { store: { state: 'unknown', detail: 'not probed yet' }, temporal: { state: 'unknown', detail: 'not probed yet' } } });
+    await monitor.probeAll();
+    expect(monitor.report().parts.store.state).toBe('ok');
+    expect(monitor.report().parts.temporal).toMatchObject({ state: 'down', detail: 'no answer within 30 ms' });
+    storeUp = false;
+    await monitor.probeAll();
+    // One line, no stack.
+    expect(monitor.report().parts.store).toMatchObject({ state: 'down', detail: 'connection refused' });
+    expect(monitor.report().ok).toBe(false);
+  });
+
+  it('counts a worker as present only when it polled both task types recently', async () => {
+    const now = Date.parse('2026-12-02T12:00:00Z');
+    const poller = (agoMs: number) => ({ lastAccessTime: { seconds: (now - agoMs) / 1000 } });
+    const service = (workflowAgo: number, activityAgo: number) => ({
+      workflowService: {
+        describeTaskQueue: async (req: { taskQueueType: number }) => ({ pollers: [poller(req.taskQueueType === 1 ? workflowAgo : activityAgo)] }),
+      },
+    });
+    const probe = (s: ReturnType<typeof service>) => workerProbe(s as never, 'default', 'journeys', () => now)();
+    await expect(probe(service(1000, 5000))).resolves.toBeUndefined();
+    await expect(probe(service(1000, 10 * 60_000))).rejects.toThrow('no worker has polled activity tasks on task queue "journeys"');
+  });
+});
