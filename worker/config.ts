@@ -9,6 +9,7 @@ import { parseDuration } from '../compiler/durations';
 import { CONSENT_MODES, DEFAULT_CONSENT_MODES, type ConsentMode } from '../core/consent';
 import { redactUrl } from '../core/redact';
 import { isValidTimeZone } from '../core/time';
+import { LOG_LEVELS, type LogLevel } from '../observability/log';
 
 /** Global caps when UNBROKEN_FREQUENCY_CAPS is unset: 2 marketing emails a day, 5 a week. */
 export const DEFAULT_FREQUENCY_CAPS = 'email:marketing:2/24h,email:marketing:5/7d';
@@ -262,10 +263,39 @@ export const configSchema = z.object({
     details: 'Migrations run on start.',
   }),
   UNBROKEN_DEFINITIONS: documented(z.string().min(1).default('definitions'), 'folder holding `journeys/` and `templates/`', DATA),
+  DATABASE_POOL_SIZE: documented(
+    z.coerce.number().int().min(1).max(1000).default(10),
+    'most PostgreSQL connections one process holds open',
+    { ...DATA, details: 'Per process: every `start` and `worker` process opens its own pool. Ignored for SQLite.' },
+  ),
+  DATABASE_CONNECT_TIMEOUT_MS: documented(
+    z.coerce.number().int().min(100).max(600_000).default(10_000),
+    'how long opening a PostgreSQL connection (or waiting for a free one) may take before it fails, in milliseconds',
+    { ...DATA, details: 'A database that accepts connections but never answers then stops `start` with an error instead of hanging it.' },
+  ),
+  DATABASE_STATEMENT_TIMEOUT_MS: documented(
+    z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+    'how long one PostgreSQL statement may run (and a transaction sit idle) before it fails, in milliseconds',
+    {
+      ...DATA,
+      details:
+        'The server cancels a longer statement and ends a session idle inside a transaction that long; a server that stops ' +
+        'answering altogether is given up on a second later. A request then fails with 503 instead of hanging.',
+    },
+  ),
   UNBROKEN_DEFAULT_TIMEZONE: documented(
     z.string().refine(isValidTimeZone, 'must be an IANA timezone such as Europe/Berlin').default('UTC'),
     'IANA time zone for customers whose profile has no valid `timezone`',
     { ...DATA, details: '`timezone: customer` in send windows and `wait_until` falls back to it.' },
+  ),
+  LOG_LEVEL: documented(
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+    `least severe log lines written (JSON on stderr): ${LOG_LEVELS.join(', ')}`,
+    {
+      group: 'Operations',
+      unset: '`info` for `unbroken worker`, `warn` for `unbroken start` (its terminal shows the banner, and warnings only)',
+      details: 'Secrets and message bodies are redacted from every line; docs/observability.md describes the fields.',
+    },
   ),
   UNBROKEN_METRICS_ADDRESS: documented(
     z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
@@ -400,11 +430,15 @@ export type Config = {
   smtpUrl: string;
   mailFrom: string;
   databaseUrl?: string;
+  /** PostgreSQL pool size and timeouts (DATABASE_POOL_SIZE, DATABASE_*_TIMEOUT_MS). */
+  database: { poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
   dataDir: string;
   definitionsDir: string;
   defaultTimezone: string;
   webhookSecret?: string;
   metricsAddress?: string;
+  /** LOG_LEVEL; absent: each command's own default (observability/log.ts). */
+  logLevel?: LogLevel;
   /** Address the event API listens on (HOST). */
   host: string;
   port: number;
@@ -510,11 +544,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     databaseUrl: e.DATABASE_URL,
+    database: { poolSize: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
     dataDir: e.UNBROKEN_DATA_DIR,
     definitionsDir: e.UNBROKEN_DEFINITIONS,
     defaultTimezone: e.UNBROKEN_DEFAULT_TIMEZONE,
     webhookSecret: e.UNBROKEN_WEBHOOK_SECRET,
     metricsAddress: e.UNBROKEN_METRICS_ADDRESS,
+    logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
     writeKey: e.UNBROKEN_WRITE_KEY,

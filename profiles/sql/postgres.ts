@@ -26,6 +26,20 @@ const TYPES = {
 
 type Queryable = Pick<PoolClient, 'query'>;
 
+/** How long the driver waits on PostgreSQL before it gives up with an error. */
+export interface PostgresTimeouts {
+  /** Opening a connection, or waiting for a free one when the pool is full. */
+  connectTimeoutMs: number;
+  /** One statement; also how long a session may sit idle inside a transaction. */
+  statementTimeoutMs: number;
+}
+
+/** The defaults of DATABASE_CONNECT_TIMEOUT_MS and DATABASE_STATEMENT_TIMEOUT_MS. */
+export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = { connectTimeoutMs: 10_000, statementTimeoutMs: 30_000 };
+
+/** The client-side deadline's lead over the server's statement_timeout, whose error is the clearer one. */
+const QUERY_TIMEOUT_MARGIN_MS = 1000;
+
 /**
  * The PostgreSQL driver: a connection pool. A transaction holds one connection; `lock` takes a
  * transaction-scoped advisory lock, so concurrent processes serialise exactly where they would
@@ -37,8 +51,23 @@ export class PostgresDriver implements Driver {
   constructor(private readonly pool: Pool) {}
 
   /** A pool on `url`, not yet connected. */
-  static connect(url: string, maxConnections: number): PostgresDriver {
-    const pool = new Pool({ connectionString: url, types: TYPES, max: maxConnections });
+  static connect(url: string, maxConnections: number, timeouts: Partial<PostgresTimeouts> = {}): PostgresDriver {
+    const { connectTimeoutMs, statementTimeoutMs } = { ...DEFAULT_POSTGRES_TIMEOUTS, ...timeouts };
+    const pool = new Pool({
+      connectionString: url,
+      types: TYPES,
+      max: maxConnections,
+      // Covers the TCP connect, the start-up exchange and the wait for a free pooled connection,
+      // so a server that accepts and never answers fails the caller instead of hanging it.
+      connectionTimeoutMillis: connectTimeoutMs,
+      // The server cancels a statement (advisory lock waits included) that runs too long, and
+      // ends a session left idle inside a transaction (a stalled process holding locks).
+      statement_timeout: statementTimeoutMs,
+      idle_in_transaction_session_timeout: statementTimeoutMs,
+      // A frozen server cancels nothing: the client gives up a little after the server would
+      // have, and the pool discards that connection.
+      query_timeout: statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+    });
     // An idle connection dropped by the server emits 'error' on the pool; without a listener
     // that would crash the process. The next query simply opens a new connection.
     pool.on('error', (err) => process.stderr.write(`unbroken: PostgreSQL connection lost: ${err.message}\n`));
