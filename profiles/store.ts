@@ -182,6 +182,8 @@ export interface LiveStore extends ProfileStore, DeliveryStore {
   recordEvent(event: StoredEvent): Promise<RecordEventResult>;
   /** Marks an event routed: later deliveries of the same messageId are duplicates. */
   markEventRouted(messageId: string): Promise<void>;
+  /** Events stored but not yet marked routed, and when the oldest of them was received (for metrics). */
+  routingBacklog(): Promise<{ events: number; oldestReceivedAt?: string }>;
   eventsFor(customerId: string): Promise<StoredEvent[]>;
 
   /**

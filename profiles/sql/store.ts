@@ -40,10 +40,21 @@ import type {
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
 import { json, sql, typed, word, type Sql } from './dialect';
+import { APPLIED_VERSIONS, migrationsFor } from './migrations';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
 import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, UNSUBSCRIBE_CODE, type Shape } from './rows';
 
 type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
+
+/** A database's schema against the migrations this Unbroken knows (sql/migrations.ts). */
+export interface SchemaStatus {
+  /** Versions applied to the database, oldest first (a newer Unbroken's may be among them). */
+  applied: number[];
+  /** Known migrations not applied yet, in the order they would run. */
+  pending: { version: number; name: string }[];
+  /** Every migration this Unbroken knows. */
+  known: { version: number; name: string }[];
+}
 
 /** Insertion order, the tie-breaker among rows with equal times. */
 const SEQ = word('seq');
@@ -224,6 +235,12 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async markEventRouted(messageId: string): Promise<void> {
     await this.db.run(sql`UPDATE events SET routed_at = ${now()} WHERE message_id = ${messageId} AND routed_at IS NULL`);
+  }
+
+  async routingBacklog(): Promise<{ events: number; oldestReceivedAt?: string }> {
+    const row = await first(this.db, sql`SELECT COUNT(*) AS events, MIN(received_at) AS oldest FROM events WHERE routed_at IS NULL`);
+    const events = Number(row?.events ?? 0);
+    return row?.oldest == null ? { events } : { events, oldestReceivedAt: String(row.oldest) };
   }
 
   async eventsFor(customerId: string): Promise<StoredEvent[]> {
@@ -494,6 +511,21 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   async unsubscribeCode(code: string): Promise<UnsubscribeCode | undefined> {
     const row = await first(this.db, sql`SELECT ${columns(UNSUBSCRIBE_CODE)} FROM unsubscribe_codes WHERE code = ${code}`);
     return row && this.record(UNSUBSCRIBE_CODE, row);
+  }
+
+  /** Which schema versions this database has and which this Unbroken would still apply; changes nothing. */
+  async schemaStatus(): Promise<SchemaStatus> {
+    const exists =
+      this.db.dialect.name === 'sqlite'
+        ? sql`SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+        : sql`SELECT 1 AS found WHERE to_regclass('schema_migrations') IS NOT NULL`;
+    const applied = (await this.db.all(exists)).length === 0 ? [] : (await this.db.all(APPLIED_VERSIONS)).map((row) => Number(row.version));
+    const known = migrationsFor(this.db.dialect);
+    return {
+      applied,
+      pending: known.filter((m) => !applied.includes(m.version)).map(({ version, name }) => ({ version, name })),
+      known: known.map(({ version, name }) => ({ version, name })),
+    };
   }
 
   async close(): Promise<void> {

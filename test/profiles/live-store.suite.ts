@@ -404,6 +404,20 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
       });
     });
 
+    describe('routing backlog', () => {
+      it('counts stored events not yet routed and names the oldest one’s arrival; routed events leave it', async () => {
+        expect(await store.routingBacklog()).toEqual({ events: 0 });
+        await store.recordEvent(track('late', 'u1', { receivedAt: at(2000) }));
+        await store.recordEvent(track('early', 'u2', { receivedAt: at(1000) }));
+        await store.recordEvent(track('routed', 'u1', { receivedAt: at(0) }));
+        await store.markEventRouted('routed');
+        expect(await store.routingBacklog()).toEqual({ events: 2, oldestReceivedAt: at(1000) });
+        await store.markEventRouted('early');
+        await store.markEventRouted('late');
+        expect(await store.routingBacklog()).toEqual({ events: 0 });
+      });
+    });
+
     describe('deploying journeys', () => {
       const plan = (version: string) => ({ journey: 'cart', version, steps: [{ id: 's1', kind: 'send' }] });
 
