@@ -9,6 +9,7 @@ import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan
 import type { EventRouter } from '../api/types';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
 import { consentReads, emptyProfile, instanceKeyOf, readConsent, triggerMatches } from '../core/index';
+import { log } from '../observability/log';
 import type { journeyWorkflow } from '../workflows/journey';
 import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, stateQuery, type JourneyInput } from '../workflows/definitions';
 
@@ -26,7 +27,13 @@ export interface RouterOptions {
    * before it enters the next one (default 10 s); after that it enters nobody, as when inside.
    */
   endingWaitMs?: number;
-  /** Where the reasons an event entered nobody go (default: console.warn). */
+  /**
+   * Deadline of each start or signal sent to Temporal (default 5 s). The client retries an
+   * unreachable server for about 20 s; the event API answers 503 sooner, and the stored event is
+   * routed again later (routing/redrive.ts).
+   */
+  temporalTimeoutMs?: number;
+  /** Where the reasons an event entered nobody go (default: the process's log, at warn). */
   warn?: (message: string, detail: Record<string, unknown>) => void;
 }
 
@@ -170,7 +177,7 @@ export class JourneyRouter implements EventRouter {
 
   private warn(message: string, detail: Record<string, unknown>): void {
     if (this.opts.warn) this.opts.warn(message, detail);
-    else console.warn(message, detail);
+    else log().warn(detail, message);
   }
 
   private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, key: string | undefined, signalled: ReadonlySet<string>): Promise<void> {
@@ -235,15 +242,23 @@ export class JourneyRouter implements EventRouter {
     }
   }
 
+  /** Runs Temporal calls under the per-call deadline. */
+  private temporal<T>(fn: () => Promise<T>): Promise<T> {
+    return this.opts.client.withDeadline(Date.now() + (this.opts.temporalTimeoutMs ?? 5000), fn);
+  }
+
   private async start(enrolment: Enrolment): Promise<void> {
+    const input = await this.inputOf(enrolment);
     try {
-      await this.opts.client.workflow.start(JOURNEY_WORKFLOW, {
+      await this.temporal(() =>
+        this.opts.client.workflow.start(JOURNEY_WORKFLOW, {
         workflowId: enrolment.workflowId,
-        taskQueue: this.opts.taskQueue,
-        args: [await this.inputOf(enrolment)],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
+          taskQueue: this.opts.taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
+      );
     } catch (err) {
       if (!alreadyClosed(err)) throw err;
     }
@@ -257,8 +272,8 @@ export class JourneyRouter implements EventRouter {
   private async signal(enrolment: Enrolment, payload: { event: TrackEvent } | { identify: IdentifyPayload }): Promise<void> {
     const handle = this.opts.client.workflow.getHandle(enrolment.workflowId);
     try {
-      if ('event' in payload) await handle.signal(eventSignal, payload.event);
-      else await handle.signal(identifySignal, payload.identify);
+      if ('event' in payload) await this.temporal(() => handle.signal(eventSignal, payload.event));
+      else await this.temporal(() => handle.signal(identifySignal, payload.identify));
       return;
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -270,10 +285,13 @@ export class JourneyRouter implements EventRouter {
       workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     };
     try {
+      const workflow = this.opts.client.workflow;
       if ('event' in payload) {
-        await this.opts.client.workflow.signalWithStart<typeof journeyWorkflow, [TrackEvent]>(JOURNEY_WORKFLOW, { ...base, signal: eventSignal, signalArgs: [payload.event] });
+        await this.temporal(() => workflow.signalWithStart<typeof journeyWorkflow, [TrackEvent]>(JOURNEY_WORKFLOW, { ...base, signal: eventSignal, signalArgs: [payload.event] }));
       } else {
-        await this.opts.client.workflow.signalWithStart<typeof journeyWorkflow, [IdentifyPayload]>(JOURNEY_WORKFLOW, { ...base, signal: identifySignal, signalArgs: [payload.identify] });
+        await this.temporal(() =>
+          workflow.signalWithStart<typeof journeyWorkflow, [IdentifyPayload]>(JOURNEY_WORKFLOW, { ...base, signal: identifySignal, signalArgs: [payload.identify] }),
+        );
       }
     } catch (err) {
       if (!alreadyClosed(err)) throw err;
