@@ -4,13 +4,16 @@
  * Handlers only authenticate, validate and map errors; `ingest` does the work.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino from 'pino';
 import type { z } from 'zod';
 import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
 import type { DeliveryStore } from '../profiles/store';
 import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
 import type { EventRouter, EventStore, ReadyReport } from './types';
 import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
+import type { Logger } from '../observability/log';
+import { logApiError, registerRequestLogging, requestIdOf, requestLogController } from '../observability/log-http';
 
 /** Default largest accepted request body, single call or batch (Segment allows 500 KB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 512 * 1024;
@@ -28,7 +31,8 @@ export interface ApiDeps {
   ready: () => Promise<ReadyReport>;
   readyTimeoutMs?: number;
   now?: () => Date;
-  logger?: boolean;
+  /** Where access and error lines go (the process's log); absent: nowhere. */
+  logger?: Logger;
   /** Serves `/unsubscribe/:token` and the short `/u/:code` (one-click POST, confirmation page, resubscribe). Absent: no such routes. */
   unsubscribe?: UnsubscribeDeps;
   /** Serves `POST /v1/suppressions` (bounces and complaints from a provider). Absent: no such route. */
@@ -53,7 +57,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   // Unsubscribe tokens are route parameters longer than fastify's default limit of 100, which
   // would answer them 404; no other route has parameters.
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit, routerOptions: { maxParamLength: UNSUBSCRIBE_MAX_PARAM_LENGTH } });
+  // Typed as fastify's logger so the instance keeps its default type (pino's Logger is one).
+  const logger: FastifyBaseLogger = deps.logger ?? pino({ level: 'silent' });
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: requestLogController(),
+    genReqId: requestIdOf,
+    bodyLimit,
+    routerOptions: { maxParamLength: UNSUBSCRIBE_MAX_PARAM_LENGTH },
+  });
+  registerRequestLogging(app);
   // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.
   app.removeContentTypeParser('text/plain');
 
@@ -66,6 +79,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply, bodyLimit));
   app.setNotFoundHandler((request, reply) => {
+    logApiError(request, 404, { error: 'not_found' }, 'no such route');
     void reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
   });
 
@@ -87,6 +101,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       // payload rules or limits and costs no parsing.
       v1.addHook('onRequest', async (request, reply) => {
         if (isAuthorized(request.headers.authorization, keyDigest)) return;
+        logApiError(request, 401, { field: 'authorization' }, 'missing or wrong write key');
         return reply
           .code(401)
           .header('www-authenticate', 'Basic realm="unbroken"')
@@ -126,18 +141,21 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
 /** Maps every failure to a JSON body with a stable `error` code. */
 function sendError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply, bodyLimit: number): FastifyReply {
   if (error instanceof InvalidRequestError) {
+    logApiError(request, 400, { fields: error.issues.map((i) => i.field) }, error.message);
     return reply.code(400).send({ error: 'invalid_request', message: error.message, issues: error.issues });
   }
   if (error instanceof IngestUnavailableError) {
-    request.log.error({ err: error.cause, stage: error.stage, messageId: error.messageId }, 'event ingestion failed');
+    logApiError(request, 503, { err: error.cause, stage: error.stage, messageId: error.messageId }, 'event ingestion failed');
     // 503 tells Segment clients to retry; the retry carries the same messageIds and finishes the job.
     return reply.code(503).send({ error: 'unavailable', message: `${error.message}; retry the request`, stage: error.stage });
   }
   const code = 'code' in error ? error.code : undefined;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      logApiError(request, 413, { field: 'body', limit: bodyLimit }, 'request body too large');
       return reply.code(413).send({ error: 'payload_too_large', message: `the body is larger than ${bodyLimit} bytes; send fewer calls per batch`, limit: bodyLimit });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      logApiError(request, 415, { field: 'content-type' }, 'unsupported content type');
       return reply.code(415).send({
         error: 'unsupported_media_type',
         message: `content type ${JSON.stringify(request.headers['content-type'] ?? '(none)')} is not accepted; send JSON with Content-Type: application/json`,
@@ -146,12 +164,14 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
   const status = 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status === 400) {
     // Malformed JSON, an empty JSON body, a prototype-poisoning key: all about the body itself.
+    logApiError(request, 400, { fields: ['body'] }, error.message);
     return reply.code(400).send({ error: 'invalid_request', message: error.message, issues: [{ field: 'body', message: error.message }] });
   }
   if (status > 400 && status < 500) {
+    logApiError(request, status, { error: code }, error.message);
     return reply.code(status).send({ error: code ?? 'client_error', message: error.message });
   }
-  request.log.error({ err: error }, 'unexpected error in the event API');
+  logApiError(request, 500, { err: error }, 'unexpected error in the event API');
   return reply.code(500).send({ error: 'internal', message: 'internal error; the event was not accepted, retry later' });
 }
 

@@ -9,7 +9,8 @@ import { ConfigError, loadConfig } from '../worker/config';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { quietHoursWindow } from '../worker/deps';
-import { installRuntime } from '../worker/logging';
+import { installLogger } from '../observability/log';
+import { installRuntime, temporalLevel } from '../worker/logging';
 import { runWorker } from '../worker/main';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { startBanner, startSystem } from './start';
@@ -140,7 +141,9 @@ async function startCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: config.definitionsDir } }, allowPositionals: true });
   if (positionals.length) throw new UsageError(`start takes no positional arguments (got "${positionals[0]}")`);
-  installRuntime('WARN', config.metricsAddress);
+  // The quick start's terminal shows the banner; below warn, logs would bury it.
+  installLogger({ service: 'start', level: config.logLevel ?? 'warn' });
+  installRuntime(temporalLevel(config.logLevel ?? 'warn'), config.metricsAddress);
   const system = await startSystem(config, { definitionsDir: values.definitions });
   write(startBanner(system));
   await new Promise<void>((resolve) => {

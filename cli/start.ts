@@ -13,6 +13,7 @@ import { smtpMailer } from '../activities/mailer';
 import { startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
+import { log } from '../observability/log';
 import { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
 import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
@@ -47,7 +48,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       try {
         await stop();
       } catch (err) {
-        process.stderr.write(`unbroken: while stopping: ${(err as Error).message}\n`);
+        log().warn({ err }, 'a part failed while stopping');
       }
     }
     stops.length = 0;
@@ -113,6 +114,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       router,
       writeKey,
       bodyLimitBytes: config.maxBodyBytes,
+      logger: log(),
       unsubscribe: { secret: unsubscribeSecret(config), store },
       suppressions: store,
       ready: async () => {
