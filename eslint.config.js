@@ -13,7 +13,7 @@ const NODE_MESSAGE =
 const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 
 module.exports = defineConfig(
-  globalIgnores(['node_modules/', '.temporal/', '.data/', 'coverage/', 'definitions/schema/']),
+  globalIgnores(['node_modules/', '.temporal/', '.data/', 'coverage/', 'dist/', 'definitions/schema/']),
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.recommended],

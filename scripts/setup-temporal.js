@@ -7,6 +7,10 @@
 // Usage: node scripts/setup-temporal.js [--soft] [--force]
 //   --soft   report problems but exit 0 (used by npm's postinstall so `npm install` never breaks)
 //   --force  reinstall even when the binaries are already present
+//
+// As npm's postinstall it downloads nothing for a production install (`npm ci --omit=dev`,
+// NODE_ENV=production) or with UNBROKEN_SKIP_TEMPORAL_DOWNLOAD=1: production runs against an
+// external Temporal and needs neither binary. Run directly, it always installs.
 'use strict';
 
 const { execFileSync } = require('node:child_process');
@@ -92,6 +96,22 @@ exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto -cp "$here/lib/*
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Why npm's postinstall should download nothing, or undefined when it should. */
+function postinstallSkipReason(env) {
+  if (env.npm_lifecycle_event !== 'postinstall') return undefined;
+  if (/^(1|true|yes)$/i.test(env.UNBROKEN_SKIP_TEMPORAL_DOWNLOAD ?? '')) return 'UNBROKEN_SKIP_TEMPORAL_DOWNLOAD is set';
+  // npm exports its `omit` setting (from --omit=dev, or implied by NODE_ENV=production) to scripts.
+  if ((env.npm_config_omit ?? '').split(/[\s,]+/).includes('dev')) return 'dev dependencies are omitted';
+  if (env.NODE_ENV === 'production') return 'NODE_ENV is production';
+  return undefined;
+}
+
+const skipReason = postinstallSkipReason(process.env);
+if (skipReason) {
+  log(`${skipReason}: not downloading the Temporal CLI or test server (run \`npm run setup:temporal\` to get them)`);
+  process.exit(0);
 }
 
 let failed = false;
