@@ -20,7 +20,7 @@ export interface IngestDeps {
 export interface IngestResult {
   /** Stored and routed now. */
   routed: number;
-  /** Already routed by an earlier delivery; acknowledged, nothing done. */
+  /** Already routed by an earlier delivery, or being routed by another one or the re-driver; acknowledged, nothing done. */
   duplicates: number;
 }
 
@@ -122,14 +122,24 @@ async function ingestOne(call: Call, messageId: string, receivedAt: string, deps
     const customerId = await store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
     const stored = toStoredEvent(call, messageId, customerId, receivedAt);
     const recorded = await store.recordEvent(stored);
-    if (recorded.status === 'duplicate') return undefined;
+    // `routing`: another delivery or the re-driver holds the event and routes it.
+    if (recorded.status !== 'new') return undefined;
     // Re-applied when a delivery whose routing failed is retried; merging the same traits again
     // leaves the profile as it was.
     if (call.type === 'identify') await store.identify(customerId, call.traits ?? {});
     return stored;
   });
   if (event === undefined) return 'duplicates';
-  await atStage('route', messageId, () => router.route(event));
+  await atStage('route', messageId, async () => {
+    try {
+      await router.route(event);
+    } catch (err) {
+      // Free the event for the client's retry now rather than when its lease ends; should the
+      // store be down too, the lease ends by itself and the re-driver routes the event.
+      await store.releaseEvent(messageId).catch(() => undefined);
+      throw err;
+    }
+  });
   // Only now is a redelivery a duplicate: had routing failed, the retry must route it.
   await atStage('store', messageId, () => store.markEventRouted(messageId));
   return 'routed';

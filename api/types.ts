@@ -11,7 +11,7 @@ export interface EventRouter {
  * The part of the live store the API uses. Any `LiveStore` fits; naming the subset keeps test
  * doubles and benchmarks honest about what ingestion touches.
  */
-export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent' | 'markEventRouted' | 'identify'>;
+export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent' | 'markEventRouted' | 'releaseEvent' | 'identify'>;
 
 /** Result of `GET /readyz`'s probe: overall state and one line per dependency. */
 export interface ReadyReport {

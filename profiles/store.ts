@@ -102,9 +102,28 @@ export interface StoredEvent {
 /**
  * Outcome of recording an event under its messageId. `duplicate` means a previous delivery was
  * fully routed; a previous delivery that was stored but never routed comes back as `new` again
- * so a retry finishes the job.
+ * so a retry finishes the job, unless another delivery or the re-driver holds its routing lease
+ * (`routing`: stored, and being routed by someone else).
  */
-export type RecordEventResult = { status: 'new' } | { status: 'duplicate' };
+export type RecordEventResult = { status: 'new' } | { status: 'duplicate' } | { status: 'routing' };
+
+/**
+ * How long the delivery that recorded an event owns its routing (a lease from `receivedAt`):
+ * meanwhile another delivery of it is answered `routing` and the re-driver leaves it alone.
+ */
+export const ROUTING_LEASE_MS = 30_000;
+
+/** What the re-driver asks for: a page of customers with unrouted events received before a time. */
+export interface UnroutedClaim {
+  /** Only events received before this (ISO): younger ones may still be in their first delivery. */
+  receivedBefore: string;
+  /** How long the claimed events are the caller's, from now. */
+  leaseMs: number;
+  /** At most this many customers… */
+  customers: number;
+  /** …and this many events of each. */
+  eventsPerCustomer: number;
+}
 
 /** One published version of a journey. */
 export interface DeployedJourney {
@@ -174,14 +193,23 @@ export interface LiveStore extends ProfileStore, DeliveryStore {
    */
   resolveCustomer(ids: { userId?: string; anonymousId?: string }): Promise<string>;
   /**
-   * Stores an event unless its messageId was already fully routed. A redelivery of a stored but
-   * unrouted event answers `new` without overwriting the stored copy, so two concurrent
-   * deliveries of one messageId can both route it; routing must stay idempotent (tryEnrol and
-   * signal-with-start are).
+   * Stores an event unless its messageId was already fully routed, leased to this delivery until
+   * `receivedAt` + ROUTING_LEASE_MS. A redelivery of a stored but unrouted event answers `new`
+   * (without overwriting the stored copy) and takes the lease when nobody holds it, else
+   * `routing`: of concurrent deliveries, and of a delivery racing the re-driver, one routes it.
    */
   recordEvent(event: StoredEvent): Promise<RecordEventResult>;
   /** Marks an event routed: later deliveries of the same messageId are duplicates. */
   markEventRouted(messageId: string): Promise<void>;
+  /** Gives up the routing lease of an unrouted event (its routing failed), so a retry or the re-driver may take it. */
+  releaseEvent(messageId: string): Promise<void>;
+  /**
+   * Claims unrouted events for the re-driver, customer by customer: per customer the oldest
+   * events (by timestamp, then arrival), each leased to the caller for `leaseMs`. A customer
+   * with an event whose lease someone else holds is left out, so one customer's events are
+   * routed by one router at a time, in order. Safe when several processes claim at once.
+   */
+  claimUnroutedEvents(claim: UnroutedClaim): Promise<StoredEvent[][]>;
   /** Events stored but not yet marked routed, and when the oldest of them was received (for metrics). */
   routingBacklog(): Promise<{ events: number; oldestReceivedAt?: string }>;
   eventsFor(customerId: string): Promise<StoredEvent[]>;

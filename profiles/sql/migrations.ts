@@ -192,6 +192,17 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'routing leases: stored events whose routing failed are routed again',
+    sql: sql`
+      -- Until when one router (an API request or the re-driver) owns routing the event; NULL or
+      -- past: nobody does, and the re-driver may take an unrouted event once it is old enough.
+      ALTER TABLE events ADD COLUMN routing_lease_until ${TIME};
+      -- The re-driver and the routing backlog look at unrouted events only: a few among millions.
+      CREATE INDEX events_unrouted ON events (received_at) WHERE routed_at IS NULL;
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */

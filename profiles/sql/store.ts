@@ -35,11 +35,13 @@ import type {
   StepRecord,
   StoredEvent,
   SubscriptionStatus,
+  UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
+import { ROUTING_LEASE_MS } from '../store';
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
-import { json, sql, typed, word, type Sql } from './dialect';
+import { join, json, sql, typed, word, type Sql } from './dialect';
 import { APPLIED_VERSIONS, migrationsFor } from './migrations';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
 import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, UNSUBSCRIBE_CODE, type Shape } from './rows';
@@ -75,6 +77,11 @@ function identityGroup(customer: string | Sql): Sql {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+/** The end of a lease of `ms` from now (ISO). */
+function leaseAfter(ms: number): string {
+  return new Date(Date.now() + ms).toISOString();
 }
 
 /**
@@ -225,12 +232,58 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
     // Every accepted event passes here, so the common case is one statement, not a transaction.
-    // A conflicting insert waits for the row it conflicts with to commit, so the read below finds
-    // it; should it be marked routed in between, `duplicate` is the true answer.
-    const inserted = await this.db.run(sql`${insertRow('events', EVENT, event, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`);
-    if (inserted === 1) return { status: 'new' };
+    // A conflicting insert waits for the row it conflicts with to commit, so the statements below
+    // find it; should it be marked routed in between, `duplicate` is the true answer.
+    const leaseUntil = new Date(Date.parse(event.receivedAt) + ROUTING_LEASE_MS).toISOString();
+    const insert = insertRow('events', EVENT, event, { skip: ['routedAt'], extra: { routing_lease_until: leaseUntil } });
+    if ((await this.db.run(sql`${insert} ON CONFLICT DO NOTHING`)) === 1) return { status: 'new' };
+    // One statement decides who takes over an unrouted event, so of racing deliveries one does.
+    const time = now();
+    const taken = await this.db.run(
+      sql`UPDATE events SET routing_lease_until = ${leaseAfter(ROUTING_LEASE_MS)}
+          WHERE message_id = ${event.messageId} AND routed_at IS NULL AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})`,
+    );
+    if (taken === 1) return { status: 'new' };
     const row = await first(this.db, sql`SELECT routed_at FROM events WHERE message_id = ${event.messageId}`);
-    return row?.routed_at === null ? { status: 'new' } : { status: 'duplicate' };
+    return row?.routed_at === null ? { status: 'routing' } : { status: 'duplicate' };
+  }
+
+  async releaseEvent(messageId: string): Promise<void> {
+    await this.db.run(sql`UPDATE events SET routing_lease_until = NULL WHERE message_id = ${messageId} AND routed_at IS NULL`);
+  }
+
+  async claimUnroutedEvents(claim: UnroutedClaim): Promise<StoredEvent[][]> {
+    const customers = await this.db.all(
+      sql`SELECT customer_id FROM events
+          WHERE routed_at IS NULL AND received_at < ${claim.receivedBefore} AND (routing_lease_until IS NULL OR routing_lease_until <= ${now()})
+          GROUP BY customer_id ORDER BY MIN(received_at), customer_id LIMIT ${claim.customers}`,
+    );
+    const pages: StoredEvent[][] = [];
+    for (const row of customers) {
+      const events = await this.db.transaction((tx) => this.claimCustomerEvents(tx, String(row.customer_id), claim));
+      if (events.length > 0) pages.push(events);
+    }
+    return pages;
+  }
+
+  /** One customer's part of a claim, under the customer's lock so two claimers never share it. */
+  private async claimCustomerEvents(tx: Transaction, customerId: string, claim: UnroutedClaim): Promise<StoredEvent[]> {
+    await tx.lock('customer', customerId);
+    const time = now();
+    const busy = await first(
+      tx,
+      sql`SELECT 1 AS busy FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND routing_lease_until > ${time}`,
+    );
+    if (busy) return [];
+    const rows = await tx.all(
+      sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND received_at < ${claim.receivedBefore}
+          ORDER BY timestamp, ${SEQ} LIMIT ${claim.eventsPerCustomer}`,
+    );
+    const events = this.records(EVENT, rows);
+    if (events.length === 0) return [];
+    const ids = join(events.map((e) => sql`${e.messageId}`), ', ');
+    await tx.run(sql`UPDATE events SET routing_lease_until = ${leaseAfter(claim.leaseMs)} WHERE message_id IN (${ids})`);
+    return events;
   }
 
   async markEventRouted(messageId: string): Promise<void> {

@@ -30,6 +30,11 @@ export class SpyStore implements EventStore {
     return this.live.markEventRouted(messageId);
   }
 
+  async releaseEvent(messageId: string): Promise<void> {
+    this.enter('releaseEvent');
+    return this.live.releaseEvent(messageId);
+  }
+
   async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
     this.enter('identify');
     return this.live.identify(id, traits);

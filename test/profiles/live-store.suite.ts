@@ -5,7 +5,7 @@
  */
 import { resolveShortCode } from '../../delivery/short-links';
 import { ProfileStoreError } from '../../profiles/errors';
-import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, UnsubscribeCode } from '../../profiles/store';
+import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, UnroutedClaim, UnsubscribeCode } from '../../profiles/store';
 
 /** A store as the suite sees it: the contract plus the migration report both stores offer. */
 export type TestStore = LiveStore & { appliedMigrations(): number[] | Promise<number[]> };
@@ -394,13 +394,77 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect((await store.eventsFor('u1')).map((e) => e.messageId)).toEqual(['early', 'late']);
       });
 
-      it('concurrent deliveries of one unrouted messageId are all new and stored once; routedAt is not taken from the caller', async () => {
+      it('of concurrent deliveries of one messageId one routes it, the others hear it is being routed; stored once, routedAt not taken from the caller', async () => {
         const other = await open();
+        const received = new Date().toISOString();
         const results = await Promise.all(
-          Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).recordEvent(track('e1', 'u1', { routedAt: T0 }))),
+          Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).recordEvent(track('e1', 'u1', { routedAt: T0, receivedAt: received }))),
         );
-        expect(results).toEqual(Array.from({ length: 6 }, () => ({ status: 'new' })));
-        expect(await store.eventsFor('u1')).toEqual([track('e1', 'u1')]);
+        expect(results.filter((r) => r.status === 'new')).toHaveLength(1);
+        expect(results.filter((r) => r.status === 'routing')).toHaveLength(5);
+        expect(await store.eventsFor('u1')).toEqual([track('e1', 'u1', { receivedAt: received })]);
+      });
+
+      it('a delivery whose routing failed releases the event, and the retry routes it', async () => {
+        const event = track('e1', 'u1', { receivedAt: new Date().toISOString() });
+        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
+        expect(await store.recordEvent(event)).toEqual({ status: 'routing' });
+        await store.releaseEvent('e1');
+        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
+        await store.markEventRouted('e1');
+        await store.releaseEvent('e1');
+        expect(await store.recordEvent(event)).toEqual({ status: 'duplicate' });
+      });
+    });
+
+    describe('re-driving unrouted events', () => {
+      const claim = (overrides: Partial<UnroutedClaim> = {}): UnroutedClaim => ({
+        receivedBefore: at(HOUR),
+        leaseMs: 60_000,
+        customers: 10,
+        eventsPerCustomer: 10,
+        ...overrides,
+      });
+      const ids = (pages: StoredEvent[][]) => pages.map((page) => page.map((e) => e.messageId));
+
+      it('claims unrouted events received before the cut-off, per customer in timestamp then arrival order, oldest customer first', async () => {
+        await store.recordEvent(track('u1-late', 'u1', { timestamp: at(2000), receivedAt: at(100) }));
+        await store.recordEvent(track('u1-early', 'u1', { timestamp: at(1000), receivedAt: at(200) }));
+        await store.recordEvent(track('u1-early-2', 'u1', { timestamp: at(1000), receivedAt: at(300) }));
+        await store.recordEvent(track('u2', 'u2', { receivedAt: at(50) }));
+        await store.recordEvent(track('routed', 'u3', { receivedAt: at(0) }));
+        await store.markEventRouted('routed');
+        await store.recordEvent(track('young', 'u4', { receivedAt: at(2 * HOUR) }));
+        const claimed = await store.claimUnroutedEvents(claim());
+        expect(ids(claimed)).toEqual([['u2'], ['u1-early', 'u1-early-2', 'u1-late']]);
+        expect(claimed[0][0]).toEqual(track('u2', 'u2', { receivedAt: at(50) }));
+      });
+
+      it('a claimed event is nobody else’s until its lease ends: not claimed again, and a redelivery hears it is being routed', async () => {
+        await store.recordEvent(track('e1', 'u1'));
+        const other = await open();
+        const [mine, theirs] = await Promise.all([store.claimUnroutedEvents(claim()), other.claimUnroutedEvents(claim())]);
+        expect([...ids(mine), ...ids(theirs)]).toEqual([['e1']]);
+        expect(await store.claimUnroutedEvents(claim())).toEqual([]);
+        expect(await store.recordEvent(track('e1', 'u1'))).toEqual({ status: 'routing' });
+        await store.releaseEvent('e1');
+        expect(ids(await other.claimUnroutedEvents(claim()))).toEqual([['e1']]);
+      });
+
+      it('leaves out a customer while another router holds one of their events, so their events keep their order', async () => {
+        await store.recordEvent(track('old', 'u1', { receivedAt: at(0) }));
+        await store.recordEvent(track('routing-now', 'u1', { receivedAt: new Date().toISOString() }));
+        await store.recordEvent(track('other', 'u2', { receivedAt: at(0) }));
+        expect(ids(await store.claimUnroutedEvents(claim({ receivedBefore: new Date(Date.now() + HOUR).toISOString() })))).toEqual([['other']]);
+      });
+
+      it('claims pages: at most so many customers, so many events each; an expired lease may be claimed again', async () => {
+        for (const customer of ['u1', 'u2', 'u3']) {
+          for (const n of [1, 2, 3]) await store.recordEvent(track(`${customer}-${n}`, customer, { timestamp: at(n), receivedAt: at(customer === 'u3' ? 0 : 10) }));
+        }
+        const page = await store.claimUnroutedEvents(claim({ customers: 2, eventsPerCustomer: 2, leaseMs: -1 }));
+        expect(ids(page)).toEqual([['u3-1', 'u3-2'], ['u1-1', 'u1-2']]);
+        expect(ids(await store.claimUnroutedEvents(claim({ customers: 1, eventsPerCustomer: 1 })))).toEqual([['u3-1']]);
       });
     });
 
