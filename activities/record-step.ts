@@ -1,4 +1,5 @@
 import type { ActivityPolicy } from '../compiler/plan';
+import { ENDING_KINDS } from '../profiles/rules';
 import type { ActivityDeps, RecordStepInput } from './types';
 
 /** Retry/timeout policy of `recordStep`: a local write, retried patiently while the store is busy. */
@@ -22,5 +23,7 @@ export function createRecordStep(deps: ActivityDeps): (input: RecordStepInput) =
       at: input.at,
       ...(input.detail !== undefined ? { detail: input.detail } : {}),
     });
+    // The run's last record is its outcome (workflows/run/run.ts, finish).
+    if (ENDING_KINDS.has(input.kind)) deps.metrics?.journeyEnded(context.journeyId, input.kind);
   };
 }

@@ -6,6 +6,7 @@ import { checkChannel, chooseChannel } from './send/channel';
 import { deliverOrFail } from './send/deliver';
 import { finishSent, skip } from './send/finish';
 import { renderOutgoing } from './send/outgoing';
+import { countSend } from '../observability/metrics';
 import type { ActivityDeps, SendMessageInput, SendMessageResult } from './types';
 
 export { deliveryStoreOf, type SkipReason } from './send/attempt';
@@ -54,7 +55,12 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
   return async function sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     // The claim comes before any other store call: it is what makes the send effectively-once.
     const finished = await claimSend(deps.store, input);
+    // A key already finished was counted when it finished.
     if (finished) return finished;
+    return countSend(deps.metrics, input.template.channel, () => sendClaimed(input));
+  };
+
+  async function sendClaimed(input: SendMessageInput): Promise<SendMessageResult> {
     const attempt = await openAttempt(deps, delivery, input);
 
     const choice = await chooseChannel(input.template, input.fallbacks ?? [], (template) => checkChannel(attempt, template));
@@ -70,5 +76,5 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
 
     const messageId = await deliverOrFail(onChannel, outgoing);
     return finishSent(onChannel, outgoing, messageId);
-  };
+  }
 }

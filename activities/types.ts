@@ -3,6 +3,7 @@ import type { ActivityPolicy, TemplatePlan, TrackEvent } from '../compiler/plan'
 import type { ConsentMode } from '../core/consent';
 import type { ShortUnsubscribeLinks } from '../delivery/short-links';
 import type { ProfileChanges, ProfileStore } from '../profiles/store';
+import type { Metrics } from '../observability/metrics';
 
 /** What every activity implementation may depend on; built once per worker. */
 export interface ActivityDeps {
@@ -19,6 +20,8 @@ export interface ActivityDeps {
   delivery?: DeliveryPolicy;
   /** Secret for `X-Unbroken-Signature` on outgoing webhooks (UNBROKEN_WEBHOOK_SECRET); unsigned when unset. */
   webhookSecret?: string;
+  /** Counts sends, their durations and journey outcomes; absent: nothing is counted. */
+  metrics?: Metrics;
 }
 
 export interface OutgoingEmail {

@@ -12,6 +12,8 @@ import type { DeliveryStore } from '../profiles/store';
 import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
 import type { EventRouter, EventStore, ReadyReport } from './types';
 import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
+import type { ProcessMetrics } from '../observability/metrics';
+import { countAccepted, registerHttpMetrics } from '../observability/metrics-http';
 import type { Logger } from '../observability/log';
 import { logApiError, registerRequestLogging, requestIdOf, requestLogController } from '../observability/log-http';
 
@@ -37,6 +39,8 @@ export interface ApiDeps {
   unsubscribe?: UnsubscribeDeps;
   /** Serves `POST /v1/suppressions` (bounces and complaints from a provider). Absent: no such route. */
   suppressions?: Pick<DeliveryStore, 'suppress'>;
+  /** Counts requests and events, and serves them on `GET /metrics`. Absent: no counting, no such route. */
+  metrics?: ProcessMetrics;
 }
 
 /** A request body that failed validation; rendered as 400 with one entry per bad field. */
@@ -70,9 +74,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.
   app.removeContentTypeParser('text/plain');
 
+  const metrics = deps.metrics;
+  if (metrics) registerHttpMetrics(app, metrics);
   const ingestDeps: IngestDeps = {
     store: deps.store,
-    router: deps.router,
+    router: metrics ? countAccepted(deps.router, metrics) : deps.router,
     now: deps.now ?? (() => new Date()),
     inFlight: createInFlight(),
   };

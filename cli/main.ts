@@ -12,6 +12,7 @@ import { quietHoursWindow } from '../worker/deps';
 import { installLogger } from '../observability/log';
 import { installRuntime, temporalLevel } from '../worker/logging';
 import { runWorker } from '../worker/main';
+import { temporalMetricsAddress } from '../worker/metrics-server';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { startBanner, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
@@ -143,7 +144,7 @@ async function startCommand(args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError(`start takes no positional arguments (got "${positionals[0]}")`);
   // The quick start's terminal shows the banner; below warn, logs would bury it.
   installLogger({ service: 'start', level: config.logLevel ?? 'warn' });
-  installRuntime(temporalLevel(config.logLevel ?? 'warn'), config.metricsAddress);
+  installRuntime(temporalLevel(config.logLevel ?? 'warn'), await temporalMetricsAddress(config.metricsAddress));
   const system = await startSystem(config, { definitionsDir: values.definitions });
   write(startBanner(system));
   await new Promise<void>((resolve) => {

@@ -20,6 +20,8 @@ import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecr
 import { connectClient, connectWorker } from '../worker/connection';
 import { startDevServer } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
+import { ProcessMetrics } from '../observability/metrics';
+import { serveWorkerEndpoints } from '../worker/metrics-server';
 import { deploy } from './live';
 
 export interface RunningSystem {
@@ -80,6 +82,8 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
     }
     const store = await openProfileStore(config.databaseUrl, config.dataDir);
     stops.push(() => store.close());
+    const metrics = new ProcessMetrics();
+    metrics.watchRoutingBacklog(() => store.routingBacklog());
     const deployed = await deploy(store, opts.definitionsDir);
 
     const temporal = { ...config.temporal, address: temporalAddress };
@@ -93,13 +97,17 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       connection: nativeConnection,
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
-      deps: activityDeps(config, store, smtpMailer(smtpUrl)),
+      deps: { ...activityDeps(config, store, smtpMailer(smtpUrl)), metrics },
     });
     const running = worker.run();
     stops.push(async () => {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    if (config.metricsAddress !== undefined) {
+      const endpoints = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker });
+      stops.push(endpoints.close);
+    }
 
     const router = new JourneyRouter({
       store,
@@ -107,6 +115,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       taskQueue: temporal.taskQueue,
       defaultTimezone: config.defaultTimezone,
       quietHours: quietHoursWindow(config),
+      metrics,
     });
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
     const api = await buildApi({
@@ -117,6 +126,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       logger: log(),
       unsubscribe: { secret: unsubscribeSecret(config), store },
       suppressions: store,
+      metrics,
       ready: async () => {
         const checks: Record<string, string> = {};
         try {

@@ -207,12 +207,37 @@ export function rejectionReason(status: number): RejectionReason {
   }
 }
 
-/** Times `work` as one send of `channel`, whether it succeeds or throws. */
-export async function timeSend<T>(metrics: Metrics, channel: string, work: () => Promise<T>): Promise<T> {
+/** Times `work` as one hand-off of a message to `channel`, whether it succeeds or throws. */
+export async function timeSend<T>(metrics: Metrics | undefined, channel: string, work: () => Promise<T>): Promise<T> {
   const started = process.hrtime.bigint();
   try {
     return await work();
   } finally {
-    metrics.sendDuration(channel, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics?.sendDuration(channel, Number(process.hrtime.bigint() - started) / 1e9);
   }
+}
+
+/** What a send step answered, as far as counting goes (activities/types.ts SendMessageResult). */
+interface SendOutcome {
+  status: 'sent' | 'skipped' | 'deferred';
+  channel: string;
+  reason?: string;
+}
+
+/**
+ * Counts one send by the channel it settled on and its result: `sent`, the skip reason,
+ * `deferred`; a throw counts under the first channel as `failed` (permanent, not retried) or
+ * `error` (Temporal retries it).
+ */
+export async function countSend<R extends SendOutcome>(metrics: Metrics | undefined, channel: string, work: () => Promise<R>): Promise<R> {
+  let result: R;
+  try {
+    result = await work();
+  } catch (err) {
+    const permanent = typeof err === 'object' && err !== null && (err as { nonRetryable?: unknown }).nonRetryable === true;
+    metrics?.messageFinished(channel, permanent ? 'failed' : 'error');
+    throw err;
+  }
+  metrics?.messageFinished(result.channel, result.status === 'skipped' ? (result.reason ?? 'skipped') : result.status);
+  return result;
 }

@@ -10,6 +10,7 @@ import type { EventRouter } from '../api/types';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
 import { consentReads, emptyProfile, instanceKeyOf, readConsent, triggerMatches } from '../core/index';
 import { log } from '../observability/log';
+import { noMetrics, type Metrics } from '../observability/metrics';
 import type { journeyWorkflow } from '../workflows/journey';
 import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, stateQuery, type JourneyInput } from '../workflows/definitions';
 
@@ -35,6 +36,8 @@ export interface RouterOptions {
   temporalTimeoutMs?: number;
   /** Where the reasons an event entered nobody go (default: the process's log, at warn). */
   warn?: (message: string, detail: Record<string, unknown>) => void;
+  /** Counts entries (default: nothing). */
+  metrics?: Metrics;
 }
 
 /** A run's input as the store keeps it: everything but the plan, which the version names. */
@@ -212,7 +215,9 @@ export class JourneyRouter implements EventRouter {
         return;
       }
     }
-    if (decision.enrolled) await this.start(decision.enrolment);
+    if (!decision.enrolled) return;
+    await this.start(decision.enrolment);
+    (this.opts.metrics ?? noMetrics).journeyEntered(plan.journey);
   }
 
   /**

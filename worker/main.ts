@@ -6,26 +6,36 @@ import { connectWorker } from './connection';
 import { activityDeps } from './deps';
 import { installLogger } from '../observability/log';
 import { installRuntime, temporalLevel } from './logging';
+import { ProcessMetrics } from '../observability/metrics';
+import { serveWorkerEndpoints, temporalMetricsAddress, type MetricsServer } from './metrics-server';
 import { createJourneyWorker } from './worker';
 
 /** Starts a worker with the given configuration and resolves when it has shut down. */
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   const logger = installLogger({ service: 'worker', level: config.logLevel ?? 'info' });
-  installRuntime(temporalLevel(config.logLevel ?? 'info'), config.metricsAddress);
+  installRuntime(temporalLevel(config.logLevel ?? 'info'), await temporalMetricsAddress(config.metricsAddress));
   const store = await openProfileStore(config.databaseUrl, config.dataDir);
   const connection = await connectWorker(config.temporal);
+  const metrics = new ProcessMetrics();
+  metrics.watchRoutingBacklog(() => store.routingBacklog());
+  let server: MetricsServer | undefined;
   try {
     const worker = await createJourneyWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: activityDeps(config, store, smtpMailer(config.smtpUrl)),
+      deps: { ...activityDeps(config, store, smtpMailer(config.smtpUrl)), metrics },
     });
+    if (config.metricsAddress !== undefined) {
+      server = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker });
+      logger.info({ url: server.url }, `unbroken worker: metrics and health on ${server.url} (/metrics, /healthz, /readyz)`);
+    }
     const { taskQueue, address, namespace } = config.temporal;
     logger.info({ taskQueue, temporalAddress: address, namespace }, `unbroken worker: task queue "${taskQueue}" on ${address} (namespace ${namespace})`);
     // Worker.run() installs SIGINT/SIGTERM handlers and returns once the worker has drained.
     await worker.run();
   } finally {
+    await server?.close();
     await connection.close();
     await store.close();
   }

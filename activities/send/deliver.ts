@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { PERMANENT_DELIVERY_ERROR } from '../errors';
 import { DeliveryError, isHardBounce } from '../mailer';
+import { timeSend } from '../../observability/metrics';
 import type { SmsProvider } from '../types';
 import type { ChannelAttempt } from './attempt';
 import { messageIdFor, type Outgoing } from './outgoing';
@@ -22,7 +23,7 @@ export function classifyFailure(err: unknown): 'transient' | 'permanent' | 'hard
  */
 export async function deliverOrFail(attempt: ChannelAttempt, outgoing: Outgoing): Promise<string> {
   try {
-    return await deliver(attempt, outgoing);
+    return await timeSend(attempt.deps.metrics, attempt.template.channel, () => deliver(attempt, outgoing));
   } catch (err) {
     // Free the claim so the retry may take it; if even that fails, the claim stays `sending`
     // and the retry resends under the same Message-ID, which is the documented window.
