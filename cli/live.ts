@@ -4,7 +4,7 @@ import { Client, type Connection } from '@temporalio/client';
 import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
-import { openProfileStore } from '../profiles/index';
+import { openProfileStore, type OpenOptions } from '../profiles/index';
 import type { DeployResult, JourneyStats, LiveStore } from '../profiles/store';
 import type { Config } from '../worker/config';
 import { connectClient } from '../worker/connection';
@@ -37,9 +37,12 @@ export function formatDeploy(r: DeployResult): string {
   return lines.join('\n') || 'nothing to deploy';
 }
 
-/** Opens the configured store, runs `fn`, and closes the store again. */
-export async function withStore<T>(config: Config, fn: (store: LiveStore) => Promise<T>): Promise<T> {
-  const store = await openProfileStore(config.databaseUrl, config.dataDir);
+/**
+ * Opens the configured store, runs `fn`, and closes the store again. With `migrate: false` the
+ * store is not migrated, and a schema behind this Unbroken fails with "run unbroken migrate".
+ */
+export async function withStore<T>(config: Config, fn: (store: LiveStore) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+  const store = await openProfileStore(config.databaseUrl, config.dataDir, options);
   try {
     return await fn(store);
   } finally {
@@ -140,4 +143,42 @@ export function formatStats(s: JourneyStats): string {
     for (const [reason, n] of Object.entries(st.reasons ?? {})) out.push(`${''.padEnd(36)}   ${reason.padEnd(14)} ${n}`);
   }
   return out.join('\n');
+}
+
+/** What is live in the store, and where the local definitions folder differs from it. */
+export interface LiveJourneys {
+  journeys: { journeyId: string; version: string; paused: boolean }[];
+  /** Local journeys whose version is not the live one (`live` absent: never deployed). */
+  differs: { journeyId: string; local?: string; live?: string }[];
+  /** Why the local folder could not be compared (missing, or invalid definitions). */
+  localProblem?: string;
+}
+
+/** Reads the live journeys and compares them with the definitions folder, publishing nothing. */
+export async function liveJourneys(store: LiveStore, definitionsDir: string): Promise<LiveJourneys> {
+  const journeys = (await store.deployedJourneys())
+    .map(({ journeyId, version, paused }) => ({ journeyId, version, paused }))
+    .sort((a, b) => a.journeyId.localeCompare(b.journeyId));
+  if (!fs.existsSync(definitionsDir)) return { journeys, differs: [], localProblem: `definitions folder "${definitionsDir}" does not exist` };
+  const compiled = compileDefinitions(definitionsDir, { ...activityCatalog, cwd: process.cwd() });
+  if (compiled.errors.length) return { journeys, differs: [], localProblem: `${compiled.errors.length} problem(s) in ${definitionsDir} (see \`unbroken validate\`)` };
+  const live = new Map(journeys.map((j) => [j.journeyId, j.version]));
+  // Journeys only live are not a difference: deploy never withdraws a journey.
+  const differs = [...compiled.plans.keys()]
+    .sort()
+    .map((journeyId) => ({ journeyId, local: compiled.plans.get(journeyId)?.version, live: live.get(journeyId) }))
+    .filter((d) => d.local !== d.live);
+  return { journeys, differs };
+}
+
+/** The live journeys and their differences from the local folder, as lines for the start banner. */
+export function formatLiveJourneys(l: LiveJourneys, definitionsDir: string): string[] {
+  const list = l.journeys.map((j) => `${j.journeyId} ${j.version}${j.paused ? ' (paused)' : ''}`).join(', ');
+  const lines = [list || 'none live: publish the definitions with `unbroken deploy`'];
+  if (l.localProblem) lines.push(`not compared with ${definitionsDir}: ${l.localProblem}`);
+  if (l.differs.length) {
+    const what = l.differs.map((d) => `${d.journeyId} (here ${d.local}, live ${d.live ?? 'none'})`).join(', ');
+    lines.push(`${definitionsDir} differs from what is live: ${what}; left as is. Publish with \`unbroken deploy --definitions ${definitionsDir}\``);
+  }
+  return lines;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError, formatWarning, type CompileError, type CompileResult } from '../compiler/index';
-import { ConfigError, loadConfig } from '../worker/config';
+import { ConfigError, loadConfig, type Config } from '../worker/config';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { quietHoursWindow } from '../worker/deps';
@@ -14,6 +14,9 @@ import { installRuntime, temporalLevel } from '../worker/logging';
 import { runWorker } from '../worker/main';
 import { temporalMetricsAddress } from '../worker/metrics-server';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
+import { ProfileStoreError, type JourneyStats } from '../profiles/index';
+import { doctor, formatDoctor } from './doctor';
+import { formatMigrate, migrate } from './migrate';
 import { startBanner, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 
@@ -138,24 +141,66 @@ async function simulateCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Whether `start` publishes its definitions folder: only the embedded quick start (its own
+ * Temporal and SQLite store, so one developer's machine) or when asked. A node of a shared
+ * deployment started from an old checkout must not roll live journeys back.
+ */
+export function startDeploys(config: Config, deployFlag: boolean): boolean {
+  return deployFlag || (config.embeddedTemporal && config.databaseUrl === undefined);
+}
+
+/** Exit code after a stop by signal during start (128 + SIGINT), as shells report Ctrl-C. */
+const INTERRUPTED = 130;
+
+/** Resolves with the first SIGINT or SIGTERM; a second one exits at once. */
+function nextStopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: string) => {
+      process.removeAllListeners('SIGINT').removeAllListeners('SIGTERM');
+      const force = () => {
+        process.stderr.write('unbroken: second signal, exiting without waiting\n');
+        process.exit(INTERRUPTED);
+      };
+      process.once('SIGINT', force).once('SIGTERM', force);
+      resolve(signal);
+    };
+    process.once('SIGINT', () => onSignal('SIGINT')).once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+}
+
 async function startCommand(args: string[]): Promise<number> {
   const config = loadConfig();
-  const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: config.definitionsDir } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { definitions: { type: 'string', default: config.definitionsDir }, deploy: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
   if (positionals.length) throw new UsageError(`start takes no positional arguments (got "${positionals[0]}")`);
   // The quick start's terminal shows the banner; below warn, logs would bury it.
   installLogger({ service: 'start', level: config.logLevel ?? 'warn' });
   installRuntime(temporalLevel(config.logLevel ?? 'warn'), await temporalMetricsAddress(config.metricsAddress));
-  const system = await startSystem(config, { definitionsDir: values.definitions });
-  write(startBanner(system));
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`\nunbroken: ${signal} received, stopping (in-flight sends finish first)…\n`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+  // Listening before anything starts: a dependency that hangs (a database that never answers) must not make Ctrl-C deaf.
+  const signalled = nextStopSignal();
+  let stopStarted: (() => Promise<void>) | undefined;
+  const starting = startSystem(config, {
+    definitionsDir: values.definitions,
+    deploy: startDeploys(config, values.deploy),
+    onStop: (stop) => (stopStarted = stop),
   });
-  await system.stop();
+  const first = await Promise.race([starting, signalled]);
+  if (typeof first === 'string') {
+    process.stderr.write(`\nunbroken: ${first} received while starting; stopping what already started…\n`);
+    // The start may still fail or finish later; the process exits before it matters.
+    starting.catch(() => undefined);
+    await stopStarted?.();
+    process.stderr.write('unbroken: start interrupted.\n');
+    return INTERRUPTED;
+  }
+  write(startBanner(first));
+  const signal = await signalled;
+  process.stderr.write(`\nunbroken: ${signal} received, stopping (in-flight sends finish first)…\n`);
+  await first.stop();
   process.stderr.write('unbroken: stopped.\n');
   return 0;
 }
@@ -169,10 +214,30 @@ async function deployCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function migrateCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { status: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`migrate takes no positional arguments (got "${positionals[0]}")`);
+  const report = await migrate(loadConfig(), values.status);
+  write(values.json ? JSON.stringify(report) : formatMigrate(report, values.status));
+  // `--status` exits 1 while migrations are pending, so a deploy script can wait on it.
+  return values.status && report.pending.length > 0 ? 1 : 0;
+}
+
+async function doctorCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`doctor takes no positional arguments (got "${positionals[0]}")`);
+  const report = await doctor();
+  write(values.json ? JSON.stringify(report) : formatDoctor(report));
+  return report.ok ? 0 : 1;
+}
+
+/** Read-only and operator commands never migrate: a schema behind this Unbroken fails with "run unbroken migrate". */
+const NO_MIGRATION = { migrate: false } as const;
+
 async function pauseCommand(command: 'pause' | 'resume', args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one journey id`);
-  const found = await withStore(loadConfig(), (store) => store.setPaused(positionals[0], command === 'pause'));
+  const found = await withStore(loadConfig(), (store) => store.setPaused(positionals[0], command === 'pause'), NO_MIGRATION);
   if (!found) throw new UsageError(`journey "${positionals[0]}" has never been deployed (run \`unbroken deploy\` first)`);
   write(command === 'pause' ? `${positionals[0]} paused: no new customers enter; those inside continue` : `${positionals[0]} resumed: customers enter again`);
   return 0;
@@ -182,7 +247,7 @@ async function statusCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length || !values.user) throw new UsageError('status needs --user ID');
   const config = loadConfig();
-  const stored = await withStore(config, (store) => customerStatus(store, values.user!));
+  const stored = await withStore(config, (store) => customerStatus(store, values.user!), NO_MIGRATION);
   const status = await addLiveSteps(stored, config.temporal);
   write(values.json ? JSON.stringify(status) : formatStatus(status));
   return 0;
@@ -191,8 +256,20 @@ async function statusCommand(args: string[]): Promise<number> {
 async function statsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('stats needs exactly one journey id');
-  const stats = await withStore(loadConfig(), (store) => store.journeyStats(positionals[0]));
-  write(values.json ? JSON.stringify(stats) : formatStats(stats));
+  const journeyId = positionals[0];
+  const found = await withStore(
+    loadConfig(),
+    async (store): Promise<{ stats: JourneyStats } | { known: string[] }> => {
+      const deployed = await store.deployedJourneys();
+      return deployed.some((j) => j.journeyId === journeyId) ? { stats: await store.journeyStats(journeyId) } : { known: deployed.map((j) => j.journeyId).sort() };
+    },
+    NO_MIGRATION,
+  );
+  if ('known' in found) {
+    process.stderr.write(`unbroken: no journey "${journeyId}" has been deployed (deployed: ${found.known.join(', ') || 'none'})\n`);
+    return 1;
+  }
+  write(values.json ? JSON.stringify(found.stats) : formatStats(found.stats));
   return 0;
 }
 
@@ -209,6 +286,10 @@ export async function main(argv: string[]): Promise<number> {
         return await startCommand(rest);
       case 'deploy':
         return await deployCommand(rest);
+      case 'migrate':
+        return await migrateCommand(rest);
+      case 'doctor':
+        return await doctorCommand(rest);
       case 'pause':
       case 'resume':
         return await pauseCommand(command, rest);
@@ -243,6 +324,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`unbroken: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof ProfileStoreError) {
+      // Its message names the database (password hidden) and what to do; a stack would bury that.
+      process.stderr.write(`unbroken: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }

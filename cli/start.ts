@@ -22,7 +22,7 @@ import { startDevServer } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
 import { ProcessMetrics } from '../observability/metrics';
 import { serveWorkerEndpoints } from '../worker/metrics-server';
-import { deploy } from './live';
+import { deploy, formatLiveJourneys, liveJourneys, type LiveJourneys } from './live';
 
 export interface RunningSystem {
   /** Where a client on this machine reaches the event API (loopback when it listens on every interface). */
@@ -35,15 +35,27 @@ export interface RunningSystem {
   writeKey: string;
   /** True when the write key came from UNBROKEN_WRITE_KEY: it is the operator's, and never printed. */
   writeKeyFromEnv: boolean;
-  deployed: DeployResult;
+  /** What start published; absent when it published nothing (`deploy: false`). */
+  deployed?: DeployResult;
+  /** The journeys live once started, and where the definitions folder differs from them. */
+  live: LiveJourneys;
+  definitionsDir: string;
   store: LiveStore;
   router: JourneyRouter;
   /** Stops everything, newest part first, letting in-flight work finish. */
   stop(): Promise<void>;
 }
 
-/** Starts every part; on failure, stops what already started and rethrows. */
-export async function startSystem(config: Config, opts: { definitionsDir: string }): Promise<RunningSystem> {
+/**
+ * Starts every part; on failure, stops what already started and rethrows. `deploy` (default true)
+ * publishes the definitions folder first; `unbroken start` decides it (cli/main.ts).
+ * `onStop` receives the stop function as soon as the first part starts, so a signal during a
+ * slow start can stop what already runs.
+ */
+export async function startSystem(
+  config: Config,
+  opts: { definitionsDir: string; deploy?: boolean; onStop?: (stop: () => Promise<void>) => void },
+): Promise<RunningSystem> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
@@ -55,6 +67,7 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
     }
     stops.length = 0;
   };
+  opts.onStop?.(stopAll);
   if (config.embeddedTemporal && config.temporal.tls) {
     // Connecting with TLS to the plain-TCP dev server would fail later with a handshake error.
     throw new ConfigError([
@@ -84,7 +97,8 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
     stops.push(() => store.close());
     const metrics = new ProcessMetrics();
     metrics.watchRoutingBacklog(() => store.routingBacklog());
-    const deployed = await deploy(store, opts.definitionsDir);
+    const deployed = opts.deploy === false ? undefined : await deploy(store, opts.definitionsDir);
+    const live = await liveJourneys(store, opts.definitionsDir);
 
     const temporal = { ...config.temporal, address: temporalAddress };
     const nativeConnection = await connectWorker(temporal);
@@ -158,6 +172,8 @@ export async function startSystem(config: Config, opts: { definitionsDir: string
       writeKey,
       writeKeyFromEnv: config.writeKey !== undefined,
       deployed,
+      live,
+      definitionsDir: opts.definitionsDir,
       store,
       router,
       stop: stopAll,
@@ -186,7 +202,8 @@ export function startBanner(s: RunningSystem): string {
     `  Temporal         ${s.temporalAddress}${s.temporalUiUrl ? `  (Web UI: ${s.temporalUiUrl})` : ''}`,
   ];
   if (s.mailUrl) lines.push(`  mail catcher     ${s.mailUrl}`);
-  lines.push(`  journeys         ${[...s.deployed.published.map((p) => p.journeyId), ...s.deployed.unchanged].sort().join(', ')}`);
+  const [journeys, ...notes] = formatLiveJourneys(s.live, s.definitionsDir);
+  lines.push(`  journeys         ${journeys}`, ...notes.map((n) => `                   ${n}`));
   const curl = (endpoint: string, body: string) => [
     `  curl -s ${s.apiUrl}/v1/${endpoint} ${auth} -H 'Content-Type: application/json' \\`,
     `    -d '${body}'`,

@@ -5,7 +5,8 @@ export type ProfileStoreErrorCode =
   | 'invalid_cap'
   | 'unsupported_url'
   | 'unreachable'
-  | 'schema_too_new';
+  | 'schema_too_new'
+  | 'schema_behind';
 
 /**
  * A profile-store call that cannot succeed as written (bad change, no identity, bad URL, newer

@@ -13,12 +13,14 @@ import { redactUrl } from '../core/redact';
 import { ProfileStoreError } from './errors';
 import { PostgresProfileStore } from './postgres';
 import { SqliteProfileStore } from './sqlite';
+import type { SchemaStatus } from './sql/store';
 import type { LiveStore } from './store';
 
 export { ProfileStoreError } from './errors';
 export { PostgresProfileStore, postgresMigrations } from './postgres';
 export { SqliteProfileStore, migrations } from './sqlite';
 export type { Migration } from './sql/migrations';
+export type { SchemaStatus } from './sql/store';
 export type {
   CapCheck,
   CapDecision,
@@ -42,23 +44,63 @@ export type {
 /** File name of the default SQLite store inside the data directory. */
 export const DEFAULT_SQLITE_FILE = 'profiles.sqlite';
 
+/** How to open the store. */
+export interface OpenOptions {
+  /**
+   * false: apply no migration, and refuse (`schema_behind`, "run unbroken migrate") a database
+   * whose schema is behind this Unbroken, as read-only commands must. Default true: apply them.
+   */
+  migrate?: boolean;
+}
+
 /**
- * Opens the profile store a `DATABASE_URL` names, with its migrations applied.
+ * Opens the profile store a `DATABASE_URL` names, with its migrations applied (see OpenOptions).
  *
  * - unset or empty: SQLite file `<dataDir>/profiles.sqlite`
  * - `sqlite::memory:` or `:memory:`: SQLite in memory (tests, simulation)
  * - `sqlite:<path>` or `sqlite://<path>`: SQLite file at that path (relative to the working directory)
  * - `postgres://…` or `postgresql://…`: PostgreSQL (rejects with `unreachable` when it cannot connect)
  */
-export async function openProfileStore(url: string | undefined, dataDir: string): Promise<LiveStore> {
+export async function openProfileStore(url: string | undefined, dataDir: string, options: OpenOptions = {}): Promise<LiveStore> {
+  const store = await openSqlStore(url, dataDir, options.migrate !== false);
+  if (options.migrate !== false) return store;
+  const status = await store.schemaStatus();
+  if (status.pending.length === 0) return store;
+  await store.close();
+  const where = storeLocation(url, dataDir);
+  throw new ProfileStoreError(
+    'schema_behind',
+    `profile database ${where} is behind this Unbroken (${status.pending.length} migration${status.pending.length === 1 ? '' : 's'} pending, ` +
+      `${status.pending.map((m) => m.version).join(', ')}): run \`unbroken migrate\` first`,
+    { url: where },
+  );
+}
+
+/** The schema of the store a `DATABASE_URL` names, read without migrating anything. */
+export async function profileStoreSchema(url: string | undefined, dataDir: string): Promise<SchemaStatus & { where: string }> {
+  const store = await openSqlStore(url, dataDir, false);
+  try {
+    return { ...(await store.schemaStatus()), where: storeLocation(url, dataDir) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The store's location as messages show it: a file path, or the URL without its password. */
+export function storeLocation(url: string | undefined, dataDir: string): string {
   const value = url?.trim() ?? '';
-  if (value === '') return new SqliteProfileStore(path.join(dataDir, DEFAULT_SQLITE_FILE));
-  if (value === ':memory:' || value === 'sqlite::memory:') return new SqliteProfileStore(':memory:');
-  if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value);
+  return value === '' ? path.join(dataDir, DEFAULT_SQLITE_FILE) : redactUrl(value);
+}
+
+async function openSqlStore(url: string | undefined, dataDir: string, migrate: boolean): Promise<SqliteProfileStore | PostgresProfileStore> {
+  const value = url?.trim() ?? '';
+  if (value === '') return new SqliteProfileStore(path.join(dataDir, DEFAULT_SQLITE_FILE), { migrate });
+  if (value === ':memory:' || value === 'sqlite::memory:') return new SqliteProfileStore(':memory:', { migrate });
+  if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value, { migrate });
   if (value.startsWith('sqlite:')) {
     // `sqlite:///abs/path` and `sqlite:relative/path` both name a file; strip the URL prefix.
     const file = value.slice('sqlite:'.length).replace(/^\/\//, '');
-    if (file !== '') return new SqliteProfileStore(file);
+    if (file !== '') return new SqliteProfileStore(file, { migrate });
   }
   throw new ProfileStoreError(
     'unsupported_url',

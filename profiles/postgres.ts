@@ -1,6 +1,6 @@
 import { redactUrl } from '../core/redact';
 import { ProfileStoreError } from './errors';
-import { postgresDialect } from './sql/dialect';
+import { postgresDialect, sql } from './sql/dialect';
 import { migrationsFor, type Migration } from './sql/migrations';
 import { PostgresDriver } from './sql/postgres';
 import { SqlStore } from './sql/store';
@@ -26,11 +26,15 @@ export class PostgresProfileStore extends SqlStore<PostgresDriver> {
     super(driver);
   }
 
-  /** Connects, applies pending migrations and returns the store; rejects if the database is unreachable. */
-  static async open(url: string, options: { maxConnections?: number } = {}): Promise<PostgresProfileStore> {
+  /**
+   * Connects, applies pending migrations (unless `migrate` is false: then it only checks the
+   * connection) and returns the store; rejects if the database is unreachable.
+   */
+  static async open(url: string, options: { maxConnections?: number; migrate?: boolean } = {}): Promise<PostgresProfileStore> {
     const store = new PostgresProfileStore(PostgresDriver.connect(url, options.maxConnections ?? 10), redactUrl(url));
     try {
-      await store.db.migrate(store.url);
+      if (options.migrate === false) await store.db.run(sql`SELECT 1`);
+      else await store.db.migrate(store.url);
     } catch (err) {
       await store.close();
       if (err instanceof ProfileStoreError) throw err;

@@ -13,9 +13,12 @@ export const migrations: readonly Migration[] = migrationsFor(sqliteDialect);
  * processes (see sql/sqlite.ts for how they take turns).
  */
 export class SqliteProfileStore extends SqlStore<SqliteDriver> {
-  /** Opens (creating if needed) the database at `file` and applies pending migrations, synchronously. */
-  constructor(readonly file: string) {
-    super(new SqliteDriver(file));
+  /** Opens (creating if needed) the database at `file` and applies pending migrations (unless `migrate` is false), synchronously. */
+  constructor(
+    readonly file: string,
+    options: { migrate?: boolean } = {},
+  ) {
+    super(new SqliteDriver(file, options));
   }
 
   /** Schema versions applied to this database, oldest first. */

@@ -63,8 +63,14 @@ export class SqliteDriver implements Driver {
     lock: async () => undefined,
   };
 
-  /** Opens (creating if needed) the database at `file` and applies pending migrations, synchronously. */
-  constructor(readonly file: string) {
+  /**
+   * Opens (creating if needed) the database at `file` and applies pending migrations,
+   * synchronously, unless `migrate` is false (read-only commands, `unbroken migrate --status`).
+   */
+  constructor(
+    readonly file: string,
+    options: { migrate?: boolean } = {},
+  ) {
     const memory = file === ':memory:';
     if (!memory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     this.db = new Database(file);
@@ -74,7 +80,7 @@ export class SqliteDriver implements Driver {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     try {
-      this.migrate();
+      if (options.migrate !== false) this.migrate();
     } catch (err) {
       this.db.close();
       throw err;

@@ -27,6 +27,8 @@ describe('the start banner', () => {
       writeKey: key,
       writeKeyFromEnv,
       deployed: { published: [], unchanged: ['welcome-series'] },
+      live: { journeys: [{ journeyId: 'welcome-series', version: 'v1', paused: false }], differs: [] },
+      definitionsDir: 'definitions',
     }) as unknown as RunningSystem;
   const basic = Buffer.from(`${key}:`).toString('base64');
 
