@@ -68,6 +68,11 @@ export function eventsHeardBy(plan: JourneyPlan): Set<string> {
   return names;
 }
 
+/** True when the run was entered by this event (a redelivery or re-drive of its trigger). */
+function enteredBy(run: Enrolment, event: TrackEvent): boolean {
+  return event.messageId !== undefined && (run.input as StoredInput | null)?.trigger?.messageId === event.messageId;
+}
+
 /** True for a start or signal-with-start that found the run already closed. */
 function alreadyClosed(err: unknown): boolean {
   return err instanceof WorkflowExecutionAlreadyStartedError;
@@ -142,6 +147,10 @@ export class JourneyRouter implements EventRouter {
     // Running journeys first, so a journey entered by this very event does not hear it again.
     const listening: Enrolment[] = [];
     for (const e of active) if (await this.hears(e, track)) listening.push(e);
+    // Runs this very event entered on an earlier delivery whose start failed (Temporal was down):
+    // started here even if the journey has been paused or the trigger no longer matches since.
+    // Starting a run that runs is a no-op.
+    await Promise.all(active.filter((e) => enteredBy(e, track)).map((e) => this.start(e)));
     await Promise.all(listening.map((e) => this.signal(e, { event: track })));
     const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
     if (candidates.length === 0) return;
@@ -172,7 +181,7 @@ export class JourneyRouter implements EventRouter {
   private async hears(run: Enrolment, event: TrackEvent): Promise<boolean> {
     const plan = await this.planOf(run.journeyId, run.version);
     if (!this.heardBy(plan).has(event.event)) return false;
-    if (event.messageId !== undefined && (run.input as StoredInput | null)?.trigger?.messageId === event.messageId) return false;
+    if (enteredBy(run, event)) return false;
     if (!plan.trigger.key || run.instanceKey === undefined) return true;
     const found = instanceKeyOf(plan.trigger.key, event);
     return !found.ok || found.key === run.instanceKey;

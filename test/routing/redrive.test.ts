@@ -1,0 +1,151 @@
+/**
+ * Re-driving stored events on real parts: a real Temporal dev server, a SQLite file shared by
+ * two "processes", the event API over HTTP. The API first routes through a Temporal that is not
+ * there (a dead address), so the event gets 503; then re-drivers on the real server route it
+ * without the client retrying.
+ */
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../../api/server';
+import type { EventRouter } from '../../api/types';
+import { deploy } from '../../cli/live';
+import { SqliteProfileStore } from '../../profiles/sqlite';
+import type { StoredEvent } from '../../profiles/store';
+import { Redriver } from '../../routing/redrive';
+import { JourneyRouter } from '../../routing/router';
+import { devServerEnv } from '../support/temporal';
+
+jest.setTimeout(120_000);
+
+const WRITE_KEY = 'redrive-test-write-key-0123';
+const TASK_QUEUE = 'redrive-test';
+
+let env: TestWorkflowEnvironment;
+let dir: string;
+let stores: SqliteProfileStore[];
+let dead: Connection;
+let api: FastifyInstance;
+let apiUrl: string;
+
+/** A router on the real dev server that counts the events it is handed. */
+function countingRouter(store: SqliteProfileStore, routed: StoredEvent[]): EventRouter {
+  const router = new JourneyRouter({ store, client: env.client, taskQueue: TASK_QUEUE, defaultTimezone: 'UTC', warn: () => undefined });
+  return {
+    route: async (event) => {
+      routed.push(event);
+      await router.route(event);
+    },
+  };
+}
+
+async function post(endpoint: string, body: unknown): Promise<number> {
+  const res = await fetch(`${apiUrl}/v1/${endpoint}`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.status;
+}
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(async () => {
+  env = await devServerEnv();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-redrive-'));
+  const file = path.join(dir, 'profiles.sqlite');
+  stores = [new SqliteProfileStore(file), new SqliteProfileStore(file)];
+  await deploy(stores[0], 'definitions');
+  // Nothing listens on port 1: every start and signal fails as when Temporal is down.
+  dead = Connection.lazy({ address: '127.0.0.1:1' });
+  const deadRouter = new JourneyRouter({
+    store: stores[0],
+    client: new Client({ connection: dead }),
+    taskQueue: TASK_QUEUE,
+    defaultTimezone: 'UTC',
+    temporalTimeoutMs: 500,
+  });
+  api = await buildApi({ store: stores[0], router: deadRouter, writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
+  await api.listen({ port: 0, host: '127.0.0.1' });
+  apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await api?.close();
+  await dead?.close();
+  for (const store of stores ?? []) await store.close();
+  await env?.teardown();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+it('an event that got 503 while Temporal was down enters its customer once Temporal answers, without a retry, once though two re-drivers run', async () => {
+  expect(await post('identify', { userId: 'ann', traits: { email: 'ann@example.com' } })).toBe(200);
+  const signup = { userId: 'ann', event: 'signed_up', messageId: 'signup-ann', properties: { plan: 'starter' } };
+  expect(await post('track', signup)).toBe(503);
+  // The store decided the entry before the start failed: she looks inside, with no workflow.
+  const [enrolment] = await stores[0].enrolmentsFor('ann');
+  expect(enrolment.journeyId).toBe('welcome-series');
+  expect(enrolment.endedAt).toBeUndefined();
+  await expect(env.client.workflow.getHandle(enrolment.workflowId).describe()).rejects.toThrow(/not found/i);
+
+  const routed: StoredEvent[] = [];
+  const redrivers = stores.map((store) => new Redriver({ store, router: countingRouter(store, routed), graceMs: 0, intervalMs: 100, warn: () => undefined }));
+  for (const redriver of redrivers) redriver.start();
+  try {
+    await until(async () => (await stores[1].eventsFor('ann')).every((e) => e.routedAt !== undefined), 30_000);
+  } finally {
+    await Promise.all(redrivers.map((r) => r.stop()));
+  }
+
+  expect(routed.map((e) => e.messageId)).toEqual(['signup-ann']);
+  const description = await env.client.workflow.getHandle(enrolment.workflowId).describe();
+  expect(description.status.name).toBe('RUNNING');
+  expect(await stores[0].enrolmentsFor('ann')).toHaveLength(1);
+  // The client's late retry is now a duplicate: acknowledged, routed nowhere again.
+  expect(await post('track', signup)).toBe(200);
+  expect(routed).toHaveLength(1);
+});
+
+it('keeps a customer’s events in order and stops at the first failure, releasing the rest for a later sweep', async () => {
+  const store = new SqliteProfileStore(':memory:');
+  const received = new Date(Date.now() - 60_000).toISOString();
+  const event = (messageId: string, second: number): StoredEvent => ({
+    messageId,
+    type: 'track',
+    customerId: 'bob',
+    userId: 'bob',
+    event: 'page_viewed',
+    timestamp: new Date(Date.parse(received) + second * 1000).toISOString(),
+    receivedAt: received,
+  });
+  await store.recordEvent(event('bob-2', 2));
+  await store.recordEvent(event('bob-1', 1));
+  await store.recordEvent(event('bob-3', 3));
+  const seen: string[] = [];
+  let failOn: string | undefined = 'bob-2';
+  const router: EventRouter = {
+    route: async (e) => {
+      seen.push(e.messageId);
+      if (e.messageId === failOn) throw new Error('14 UNAVAILABLE: Temporal is down');
+    },
+  };
+  const redriver = new Redriver({ store, router, graceMs: 0, warn: () => undefined });
+  expect(await redriver.sweep()).toEqual({ routed: 1, failed: 1 });
+  expect(seen).toEqual(['bob-1', 'bob-2']);
+  failOn = undefined;
+  expect(await redriver.sweep()).toEqual({ routed: 2, failed: 0 });
+  expect(seen).toEqual(['bob-1', 'bob-2', 'bob-2', 'bob-3']);
+  expect(await redriver.sweep()).toEqual({ routed: 0, failed: 0 });
+  expect((await store.eventsFor('bob')).every((e) => e.routedAt !== undefined)).toBe(true);
+  await store.close();
+});
