@@ -4,7 +4,7 @@ import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } fro
 import { createActivities } from '../activities/index';
 import type { ActivityDeps } from '../activities/types';
 
-/** The workflow bundle entry point (TypeScript source; the SDK bundles it). */
+/** The workflow bundle entry point, bundled by the SDK at run time: TypeScript in a checkout, JavaScript in dist/. */
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index');
 
 let bundled: Promise<WorkflowBundle> | undefined;
