@@ -299,8 +299,12 @@ export const configSchema = z.object({
   ),
   UNBROKEN_METRICS_ADDRESS: documented(
     z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
-    'host:port where the worker serves Prometheus metrics (`/metrics`)',
-    { group: 'Operations', unset: 'no metrics endpoint' },
+    'host:port where the worker (and `unbroken start`) serves Prometheus metrics (`/metrics`, Temporal\'s included), `/healthz` and `/readyz`',
+    {
+      group: 'Operations',
+      unset: 'no metrics or health endpoint on the worker (the event API still serves `/metrics`)',
+      details: 'Metrics hold no personal data; see docs/observability.md.',
+    },
   ),
   HOST: documented(
     z
