@@ -118,6 +118,12 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\./.test(h) || /^::ffff:127\./.test(h);
 }
 
+/** `host:port` or `[ipv6]:port`, with a port from 1 to 65535, as a gRPC target (no scheme, no path). */
+export function isHostPort(value: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})$/.exec(value);
+  return m !== null && Number(m[2]) >= 1 && Number(m[2]) <= 65535;
+}
+
 /** The forms of DATABASE_URL the profile store opens (profiles/index.ts `openProfileStore`). */
 function isDatabaseUrl(value: string): boolean {
   const v = value.trim();
@@ -125,6 +131,13 @@ function isDatabaseUrl(value: string): boolean {
   if (/^sqlite:(\/\/)?./.test(v)) return true;
   if (!/^postgres(ql)?:\/\//i.test(v)) return false;
   return URL.canParse(v) && new URL(v).hostname !== '';
+}
+
+/** How much one worker process runs at once and keeps cached; absent: the Temporal SDK's defaults. */
+export interface WorkerLimits {
+  maxConcurrentWorkflowTasks?: number;
+  maxConcurrentActivities?: number;
+  maxCachedWorkflows?: number;
 }
 
 /** Where SMS go: the log (development) or a Twilio-compatible HTTP API. */
@@ -177,11 +190,21 @@ const TEMPORAL = { group: 'Temporal' } as const;
 const DELIVERY = { group: 'Delivery: consent, frequency caps, quiet hours, SMS' } as const;
 const API = { group: 'Event API (unbroken start)' } as const;
 const DATA = { group: 'Data and definitions' } as const;
+const WORKER = { group: 'Operations' } as const;
+
+/** A per-process worker limit: a whole number, unset for the SDK's own default. */
+const workerLimit = (min = 1) => z.coerce.number().int().min(min).max(100_000).optional();
 
 /** The environment keys Unbroken reads, with their meaning, defaults and checks. */
 export const configSchema = z.object({
   TEMPORAL_ADDRESS: documented(
-    z.string().min(1).default('localhost:7233'),
+    z
+      .string()
+      .refine(
+        isHostPort,
+        'must be host:port with a port from 1 to 65535, e.g. temporal.internal:7233, [::1]:7233 or <namespace>.<account>.tmprl.cloud:7233 (no scheme such as http://)',
+      )
+      .default('localhost:7233'),
     'Temporal frontend, host:port: a dev server, your own cluster, or Temporal Cloud (`<namespace>.<account>.tmprl.cloud:7233`)',
     {
       ...TEMPORAL,
@@ -260,7 +283,9 @@ export const configSchema = z.object({
       .optional(), 'profile store: `sqlite:<path>`, `sqlite::memory:` or `postgres://user:pass@host:5432/db`', {
     ...DATA,
     unset: 'SQLite in `UNBROKEN_DATA_DIR` (`profiles.sqlite`)',
-    details: 'Migrations run on start.',
+    details:
+      '`unbroken migrate` applies migrations (`--status` lists them); `start`, `worker` and `deploy` also apply pending ones when they open ' +
+      'the store, `status`, `stats`, `pause` and `resume` never do (they stop with "run unbroken migrate").',
   }),
   UNBROKEN_DEFINITIONS: documented(z.string().min(1).default('definitions'), 'folder holding `journeys/` and `templates/`', DATA),
   DATABASE_POOL_SIZE: documented(
@@ -295,6 +320,30 @@ export const configSchema = z.object({
       group: 'Operations',
       unset: '`info` for `unbroken worker`, `warn` for `unbroken start` (its terminal shows the banner, and warnings only)',
       details: 'Secrets and message bodies are redacted from every line; docs/observability.md describes the fields.',
+    },
+  ),
+  UNBROKEN_WORKER_MAX_WORKFLOW_TASKS: documented(
+    // The SDK needs two slots while it caches workflows (one may wait on a sticky task).
+    workerLimit(2),
+    'most workflow tasks (journey steps being decided) one worker process runs at once',
+    { ...WORKER, unset: 'the Temporal SDK\'s default (40)' },
+  ),
+  UNBROKEN_WORKER_MAX_ACTIVITIES: documented(
+    workerLimit(),
+    'most activities (sends, profile updates, webhooks) one worker process runs at once',
+    {
+      ...WORKER,
+      unset: 'the Temporal SDK\'s default (100)',
+      details: 'Lower it to stay within an SMTP relay\'s or a provider\'s connection limit; each worker process counts separately.',
+    },
+  ),
+  UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS: documented(
+    workerLimit(0).refine((n) => n === undefined || n !== 1, 'must be 0 (no cache) or at least 2'),
+    'most journey runs one worker process keeps in memory between their steps (0: none, each step replays its history)',
+    {
+      ...WORKER,
+      unset: 'the Temporal SDK\'s default (from the memory available)',
+      details: 'Each cached waiting customer costs roughly 0.4-0.6 MiB of worker memory (bench/README.md, "waiting").',
     },
   ),
   UNBROKEN_METRICS_ADDRESS: documented(
@@ -443,6 +492,8 @@ export type Config = {
   metricsAddress?: string;
   /** LOG_LEVEL; absent: each command's own default (observability/log.ts). */
   logLevel?: LogLevel;
+  /** Worker concurrency (UNBROKEN_WORKER_MAX_*); absent: the Temporal SDK's defaults. */
+  workerLimits: WorkerLimits;
   /** Address the event API listens on (HOST). */
   host: string;
   port: number;
@@ -522,6 +573,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const consent = parseConsentDefaults(e.UNBROKEN_CONSENT_DEFAULTS);
   problems.push(...consent.problems);
   const sms = smsConfig(e, problems);
+  const cached = e.UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS;
+  if (cached !== undefined && cached > 0 && (e.UNBROKEN_WORKER_MAX_WORKFLOW_TASKS ?? 0) > cached) {
+    problems.push(
+      `UNBROKEN_WORKER_MAX_WORKFLOW_TASKS: ${e.UNBROKEN_WORKER_MAX_WORKFLOW_TASKS} exceeds UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS (${cached}); ` +
+        'a worker cannot run more workflow tasks than it caches: raise the cache or lower the tasks',
+    );
+  }
   if (!isLoopbackHost(e.HOST) && e.UNBROKEN_PUBLIC_URL === undefined) {
     problems.push(
       `UNBROKEN_PUBLIC_URL: required when HOST=${e.HOST} lets other machines reach the event API, or unsubscribe links would ` +
@@ -555,6 +613,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecret: e.UNBROKEN_WEBHOOK_SECRET,
     metricsAddress: e.UNBROKEN_METRICS_ADDRESS,
     logLevel: e.LOG_LEVEL,
+    workerLimits: {
+      maxConcurrentWorkflowTasks: e.UNBROKEN_WORKER_MAX_WORKFLOW_TASKS,
+      maxConcurrentActivities: e.UNBROKEN_WORKER_MAX_ACTIVITIES,
+      maxCachedWorkflows: e.UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS,
+    },
     host: e.HOST,
     port: e.PORT,
     writeKey: e.UNBROKEN_WRITE_KEY,

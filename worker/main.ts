@@ -24,6 +24,7 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      limits: config.workerLimits,
       deps: { ...activityDeps(config, store, smtpMailer(config.smtpUrl)), metrics },
     });
     if (config.metricsAddress !== undefined) {

@@ -1,8 +1,9 @@
 /** Builds the Unbroken worker: the journey interpreter plus every registered activity. */
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index';
 import type { ActivityDeps } from '../activities/types';
+import type { WorkerLimits } from './config';
 
 /** The workflow bundle entry point, bundled by the SDK at run time: TypeScript in a checkout, JavaScript in dist/. */
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index');
@@ -53,6 +54,18 @@ export interface JourneyWorkerOptions {
   deps: ActivityDeps;
   /** Name shown in Temporal for this worker process. */
   identity?: string;
+  /** Concurrency and cache size (UNBROKEN_WORKER_MAX_*); absent values keep the SDK's defaults. */
+  limits?: WorkerLimits;
+}
+
+/** The SDK's names for the limits that are set. */
+function workerLimitOptions(limits: WorkerLimits): Partial<WorkerOptions> {
+  const options: Partial<WorkerOptions> = {
+    maxConcurrentWorkflowTaskExecutions: limits.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivities,
+    maxCachedWorkflows: limits.maxCachedWorkflows,
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 /** Creates a worker that runs journeys and their activities on one task queue. */
@@ -64,6 +77,7 @@ export async function createJourneyWorker(opts: JourneyWorkerOptions): Promise<W
     workflowBundle: await journeyBundle(),
     activities: createActivities(opts.deps),
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...workerLimitOptions(opts.limits ?? {}),
     // Let in-flight sends finish (and record their idempotency keys) before the process exits.
     shutdownGraceTime: '10s',
   });
