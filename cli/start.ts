@@ -32,6 +32,8 @@ export interface RunningSystem {
   temporalAddress: string;
   temporalUiUrl?: string;
   mailUrl?: string;
+  /** Where /metrics, /healthz and /readyz of the worker are served (UNBROKEN_METRICS_ADDRESS); absent when unset. */
+  metricsUrl?: string;
   writeKey: string;
   /** True when the write key came from UNBROKEN_WRITE_KEY: it is the operator's, and never printed. */
   writeKeyFromEnv: boolean;
@@ -118,9 +120,11 @@ export async function startSystem(
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    let metricsUrl: string | undefined;
     if (config.metricsAddress !== undefined) {
       const endpoints = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker });
       stops.push(endpoints.close);
+      metricsUrl = endpoints.url;
     }
 
     const router = new JourneyRouter({
@@ -169,6 +173,7 @@ export async function startSystem(
       temporalAddress,
       temporalUiUrl,
       mailUrl,
+      metricsUrl,
       writeKey,
       writeKeyFromEnv: config.writeKey !== undefined,
       deployed,
@@ -202,6 +207,7 @@ export function startBanner(s: RunningSystem): string {
     `  Temporal         ${s.temporalAddress}${s.temporalUiUrl ? `  (Web UI: ${s.temporalUiUrl})` : ''}`,
   ];
   if (s.mailUrl) lines.push(`  mail catcher     ${s.mailUrl}`);
+  if (s.metricsUrl) lines.push(`  metrics, health  ${s.metricsUrl}  (/metrics, /healthz, /readyz)`);
   const [journeys, ...notes] = formatLiveJourneys(s.live, s.definitionsDir);
   lines.push(`  journeys         ${journeys}`, ...notes.map((n) => `                   ${n}`));
   const curl = (endpoint: string, body: string) => [

@@ -12,9 +12,17 @@ import { sampleValue, samples } from './prometheus';
 let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-useLiveSystem({ temporal: devServerEnv, definitions: () => path.join(__dirname, '..', 'fixtures', 'live'), taskQueue: 'metrics-e2e' }, (servers) => {
-  ({ smtp, live, system } = servers);
-});
+useLiveSystem(
+  {
+    temporal: devServerEnv,
+    definitions: () => path.join(__dirname, '..', 'fixtures', 'live'),
+    taskQueue: 'metrics-e2e',
+    env: () => ({ UNBROKEN_METRICS_ADDRESS: '127.0.0.1:0' }),
+  },
+  (servers) => {
+    ({ smtp, live, system } = servers);
+  },
+);
 
 async function scrape(): Promise<string> {
   const res = await fetch(`${system.apiUrl}/metrics`);
@@ -83,4 +91,17 @@ test('events stored but not routed show as backlog, with the age of the oldest',
   expect(sampleValue(text, 'unbroken_routing_lag_seconds')).toBeGreaterThanOrEqual(90);
   await system.store.markEventRouted('metrics-unrouted-1');
   expect(sampleValue(await scrape(), 'unbroken_routing_backlog_events')).toBe(0);
+});
+
+test('with UNBROKEN_METRICS_ADDRESS, start also serves the worker’s endpoints: the same metrics, health and readiness', async () => {
+  const url = system.metricsUrl!;
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  const ready = await until('readyz to answer 200', async () => {
+    const res = await fetch(`${url}/readyz`);
+    return res.status === 200 ? ((await res.json()) as { parts: Record<string, { state: string }> }) : undefined;
+  });
+  expect(Object.fromEntries(Object.entries(ready.parts).map(([part, health]) => [part, health.state]))).toEqual({ store: 'ok', temporal: 'ok', worker: 'ok' });
+  const text = await (await fetch(`${url}/metrics`)).text();
+  expect(sampleValue(text, 'unbroken_messages_total', { channel: 'email', result: 'sent' })).toBe(1);
 });
