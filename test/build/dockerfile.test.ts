@@ -134,10 +134,11 @@ test('the runtime stage holds compiled JavaScript and production packages only: 
   expect(fs.existsSync(path.join(dir, 'dist', 'cli', 'main.ts'))).toBe(false);
 });
 
-test("the image's CMD starts against an external Temporal: /healthz and the HEALTHCHECK pass, a deployed journey sends its mail", async () => {
+test("after migrate and deploy, the image's CMD starts against an external Temporal: /healthz and the HEALTHCHECK pass, a journey sends its mail", async () => {
   const port = await freePort();
   const env = runEnv(productionSettings(port));
-  // Production publishes definitions explicitly, with the image's own command.
+  // Production migrates and publishes explicitly, as one-off runs of the image (README, Production).
+  expect(run(['node', 'dist/bin/unbroken.js', 'migrate'], env)).toMatch(/applied \d+ migrations/);
   expect(run(['node', 'dist/bin/unbroken.js', 'deploy'], env)).toContain('welcome-series');
 
   const [cmd, ...args] = execForm(runtime, 'CMD');
