@@ -51,6 +51,8 @@ export interface OpenOptions {
    * whose schema is behind this Unbroken, as read-only commands must. Default true: apply them.
    */
   migrate?: boolean;
+  /** PostgreSQL pool size and timeouts (DATABASE_POOL_SIZE, DATABASE_*_TIMEOUT_MS); SQLite ignores them. */
+  database?: { poolSize?: number; connectTimeoutMs?: number; statementTimeoutMs?: number };
 }
 
 /**
@@ -62,7 +64,7 @@ export interface OpenOptions {
  * - `postgres://…` or `postgresql://…`: PostgreSQL (rejects with `unreachable` when it cannot connect)
  */
 export async function openProfileStore(url: string | undefined, dataDir: string, options: OpenOptions = {}): Promise<LiveStore> {
-  const store = await openSqlStore(url, dataDir, options.migrate !== false);
+  const store = await openSqlStore(url, dataDir, options.migrate !== false, options.database);
   if (options.migrate !== false) return store;
   const status = await store.schemaStatus();
   if (status.pending.length === 0) return store;
@@ -92,11 +94,16 @@ export function storeLocation(url: string | undefined, dataDir: string): string 
   return value === '' ? path.join(dataDir, DEFAULT_SQLITE_FILE) : redactUrl(value);
 }
 
-async function openSqlStore(url: string | undefined, dataDir: string, migrate: boolean): Promise<SqliteProfileStore | PostgresProfileStore> {
+async function openSqlStore(
+  url: string | undefined,
+  dataDir: string,
+  migrate: boolean,
+  database: OpenOptions['database'] = {},
+): Promise<SqliteProfileStore | PostgresProfileStore> {
   const value = url?.trim() ?? '';
   if (value === '') return new SqliteProfileStore(path.join(dataDir, DEFAULT_SQLITE_FILE), { migrate });
   if (value === ':memory:' || value === 'sqlite::memory:') return new SqliteProfileStore(':memory:', { migrate });
-  if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value, { migrate });
+  if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value, { ...database, maxConnections: database.poolSize, migrate });
   if (value.startsWith('sqlite:')) {
     // `sqlite:///abs/path` and `sqlite:relative/path` both name a file; strip the URL prefix.
     const file = value.slice('sqlite:'.length).replace(/^\/\//, '');

@@ -2,7 +2,7 @@ import { redactUrl } from '../core/redact';
 import { ProfileStoreError } from './errors';
 import { postgresDialect, sql } from './sql/dialect';
 import { migrationsFor, type Migration } from './sql/migrations';
-import { PostgresDriver } from './sql/postgres';
+import { PostgresDriver, type PostgresTimeouts } from './sql/postgres';
 import { SqlStore } from './sql/store';
 
 /** The PostgreSQL schema history, applied in order on open (one list for both databases: sql/migrations.ts). */
@@ -30,8 +30,8 @@ export class PostgresProfileStore extends SqlStore<PostgresDriver> {
    * Connects, applies pending migrations (unless `migrate` is false: then it only checks the
    * connection) and returns the store; rejects if the database is unreachable.
    */
-  static async open(url: string, options: { maxConnections?: number; migrate?: boolean } = {}): Promise<PostgresProfileStore> {
-    const store = new PostgresProfileStore(PostgresDriver.connect(url, options.maxConnections ?? 10), redactUrl(url));
+  static async open(url: string, options: { maxConnections?: number; migrate?: boolean } & Partial<PostgresTimeouts> = {}): Promise<PostgresProfileStore> {
+    const store = new PostgresProfileStore(PostgresDriver.connect(url, options.maxConnections ?? 10, options), redactUrl(url));
     try {
       if (options.migrate === false) await store.db.run(sql`SELECT 1`);
       else await store.db.migrate(store.url);

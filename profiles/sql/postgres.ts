@@ -1,4 +1,4 @@
-import { Pool, types as pgTypes, type PoolClient } from 'pg';
+import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { postgresDialect, render, type Sql } from './dialect';
 import type { Driver, LockSpace, Row, Transaction } from './driver';
 import { APPLIED_VERSIONS, migrationSteps } from './migrations';
@@ -40,6 +40,9 @@ export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = { connectTimeoutMs: 1
 /** The client-side deadline's lead over the server's statement_timeout, whose error is the clearer one. */
 const QUERY_TIMEOUT_MARGIN_MS = 1000;
 
+/** The longest client-side deadline (a timer's limit, ~24 days): in effect none, for migrations. */
+const NO_DEADLINE_MS = 2 ** 31 - 1;
+
 /**
  * The PostgreSQL driver: a connection pool. A transaction holds one connection; `lock` takes a
  * transaction-scoped advisory lock, so concurrent processes serialise exactly where they would
@@ -52,7 +55,8 @@ export class PostgresDriver implements Driver {
 
   /** A pool on `url`, not yet connected. */
   static connect(url: string, maxConnections: number, timeouts: Partial<PostgresTimeouts> = {}): PostgresDriver {
-    const { connectTimeoutMs, statementTimeoutMs } = { ...DEFAULT_POSTGRES_TIMEOUTS, ...timeouts };
+    const connectTimeoutMs = timeouts.connectTimeoutMs ?? DEFAULT_POSTGRES_TIMEOUTS.connectTimeoutMs;
+    const statementTimeoutMs = timeouts.statementTimeoutMs ?? DEFAULT_POSTGRES_TIMEOUTS.statementTimeoutMs;
     const pool = new Pool({
       connectionString: url,
       types: TYPES,
@@ -89,15 +93,16 @@ export class PostgresDriver implements Driver {
   /** Applies pending migrations; `where` names the database in errors. */
   async migrate(where: string): Promise<void> {
     await this.inTransaction(async (client) => {
+      // An index built over millions of rows, or the wait behind another process migrating, may
+      // take longer than any statement should: no time limit inside this transaction.
+      await client.query('SET LOCAL statement_timeout = 0');
       // Processes starting together queue here; the first applies, the others find it done.
       // The schema is part of the key so separate schemas (tests) migrate independently.
-      await client.query(`SELECT pg_advisory_xact_lock($1, hashtext('unbroken:' || coalesce(current_schema(), '')))`, [
-        LOCK_SPACE.migrate,
-      ]);
+      await client.query(undeadlined(`SELECT pg_advisory_xact_lock($1, hashtext('unbroken:' || coalesce(current_schema(), '')))`, [LOCK_SPACE.migrate]));
       const steps = migrationSteps(this.dialect, where);
       for (let step = steps.next(); !step.done; ) {
         if ('script' in step.value) {
-          await client.query(step.value.script);
+          await client.query(undeadlined(step.value.script));
           step = steps.next([]);
         } else {
           step = steps.next(await allOn(client, step.value.query));
@@ -145,6 +150,11 @@ export class PostgresDriver implements Driver {
       client.release(broken);
     }
   }
+}
+
+/** A statement without the client-side deadline (pg reads `query_timeout` per query; its types omit it). */
+function undeadlined(text: string, values: unknown[] = []): QueryConfig {
+  return { text, values, query_timeout: NO_DEADLINE_MS } as QueryConfig;
 }
 
 async function allOn(db: Queryable, q: Sql): Promise<Row[]> {
