@@ -24,7 +24,8 @@ let layout: Layout;
 let runtime: Stage;
 let temporal: TestWorkflowEnvironment;
 let smtp: TestSmtpServer;
-let started: { proc: ChildProcess; output: () => string; port: number } | undefined;
+let started: Launched | undefined;
+const launched: Launched[] = [];
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-image-'));
@@ -44,7 +45,7 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  if (started && started.proc.exitCode === null) started.proc.kill('SIGKILL');
+  for (const { proc } of launched) if (proc.exitCode === null) proc.kill('SIGKILL');
   await temporal?.teardown();
   await smtp?.stop();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -123,6 +124,37 @@ function post(port: number, endpoint: string, body: unknown): Promise<Response> 
   });
 }
 
+/** A process of the image, as `docker run` starts it, with its output kept for failures. */
+interface Launched {
+  proc: ChildProcess;
+  output: () => string;
+}
+
+function launch(command: string[], env: NodeJS.ProcessEnv): Launched {
+  let output = '';
+  const proc = spawn(command[0], command.slice(1), { cwd: layout.stageDir(runtime.name), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  proc.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const started = { proc, output: () => output };
+  launched.push(started);
+  return started;
+}
+
+function healthy(url: string, { proc, output }: Launched): Promise<true> {
+  return until(`${url} to answer 200`, async () => {
+    if (proc.exitCode !== null) throw new Error(`exited with ${proc.exitCode}:\n${output()}`);
+    const res = await fetch(url).catch(() => undefined);
+    return res?.status === 200 ? true : undefined;
+  }, 90_000);
+}
+
+/** SIGTERM, then the exit code, or 'still running' after 15 s. */
+function terminate({ proc }: Launched): Promise<number | null | string> {
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.kill('SIGTERM');
+  return Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+}
+
 test('the runtime stage holds compiled JavaScript and production packages only: no tsx, TypeScript or jest, no Temporal binaries', () => {
   const dir = layout.stageDir(runtime.name);
   expect(fs.existsSync(path.join(dir, 'dist', 'bin', 'unbroken.js'))).toBe(true);
@@ -141,18 +173,8 @@ test("after migrate and deploy, the image's CMD starts against an external Tempo
   expect(run(['node', 'dist/bin/unbroken.js', 'migrate'], env)).toMatch(/applied \d+ migrations/);
   expect(run(['node', 'dist/bin/unbroken.js', 'deploy'], env)).toContain('welcome-series');
 
-  const [cmd, ...args] = execForm(runtime, 'CMD');
-  let output = '';
-  const proc = spawn(cmd, args, { cwd: layout.stageDir(runtime.name), env, stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  proc.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  started = { proc, output: () => output, port };
-
-  await until('the event API to answer /healthz', async () => {
-    if (proc.exitCode !== null) throw new Error(`start exited with ${proc.exitCode}:\n${output}`);
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-    return res?.status === 200 ? true : undefined;
-  }, 90_000);
+  started = launch(execForm(runtime, 'CMD'), env);
+  await healthy(`http://127.0.0.1:${port}/healthz`, started);
 
   const [checkCmd, ...checkArgs] = execForm(runtime, 'HEALTHCHECK');
   expect(() => run([checkCmd, ...checkArgs], env)).not.toThrow();
@@ -163,14 +185,18 @@ test("after migrate and deploy, the image's CMD starts against an external Tempo
   expect(track.status).toBe(200);
   const [mail] = await smtp.waitFor(1, 60_000);
   expect(mail.envelope.to).toEqual(['image-1@example.com']);
-  expect(output).not.toContain(WRITE_KEY);
+  expect(started.output()).not.toContain(WRITE_KEY);
 }, 180_000);
 
 test('SIGTERM stops the started image within 15 s', async () => {
   expect(started).toBeDefined();
-  const { proc } = started!;
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  proc.kill('SIGTERM');
-  const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
-  expect(code).toBe(0);
+  expect(await terminate(started!)).toBe(0);
 }, 20_000);
+
+test('a worker-only run of the image answers /healthz on its UNBROKEN_METRICS_ADDRESS and stops on SIGTERM', async () => {
+  const metricsPort = await freePort();
+  const env = runEnv({ ...productionSettings(await freePort()), UNBROKEN_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
+  const worker = launch(['node', 'dist/bin/unbroken.js', 'worker'], env);
+  await healthy(`http://127.0.0.1:${metricsPort}/healthz`, worker);
+  expect(await terminate(worker)).toBe(0);
+}, 120_000);
