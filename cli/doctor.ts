@@ -139,7 +139,7 @@ async function temporalChecks(config: Config): Promise<DoctorCheck[]> {
 async function storeCheck(config: Config): Promise<string> {
   let schema;
   try {
-    schema = await profileStoreSchema(config.databaseUrl, config.dataDir);
+    schema = await profileStoreSchema(config.databaseUrl, config.dataDir, config.database);
   } catch (err) {
     throw new CheckFailed(`${storeLocation(config.databaseUrl, config.dataDir)}: ${reasonOf(err)}`, STORE_FIX);
   }

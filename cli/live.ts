@@ -42,7 +42,7 @@ export function formatDeploy(r: DeployResult): string {
  * store is not migrated, and a schema behind this Unbroken fails with "run unbroken migrate".
  */
 export async function withStore<T>(config: Config, fn: (store: LiveStore) => Promise<T>, options: OpenOptions = {}): Promise<T> {
-  const store = await openProfileStore(config.databaseUrl, config.dataDir, options);
+  const store = await openProfileStore(config.databaseUrl, config.dataDir, { database: config.database, ...options });
   try {
     return await fn(store);
   } finally {

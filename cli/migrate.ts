@@ -14,11 +14,11 @@ export interface MigrateReport {
 
 /** Applies every pending migration (or, with `statusOnly`, only reads what is applied and pending). */
 export async function migrate(config: Config, statusOnly: boolean): Promise<MigrateReport> {
-  const before = await profileStoreSchema(config.databaseUrl, config.dataDir);
+  const before = await profileStoreSchema(config.databaseUrl, config.dataDir, config.database);
   if (statusOnly || before.pending.length === 0) return report(before, []);
   // Opening with migrations on applies them in one locked transaction, as every start does.
-  await (await openProfileStore(config.databaseUrl, config.dataDir)).close();
-  const after = await profileStoreSchema(config.databaseUrl, config.dataDir);
+  await (await openProfileStore(config.databaseUrl, config.dataDir, { database: config.database })).close();
+  const after = await profileStoreSchema(config.databaseUrl, config.dataDir, config.database);
   return report(after, before.pending.filter((m) => after.applied.includes(m.version)));
 }
 

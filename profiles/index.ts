@@ -79,8 +79,12 @@ export async function openProfileStore(url: string | undefined, dataDir: string,
 }
 
 /** The schema of the store a `DATABASE_URL` names, read without migrating anything. */
-export async function profileStoreSchema(url: string | undefined, dataDir: string): Promise<SchemaStatus & { where: string }> {
-  const store = await openSqlStore(url, dataDir, false);
+export async function profileStoreSchema(
+  url: string | undefined,
+  dataDir: string,
+  database: OpenOptions['database'] = {},
+): Promise<SchemaStatus & { where: string }> {
+  const store = await openSqlStore(url, dataDir, false, database);
   try {
     return { ...(await store.schemaStatus()), where: storeLocation(url, dataDir) };
   } finally {
