@@ -156,8 +156,10 @@ const INTERRUPTED = 130;
 /** Resolves with the first SIGINT or SIGTERM; a second one exits at once. */
 function nextStopSignal(): Promise<string> {
   return new Promise((resolve) => {
+    const onInt = () => onSignal('SIGINT');
+    const onTerm = () => onSignal('SIGTERM');
     const onSignal = (signal: string) => {
-      process.removeAllListeners('SIGINT').removeAllListeners('SIGTERM');
+      process.off('SIGINT', onInt).off('SIGTERM', onTerm);
       const force = () => {
         process.stderr.write('unbroken: second signal, exiting without waiting\n');
         process.exit(INTERRUPTED);
@@ -165,7 +167,7 @@ function nextStopSignal(): Promise<string> {
       process.once('SIGINT', force).once('SIGTERM', force);
       resolve(signal);
     };
-    process.once('SIGINT', () => onSignal('SIGINT')).once('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', onInt).on('SIGTERM', onTerm);
   });
 }
 
