@@ -113,6 +113,7 @@ export async function startSystem(
       connection: nativeConnection,
       namespace: temporal.namespace,
       taskQueue: temporal.taskQueue,
+      limits: config.workerLimits,
       deps: { ...activityDeps(config, store, smtpMailer(smtpUrl)), metrics },
     });
     const running = worker.run();
