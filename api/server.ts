@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
 import type { DeliveryStore } from '../profiles/store';
 import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
+import type { PartHealth } from '../health/probes';
 import type { EventRouter, EventStore, ReadyReport } from './types';
 import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 import type { ProcessMetrics } from '../observability/metrics';
@@ -19,8 +20,8 @@ import { logApiError, registerRequestLogging, requestIdOf, requestLogController 
 
 /** Default largest accepted request body, single call or batch (Segment allows 500 KB per batch). */
 export const DEFAULT_BODY_LIMIT_BYTES = 512 * 1024;
-/** How long `GET /readyz` waits for the readiness probe before reporting not ready. */
-export const DEFAULT_READY_TIMEOUT_MS = 5000;
+/** How long `GET /readyz` waits for the readiness probe (normally a cache read) before reporting not ready. */
+export const DEFAULT_READY_TIMEOUT_MS = 1000;
 
 /** What the API is built from; every outside dependency is injected. */
 export interface ApiDeps {
@@ -29,8 +30,8 @@ export interface ApiDeps {
   /** Segment-style write key clients authenticate with (`UNBROKEN_WRITE_KEY`). */
   writeKey: string;
   bodyLimitBytes?: number;
-  /** Probes the store and Temporal for `GET /readyz`. */
-  ready: () => Promise<ReadyReport>;
+  /** The state of each part for `GET /readyz`; answer from a cache (health/probes.ts HealthMonitor), not by probing. */
+  ready: () => ReadyReport | Promise<ReadyReport>;
   readyTimeoutMs?: number;
   now?: () => Date;
   /** Where access and error lines go (the process's log); absent: nowhere. */
@@ -92,8 +93,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    const report = await probe(deps.ready, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
-    return reply.code(report.ok ? 200 : 503).send({ status: report.ok ? 'ready' : 'unavailable', checks: report.checks });
+    const { ok, parts, checks } = readyBody(await probe(deps.ready, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS));
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', parts, checks });
   });
 
   if (deps.unsubscribe !== undefined) {
@@ -182,7 +183,7 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
 }
 
 /** Runs the readiness probe, turning a throw or a hang into a failed check. */
-async function probe(ready: () => Promise<ReadyReport>, timeoutMs: number): Promise<ReadyReport> {
+async function probe(ready: () => ReadyReport | Promise<ReadyReport>, timeoutMs: number): Promise<ReadyReport> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<ReadyReport>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, checks: { ready: `no answer within ${timeoutMs} ms` } }), timeoutMs);
@@ -194,6 +195,19 @@ async function probe(ready: () => Promise<ReadyReport>, timeoutMs: number): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Both forms of a report: each part with its state, and one line per part (`ok` or why not). */
+function readyBody(report: ReadyReport): { ok: boolean; parts: Record<string, PartHealth>; checks: Record<string, string> } {
+  const entries =
+    'parts' in report
+      ? Object.entries(report.parts)
+      : Object.entries(report.checks).map(([name, line]): [string, PartHealth] => [name, line === 'ok' ? { state: 'ok' } : { state: 'down', detail: line }]);
+  return {
+    ok: report.ok,
+    parts: Object.fromEntries(entries),
+    checks: Object.fromEntries(entries.map(([name, part]) => [name, part.state === 'ok' ? 'ok' : (part.detail ?? part.state)])),
+  };
 }
 
 function digest(value: string): Buffer {

@@ -1,4 +1,5 @@
 /** Contracts between the event API and the parts it drives (profile store, journey routing). */
+import type { PartHealth } from '../health/probes';
 import type { LiveStore, StoredEvent } from '../profiles/store';
 
 /** Hands stored events to journeys; routing/ implements it with Temporal signal-with-start. */
@@ -13,8 +14,9 @@ export interface EventRouter {
  */
 export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent' | 'markEventRouted' | 'releaseEvent' | 'identify'>;
 
-/** Result of `GET /readyz`'s probe: overall state and one line per dependency. */
-export interface ReadyReport {
-  ok: boolean;
-  checks: Record<string, string>;
-}
+/**
+ * Result of `GET /readyz`'s probe: overall state and each part (store, temporal, smtp, worker) by
+ * name, as health/probes.ts reports them, or the older form with one line per part (`ok` or why
+ * not). The API answers with both forms, whichever it was given.
+ */
+export type ReadyReport = { ok: boolean; parts: Record<string, PartHealth> } | { ok: boolean; checks: Record<string, string> };

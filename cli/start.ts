@@ -7,13 +7,15 @@
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Client } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { buildApi } from '../api/server';
 import { smtpMailer } from '../activities/mailer';
 import { startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
+import { HealthMonitor, smtpProbe, storeProbe, temporalProbe } from '../health/probes';
+import { Redriver } from '../routing/redrive';
 import { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
 import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
@@ -21,8 +23,11 @@ import { connectClient, connectWorker } from '../worker/connection';
 import { startDevServer } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
 import { ProcessMetrics } from '../observability/metrics';
-import { serveWorkerEndpoints } from '../worker/metrics-server';
+import { readiness, serveWorkerEndpoints } from '../worker/metrics-server';
 import { deploy, formatLiveJourneys, liveJourneys, type LiveJourneys } from './live';
+
+/** How long one health probe may take before its part counts as down. */
+const PROBE_TIMEOUT_MS = 3000;
 
 export interface RunningSystem {
   /** Where a client on this machine reaches the event API (loopback when it listens on every interface). */
@@ -95,7 +100,7 @@ export async function startSystem(
       smtpUrl = catcher.smtpUrl;
       mailUrl = catcher.webUrl;
     }
-    const store = await openProfileStore(config.databaseUrl, config.dataDir);
+    const store = await openProfileStore(config.databaseUrl, config.dataDir, { database: config.database });
     stops.push(() => store.close());
     const metrics = new ProcessMetrics();
     metrics.watchRoutingBacklog(() => store.routingBacklog());
@@ -128,6 +133,12 @@ export async function startSystem(
       metricsUrl = endpoints.url;
     }
 
+    // Probed in the background, so /readyz answers from the cache and routing knows at once
+    // when Temporal is down. The worker part is this process's own worker.
+    const { health, stop: stopHealth } = monitorParts(store, connection, smtpUrl);
+    stops.push(stopHealth);
+    await health.probeAll();
+
     const router = new JourneyRouter({
       store,
       client,
@@ -135,7 +146,11 @@ export async function startSystem(
       defaultTimezone: config.defaultTimezone,
       quietHours: quietHoursWindow(config),
       metrics,
+      temporalHealth: () => health.report().parts.temporal,
     });
+    const redriver = new Redriver({ store, router });
+    redriver.start();
+    stops.push(() => redriver.stop());
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
     const api = await buildApi({
       store,
@@ -146,22 +161,7 @@ export async function startSystem(
       unsubscribe: { secret: unsubscribeSecret(config), store },
       suppressions: store,
       metrics,
-      ready: async () => {
-        const checks: Record<string, string> = {};
-        try {
-          await connection.workflowService.getSystemInfo({});
-          checks.temporal = 'ok';
-        } catch (err) {
-          checks.temporal = (err as Error).message;
-        }
-        try {
-          await store.getProfile('readiness-probe');
-          checks.store = 'ok';
-        } catch (err) {
-          checks.store = (err as Error).message;
-        }
-        return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
-      },
+      ready: () => readiness(health.report(), worker.getState() === 'RUNNING'),
     });
     await api.listen({ port: config.port, host: config.host });
     stops.push(() => api.close());
@@ -188,6 +188,32 @@ export async function startSystem(
     await stopAll();
     throw err;
   }
+}
+
+/** Starts probing the store, Temporal and SMTP in the background; `stop` ends it. */
+function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string): { health: HealthMonitor; stop(): Promise<void> } {
+  // A probe of a Temporal that is down goes on retrying after its round gave up on it; its
+  // deadline ends the retries, and stopping waits for that before the connection is closed.
+  const probeTemporal = temporalProbe(connection);
+  let temporalCall: Promise<unknown> = Promise.resolve();
+  const health = new HealthMonitor(
+    {
+      store: storeProbe(store),
+      temporal: () => {
+        const call = connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, probeTemporal);
+        temporalCall = call.catch(() => undefined);
+        return call;
+      },
+      smtp: smtpProbe(smtpUrl),
+    },
+    { timeoutMs: PROBE_TIMEOUT_MS },
+  );
+  health.start();
+  const stop = async (): Promise<void> => {
+    await health.stop();
+    await temporalCall;
+  };
+  return { health, stop };
 }
 
 /** The bound address as shown, and a URL to it from this machine: a wildcard bind answers on loopback. */

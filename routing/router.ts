@@ -7,6 +7,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
+import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
 import { consentReads, emptyProfile, instanceKeyOf, readConsent, triggerMatches } from '../core/index';
 import { log } from '../observability/log';
@@ -34,6 +35,11 @@ export interface RouterOptions {
    * routed again later (routing/redrive.ts).
    */
   temporalTimeoutMs?: number;
+  /**
+   * Temporal's last known health (a HealthMonitor's cached `temporal` part): while it is down,
+   * routing fails at once instead of waiting out the deadline on every event.
+   */
+  temporalHealth?: () => PartHealth | undefined;
   /** Where the reasons an event entered nobody go (default: the process's log, at warn). */
   warn?: (message: string, detail: Record<string, unknown>) => void;
   /** Counts entries (default: nothing). */
@@ -256,8 +262,10 @@ export class JourneyRouter implements EventRouter {
     }
   }
 
-  /** Runs Temporal calls under the per-call deadline. */
-  private temporal<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs Temporal calls under the per-call deadline, or fails at once while Temporal is known to be down. */
+  private async temporal<T>(fn: () => Promise<T>): Promise<T> {
+    const health = this.opts.temporalHealth?.();
+    if (health?.state === 'down') throw new Error(`Temporal is unreachable (${health.detail ?? 'down'}); not waiting for it`);
     return this.opts.client.withDeadline(Date.now() + (this.opts.temporalTimeoutMs ?? 5000), fn);
   }
 

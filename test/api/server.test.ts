@@ -461,14 +461,18 @@ describe('health probes', () => {
     const { app } = await harness();
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ready', checks: { store: 'ok', temporal: 'ok' } });
+    expect(res.json()).toEqual({ status: 'ready', parts: { store: { state: 'ok' }, temporal: { state: 'ok' } }, checks: { store: 'ok', temporal: 'ok' } });
   });
 
   it('GET /readyz answers 503 with the failing check', async () => {
     const { app } = await harness({ ready: async () => ({ ok: false, checks: { store: 'ok', temporal: 'connect ECONNREFUSED' } }) });
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'unavailable', checks: { store: 'ok', temporal: 'connect ECONNREFUSED' } });
+    expect(res.json()).toEqual({
+      status: 'unavailable',
+      parts: { store: { state: 'ok' }, temporal: { state: 'down', detail: 'connect ECONNREFUSED' } },
+      checks: { store: 'ok', temporal: 'connect ECONNREFUSED' },
+    });
   });
 
   it('GET /readyz answers 503 when the probe throws or hangs', async () => {

@@ -18,6 +18,7 @@ import { SqliteProfileStore } from '../../profiles/sqlite';
 import type { StoredEvent } from '../../profiles/store';
 import { Redriver } from '../../routing/redrive';
 import { JourneyRouter } from '../../routing/router';
+import { until } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
 jest.setTimeout(120_000);
@@ -50,14 +51,6 @@ async function post(endpoint: string, body: unknown): Promise<number> {
     body: JSON.stringify(body),
   });
   return res.status;
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 beforeAll(async () => {
@@ -102,7 +95,7 @@ it('an event that got 503 while Temporal was down enters its customer once Tempo
   const redrivers = stores.map((store) => new Redriver({ store, router: countingRouter(store, routed), graceMs: 0, intervalMs: 100, warn: () => undefined }));
   for (const redriver of redrivers) redriver.start();
   try {
-    await until(async () => (await stores[1].eventsFor('ann')).every((e) => e.routedAt !== undefined), 30_000);
+    await until('the re-drivers to route her event', async () => ((await stores[1].eventsFor('ann')).every((e) => e.routedAt !== undefined) || undefined), 30_000);
   } finally {
     await Promise.all(redrivers.map((r) => r.stop()));
   }

@@ -1,0 +1,91 @@
+/**
+ * `GET /readyz` of `unbroken start` on real parts: a Temporal dev server that is stopped and
+ * started again on the same port, a real SMTP server, SQLite. It answers from the cached probes
+ * within a second, naming each part and its state; while Temporal is down, events get 503 at once.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startDevServer, type DevServer } from '../../worker/dev-server';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
+import { startTestSystem, until, type TestSystem } from '../support/system';
+
+jest.setTimeout(120_000);
+
+let tmp: string;
+let port: number;
+let temporal: DevServer | undefined;
+let smtp: TestSmtpServer;
+let live: TestSystem;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(free));
+    });
+  });
+}
+
+function startTemporal(): Promise<DevServer> {
+  return startDevServer({ dataDir: path.join(tmp, 'temporal'), port, host: '127.0.0.1' });
+}
+
+/** One GET /readyz: its status, body and how long it took. */
+async function readyz(): Promise<{ status: number; body: { status: string; parts: Record<string, { state: string; detail?: string; checkedAt?: string }>; checks: Record<string, string> }; ms: number }> {
+  const started = Date.now();
+  const res = await fetch(`${live.system.apiUrl}/readyz`);
+  return { status: res.status, body: (await res.json()) as never, ms: Date.now() - started };
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-ready-'));
+  port = await freePort();
+  [temporal, smtp] = await Promise.all([startTemporal(), startSmtpServer()]);
+  live = await startTestSystem('definitions', { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_TASK_QUEUE: 'ready-test', SMTP_URL: smtp.url });
+});
+
+afterAll(async () => {
+  await live?.stop();
+  await temporal?.stop();
+  await smtp?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+it('answers 200 naming store, temporal, smtp and worker as ok when everything is up', async () => {
+  const { status, body, ms } = await readyz();
+  expect(status).toBe(200);
+  expect(body.status).toBe('ready');
+  expect(Object.keys(body.parts).sort()).toEqual(['smtp', 'store', 'temporal', 'worker']);
+  for (const part of ['smtp', 'store', 'temporal']) expect(body.parts[part]).toEqual({ state: 'ok', checkedAt: expect.any(String) });
+  expect(body.parts.worker).toEqual({ state: 'ok' });
+  expect(body.checks).toEqual({ smtp: 'ok', store: 'ok', temporal: 'ok', worker: 'ok' });
+  expect(ms).toBeLessThan(1000);
+});
+
+it('with Temporal stopped answers 503 within a second naming temporal, refuses events at once, and is ready again once Temporal is back', async () => {
+  await temporal?.stop();
+  temporal = undefined;
+  const down = await until('readyz to report Temporal down', async () => {
+    const answer = await readyz();
+    return answer.status === 503 ? answer : undefined;
+  }, 30_000);
+  expect(down.ms).toBeLessThan(1000);
+  expect(down.body.status).toBe('unavailable');
+  expect(down.body.parts.temporal).toMatchObject({ state: 'down', detail: expect.any(String) });
+  expect(down.body.checks.temporal).not.toBe('ok');
+  expect(down.body.parts.store.state).toBe('ok');
+  expect(down.body.parts.smtp.state).toBe('ok');
+
+  // Routing knows Temporal is down: no waiting out the client's retries (about 20 s before).
+  const started = Date.now();
+  const event = await live.post('track', { userId: 'ready-u1', event: 'signed_up', messageId: 'ready-m1' });
+  expect(event.status).toBe(503);
+  expect(String(event.body.message)).toMatch(/Temporal is unreachable/);
+  expect(Date.now() - started).toBeLessThan(3000);
+
+  temporal = await startTemporal();
+  await until('readyz to report ready again', async () => ((await readyz()).status === 200 ? true : undefined), 30_000);
+});
