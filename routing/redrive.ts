@@ -85,32 +85,38 @@ export class Redriver {
         eventsPerCustomer: this.opts.eventsPerCustomer ?? 50,
       });
       if (page.length === 0) break;
+      const failures: { event: StoredEvent; error: unknown }[] = [];
       for (const customer of await Promise.all(page.map((events) => this.routeInOrder(events)))) {
         result.routed += customer.routed;
-        if (customer.failed) result.failed += 1;
+        if (customer.failure) failures.push(customer.failure);
+      }
+      result.failed = failures.length;
+      // One line per sweep, not per customer: while Temporal is down every customer fails alike.
+      if (failures.length > 0) {
+        const [{ event, error }] = failures;
+        this.warn(`re-driving stored events failed for ${failures.length} customer(s); they stay stored and are tried again in the next sweep`, {
+          messageId: event.messageId,
+          customerId: event.customerId,
+          error: String(error),
+        });
       }
     }
     return result;
   }
 
   /** Routes one customer's events in order; at the first failure releases that event and the rest. */
-  private async routeInOrder(events: readonly StoredEvent[]): Promise<{ routed: number; failed: boolean }> {
+  private async routeInOrder(events: readonly StoredEvent[]): Promise<{ routed: number; failure?: { event: StoredEvent; error: unknown } }> {
     for (const [i, event] of events.entries()) {
       try {
         await this.opts.router.route(event);
         await this.opts.store.markEventRouted(event.messageId);
-      } catch (err) {
-        this.warn(`re-driving event ${event.messageId} of customer ${event.customerId} failed; it stays stored and is tried again later`, {
-          messageId: event.messageId,
-          customerId: event.customerId,
-          error: String(err),
-        });
+      } catch (error) {
         // Later events of the customer wait behind this one, so their order is kept.
         await Promise.all(events.slice(i).map((e) => this.opts.store.releaseEvent(e.messageId).catch(() => undefined)));
-        return { routed: i, failed: true };
+        return { routed: i, failure: { event, error } };
       }
     }
-    return { routed: events.length, failed: false };
+    return { routed: events.length };
   }
 
   private warn(message: string, detail: Record<string, unknown>): void {

@@ -132,9 +132,16 @@ it('keeps a customer’s events in order and stops at the first failure, releasi
       if (e.messageId === failOn) throw new Error('14 UNAVAILABLE: Temporal is down');
     },
   };
-  const redriver = new Redriver({ store, router, graceMs: 0, warn: () => undefined });
+  const warnings: { message: string; detail: Record<string, unknown> }[] = [];
+  const redriver = new Redriver({ store, router, graceMs: 0, warn: (message, detail) => warnings.push({ message, detail }) });
   expect(await redriver.sweep()).toEqual({ routed: 1, failed: 1 });
   expect(seen).toEqual(['bob-1', 'bob-2']);
+  expect(warnings).toEqual([
+    {
+      message: expect.stringContaining('failed for 1 customer(s); they stay stored'),
+      detail: { messageId: 'bob-2', customerId: 'bob', error: 'Error: 14 UNAVAILABLE: Temporal is down' },
+    },
+  ]);
   failOn = undefined;
   expect(await redriver.sweep()).toEqual({ routed: 2, failed: 0 });
   expect(seen).toEqual(['bob-1', 'bob-2', 'bob-2', 'bob-3']);
