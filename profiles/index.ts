@@ -8,11 +8,12 @@
  *   migrations.ts (the schema history and its runner), sqlite.ts and postgres.ts (the drivers)
  * - sqlite.ts, postgres.ts: the two stores callers open; this file picks one from a URL
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { redactUrl } from '../core/redact';
 import { ProfileStoreError } from './errors';
 import { PostgresProfileStore } from './postgres';
-import { SqliteProfileStore } from './sqlite';
+import { migrations, SqliteProfileStore } from './sqlite';
 import type { SchemaStatus } from './sql/store';
 import type { LiveStore } from './store';
 
@@ -64,6 +65,10 @@ export interface OpenOptions {
  * - `postgres://…` or `postgresql://…`: PostgreSQL (rejects with `unreachable` when it cannot connect)
  */
 export async function openProfileStore(url: string | undefined, dataDir: string, options: OpenOptions = {}): Promise<LiveStore> {
+  const missing = options.migrate === false ? missingSqliteFile(url, dataDir) : undefined;
+  if (missing !== undefined) {
+    throw new ProfileStoreError('schema_behind', `no profile database at ${missing} yet: run \`unbroken migrate\` first`, { url: missing });
+  }
   const store = await openSqlStore(url, dataDir, options.migrate !== false, options.database);
   if (options.migrate !== false) return store;
   const status = await store.schemaStatus();
@@ -84,6 +89,11 @@ export async function profileStoreSchema(
   dataDir: string,
   database: OpenOptions['database'] = {},
 ): Promise<SchemaStatus & { where: string }> {
+  if (missingSqliteFile(url, dataDir) !== undefined) {
+    // Reading must not create the file: a store never set up has every migration pending.
+    const known = migrations.map(({ version, name }) => ({ version, name }));
+    return { applied: [], pending: known, known, where: storeLocation(url, dataDir) };
+  }
   const store = await openSqlStore(url, dataDir, false, database);
   try {
     return { ...(await store.schemaStatus()), where: storeLocation(url, dataDir) };
@@ -98,6 +108,22 @@ export function storeLocation(url: string | undefined, dataDir: string): string 
   return value === '' ? path.join(dataDir, DEFAULT_SQLITE_FILE) : redactUrl(value);
 }
 
+/** The SQLite file `url` names when it does not exist yet; undefined for memory, PostgreSQL and existing files. */
+function missingSqliteFile(url: string | undefined, dataDir: string): string | undefined {
+  const file = sqliteFileOf(url?.trim() ?? '', dataDir);
+  return file !== undefined && file !== ':memory:' && !fs.existsSync(file) ? file : undefined;
+}
+
+/** The SQLite file a DATABASE_URL names (`:memory:` for memory), or undefined when it names none. */
+function sqliteFileOf(value: string, dataDir: string): string | undefined {
+  if (value === '') return path.join(dataDir, DEFAULT_SQLITE_FILE);
+  if (value === ':memory:' || value === 'sqlite::memory:') return ':memory:';
+  if (!value.startsWith('sqlite:')) return undefined;
+  // `sqlite:///abs/path` and `sqlite:relative/path` both name a file; strip the URL prefix.
+  const file = value.slice('sqlite:'.length).replace(/^\/\//, '');
+  return file === '' ? undefined : file;
+}
+
 async function openSqlStore(
   url: string | undefined,
   dataDir: string,
@@ -105,14 +131,9 @@ async function openSqlStore(
   database: OpenOptions['database'] = {},
 ): Promise<SqliteProfileStore | PostgresProfileStore> {
   const value = url?.trim() ?? '';
-  if (value === '') return new SqliteProfileStore(path.join(dataDir, DEFAULT_SQLITE_FILE), { migrate });
-  if (value === ':memory:' || value === 'sqlite::memory:') return new SqliteProfileStore(':memory:', { migrate });
   if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value, { ...database, maxConnections: database.poolSize, migrate });
-  if (value.startsWith('sqlite:')) {
-    // `sqlite:///abs/path` and `sqlite:relative/path` both name a file; strip the URL prefix.
-    const file = value.slice('sqlite:'.length).replace(/^\/\//, '');
-    if (file !== '') return new SqliteProfileStore(file, { migrate });
-  }
+  const file = sqliteFileOf(value, dataDir);
+  if (file !== undefined) return new SqliteProfileStore(file, { migrate });
   throw new ProfileStoreError(
     'unsupported_url',
     `DATABASE_URL "${redactUrl(value)}" is not understood: use postgres://…, sqlite:<path>, sqlite::memory:, or leave it unset ` +

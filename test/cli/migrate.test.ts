@@ -15,12 +15,15 @@ const pgUrl = process.env.TEST_DATABASE_URL?.trim() ?? '';
 
 interface Database {
   url: string;
+  /** The SQLite file, which must not exist before `migrate` creates it. */
+  file?: string;
   drop(): Promise<void>;
 }
 
 async function sqliteDatabase(): Promise<Database> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-migrate-'));
-  return { url: `sqlite:${path.join(dir, 'profiles.sqlite')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  const file = path.join(dir, 'profiles.sqlite');
+  return { url: `sqlite:${file}`, file, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 async function postgresDatabase(): Promise<Database> {
@@ -64,7 +67,11 @@ describe.each(stores)('unbroken migrate on %s', (_name, create) => {
   test('read-only commands refuse a store that was never migrated, and leave it so', () => {
     const stats = unbroken('stats', 'hello');
     expect(stats.code).toBe(1);
-    expect(stats.stderr).toMatch(/is behind this Unbroken \(\d+ migrations pending, 1, 2, 3, 4, 5[^)]*\): run `unbroken migrate` first/);
+    expect(stats.stderr).toMatch(
+      db.file === undefined
+        ? /is behind this Unbroken \(\d+ migrations pending, 1, 2, 3, 4, 5[^)]*\): run `unbroken migrate` first/
+        : /no profile database at \S+profiles\.sqlite yet: run `unbroken migrate` first/,
+    );
     expect(stats.stderr).not.toMatch(/\n\s+at /);
     const status = unbroken('status', '--user', 'u1');
     expect(status.code).toBe(1);
@@ -75,6 +82,7 @@ describe.each(stores)('unbroken migrate on %s', (_name, create) => {
     const report = JSON.parse(listed.stdout);
     expect(report.applied).toEqual([]);
     expect(report.pending.map((m: { version: number }) => m.version).slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
+    if (db.file !== undefined) expect(fs.existsSync(db.file)).toBe(false);
   });
 
   test('migrate applies every pending migration once, and --status then lists them applied', () => {
