@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { formatLiveJourneys } from '../../cli/live';
+import { startDeploys } from '../../cli/main';
 import { startBanner, startSystem, type RunningSystem } from '../../cli/start';
 import { ConfigError, loadConfig } from '../../worker/config';
 
@@ -45,5 +47,47 @@ describe('the start banner', () => {
     expect(banner).not.toContain(key);
     expect(banner).not.toContain(basic);
     expect(banner).not.toMatch(/Basic/);
+  });
+});
+
+describe('whether start publishes its definitions folder', () => {
+  const deploys = (env: Record<string, string>, flag = false) => startDeploys(loadConfig(env), flag);
+
+  it('does as the embedded quick start: no DATABASE_URL and no TEMPORAL_ADDRESS', () => {
+    expect(deploys({})).toBe(true);
+  });
+
+  it('does not once either the store or Temporal is shared, unless --deploy says so', () => {
+    expect(deploys({ DATABASE_URL: 'postgres://app@db:5432/unbroken' })).toBe(false);
+    expect(deploys({ TEMPORAL_ADDRESS: 'temporal.internal:7233' })).toBe(false);
+    expect(deploys({ DATABASE_URL: 'sqlite:/var/lib/unbroken/p.sqlite', TEMPORAL_ADDRESS: 'temporal.internal:7233' })).toBe(false);
+    expect(deploys({ DATABASE_URL: 'postgres://app@db:5432/unbroken', TEMPORAL_ADDRESS: 'temporal.internal:7233' }, true)).toBe(true);
+  });
+});
+
+describe('what the banner says is live', () => {
+  it('lists live versions and, where the local folder differs, says it was left as is and how to publish', () => {
+    const lines = formatLiveJourneys(
+      {
+        journeys: [
+          { journeyId: 'hello', version: 'v2', paused: false },
+          { journeyId: 'promo', version: 'p1', paused: true },
+        ],
+        differs: [
+          { journeyId: 'hello', local: 'v1', live: 'v2' },
+          { journeyId: 'fresh', local: 'f1' },
+        ],
+      },
+      'old-checkout/definitions',
+    );
+    expect(lines).toEqual([
+      'hello v2, promo p1 (paused)',
+      'old-checkout/definitions differs from what is live: hello (here v1, live v2), fresh (here f1, live none); left as is. ' +
+        'Publish with `unbroken deploy --definitions old-checkout/definitions`',
+    ]);
+  });
+
+  it('says how to publish when nothing is live', () => {
+    expect(formatLiveJourneys({ journeys: [], differs: [] }, 'definitions')).toEqual(['none live: publish the definitions with `unbroken deploy`']);
   });
 });
