@@ -4,12 +4,17 @@
  * that must not grow past its size. Real sockets throughout; the database cases need
  * TEST_DATABASE_URL (scripts/ci-postgres.sh), as the shared store suite does.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { Pool } from 'pg';
 import { openProfileStore, ProfileStoreError, type LiveStore } from '../../profiles';
 
 const baseUrl = process.env.TEST_DATABASE_URL?.trim() ?? '';
+const root = path.resolve(__dirname, '..', '..');
 
 /** A server that accepts connections and never writes a byte, as a hung database host would. */
 async function silentServer(): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
@@ -60,6 +65,38 @@ describe('a PostgreSQL host that accepts TCP and never answers', () => {
       await server.close();
     }
   });
+
+  it('makes `unbroken start` exit 1 by itself once DATABASE_CONNECT_TIMEOUT_MS has passed, saying why in one line', async () => {
+    const server = await silentServer();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-hung-db-'));
+    try {
+      const child = spawn(process.execPath, [path.join(root, 'bin', 'unbroken.js'), 'start', '--definitions', path.join(root, 'test', 'fixtures', 'live')], {
+        cwd: root,
+        env: {
+          ...process.env,
+          DATABASE_URL: `postgres://app:s3cret-pw@127.0.0.1:${server.port}/unbroken`,
+          DATABASE_CONNECT_TIMEOUT_MS: '500',
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+          SMTP_URL: 'smtp://127.0.0.1:1',
+          UNBROKEN_DATA_DIR: dataDir,
+          PORT: '0',
+        },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const hung = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 15_000).unref());
+      const code = await Promise.race([exited, hung]);
+      if (code === 'hung') child.kill('SIGKILL');
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/cannot open the PostgreSQL profile store at postgres:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/unbroken: .*timeout/);
+      expect(stderr).not.toContain('s3cret-pw');
+      expect(stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 const describeIfDatabase = baseUrl === '' ? describe.skip : describe;
