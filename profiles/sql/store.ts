@@ -253,9 +253,13 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async claimUnroutedEvents(claim: UnroutedClaim): Promise<StoredEvent[][]> {
+    const time = now();
+    // Customers someone is routing right now are left out here already, so they cannot fill the
+    // page and starve the others; the claim below checks again, under the customer's lock.
     const customers = await this.db.all(
-      sql`SELECT customer_id FROM events
-          WHERE routed_at IS NULL AND received_at < ${claim.receivedBefore} AND (routing_lease_until IS NULL OR routing_lease_until <= ${now()})
+      sql`SELECT customer_id FROM events e
+          WHERE routed_at IS NULL AND received_at < ${claim.receivedBefore} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
+            AND NOT EXISTS (SELECT 1 FROM events b WHERE b.customer_id = e.customer_id AND b.routed_at IS NULL AND b.routing_lease_until > ${time})
           GROUP BY customer_id ORDER BY MIN(received_at), customer_id LIMIT ${claim.customers}`,
     );
     const pages: StoredEvent[][] = [];
