@@ -179,8 +179,9 @@ async function atStage<T>(stage: 'store' | 'route', messageId: string, work: () 
  * Runs deliveries of the same messageId one after another. A client that times out and retries
  * while the first delivery is still routing would otherwise have both pass `recordEvent` as new
  * (it only reports duplicates once routed) and route the event twice. The retry now waits, then
- * finds the event routed and is acknowledged as a duplicate. Only guards one process; across
- * several API processes the router's signal-with-start and the store's enrolment rules hold.
+ * finds the event routed and is acknowledged as a duplicate. Across processes (and against the
+ * re-driver) the store's routing lease decides: a delivery that finds the event leased to another
+ * is acknowledged without routing it (`recordEvent` answers `routing`).
  */
 async function serialize<T>(inFlight: InFlight, key: string, work: () => Promise<T>): Promise<T> {
   const previous = inFlight.get(key);
