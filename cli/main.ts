@@ -207,6 +207,22 @@ async function startCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function workerCommand(): Promise<number> {
+  const config = loadConfig();
+  // Until the worker runs (and drains on a signal itself), a signal stops the start at once.
+  const signalled = nextStopSignal();
+  let running = false;
+  const worker = runWorker(config, { onRunning: () => (running = true) });
+  const first = await Promise.race([worker.then(() => undefined), signalled]);
+  if (first !== undefined && !running) {
+    process.stderr.write(`\nunbroken: ${first} received while the worker was starting; stopped.\n`);
+    worker.catch(() => undefined);
+    return INTERRUPTED;
+  }
+  await worker;
+  return 0;
+}
+
 async function deployCommand(args: string[]): Promise<number> {
   const config = loadConfig();
   const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: config.definitionsDir }, json: { type: 'boolean', default: false } }, allowPositionals: true });
@@ -299,10 +315,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'stats':
         return await statsCommand(rest);
-      case 'worker': {
-        await runWorker(loadConfig());
-        return 0;
-      }
+      case 'worker':
+        return await workerCommand();
       case undefined:
       case '-h':
       case '--help':

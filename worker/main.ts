@@ -10,8 +10,11 @@ import { ProcessMetrics } from '../observability/metrics';
 import { serveWorkerEndpoints, temporalMetricsAddress, type MetricsServer } from './metrics-server';
 import { createJourneyWorker } from './worker';
 
-/** Starts a worker with the given configuration and resolves when it has shut down. */
-export async function runWorker(config: Config = loadConfig()): Promise<void> {
+/**
+ * Starts a worker with the given configuration and resolves when it has shut down. `onRunning` is
+ * called once the worker runs and handles SIGINT/SIGTERM itself (draining in-flight work).
+ */
+export async function runWorker(config: Config = loadConfig(), hooks: { onRunning?: () => void } = {}): Promise<void> {
   const logger = installLogger({ service: 'worker', level: config.logLevel ?? 'info' });
   installRuntime(temporalLevel(config.logLevel ?? 'info'), await temporalMetricsAddress(config.metricsAddress));
   const store = await openProfileStore(config.databaseUrl, config.dataDir);
@@ -34,7 +37,9 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
     const { taskQueue, address, namespace } = config.temporal;
     logger.info({ taskQueue, temporalAddress: address, namespace }, `unbroken worker: task queue "${taskQueue}" on ${address} (namespace ${namespace})`);
     // Worker.run() installs SIGINT/SIGTERM handlers and returns once the worker has drained.
-    await worker.run();
+    const running = worker.run();
+    hooks.onRunning?.();
+    await running;
   } finally {
     await server?.close();
     await connection.close();
