@@ -1,13 +1,16 @@
 /**
  * `GET /readyz` of `unbroken start` on real parts: a Temporal dev server that is stopped and
  * started again on the same port, a real SMTP server, SQLite. It answers from the cached probes
- * within a second, naming each part and its state; while Temporal is down, events get 503 at once.
+ * within a second, naming each part and its state; while Temporal is down, events get 503 at once,
+ * and the re-driver routes them once Temporal is back.
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../worker/dev-server';
+import { JOURNEY_WORKFLOW } from '../../workflows/definitions';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { startTestSystem, until, type TestSystem } from '../support/system';
 
@@ -65,7 +68,7 @@ it('answers 200 naming store, temporal, smtp and worker as ok when everything is
   expect(ms).toBeLessThan(1000);
 });
 
-it('with Temporal stopped answers 503 within a second naming temporal, refuses events at once, and is ready again once Temporal is back', async () => {
+it('with Temporal stopped answers 503 within a second naming temporal, refuses events at once; once Temporal is back it is ready again and the refused event enters its customer without a retry', async () => {
   await temporal?.stop();
   temporal = undefined;
   const down = await until('readyz to report Temporal down', async () => {
@@ -88,4 +91,21 @@ it('with Temporal stopped answers 503 within a second naming temporal, refuses e
 
   temporal = await startTemporal();
   await until('readyz to report ready again', async () => ((await readyz()).status === 200 ? true : undefined), 30_000);
+
+  // The refused event was stored: once its lease (30 s) is over, the re-driver of start routes
+  // it, and the customer enters the journey though the client never retried.
+  const routed = await until('the re-driver to route the refused event', async () => {
+    const [stored] = await live.system.store.eventsFor('ready-u1');
+    return stored?.routedAt;
+  }, 60_000);
+  expect(routed).toEqual(expect.any(String));
+  const [enrolment] = await live.system.store.enrolmentsFor('ready-u1');
+  expect(enrolment.journeyId).toBe('welcome-series');
+  const connection = await Connection.connect({ address: temporal.address });
+  try {
+    const run = await new Client({ connection }).workflow.getHandle(enrolment.workflowId).describe();
+    expect(run.type).toBe(JOURNEY_WORKFLOW);
+  } finally {
+    await connection.close();
+  }
 });
