@@ -23,15 +23,19 @@ import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
-  unbroken start [--definitions DIR]
+  unbroken start [--definitions DIR] [--deploy]
   unbroken deploy [--definitions DIR] [--json]
+  unbroken migrate [--status] [--json]
+  unbroken doctor [--json]
   unbroken pause <journey-id>
   unbroken resume <journey-id>
   unbroken status --user ID [--json]
   unbroken stats <journey-id> [--json]
   unbroken worker
 
-DIR defaults to ./definitions (holding journeys/ and templates/).`;
+DIR defaults to ./definitions (holding journeys/ and templates/). start publishes DIR only as the
+embedded quick start (neither DATABASE_URL nor TEMPORAL_ADDRESS set) or with --deploy; otherwise
+it shows what is live, and deploy publishes.`;
 
 /** Wrong usage: exit code 2. */
 class UsageError extends Error {}
