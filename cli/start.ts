@@ -14,7 +14,7 @@ import { startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
-import { HealthMonitor, smtpProbe, storeProbe, temporalProbe } from '../health/probes';
+import { HealthMonitor, smtpProbe, storeProbe, temporalProbe, throttled } from '../health/probes';
 import { Redriver } from '../routing/redrive';
 import { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
@@ -28,6 +28,8 @@ import { deploy, formatLiveJourneys, liveJourneys, type LiveJourneys } from './l
 
 /** How long one health probe may take before its part counts as down. */
 const PROBE_TIMEOUT_MS = 3000;
+/** How often the SMTP relay is asked (EHLO and login): once a minute, whatever the round interval. */
+const SMTP_PROBE_INTERVAL_MS = 60_000;
 
 export interface RunningSystem {
   /** Where a client on this machine reaches the event API (loopback when it listens on every interface). */
@@ -126,18 +128,18 @@ export async function startSystem(
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
-    let metricsUrl: string | undefined;
-    if (config.metricsAddress !== undefined) {
-      const endpoints = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker });
-      stops.push(endpoints.close);
-      metricsUrl = endpoints.url;
-    }
-
     // Probed in the background, so /readyz answers from the cache and routing knows at once
-    // when Temporal is down. The worker part is this process's own worker.
+    // when Temporal is down. The worker part is this process's own worker. One monitor serves
+    // the API's /readyz and the metrics address's.
     const { health, stop: stopHealth } = monitorParts(store, connection, smtpUrl);
     stops.push(stopHealth);
     await health.probeAll();
+    let metricsUrl: string | undefined;
+    if (config.metricsAddress !== undefined) {
+      const endpoints = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker, health });
+      stops.push(endpoints.close);
+      metricsUrl = endpoints.url;
+    }
 
     const router = new JourneyRouter({
       store,
@@ -204,9 +206,11 @@ function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string)
         temporalCall = call.catch(() => undefined);
         return call;
       },
-      smtp: smtpProbe(smtpUrl),
+      // A login at the relay once a minute, not every round; reported, but a mail outage does not
+      // take the API out of the load balancer: events are still accepted and sends retry.
+      smtp: throttled(smtpProbe(smtpUrl), SMTP_PROBE_INTERVAL_MS),
     },
-    { timeoutMs: PROBE_TIMEOUT_MS },
+    { timeoutMs: PROBE_TIMEOUT_MS, advisory: ['smtp'] },
   );
   health.start();
   const stop = async (): Promise<void> => {

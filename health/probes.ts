@@ -47,6 +47,12 @@ export interface MonitorOptions {
   intervalMs?: number;
   /** How long one probe may take before its part counts as down (default 3 s). */
   timeoutMs?: number;
+  /**
+   * Parts that are reported but do not decide readiness: the API still accepts events while the
+   * mail relay is down (sends wait and retry), and taking every node out of the load balancer
+   * for it would turn a mail outage into lost events.
+   */
+  advisory?: readonly string[];
 }
 
 /**
@@ -96,11 +102,33 @@ export class HealthMonitor {
     return this.round;
   }
 
-  /** The cached state of every part. */
+  /** The cached state of every part; `ok` when every part that decides readiness is ok. */
   report(): HealthReport {
     const parts = Object.fromEntries(this.states);
-    return { ok: Object.values(parts).every((p) => p.state === 'ok'), parts };
+    const advisory = new Set(this.opts.advisory ?? []);
+    const deciding = Object.entries(parts).filter(([name]) => !advisory.has(name));
+    return { ok: deciding.every(([, p]) => p.state === 'ok'), parts };
   }
+}
+
+/**
+ * A probe that asks its part at most once per `minIntervalMs` and otherwise repeats the last
+ * answer: for parts where asking costs the other side something (an SMTP login every few
+ * seconds from every node looks like abuse to a relay).
+ */
+export function throttled(probe: Probe, minIntervalMs: number, now: () => number = Date.now): Probe {
+  let last: { at: number; error?: unknown } | undefined;
+  return async () => {
+    if (last === undefined || now() - last.at >= minIntervalMs) {
+      try {
+        await probe();
+        last = { at: now() };
+      } catch (err) {
+        last = { at: now(), error: err };
+      }
+    }
+    if (last.error !== undefined) throw last.error;
+  };
 }
 
 /** The store answers a read. */

@@ -84,6 +84,8 @@ export interface WorkerParts {
   store: Parameters<typeof storeProbe>[0];
   connection: Pick<Connection, 'workflowService'>;
   worker: { getState(): string };
+  /** The process's health monitor when it already has one (`start`); else one is made for the store and Temporal. */
+  health?: HealthMonitor;
 }
 
 /**
@@ -91,17 +93,21 @@ export interface WorkerParts {
  * `close` stops both. Used by `unbroken worker` and by `unbroken start`.
  */
 export async function serveWorkerEndpoints(address: string, parts: WorkerParts): Promise<MetricsServer> {
-  const health = new HealthMonitor({ store: storeProbe(parts.store), temporal: temporalProbe(parts.connection) });
-  health.start();
+  const own = parts.health === undefined;
+  const health = parts.health ?? new HealthMonitor({ store: storeProbe(parts.store), temporal: temporalProbe(parts.connection) });
+  if (own) health.start();
+  const stopOwn = async (): Promise<void> => {
+    if (own) await health.stop();
+  };
   try {
     const server = await startMetricsServer({ address, metrics: parts.metrics, health, workerRunning: () => parts.worker.getState() === 'RUNNING' });
     const close = async (): Promise<void> => {
       await server.close();
-      await health.stop();
+      await stopOwn();
     };
     return { url: server.url, close };
   } catch (err) {
-    await health.stop();
+    await stopOwn();
     throw err;
   }
 }

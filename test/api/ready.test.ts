@@ -109,3 +109,23 @@ it('with Temporal stopped answers 503 within a second naming temporal, refuses e
     await connection.close();
   }
 });
+
+it('names a mail relay that is down but stays ready: events are still accepted, sends wait and retry', async () => {
+  const closedPort = await freePort();
+  const relayDown = await startTestSystem('definitions', {
+    TEMPORAL_ADDRESS: temporal!.address,
+    TEMPORAL_TASK_QUEUE: 'ready-test-relay-down',
+    SMTP_URL: `smtp://user:relay-secret@127.0.0.1:${closedPort}`,
+  });
+  try {
+    const res = await fetch(`${relayDown.system.apiUrl}/readyz`);
+    const body = (await res.json()) as { status: string; parts: Record<string, { state: string; detail?: string }> };
+    expect(res.status).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(body.parts.smtp).toMatchObject({ state: 'down', detail: expect.stringContaining('ECONNREFUSED') });
+    expect(body.parts.smtp.detail).not.toContain('relay-secret');
+    expect((await relayDown.post('track', { userId: 'ready-u2', event: 'signed_up' })).status).toBe(200);
+  } finally {
+    await relayDown.stop();
+  }
+});

@@ -1,4 +1,4 @@
-import { HealthMonitor, runProbe, workerProbe } from '../../health/probes';
+import { HealthMonitor, runProbe, throttled, workerProbe } from '../../health/probes';
 
 describe('health probes', () => {
   it('reports a probe that never answers as down after its deadline', async () => {
@@ -36,5 +36,31 @@ describe('health probes', () => {
     const probe = (s: ReturnType<typeof service>) => workerProbe(s as never, 'default', 'journeys', () => now)();
     await expect(probe(service(1000, 5000))).resolves.toBeUndefined();
     await expect(probe(service(1000, 10 * 60_000))).rejects.toThrow('no worker has polled activity tasks on task queue "journeys"');
+  });
+});
+
+describe('advisory parts and throttled probes', () => {
+  it('reports an advisory part without letting it decide readiness', async () => {
+    const monitor = new HealthMonitor({ store: async () => undefined, smtp: async () => Promise.reject(new Error('ECONNREFUSED')) }, { advisory: ['smtp'] });
+    await monitor.probeAll();
+    expect(monitor.report()).toMatchObject({ ok: true, parts: { store: { state: 'ok' }, smtp: { state: 'down', detail: 'ECONNREFUSED' } } });
+  });
+
+  it('asks a throttled part at most once per interval and repeats its last answer', async () => {
+    let clock = 0;
+    let calls = 0;
+    let up = false;
+    const probe = throttled(async () => {
+      calls += 1;
+      if (!up) throw new Error('down');
+    }, 60_000, () => clock);
+    await expect(probe()).rejects.toThrow('down');
+    up = true;
+    clock = 30_000;
+    await expect(probe()).rejects.toThrow('down');
+    expect(calls).toBe(1);
+    clock = 60_000;
+    await expect(probe()).resolves.toBeUndefined();
+    expect(calls).toBe(2);
   });
 });
