@@ -3,6 +3,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../activities/index';
 import type { ActivityDeps } from '../activities/types';
+import { log } from '../observability/log';
 import type { WorkerLimits } from './config';
 
 /** The workflow bundle entry point, bundled by the SDK at run time: TypeScript in a checkout, JavaScript in dist/. */
@@ -43,8 +44,8 @@ const quietBundlerLogger = {
   trace: () => undefined,
   debug: () => undefined,
   info: () => undefined,
-  warn: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
-  error: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+  warn: (message: string) => log().warn({ source: 'workflow bundle' }, message),
+  error: (message: string) => log().error({ source: 'workflow bundle' }, message),
 };
 
 export interface JourneyWorkerOptions {

@@ -1,3 +1,4 @@
+import { log } from '../../observability/log';
 import { Pool, types as pgTypes, type PoolClient, type QueryConfig } from 'pg';
 import { postgresDialect, render, type Sql } from './dialect';
 import type { Driver, LockSpace, Row, Transaction } from './driver';
@@ -74,7 +75,7 @@ export class PostgresDriver implements Driver {
     });
     // An idle connection dropped by the server emits 'error' on the pool; without a listener
     // that would crash the process. The next query simply opens a new connection.
-    pool.on('error', (err) => process.stderr.write(`unbroken: PostgreSQL connection lost: ${err.message}\n`));
+    pool.on('error', (err) => log().warn({ err }, 'PostgreSQL connection lost; the next query opens a new one'));
     return new PostgresDriver(pool);
   }
 
