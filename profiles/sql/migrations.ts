@@ -203,6 +203,41 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       CREATE INDEX events_unrouted ON events (received_at) WHERE routed_at IS NULL;
     `,
   },
+  {
+    version: 7,
+    name: 'surveys: every survey asked (fatigue and response rates) and every answer',
+    sql: sql`
+      -- One row per survey message that went out (keyed by its send), so the fatigue rule can
+      -- count a customer's surveys across journeys and feedback can compute response rates.
+      CREATE TABLE survey_asks (
+        idempotency_key TEXT PRIMARY KEY,
+        customer_id     TEXT NOT NULL,
+        survey_id       TEXT NOT NULL,
+        journey_id      TEXT NOT NULL,
+        workflow_id     TEXT NOT NULL,
+        step_id         TEXT NOT NULL,
+        asked_at        ${TIME} NOT NULL
+      );
+      CREATE INDEX survey_asks_customer ON survey_asks (customer_id, asked_at);
+      CREATE INDEX survey_asks_survey ON survey_asks (survey_id, asked_at);
+      -- One answer per survey and run: a reminder of the same survey shares its answer. The
+      -- score may change within the grace period after the first answer, then it stands.
+      CREATE TABLE survey_answers (
+        workflow_id       TEXT NOT NULL,
+        survey_id         TEXT NOT NULL,
+        customer_id       TEXT NOT NULL,
+        journey_id        TEXT NOT NULL,
+        step_id           TEXT NOT NULL,
+        scale             TEXT NOT NULL,
+        score             INTEGER NOT NULL,
+        comment           TEXT,
+        first_answered_at ${TIME} NOT NULL,
+        answered_at       ${TIME} NOT NULL,
+        PRIMARY KEY (workflow_id, survey_id)
+      );
+      CREATE INDEX survey_answers_survey ON survey_answers (survey_id, first_answered_at);
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */
