@@ -176,6 +176,57 @@ export interface JourneyStats {
   steps: { stepId: string; kind: string; count: number; reasons?: Record<string, number> }[];
 }
 
+/** One survey message that went out (a reminder is another ask in the same run). */
+export interface SurveyAsk {
+  surveyId: string;
+  customerId: string;
+  journeyId: string;
+  workflowId: string;
+  stepId: string;
+  askedAt: string;
+}
+
+/** The one answer of a run to a survey, as it stands (changed within the grace period, or final). */
+export interface SurveyAnswer {
+  surveyId: string;
+  customerId: string;
+  journeyId: string;
+  workflowId: string;
+  stepId: string;
+  scale: string;
+  score: number;
+  comment?: string;
+  firstAnsweredAt: string;
+  answeredAt: string;
+}
+
+/** Which surveys `surveyReport` reads; every filter is optional. */
+export interface SurveyReportQuery {
+  surveyId?: string;
+  journeyId?: string;
+  /** Only runs first asked (or, never asked, first answered) at or after this ISO time. */
+  since?: string;
+}
+
+/** The rows `unbroken feedback` computes its periods from, oldest first. */
+export interface SurveyReport {
+  asks: SurveyAsk[];
+  answers: SurveyAnswer[];
+}
+
+/** An answer as a customer gives it through a survey link: the link's claims, a score, maybe a comment, and when. */
+export type SurveyAnswerInput = Omit<SurveyAnswer, 'firstAnsweredAt' | 'answeredAt'> & { at: string };
+
+/**
+ * What `recordSurveyAnswer` did: `recorded` the run's first answer; `changed` it within the
+ * grace period; `unchanged` (the same score and comment again, at any time); `final` (a different
+ * one after the grace period: the answer stands). `answer` is the answer as it now stands.
+ */
+export interface RecordSurveyAnswerResult {
+  status: 'recorded' | 'changed' | 'unchanged' | 'final';
+  answer: SurveyAnswer;
+}
+
 /**
  * What the live system needs on top of ProfileStore (including consent and caps, DeliveryStore).
  * SQLite and PostgreSQL implement all of it, and one shared test suite runs against each.
@@ -260,6 +311,21 @@ export interface LiveStore extends ProfileStore, DeliveryStore {
    * ended runs, and each (step, kind) in order of first appearance, with reasons for `skipped`.
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
+  /**
+   * Survey asks and answers for reading the scores, oldest first. `since` keeps whole runs: the
+   * asks and the answer of every run whose first ask (or, without an ask, first answer) is at or
+   * after it, so a response rate never counts an answer whose ask it left out.
+   */
+  surveyReport(query: SurveyReportQuery): Promise<SurveyReport>;
+  /**
+   * Records a run's answer to a survey, one per (workflowId, surveyId), in one transaction: the
+   * first inserts; until `graceMs` after the first, another score or comment replaces it (an
+   * absent comment keeps the one given before); after that the first stands. Safe when several
+   * answers of one run arrive at once: one is first, the others change or repeat it.
+   */
+  recordSurveyAnswer(input: SurveyAnswerInput, graceMs: number): Promise<RecordSurveyAnswerResult>;
+  /** A run's answer to a survey as it stands, or undefined when there is none. */
+  surveyAnswer(workflowId: string, surveyId: string): Promise<SurveyAnswer | undefined>;
 }
 
 // --- delivery: consent, suppression, frequency caps ------------------------------------------
@@ -281,6 +347,32 @@ export interface CapCheck {
 }
 
 export type CapDecision = { allowed: true } | { allowed: false; retryAt: string };
+
+/** A survey about to go out, as the fatigue rule judges it (see `reserveSurveyAsk`). */
+export interface SurveyAskCheck {
+  /** The send's idempotency key: one ask per key, however often it is retried. */
+  idempotencyKey: string;
+  customerId: string;
+  surveyId: string;
+  journeyId: string;
+  /** The run asking; asks of the same survey in the same run are its reminders. */
+  workflowId: string;
+  stepId: string;
+  at: string;
+  /** How far back another survey to the customer refuses this one (UNBROKEN_SURVEY_FATIGUE); 0: no such rule. */
+  fatigueMs: number;
+  /** How many times this run may ask the same survey again (the journey's `survey_reminders`, default 1). */
+  reminders: number;
+}
+
+/**
+ * The fatigue rule's answer: allowed (and recorded), or refused because another survey reached
+ * the customer within the window (`fatigue`: which, and when) or because this run used its reminders.
+ */
+export type SurveyAskDecision =
+  | { allowed: true }
+  | { allowed: false; rule: 'fatigue'; previous: { surveyId: string; journeyId: string; askedAt: string } }
+  | { allowed: false; rule: 'reminders'; asked: number };
 
 /** A short unsubscribe code (`/u/<code>`, see delivery/short-links.ts) and what it acts on. */
 export interface UnsubscribeCode {
@@ -319,6 +411,16 @@ export interface DeliveryStore {
   reserveSendSlot(check: CapCheck): Promise<CapDecision>;
   /** Frees a slot whose send did not happen (failed for good). */
   releaseSendSlot(idempotencyKey: string): Promise<void>;
+  /**
+   * The survey fatigue rule, checked and recorded in one atomic step under the customer's lock:
+   * refused when another survey (any survey, journey or run, except this same survey in this same
+   * run) was asked within `fatigueMs`, or when this run already asked this survey `1 + reminders`
+   * times; otherwise the ask is recorded at `at`. A key that already holds an ask is allowed
+   * again (retries). Two racing asks for one customer: one is allowed.
+   */
+  reserveSurveyAsk(check: SurveyAskCheck): Promise<SurveyAskDecision>;
+  /** Forgets an ask whose message did not go out (capped, or failed for good), so it counts nowhere. */
+  releaseSurveyAsk(idempotencyKey: string): Promise<void>;
   /**
    * Keeps a short unsubscribe code, once per idempotency key and channel, and returns the code
    * that key and channel hold: one stored by an earlier attempt (a retry gets the same code back

@@ -4,7 +4,7 @@
  * out of the record when NULL (so absent optional fields stay absent, never `null`).
  */
 import type { CustomerState, PastEntry } from '../rules';
-import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, UnsubscribeCode } from '../store';
+import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAsk, UnsubscribeCode } from '../store';
 import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
 
@@ -72,6 +72,15 @@ export const JOURNEY: Shape<DeployedJourney> = {
 
 export const UNSUBSCRIBE_CODE: Shape<UnsubscribeCode> = {
   fields: ['code', 'idempotencyKey', 'customerId', 'channel', 'category', 'createdAt', 'expiresAt'],
+};
+
+export const SURVEY_ASK: Shape<SurveyAsk> = {
+  fields: ['surveyId', 'customerId', 'journeyId', 'workflowId', 'stepId', 'askedAt'],
+};
+
+export const SURVEY_ANSWER: Shape<SurveyAnswer> = {
+  fields: ['surveyId', 'customerId', 'journeyId', 'workflowId', 'stepId', 'scale', 'score', 'comment', 'firstAnsweredAt', 'answeredAt'],
+  optional: ['comment'],
 };
 
 /** `customerId` → `customer_id`. */

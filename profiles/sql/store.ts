@@ -14,6 +14,8 @@ import {
   splitSubscriptionTraits,
   toProfile,
   validateCapCheck,
+  decideSurveyAsk,
+  validateSurveyAsk,
   windowStart,
   type CapUsage,
   type CustomerState,
@@ -35,16 +37,39 @@ import type {
   StepRecord,
   StoredEvent,
   SubscriptionStatus,
+  SurveyAsk,
+  SurveyAskCheck,
+  SurveyAskDecision,
+  RecordSurveyAnswerResult,
+  SurveyAnswer,
+  SurveyAnswerInput,
+  SurveyReport,
+  SurveyReportQuery,
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
 import { ROUTING_LEASE_MS } from '../store';
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
-import { join, json, sql, typed, word, type Sql } from './dialect';
+import { join, json, raw, sql, typed, word, type Sql } from './dialect';
 import { APPLIED_VERSIONS, migrationsFor } from './migrations';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
-import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, insertRow, JOURNEY, MESSAGE, PAST_ENTRY, STEP, UNSUBSCRIBE_CODE, type Shape } from './rows';
+import {
+  columns,
+  CUSTOMER,
+  ENROLMENT,
+  EVENT,
+  fromRow,
+  insertRow,
+  JOURNEY,
+  MESSAGE,
+  PAST_ENTRY,
+  STEP,
+  SURVEY_ANSWER,
+  SURVEY_ASK,
+  UNSUBSCRIBE_CODE,
+  type Shape,
+} from './rows';
 
 type EnrolArgs = Parameters<LiveStore['tryEnrol']>[0];
 
@@ -73,6 +98,12 @@ function canonicalId(id: string): Sql {
 function identityGroup(customer: string | Sql): Sql {
   const id = typeof customer === 'string' ? sql`${typed(customer, 'text')}` : customer;
   return sql`SELECT ${id} UNION SELECT anonymous_id FROM identity_links WHERE user_id = ${id}`;
+}
+
+/** The answer with `comment`, or without the field when there is none (absent, never undefined). */
+function withComment(answer: Omit<SurveyAnswer, 'comment'> & { comment?: string }, comment: string | undefined): SurveyAnswer {
+  const { comment: _old, ...rest } = answer;
+  return comment === undefined ? rest : { ...rest, comment };
 }
 
 function now(): string {
@@ -449,6 +480,68 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     });
   }
 
+  // --- surveys: answers ----------------------------------------------------------------------
+
+  async recordSurveyAnswer(input: SurveyAnswerInput, graceMs: number): Promise<RecordSurveyAnswerResult> {
+    const at = isoTime(input.at, 'survey answer time');
+    return this.db.transaction(async (tx) => {
+      // Answers of one run arriving together (a double click, two tabs) decide one after another.
+      await tx.lock('customer', input.customerId);
+      const { at: _at, comment, ...fields } = input;
+      const fresh: SurveyAnswer = withComment({ ...fields, firstAnsweredAt: at, answeredAt: at }, comment);
+      if ((await tx.run(sql`${insertRow('survey_answers', SURVEY_ANSWER, fresh)} ON CONFLICT DO NOTHING`)) === 1) {
+        return { status: 'recorded', answer: fresh };
+      }
+      const current = (await this.surveyAnswerIn(tx, input.workflowId, input.surveyId)) as SurveyAnswer;
+      const wanted = withComment({ ...current, score: input.score, answeredAt: at }, comment ?? current.comment);
+      if (wanted.score === current.score && wanted.comment === current.comment) return { status: 'unchanged', answer: current };
+      if (Date.parse(at) >= Date.parse(current.firstAnsweredAt) + graceMs) return { status: 'final', answer: current };
+      await tx.run(
+        sql`UPDATE survey_answers SET score = ${wanted.score}, comment = ${wanted.comment ?? null}, answered_at = ${at}
+            WHERE workflow_id = ${input.workflowId} AND survey_id = ${input.surveyId}`,
+      );
+      return { status: 'changed', answer: wanted };
+    });
+  }
+
+  async surveyAnswer(workflowId: string, surveyId: string): Promise<SurveyAnswer | undefined> {
+    return this.surveyAnswerIn(this.db, workflowId, surveyId);
+  }
+
+  private async surveyAnswerIn(db: Runner, workflowId: string, surveyId: string): Promise<SurveyAnswer | undefined> {
+    const row = await first(db, sql`SELECT ${columns(SURVEY_ANSWER)} FROM survey_answers WHERE workflow_id = ${workflowId} AND survey_id = ${surveyId}`);
+    return row && this.record(SURVEY_ANSWER, row);
+  }
+
+  // --- surveys: reading the scores ---------------------------------------------------------
+
+  async surveyReport(query: SurveyReportQuery): Promise<SurveyReport> {
+    const since = query.since === undefined ? undefined : isoTime(query.since, 'survey report since');
+    // A run's start is its first ask; an answer whose ask is missing starts its run itself.
+    const firstAsk = (table: string) =>
+      sql`(SELECT MIN(f.asked_at) FROM survey_asks f WHERE f.workflow_id = ${raw(table)}.workflow_id AND f.survey_id = ${raw(table)}.survey_id)`;
+    const filter = (table: string, runStart: Sql) =>
+      join(
+        [
+          sql`1 = 1`,
+          ...(query.surveyId === undefined ? [] : [sql`${raw(table)}.survey_id = ${query.surveyId}`]),
+          ...(query.journeyId === undefined ? [] : [sql`${raw(table)}.journey_id = ${query.journeyId}`]),
+          ...(since === undefined ? [] : [sql`${runStart} >= ${typed(since, 'timestamptz')}`]),
+        ],
+        ' AND ',
+      );
+    const [asks, answers] = await Promise.all([
+      this.db.all(
+        sql`SELECT ${columns(SURVEY_ASK)} FROM survey_asks a WHERE ${filter('a', firstAsk('a'))} ORDER BY asked_at, idempotency_key`,
+      ),
+      this.db.all(
+        sql`SELECT ${columns(SURVEY_ANSWER)} FROM survey_answers s
+            WHERE ${filter('s', sql`COALESCE(${firstAsk('s')}, s.first_answered_at)`)} ORDER BY first_answered_at, workflow_id, survey_id`,
+      ),
+    ]);
+    return { asks: this.records(SURVEY_ASK, asks), answers: this.records(SURVEY_ANSWER, answers) };
+  }
+
   // --- delivery: consent, suppression, frequency caps ----------------------------------------
 
   async subscription(customerId: string, channel: string, category: string): Promise<SubscriptionStatus> {
@@ -539,6 +632,47 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async releaseSendSlot(idempotencyKey: string): Promise<void> {
     await this.db.run(sql`DELETE FROM send_slots WHERE idempotency_key = ${idempotencyKey}`);
+  }
+
+  // --- surveys: the fatigue rule ---------------------------------------------------------------
+
+  async reserveSurveyAsk(check: SurveyAskCheck): Promise<SurveyAskDecision> {
+    const at = validateSurveyAsk(check);
+    return this.db.transaction(async (tx) => {
+      // Every ask to one customer queues on this lock, so the reads below and the insert are one
+      // step: of two journeys asking at once, the second sees the first one's row.
+      const customer = await this.lockCustomer(tx, check.customerId);
+      if (await first(tx, sql`SELECT 1 AS held FROM survey_asks WHERE idempotency_key = ${check.idempotencyKey}`)) return { allowed: true };
+      const decision = decideSurveyAsk(await this.recentSurvey(tx, check, customer, at), await this.askedInRun(tx, check), check.reminders);
+      if (!decision.allowed) return decision;
+      await tx.run(
+        sql`INSERT INTO survey_asks (idempotency_key, customer_id, survey_id, journey_id, workflow_id, step_id, asked_at)
+            VALUES (${check.idempotencyKey}, ${customer}, ${check.surveyId}, ${check.journeyId}, ${check.workflowId}, ${check.stepId}, ${at})`,
+      );
+      return decision;
+    });
+  }
+
+  /** The newest survey asked to the customer inside the fatigue window, other than this run's own survey (its reminders). */
+  private async recentSurvey(tx: Transaction, check: SurveyAskCheck, customer: string, at: string): Promise<SurveyAsk | undefined> {
+    if (check.fatigueMs === 0) return undefined;
+    const row = await first(
+      tx,
+      sql`SELECT ${columns(SURVEY_ASK)} FROM survey_asks
+          WHERE customer_id IN (${identityGroup(customer)}) AND asked_at > ${windowStart(at, check.fatigueMs)}
+            AND NOT (workflow_id = ${check.workflowId} AND survey_id = ${check.surveyId})
+          ORDER BY asked_at DESC LIMIT 1`,
+    );
+    return row && this.record(SURVEY_ASK, row);
+  }
+
+  private async askedInRun(tx: Transaction, check: SurveyAskCheck): Promise<number> {
+    const row = await first(tx, sql`SELECT COUNT(*) AS asked FROM survey_asks WHERE workflow_id = ${check.workflowId} AND survey_id = ${check.surveyId}`);
+    return Number(row?.asked ?? 0);
+  }
+
+  async releaseSurveyAsk(idempotencyKey: string): Promise<void> {
+    await this.db.run(sql`DELETE FROM survey_asks WHERE idempotency_key = ${idempotencyKey}`);
   }
 
   // --- short unsubscribe codes ----------------------------------------------------------------

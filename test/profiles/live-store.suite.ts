@@ -5,7 +5,9 @@
  */
 import { resolveShortCode } from '../../delivery/short-links';
 import { ProfileStoreError } from '../../profiles/errors';
-import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, UnroutedClaim, UnsubscribeCode } from '../../profiles/store';
+import type { Driver } from '../../profiles/sql/driver';
+import { SURVEY_ANSWER, SURVEY_ASK, insertRow } from '../../profiles/sql/rows';
+import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAnswerInput, SurveyAsk, UnroutedClaim, UnsubscribeCode } from '../../profiles/store';
 
 /** A store as the suite sees it: the contract plus the migration report both stores offer. */
 export type TestStore = LiveStore & { appliedMigrations(): number[] | Promise<number[]> };
@@ -79,6 +81,22 @@ function slot(key: string, offsetMs: number, caps: CapCheck['caps'], extra: Part
 /** A short unsubscribe code for customer c1's sms marketing, drawn for send `key` at T0, living a day. */
 function shortCode(code: string, key: string, extra: Partial<UnsubscribeCode> = {}): UnsubscribeCode {
   return { code, idempotencyKey: key, customerId: 'c1', channel: 'sms', category: 'marketing', createdAt: at(0), expiresAt: at(DAY), ...extra };
+}
+
+/** Seeds survey rows straight into the tables (both stores are the one SqlStore over a driver). */
+async function seedSurveys(store: LiveStore, asks: (SurveyAsk & { key: string })[], answers: SurveyAnswer[]): Promise<void> {
+  const db = (store as unknown as { db: Driver }).db;
+  for (const { key, ...ask } of asks) await db.run(insertRow('survey_asks', SURVEY_ASK, ask, { extra: { idempotency_key: key } }));
+  for (const answer of answers) await db.run(insertRow('survey_answers', SURVEY_ANSWER, answer));
+}
+
+function surveyAsk(workflowId: string, offsetMs: number, extra: Partial<SurveyAsk> = {}): SurveyAsk & { key: string } {
+  return { key: `${workflowId}/ask/${offsetMs}`, surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'nps', workflowId, stepId: 'ask', askedAt: at(offsetMs), ...extra };
+}
+
+function surveyAnswer(workflowId: string, score: number, offsetMs: number, extra: Partial<SurveyAnswer> = {}): SurveyAnswer {
+  const time = at(offsetMs);
+  return { surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'nps', workflowId, stepId: 'ask', scale: 'nps', score, firstAnsweredAt: time, answeredAt: time, ...extra };
 }
 
 /** Registers the suite under `name`; pass `describe.skip` to register it skipped. */
@@ -956,6 +974,127 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await expect(store.saveUnsubscribeCode(shortCode('NoCustomer', 'send-1', { customerId: '' }))).rejects.toMatchObject({ code: 'invalid_change' });
         await expect(store.saveUnsubscribeCode(shortCode('BadExpiry1', 'send-1', { expiresAt: 'someday' }))).rejects.toMatchObject({ code: 'invalid_change' });
         expect(await store.unsubscribeCode('NoCustomer')).toBeUndefined();
+      });
+    });
+
+    describe('survey report', () => {
+      beforeEach(async () => {
+        await seedSurveys(
+          store,
+          [
+            surveyAsk('nps:c1:1', 0),
+            surveyAsk('nps:c1:1', 4 * DAY, { stepId: 'reminder' }),
+            surveyAsk('nps:c2:1', DAY, { customerId: 'c2' }),
+            surveyAsk('nps:c3:1', 10 * DAY, { customerId: 'c3' }),
+            surveyAsk('csat:c1:1', 2 * DAY, { surveyId: 'support-csat', journeyId: 'support' }),
+          ],
+          [
+            surveyAnswer('nps:c1:1', 3, 5 * DAY, { comment: 'Too slow', answeredAt: at(5 * DAY + 60_000), stepId: 'reminder' }),
+            surveyAnswer('nps:c3:1', 10, 11 * DAY, { customerId: 'c3' }),
+            surveyAnswer('csat:c1:1', 5, 3 * DAY, { surveyId: 'support-csat', journeyId: 'support', scale: 'csat' }),
+          ],
+        );
+      });
+
+      it('reads every ask and answer of a survey, oldest first, comments kept and absent ones left out', async () => {
+        const report = await store.surveyReport({ surveyId: 'delivery-nps' });
+        expect(report.asks.map((a) => [a.workflowId, a.stepId, a.askedAt])).toEqual([
+          ['nps:c1:1', 'ask', at(0)],
+          ['nps:c2:1', 'ask', at(DAY)],
+          ['nps:c1:1', 'reminder', at(4 * DAY)],
+          ['nps:c3:1', 'ask', at(10 * DAY)],
+        ]);
+        expect(report.answers).toEqual([
+          surveyAnswer('nps:c1:1', 3, 5 * DAY, { comment: 'Too slow', answeredAt: at(5 * DAY + 60_000), stepId: 'reminder' }),
+          surveyAnswer('nps:c3:1', 10, 11 * DAY, { customerId: 'c3' }),
+        ]);
+        expect(report.answers[1]).not.toHaveProperty('comment');
+      });
+
+      it('filters by journey, and by since keeping whole runs (a reminder after since stays out with its first ask)', async () => {
+        const support = await store.surveyReport({ journeyId: 'support' });
+        expect(support.asks.map((a) => a.surveyId)).toEqual(['support-csat']);
+        expect(support.answers.map((a) => [a.surveyId, a.scale, a.score])).toEqual([['support-csat', 'csat', 5]]);
+
+        const recent = await store.surveyReport({ surveyId: 'delivery-nps', since: at(DAY) });
+        expect(recent.asks.map((a) => a.workflowId)).toEqual(['nps:c2:1', 'nps:c3:1']);
+        expect(recent.answers.map((a) => a.workflowId)).toEqual(['nps:c3:1']);
+
+        expect(await store.surveyReport({ surveyId: 'never-asked' })).toEqual({ asks: [], answers: [] });
+        await expect(store.surveyReport({ since: 'last tuesday' })).rejects.toMatchObject({ code: 'invalid_change' });
+      });
+    });
+
+    describe('survey answers', () => {
+      const GRACE = 10 * 60_000;
+      /** Customer c1's answer to delivery-nps in run nps:c1:1, given at T0 + offset. */
+      const answer = (score: number, offsetMs: number, extra: Partial<SurveyAnswerInput> = {}): SurveyAnswerInput => ({
+        surveyId: 'delivery-nps',
+        customerId: 'c1',
+        journeyId: 'nps',
+        workflowId: 'nps:c1:1',
+        stepId: 'ask',
+        scale: 'nps',
+        score,
+        at: at(offsetMs),
+        ...extra,
+      });
+
+      it('records the first answer of a run, without a comment field when none was given', async () => {
+        const result = await store.recordSurveyAnswer(answer(9, 0), GRACE);
+        const expected = { surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'nps', workflowId: 'nps:c1:1', stepId: 'ask', scale: 'nps', score: 9, firstAnsweredAt: T0, answeredAt: T0 };
+        expect(result).toEqual({ status: 'recorded', answer: expected });
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toEqual(expected);
+        expect(await store.surveyAnswer('nps:c1:1', 'other-survey')).toBeUndefined();
+      });
+
+      it('changes the score within the grace period, keeps an earlier comment, and moves answeredAt only', async () => {
+        await store.recordSurveyAnswer(answer(3, 0, { comment: 'Late' }), GRACE);
+        const changed = await store.recordSurveyAnswer(answer(7, GRACE - 1), GRACE);
+        expect(changed).toEqual({ status: 'changed', answer: expect.objectContaining({ score: 7, comment: 'Late', firstAnsweredAt: T0, answeredAt: at(GRACE - 1) }) });
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toEqual(changed.answer);
+      });
+
+      it('adds a comment to the answer within the grace period', async () => {
+        await store.recordSurveyAnswer(answer(3, 0), GRACE);
+        const changed = await store.recordSurveyAnswer(answer(3, 60_000, { comment: 'The parcel was wet' }), GRACE);
+        expect(changed.status).toBe('changed');
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toMatchObject({ score: 3, comment: 'The parcel was wet', answeredAt: at(60_000) });
+      });
+
+      it('keeps the answer as it stood once the grace period is over', async () => {
+        await store.recordSurveyAnswer(answer(3, 0), GRACE);
+        await store.recordSurveyAnswer(answer(5, 60_000), GRACE);
+        const late = await store.recordSurveyAnswer(answer(10, GRACE, { comment: 'Changed my mind' }), GRACE);
+        expect(late).toEqual({ status: 'final', answer: expect.objectContaining({ score: 5, answeredAt: at(60_000) }) });
+        expect(late.answer).not.toHaveProperty('comment');
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toEqual(late.answer);
+      });
+
+      it('answers the same score again as unchanged, within and after the grace period, without touching it', async () => {
+        const first = await store.recordSurveyAnswer(answer(8, 0), GRACE);
+        expect(await store.recordSurveyAnswer(answer(8, 1000), GRACE)).toEqual({ status: 'unchanged', answer: first.answer });
+        expect(await store.recordSurveyAnswer(answer(8, 2 * GRACE), GRACE)).toEqual({ status: 'unchanged', answer: first.answer });
+      });
+
+      it('keeps one answer per run and survey: another run or survey is its own answer', async () => {
+        await store.recordSurveyAnswer(answer(3, 0), GRACE);
+        expect((await store.recordSurveyAnswer(answer(9, 0, { workflowId: 'nps:c1:2' }), GRACE)).status).toBe('recorded');
+        expect((await store.recordSurveyAnswer(answer(4, 0, { surveyId: 'support-csat', scale: 'csat' }), GRACE)).status).toBe('recorded');
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toMatchObject({ score: 3 });
+      });
+
+      it('of two first answers arriving at once from two processes, records one and changes it with the other', async () => {
+        const other = await open();
+        const results = await Promise.all([store.recordSurveyAnswer(answer(2, 0), GRACE), other.recordSurveyAnswer(answer(9, 0), GRACE)]);
+        expect(results.map((r) => r.status).sort()).toEqual(['changed', 'recorded']);
+        const last = results.find((r) => r.status === 'changed')?.answer;
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toEqual(last);
+      });
+
+      it('refuses an answer time that is no time, recording nothing', async () => {
+        await expect(store.recordSurveyAnswer(answer(5, 0, { at: 'soon' }), GRACE)).rejects.toMatchObject({ code: 'invalid_change' });
+        expect(await store.surveyAnswer('nps:c1:1', 'delivery-nps')).toBeUndefined();
       });
     });
 
