@@ -7,7 +7,18 @@
 import { isTransactional } from '../core/categories';
 import { SUBSCRIPTIONS_TRAIT, type ConsentState } from '../core/consent';
 import { ProfileStoreError } from './errors';
-import type { CapCheck, CapDecision, EnrolDecision, JourneyStats, LiveStore, Profile, ProfileChanges, SubscriptionStatus } from './store';
+import type {
+  CapCheck,
+  CapDecision,
+  EnrolDecision,
+  JourneyStats,
+  LiveStore,
+  Profile,
+  ProfileChanges,
+  SubscriptionStatus,
+  SurveyAskCheck,
+  SurveyAskDecision,
+} from './store';
 
 /** Profile fields stored in their own columns rather than in the traits JSON. */
 export const SYSTEM_TEXT_FIELDS = ['email', 'phone', 'timezone'] as const;
@@ -308,6 +319,39 @@ export function decideCaps(usages: readonly CapUsage[]): CapDecision {
     retryAt = retryAt === undefined ? frees : Math.max(retryAt, frees);
   }
   return retryAt === undefined ? { allowed: true } : { allowed: false, retryAt: new Date(retryAt).toISOString() };
+}
+
+/** Checks a survey ask's time and limits; returns its time as canonical ISO text. */
+export function validateSurveyAsk(check: SurveyAskCheck): string {
+  const bad = (what: string): never => {
+    throw new ProfileStoreError('invalid_change', `survey ask ${check.idempotencyKey}: ${what}`, {
+      customerId: check.customerId,
+      idempotencyKey: check.idempotencyKey,
+    });
+  };
+  for (const field of ['idempotencyKey', 'customerId', 'surveyId', 'journeyId', 'workflowId', 'stepId'] as const) {
+    if (typeof check[field] !== 'string' || check[field] === '') bad(`${field} must be a non-empty string`);
+  }
+  if (!Number.isFinite(check.fatigueMs) || check.fatigueMs < 0) bad(`the fatigue window must be 0 (off) or longer, got ${check.fatigueMs} ms`);
+  if (!Number.isInteger(check.reminders) || check.reminders < 0) bad(`reminders must be a whole number from 0, got ${check.reminders}`);
+  const ms = Date.parse(check.at);
+  if (!Number.isFinite(ms)) bad(`"${check.at}" is not a time`);
+  return new Date(ms).toISOString();
+}
+
+/**
+ * The survey fatigue rule over what the store found: `recent`, the newest other survey asked to
+ * the customer inside the window (not this survey in this run), and `askedInRun`, how often this
+ * run already asked this survey. The first ask and `reminders` more are allowed.
+ */
+export function decideSurveyAsk(
+  recent: { surveyId: string; journeyId: string; askedAt: string } | undefined,
+  askedInRun: number,
+  reminders: number,
+): SurveyAskDecision {
+  if (recent) return { allowed: false, rule: 'fatigue', previous: recent };
+  if (askedInRun > reminders) return { allowed: false, rule: 'reminders', asked: askedInRun };
+  return { allowed: true };
 }
 
 function isSystemTextField(key: string): key is SystemTextField {

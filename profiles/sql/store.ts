@@ -654,7 +654,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   /** The newest survey asked to the customer inside the fatigue window, other than this run's own survey (its reminders). */
-  private async recentSurvey(tx: Transaction, check: SurveyAskCheck, customer: string, at: string): Promise<SurveyAsk | undefined> {
+  private async recentSurvey(tx: Transaction, check: SurveyAskCheck, customer: string, at: string): Promise<Pick<SurveyAsk, 'surveyId' | 'journeyId' | 'askedAt'> | undefined> {
     if (check.fatigueMs === 0) return undefined;
     const row = await first(
       tx,
@@ -663,7 +663,9 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
             AND NOT (workflow_id = ${check.workflowId} AND survey_id = ${check.surveyId})
           ORDER BY asked_at DESC LIMIT 1`,
     );
-    return row && this.record(SURVEY_ASK, row);
+    if (!row) return undefined;
+    const { surveyId, journeyId, askedAt } = this.record(SURVEY_ASK, row);
+    return { surveyId, journeyId, askedAt };
   }
 
   private async askedInRun(tx: Transaction, check: SurveyAskCheck): Promise<number> {
