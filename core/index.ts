@@ -25,4 +25,20 @@ export { datedWaitTarget, parseDateValue, type DatedWait, type DateTarget, type 
 export { matchesEvent, triggerMatches } from './events';
 export { instanceKeyHash, instanceKeyOf, MAX_INSTANCE_KEY_LENGTH, type InstanceKey } from './instance-key';
 export { emptyProfile, PROFILE_CHANGE_FIELDS, profileChanges, summariseApplied, summariseChanges } from './profile';
+export {
+  DEFAULT_SURVEY_REMINDERS,
+  isSurveyScale,
+  isValidScore,
+  npsGroup,
+  SCALES,
+  scaleScores,
+  scoreLabels,
+  SURVEY_ANSWERED_EVENT,
+  SURVEY_ID_PATTERN,
+  SURVEY_SCALES,
+  surveyTraitNames,
+  type NpsGroup,
+  type ScoreLabel,
+  type SurveyScale,
+} from './surveys';
 export { isValidTimeZone, msUntilWindow, zonedTimeToInstant, zoneFor } from './time';
