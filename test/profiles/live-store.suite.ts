@@ -7,7 +7,7 @@ import { resolveShortCode } from '../../delivery/short-links';
 import { ProfileStoreError } from '../../profiles/errors';
 import type { Driver } from '../../profiles/sql/driver';
 import { SURVEY_ANSWER, SURVEY_ASK, insertRow } from '../../profiles/sql/rows';
-import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAnswerInput, SurveyAsk, UnroutedClaim, UnsubscribeCode } from '../../profiles/store';
+import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAnswerInput, SurveyAsk, SurveyAskCheck, UnroutedClaim, UnsubscribeCode } from '../../profiles/store';
 
 /** A store as the suite sees it: the contract plus the migration report both stores offer. */
 export type TestStore = LiveStore & { appliedMigrations(): number[] | Promise<number[]> };
@@ -97,6 +97,22 @@ function surveyAsk(workflowId: string, offsetMs: number, extra: Partial<SurveyAs
 function surveyAnswer(workflowId: string, score: number, offsetMs: number, extra: Partial<SurveyAnswer> = {}): SurveyAnswer {
   const time = at(offsetMs);
   return { surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'nps', workflowId, stepId: 'ask', scale: 'nps', score, firstAnsweredAt: time, answeredAt: time, ...extra };
+}
+
+/** Survey delivery-nps of journey delivery's first run for customer c1, at T0 + offset, under the default rule (90 days, 1 reminder). */
+function ask(key: string, offsetMs: number, extra: Partial<SurveyAskCheck> = {}): SurveyAskCheck {
+  return {
+    idempotencyKey: key,
+    customerId: 'c1',
+    surveyId: 'delivery-nps',
+    journeyId: 'delivery',
+    workflowId: 'delivery:c1:1',
+    stepId: 'ask',
+    at: at(offsetMs),
+    fatigueMs: 90 * DAY,
+    reminders: 1,
+    ...extra,
+  };
 }
 
 /** Registers the suite under `name`; pass `describe.skip` to register it skipped. */
@@ -920,6 +936,86 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await expect(store.reserveSendSlot(slot('z', 0, [{ max: 0, windowMs: DAY }]))).rejects.toMatchObject({ code: 'invalid_cap' });
         await expect(store.reserveSendSlot(slot('z', 0, [{ max: 1, windowMs: 0 }]))).rejects.toMatchObject({ code: 'invalid_cap' });
         await expect(store.reserveSendSlot({ ...slot('z', 0, twoPerDay), at: 'yesterday' })).rejects.toMatchObject({ code: 'invalid_cap' });
+      });
+    });
+
+    describe('surveys: the fatigue rule', () => {
+      const NINETY_DAYS = 90 * DAY;
+      const support = { surveyId: 'support-csat', journeyId: 'support', workflowId: 'support:c1:1' };
+
+      it('allows a first survey and records it, and refuses another survey from another journey inside the window', async () => {
+        expect(await store.reserveSurveyAsk(ask('nps-1', 0))).toEqual({ allowed: true });
+        expect(await store.reserveSurveyAsk(ask('csat-1', 30 * DAY, support))).toEqual({
+          allowed: false,
+          rule: 'fatigue',
+          previous: { surveyId: 'delivery-nps', journeyId: 'delivery', askedAt: at(0) },
+        });
+        // The same survey from another run (a re-entry) is another survey too.
+        expect(await store.reserveSurveyAsk(ask('nps-2', 30 * DAY, { workflowId: 'delivery:c1:2' }))).toMatchObject({ allowed: false, rule: 'fatigue' });
+        // Another customer is not tired of anything.
+        expect(await store.reserveSurveyAsk(ask('other-1', 30 * DAY, { customerId: 'c2', workflowId: 'delivery:c2:1' }))).toEqual({ allowed: true });
+        expect((await store.surveyReport({})).asks.map((a) => a.customerId)).toEqual(['c1', 'c2']);
+      });
+
+      it('counts a survey inside the window up to its last millisecond, and frees the customer exactly when it leaves', async () => {
+        await store.reserveSurveyAsk(ask('nps-1', 0));
+        expect(await store.reserveSurveyAsk(ask('csat-1', NINETY_DAYS - 1, support))).toMatchObject({ allowed: false, rule: 'fatigue' });
+        expect(await store.reserveSurveyAsk(ask('csat-1', NINETY_DAYS, support))).toEqual({ allowed: true });
+        // A window of 0 switches the rule off: only the run's own reminders are limited.
+        expect(await store.reserveSurveyAsk(ask('off-1', NINETY_DAYS + HOUR, { surveyId: 'x', workflowId: 'x:c1:1', fatigueMs: 0 }))).toEqual({ allowed: true });
+      });
+
+      it('lets the same run ask its survey once more as a reminder, then refuses the third ask', async () => {
+        expect(await store.reserveSurveyAsk(ask('nps-1', 0))).toEqual({ allowed: true });
+        expect(await store.reserveSurveyAsk(ask('nps-reminder', 4 * DAY))).toEqual({ allowed: true });
+        expect(await store.reserveSurveyAsk(ask('nps-third', 8 * DAY))).toEqual({ allowed: false, rule: 'reminders', asked: 2 });
+        // A journey that allows two reminders may ask a third time; one that allows none, only once.
+        expect(await store.reserveSurveyAsk(ask('nps-third', 8 * DAY, { reminders: 2 }))).toEqual({ allowed: true });
+        const noReminder = { customerId: 'c2', workflowId: 'delivery:c2:1', reminders: 0 };
+        expect(await store.reserveSurveyAsk(ask('o-1', 0, noReminder))).toEqual({ allowed: true });
+        expect(await store.reserveSurveyAsk(ask('o-2', DAY, noReminder))).toEqual({ allowed: false, rule: 'reminders', asked: 1 });
+        // Reminders are the same survey: another survey in the same run is fatigue.
+        expect(await store.reserveSurveyAsk(ask('csat-1', 9 * DAY, { surveyId: 'support-csat' }))).toMatchObject({ allowed: false, rule: 'fatigue' });
+      });
+
+      it('allows a retry of the same send again without recording it twice, until released', async () => {
+        expect(await store.reserveSurveyAsk(ask('nps-1', 0, { reminders: 0 }))).toEqual({ allowed: true });
+        expect(await store.reserveSurveyAsk(ask('nps-1', HOUR, { reminders: 0 }))).toEqual({ allowed: true });
+        expect(await store.reserveSurveyAsk(ask('nps-1', 2 * HOUR, { reminders: 0 }))).toEqual({ allowed: true });
+        expect((await store.surveyReport({})).asks).toEqual([
+          { surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'delivery', workflowId: 'delivery:c1:1', stepId: 'ask', askedAt: at(0) },
+        ]);
+        expect(await store.reserveSurveyAsk(ask('csat-1', DAY, support))).toMatchObject({ allowed: false });
+        await store.releaseSurveyAsk('nps-1');
+        expect(await store.reserveSurveyAsk(ask('csat-1', DAY, support))).toEqual({ allowed: true });
+      });
+
+      it('allows exactly one of 10 concurrent asks for one customer from two stores', async () => {
+        const other = await open();
+        const decisions = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? store : other).reserveSurveyAsk(ask(`race-${i}`, HOUR, { surveyId: `survey-${i}`, journeyId: `journey-${i}`, workflowId: `journey-${i}:c1:1` })),
+          ),
+        );
+        expect(decisions.filter((d) => d.allowed)).toHaveLength(1);
+        expect((await store.surveyReport({})).asks).toHaveLength(1);
+      });
+
+      it('counts the surveys of a merged anonymous id against the user', async () => {
+        await store.reserveSurveyAsk(ask('a1', 0, { customerId: 'anon-1', workflowId: 'delivery:anon-1:1' }));
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'anon-1' });
+        expect(await store.reserveSurveyAsk(ask('u1', DAY, { ...support, customerId: 'u1', workflowId: 'support:u1:1' }))).toMatchObject({
+          allowed: false,
+          rule: 'fatigue',
+        });
+      });
+
+      it('refuses an ask without a survey, a negative window or reminder count, and a time that is no time', async () => {
+        await expect(store.reserveSurveyAsk(ask('z', 0, { surveyId: '' }))).rejects.toMatchObject({ code: 'invalid_change' });
+        await expect(store.reserveSurveyAsk(ask('z', 0, { fatigueMs: -1 }))).rejects.toMatchObject({ code: 'invalid_change' });
+        await expect(store.reserveSurveyAsk(ask('z', 0, { reminders: 1.5 }))).rejects.toMatchObject({ code: 'invalid_change' });
+        await expect(store.reserveSurveyAsk({ ...ask('z', 0), at: 'soon' })).rejects.toMatchObject({ code: 'invalid_change' });
+        expect((await store.surveyReport({})).asks).toEqual([]);
       });
     });
 
