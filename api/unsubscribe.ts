@@ -17,12 +17,14 @@
  * on the customer, channel and category it names. One that fails verification changes nothing
  * and the page says why, without revealing who it was for.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveShortCode } from '../delivery/short-links';
 import { assertUnsubscribeSecret, MAX_UNSUBSCRIBE_TOKEN_LENGTH, verifyUnsubscribeToken } from '../delivery/tokens';
 import { isTransactional } from '../core/categories';
 import type { DeliveryStore, SubscriptionStatus } from '../profiles/store';
+import { escapeHtml, paragraphs, sendPage } from './pages';
+
+export { escapeHtml } from './pages';
 
 /** What the unsubscribe routes need: the token secret, the subscription part of the store and its short codes. */
 export interface UnsubscribeDeps {
@@ -48,26 +50,6 @@ export const UNSUBSCRIBE_MAX_PARAM_LENGTH = MAX_UNSUBSCRIBE_TOKEN_LENGTH;
  * Kept small because these routes take unauthenticated requests.
  */
 const BODY_LIMIT_BYTES = 4096;
-
-const STYLE = [
-  'body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1a1a1a;background:#fff}',
-  'h1{font-size:1.5rem}',
-  'button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;border-radius:.3rem;background:#1a1a1a;color:#fff;cursor:pointer}',
-  'button:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}',
-].join('');
-
-/**
- * No scripts, images, frames or outside resources; only this exact stylesheet (by hash) and
- * forms posting back to this server. `form-action 'self'` also keeps an injected form, if an
- * escaping bug ever let one in, from posting anywhere else.
- */
-const CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`,
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
 
 type PageState = 'subscribed' | 'unsubscribed' | 'just_unsubscribed' | 'just_resubscribed';
 
@@ -256,7 +238,7 @@ function channelNoun(channel: string): string {
   }
 }
 
-/** Sends a self-contained HTML page; every interpolated value goes through `escapeHtml`. */
+/** Sends the page of a view; the form posts what a one-click provider would. */
 function page(reply: FastifyReply, status: number, view: View): FastifyReply {
   const form =
     view.form === undefined
@@ -265,29 +247,5 @@ function page(reply: FastifyReply, status: number, view: View): FastifyReply {
         // Same field a one-click provider sends; harmless, and honest about what the POST is.
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">' +
         `<button type="submit">${escapeHtml(view.form.label)}</button></form>`;
-  const html =
-    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-    '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-    '<meta name="robots" content="noindex, nofollow">' +
-    `<title>${escapeHtml(view.title)}</title><style>${STYLE}</style></head>` +
-    `<body><main><h1>${escapeHtml(view.title)}</h1>` +
-    view.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('') +
-    form +
-    '</main></body></html>';
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', CSP)
-    .header('x-content-type-options', 'nosniff')
-    .header('x-frame-options', 'DENY')
-    // The URL holds the token: keep it out of Referer headers, caches and search indexes.
-    .header('referrer-policy', 'no-referrer')
-    .header('cache-control', 'no-store')
-    .header('x-robots-tag', 'noindex, nofollow')
-    .send(html);
-}
-
-/** Escapes text for HTML element content and double- or single-quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return sendPage(reply, status, { title: view.title, body: paragraphs(view.paragraphs) + form });
 }
