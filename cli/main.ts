@@ -16,6 +16,7 @@ import { temporalMetricsAddress } from '../worker/metrics-server';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { ProfileStoreError, type JourneyStats } from '../profiles/index';
 import { doctor, formatDoctor } from './doctor';
+import { formatFeedback, PERIODS, readFeedback, type Period } from './feedback';
 import { formatMigrate, migrate } from './migrate';
 import { startBanner, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
@@ -31,6 +32,7 @@ const USAGE = `Usage:
   unbroken resume <journey-id>
   unbroken status --user ID [--json]
   unbroken stats <journey-id> [--json]
+  unbroken feedback [--survey ID] [--journey ID] [--by day|week|month] [--since ISO] [--json]
   unbroken worker
 
 DIR defaults to ./definitions (holding journeys/ and templates/). start publishes DIR only as the
@@ -139,6 +141,7 @@ async function simulateCommand(args: string[]): Promise<number> {
     consentModes: config.consentModes,
     unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs),
     shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
+    surveyFatigueMs: config.surveyFatigueMs,
   };
   const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
   write(values.json ? JSON.stringify(report) : formatReport(report));
@@ -295,6 +298,30 @@ async function statsCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function feedbackCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { survey: { type: 'string' }, journey: { type: 'string' }, by: { type: 'string', default: 'month' }, since: { type: 'string' }, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length) throw new UsageError(`feedback takes no positional arguments (got "${positionals[0]}")`);
+  if (!(PERIODS as readonly string[]).includes(values.by)) throw new UsageError(`--by "${values.by}" is not one of ${PERIODS.join(', ')}`);
+  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
+    throw new UsageError(`--since "${values.since}" is not an ISO time such as 2026-01-01 or 2026-01-01T00:00:00Z`);
+  }
+  const query = { survey: values.survey, journey: values.journey, since: values.since, by: values.by as Period };
+  const result = await withStore(loadConfig(), (store) => readFeedback(store, query), NO_MIGRATION);
+  if ('problem' in result) {
+    const known = `known: ${result.known.join(', ') || 'none'}`;
+    if (result.problem === 'several_surveys') throw new UsageError(`several surveys were asked: pass --survey ID (${known})`);
+    const what = result.problem === 'unknown_survey' ? `no survey "${query.survey}"` : 'no survey has been deployed or asked';
+    process.stderr.write(`unbroken: ${what}${query.journey === undefined ? '' : ` in journey "${query.journey}"`} (${known})\n`);
+    return 1;
+  }
+  write(values.json ? JSON.stringify(result.report) : formatFeedback(result.report));
+  return 0;
+}
+
 /** Runs the CLI and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -319,6 +346,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'stats':
         return await statsCommand(rest);
+      case 'feedback':
+        return await feedbackCommand(rest);
       case 'worker':
         return await workerCommand();
       case undefined:
