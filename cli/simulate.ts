@@ -8,7 +8,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
-import { createActivities } from '../activities/index';
+import { createActivities, registry, type ActivityFunction } from '../activities/index';
 import { captureMailer } from '../activities/mailer';
 import type { DeliveryPolicy } from '../activities/types';
 import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
@@ -128,6 +128,15 @@ export interface SimulateOptions {
   onFinished?: (handle: WorkflowHandle) => Promise<void>;
 }
 
+/**
+ * The activities with every `do:` one replaced: reported on the timeline, never called, so a
+ * preview does not open a support ticket or post to a CRM.
+ */
+function withSimulatedDo(activities: Record<string, ActivityFunction>): Record<string, ActivityFunction> {
+  const simulated = Object.keys(registry).map((name) => [name, async () => ({ simulated: true })]);
+  return { ...activities, ...Object.fromEntries(simulated) };
+}
+
 /** Runs the simulation and returns what the customer experienced. */
 export async function simulate(opts: SimulateOptions): Promise<SimulationReport> {
   const { plan } = opts;
@@ -142,7 +151,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
       namespace: env.namespace,
       taskQueue,
       workflowBundle: await journeyBundle(),
-      activities: createActivities({
+      activities: withSimulatedDo(createActivities({
         store,
         mailer: captureMailer(),
         mailFrom: 'Unbroken simulation <simulate@localhost>',
@@ -150,7 +159,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
         sms: { name: 'simulation', send: async () => ({ providerId: 'simulated' }) },
         webhook: { send: async () => ({ status: 200 }) },
         ...(opts.delivery ? { delivery: opts.delivery } : {}),
-      }),
+      })),
     });
     const result = await worker.runUntil(drive(env, store, taskQueue, opts));
     const profile = (await store.getProfile(id)) ?? opts.profile;
