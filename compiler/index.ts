@@ -8,6 +8,7 @@ import type { JourneyPlan, TemplatePlan } from './plan';
 import { formatError, type CompileError } from './errors';
 import { compileJourneySource, type ActivityCatalog, type JourneyEnvironment } from './journey';
 import { MAX_FILE_BYTES } from './source';
+import type { SurveyRegistry } from './survey';
 import { compileTemplateSource, fileStem } from './template';
 
 export type { CompileError } from './errors';
@@ -72,8 +73,9 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
 
   const templates = new Map<string, TemplatePlan>();
   const templateIndex = new Map<string, TemplatePlan | null>();
+  const surveys: SurveyRegistry = new Map();
   readAll('templates', (text, file, errorFile) => {
-    const result = compileTemplateSource(text, { file, errorFile });
+    const result = compileTemplateSource(text, { file, errorFile }, surveys);
     errors.push(...result.errors);
     warnings.push(...result.warnings);
     templateIndex.set(fileStem(file), result.plan ?? null);

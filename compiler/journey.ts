@@ -562,6 +562,16 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
     report('no_steps', ['steps'], 'the journey has no steps', 'add at least one step, e.g. - send: welcome');
   }
   const steps = c.steps(Array.isArray(raw.steps) ? raw.steps : [], ['steps'], undefined, report);
+  const surveyReminders = typeof raw.survey_reminders === 'number' ? raw.survey_reminders : undefined;
+  if (surveyReminders !== undefined && ![...c.templatesUsed.values()].some((t) => t.survey !== undefined)) {
+    report(
+      'survey_reminders_without_survey',
+      ['survey_reminders'],
+      'survey_reminders limits how often a survey is asked again, but this journey sends no template with a survey',
+      'remove survey_reminders, or send a template that has survey:',
+      'key',
+    );
+  }
 
   if (r.count > 0 || !trigger || !reEntry || typeof raw.journey !== 'string') return { errors: r.errors };
 
@@ -586,6 +596,8 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
     exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined),
     ...(sendWindow ? { sendWindow } : {}),
     ...(frequencyCap ? { frequencyCap } : {}),
+    // Only when written, so journeys without it keep their versions.
+    ...(surveyReminders !== undefined ? { surveyReminders } : {}),
     steps,
     templates,
     activities,

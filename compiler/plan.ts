@@ -5,6 +5,7 @@
  * A plan is plain JSON: it travels in the workflow input and pins a running journey to the
  * version it entered with.
  */
+import type { SurveySpec } from '../core/surveys';
 
 /** Milliseconds. Durations in YAML (`1d12h`) are compiled to this. */
 export type Millis = number;
@@ -78,6 +79,11 @@ export interface TemplatePlan {
    * `channels:`. Absent in templates without such sections.
    */
   alternatives?: Partial<Record<TemplatePlan['channel'], TemplateParts>>;
+  /**
+   * The survey the message asks (`survey:`): score buttons in email, a link to the answer page in
+   * sms. Absent in templates without one, so their plans keep their versions.
+   */
+  survey?: SurveySpec;
   /** Source file, for error reports at send time. */
   file: string;
 }
@@ -191,6 +197,11 @@ export interface JourneyPlan {
    * runs with the same trigger key.
    */
   frequencyCap?: { max: number; windowMs: number; perKey?: true };
+  /**
+   * How many times one run may ask the same survey again (`survey_reminders:`); absent: the
+   * default, one reminder (core/surveys.ts DEFAULT_SURVEY_REMINDERS).
+   */
+  surveyReminders?: number;
   steps: Step[];
   /** Every template the journey sends, by id. */
   templates: Record<string, TemplatePlan>;

@@ -6,6 +6,7 @@
  * messages instead of zod's generic union errors.
  */
 import { z } from 'zod';
+import { SURVEY_SCALES } from '../core/surveys';
 import { DURATION_PATTERN, SIGNED_DURATION_PATTERN } from './durations';
 
 /** Every key that makes a map a step; a step has exactly one. */
@@ -339,6 +340,12 @@ export function buildSchemas(mode: SchemaMode) {
         'At most this many non-transactional messages per channel and category from this journey, per customer, in the window; on top of the global caps.',
         [{ max: 1, per: '24h' }],
       ).optional(),
+      survey_reminders: doc(
+        z.number().int().min(0).max(10),
+        'How many times one run may ask the same survey again when there is no answer (a reminder); 1 when omitted, 0 for none. ' +
+          'Further sends of that survey are skipped (survey_fatigue), as are surveys to customers another survey asked recently.',
+        [1],
+      ).optional(),
       steps: steps('What happens, in order.'),
     })
     .meta({ title: 'Unbroken journey', description: 'A customer journey: trigger, steps, goal and exits.' });
@@ -395,13 +402,37 @@ export function buildSchemas(mode: SchemaMode) {
       html: liquid('HTML email body; values are HTML-escaped.', ['<p>Hi {{ profile.first_name | default: "there" }},</p>']).optional(),
       body: liquid('Message body: the text of an sms (required), or the request body of a webhook.', ['Your cart is waiting: {{ data.link }}']).optional(),
       url: liquid('Webhook address to POST to (required for webhook).', ['https://hooks.example.com/cart']).optional(),
+      survey: doc(
+        z.strictObject({
+          id: doc(
+            kebabId('survey id'),
+            'Survey id, kebab-case. Answers, reports (unbroken feedback --survey) and the profile traits last_<id>_score and last_<id>_at ' +
+              '(dashes become underscores) are named by it; every template asking it must use the same scale.',
+            ['delivery-nps'],
+          ),
+          scale: doc(
+            z.enum(SURVEY_SCALES),
+            'nps (0–10, how likely to recommend), csat (1–5, how satisfied), ces (1–7, how easy) or thumbs (0 = down, 1 = up).',
+            ['nps'],
+          ),
+          question: doc(
+            z.string().regex(/\S/, { message: 'the survey question must not be empty' }),
+            'The question shown above the score buttons and on the answer page. Liquid template.',
+            ['How likely are you to recommend us to a friend?'],
+          ),
+        }),
+        'Makes the message a survey. Email shows the question and a row of score buttons, each a signed link that answers with ' +
+          'that score, placed at {{ survey_buttons }} in html and {{ survey_links }} in text, else after the body (text and html ' +
+          'may then be left out). Sms adds the question and a link to the answer page ({{ survey_url }}). Not for webhooks.',
+        [{ id: 'delivery-nps', scale: 'nps', question: 'How likely are you to recommend us to a friend?' }],
+      ).optional(),
       ...channelSections,
     })
     .meta({
       title: 'Unbroken message template',
       description:
         'A message template rendered with Liquid at send time. It reads profile.*, trigger.*, journey.*, data.*, now, unsubscribe_url, unsubscribe_short_url (a short link for sms), ' +
-        'and received.* (the event the latest wait_for received) when sent after a wait_for.',
+        'received.* (the event the latest wait_for received) when sent after a wait_for, and with survey: survey_buttons, survey_links and survey_url.',
     });
 
   return { journey, template, stepKinds, waitUntilWindow, waitUntilDate, waitFor, sendObject, updateProfile, split, variant };

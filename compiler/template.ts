@@ -8,6 +8,7 @@ import { CHANNELS, KEBAB_RE, validateSchemas } from './schema';
 import { describeValue } from './durations';
 import { smsLengthWarning } from './sms';
 import { deepFreeze } from './hash';
+import { checkSurveyVariables, compileSurvey, type SurveyRegistry } from './survey';
 
 /** Where a template file lives, for plans (`file`) and for error reports (`errorFile`). */
 export interface SourceNames {
@@ -43,8 +44,15 @@ export function checkIdMatchesFile(kind: 'journey' | 'template', id: unknown, na
   }
 }
 
-/** Compiles one template file's text; returns the plan only when there were no errors. */
-export function compileTemplateSource(text: string, names: SourceNames): { plan?: TemplatePlan; errors: CompileError[]; warnings: CompileError[] } {
+/**
+ * Compiles one template file's text; returns the plan only when there were no errors. `surveys`,
+ * shared by the templates of one compile, holds the scale each survey id was first asked on.
+ */
+export function compileTemplateSource(
+  text: string,
+  names: SourceNames,
+  surveys?: SurveyRegistry,
+): { plan?: TemplatePlan; errors: CompileError[]; warnings: CompileError[] } {
   const { file: source, problems } = parseYaml(text);
   const r = new Reporter(names.errorFile, source);
   const report: Report = (code, path, message, hint, anchor) => r.add(code, path, message, hint, { anchor });
@@ -73,7 +81,9 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
       checkLiquid(v, path, report);
     }
   }
-  if (channel) checkRequiredParts(channel, t, ['channel'], '', report);
+  const survey = compileSurvey(t, channel, names.file, surveys, report);
+  checkSurveyVariables(t, t.survey !== undefined, report);
+  if (channel) checkRequiredParts(channel, t, ['channel'], '', report, t.survey !== undefined);
   const alternatives = channelSections(t, channel, report);
 
   if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors, warnings: r.warnings };
@@ -84,6 +94,7 @@ export function compileTemplateSource(text: string, names: SourceNames): { plan?
     category: typeof t.category === 'string' ? t.category : MARKETING,
     ...strings,
     ...(Object.keys(alternatives).length > 0 ? { alternatives } : {}),
+    ...(survey ? { survey } : {}),
     file: names.file,
   };
   return { plan: deepFreeze(plan), errors: r.errors, warnings: r.warnings };
@@ -99,14 +110,17 @@ function warnLongSms(t: Record<string, unknown>, channel: Channel, r: Reporter):
   }
 }
 
-/** Reports the parts a channel cannot do without; `at` is where to point, `section` names an `sms:` section. */
-function checkRequiredParts(channel: Channel, parts: Record<string, unknown>, at: YamlPath, section: string, reportTo: Report): void {
+/**
+ * Reports the parts a channel cannot do without; `at` is where to point, `section` names an `sms:`
+ * section. A survey is content of its own: with one, an email needs no text or html and an sms no body.
+ */
+function checkRequiredParts(channel: Channel, parts: Record<string, unknown>, at: YamlPath, section: string, reportTo: Report, survey: boolean): void {
   const where = section ? `the "${section}" section` : `${channel === 'email' ? 'an' : 'a'} ${channel} template`;
   const report: Report = (code, path, message, hint) => reportTo(code, path, message, hint, section ? 'key' : undefined);
   if (channel === 'email') {
     if (parts.subject === undefined) report('missing_key', at, `${where} needs a "subject"`, 'add e.g. subject: "Your cart is waiting"');
-    if (parts.text === undefined && parts.html === undefined) report('missing_key', at, `${where} needs "text" or "html" (or both)`, 'add e.g. text: | followed by the message');
-  } else if (channel === 'sms' && parts.body === undefined) {
+    if (parts.text === undefined && parts.html === undefined && !survey) report('missing_key', at, `${where} needs "text" or "html" (or both)`, 'add e.g. text: | followed by the message');
+  } else if (channel === 'sms' && parts.body === undefined && !survey) {
     report('missing_key', at, `${where} needs a "body"`, 'add e.g. body: "Your cart is waiting: {{ data.link }}"');
   } else if (channel === 'webhook') {
     if (parts.url === undefined) report('missing_key', at, `${where} needs a "url"`, 'add e.g. url: https://hooks.example.com/cart');
@@ -135,7 +149,7 @@ function channelSections(t: Record<string, unknown>, own: Channel | undefined, r
       if (typeof value !== 'string' || !(CHANNEL_KEYS[section] as readonly string[]).includes(key)) continue; // the schema reported it
       if (checkLiquid(value, [section, key], report)) parts[key as TextKey] = value;
     }
-    checkRequiredParts(section, raw as Record<string, unknown>, [section], section, report);
+    checkRequiredParts(section, raw as Record<string, unknown>, [section], section, report, t.survey !== undefined);
     alternatives[section] = parts;
   }
   return alternatives;

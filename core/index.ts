@@ -40,5 +40,6 @@ export {
   type NpsGroup,
   type ScoreLabel,
   type SurveyScale,
+  type SurveySpec,
 } from './surveys';
 export { isValidTimeZone, msUntilWindow, zonedTimeToInstant, zoneFor } from './time';

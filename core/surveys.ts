@@ -24,10 +24,17 @@ export const SCALES = {
 export type SurveyScale = keyof typeof SCALES;
 
 /** Every scale name, in the order the docs list them. */
-export const SURVEY_SCALES = Object.keys(SCALES) as SurveyScale[];
+export const SURVEY_SCALES = ['nps', 'csat', 'ces', 'thumbs'] as const satisfies readonly SurveyScale[];
 
 /** A survey id: kebab-case, as template and journey ids are; it also names the profile traits. */
-export const SURVEY_ID_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const SURVEY_ID_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+/** What a template's `survey:` compiles to (`TemplatePlan.survey`); the question is Liquid. */
+export interface SurveySpec {
+  id: string;
+  scale: SurveyScale;
+  question: string;
+}
 
 /** The event an answer becomes, which journeys `wait_for` and branch on. */
 export const SURVEY_ANSWERED_EVENT = 'survey_answered';

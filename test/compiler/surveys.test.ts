@@ -1,0 +1,78 @@
+import { compileJourneySource, compileTemplateSource } from '../../compiler/index';
+import type { TemplatePlan } from '../../compiler/plan';
+import { fakeActivities, fakeBuiltinPolicies } from './helpers';
+
+const names = (id: string) => ({ file: `templates/${id}.yaml`, errorFile: `templates/${id}.yaml` });
+
+function template(id: string, body: string): TemplatePlan {
+  const result = compileTemplateSource(`template: ${id}\n${body}`, names(id));
+  expect(result.errors).toEqual([]);
+  return result.plan as TemplatePlan;
+}
+
+const NPS = `channel: email
+subject: "How did we do, {{ profile.first_name | default: 'there' }}?"
+survey: { id: delivery-nps, scale: nps, question: "How likely are you to recommend us to a friend?" }
+`;
+
+describe('survey templates', () => {
+  it('compile the survey into the plan; an email needs no text or html beside it', () => {
+    expect(template('delivery-nps', NPS)).toMatchObject({
+      channel: 'email',
+      survey: { id: 'delivery-nps', scale: 'nps', question: 'How likely are you to recommend us to a friend?' },
+    });
+  });
+
+  it('accept the placement variables where they belong, and an sms survey without a body', () => {
+    const placed = template(
+      'placed',
+      `${NPS}text: "Tell us:\\n{{ survey_links }}\\nOr open {{ survey_url }}"\nhtml: "<p>Tell us:</p>{{ survey_buttons }}"\nsms:\n  from: Shop\n`,
+    );
+    expect(placed.alternatives).toEqual({ sms: { from: 'Shop' } });
+    expect(template('sms-csat', 'channel: sms\nsurvey: { id: support-csat, scale: csat, question: "How did we do?" }\n').survey?.scale).toBe('csat');
+  });
+
+  it('leave templates without a survey as they were (no survey key, so their versions stay)', () => {
+    expect('survey' in template('plain', 'channel: email\nsubject: Hi\ntext: Hello\n')).toBe(false);
+  });
+
+  it('still need a subject for email and text for templates without a survey', () => {
+    const result = compileTemplateSource('template: no-text\nchannel: email\nsubject: Hi\n', names('no-text'));
+    expect(result.errors.map((e) => e.message)).toEqual(['an email template needs "text" or "html" (or both)']);
+    const noSubject = compileTemplateSource('template: no-subject\nchannel: email\nsurvey: { id: a, scale: thumbs, question: Useful? }\n', names('no-subject'));
+    expect(noSubject.errors.map((e) => e.message)).toEqual(['an email template needs a "subject"']);
+  });
+
+  it('refuse an empty question', () => {
+    const result = compileTemplateSource('template: blank\nchannel: sms\nsurvey: { id: a, scale: nps, question: "  " }\n', names('blank'));
+    expect(result.errors.map((e) => [e.line, e.message])).toEqual([[3, 'the survey question must not be empty']]);
+  });
+});
+
+describe('survey_reminders', () => {
+  const env = (templates: TemplatePlan[]) => ({
+    templates: new Map(templates.map((t) => [t.id, t])),
+    activities: fakeActivities,
+    builtinPolicies: fakeBuiltinPolicies,
+  });
+  const journey = (extra: string) =>
+    compileJourneySource(`journey: ask\ntrigger:\n  event: order_delivered\n${extra}steps:\n  - send: delivery-nps\n`, { file: 'journeys/ask.yaml', errorFile: 'journeys/ask.yaml' }, env([template('delivery-nps', NPS)]));
+
+  it('compiles into the plan only when written', () => {
+    expect(journey('survey_reminders: 0\n').plan?.surveyReminders).toBe(0);
+    expect(journey('survey_reminders: 2\n').plan?.surveyReminders).toBe(2);
+    const plain = journey('').plan;
+    expect(plain).toBeDefined();
+    expect('surveyReminders' in plain!).toBe(false);
+  });
+
+  it('changes the version only when written', () => {
+    expect(journey('').plan?.version).toBe(journey('').plan?.version);
+    expect(journey('survey_reminders: 1\n').plan?.version).not.toBe(journey('').plan?.version);
+  });
+
+  it('must be a whole number from 0 to 10', () => {
+    expect(journey('survey_reminders: 1.5\n').errors.map((e) => e.message)).toEqual(['"survey_reminders" must be a whole number, got the number 1.5']);
+    expect(journey('survey_reminders: -1\n').errors.map((e) => e.message)).toEqual(['"survey_reminders" must be at least 0']);
+  });
+});
