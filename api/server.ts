@@ -1,6 +1,6 @@
 /**
  * The HTTP event API: Segment-compatible `POST /v1/track|identify|batch`, plus health probes and,
- * when configured, the unsubscribe pages (api/unsubscribe.ts).
+ * when configured, the unsubscribe pages (api/unsubscribe.ts) and survey answers (api/survey.ts).
  * Handlers only authenticate, validate and map errors; `ingest` does the work.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -13,6 +13,7 @@ import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssu
 import type { PartHealth } from '../health/probes';
 import type { EventRouter, EventStore, ReadyReport } from './types';
 import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
+import { registerSurvey, SURVEY_MAX_PARAM_LENGTH, type SurveyDeps } from './survey';
 import type { ProcessMetrics } from '../observability/metrics';
 import { countAccepted, registerHttpMetrics } from '../observability/metrics-http';
 import type { Logger } from '../observability/log';
@@ -38,6 +39,8 @@ export interface ApiDeps {
   logger?: Logger;
   /** Serves `/unsubscribe/:token` and the short `/u/:code` (one-click POST, confirmation page, resubscribe). Absent: no such routes. */
   unsubscribe?: UnsubscribeDeps;
+  /** Serves the survey answer page and answers, `/s/:token` (api/survey.ts). Absent: no such routes. */
+  survey?: SurveyDeps;
   /** Serves `POST /v1/suppressions` (bounces and complaints from a provider). Absent: no such route. */
   suppressions?: Pick<DeliveryStore, 'suppress'>;
   /** Counts requests and events, and serves them on `GET /metrics`. Absent: no counting, no such route. */
@@ -60,8 +63,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     throw new Error('the event API needs a write key: set UNBROKEN_WRITE_KEY to a secret string');
   }
   const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  // Unsubscribe tokens are route parameters longer than fastify's default limit of 100, which
-  // would answer them 404; no other route has parameters.
+  // Unsubscribe and survey tokens are route parameters longer than fastify's default limit of
+  // 100, which would answer them 404; no other route has parameters.
   // Typed as fastify's logger so the instance keeps its default type (pino's Logger is one).
   const logger: FastifyBaseLogger = deps.logger ?? pino({ level: 'silent' });
   const app = Fastify({
@@ -69,7 +72,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     logController: requestLogController(),
     genReqId: requestIdOf,
     bodyLimit,
-    routerOptions: { maxParamLength: UNSUBSCRIBE_MAX_PARAM_LENGTH },
+    routerOptions: { maxParamLength: Math.max(UNSUBSCRIBE_MAX_PARAM_LENGTH, SURVEY_MAX_PARAM_LENGTH) },
   });
   registerRequestLogging(app);
   // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.
@@ -99,6 +102,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   if (deps.unsubscribe !== undefined) {
     await registerUnsubscribe(app, { ...deps.unsubscribe, now: deps.unsubscribe.now ?? ingestDeps.now });
+  }
+  if (deps.survey !== undefined) {
+    // Answers become events through the same ingestion (routing, metrics, re-drive) as /v1 calls.
+    await registerSurvey(app, { ...deps.survey, now: deps.survey.now ?? ingestDeps.now }, ingestDeps);
   }
 
   await app.register(
