@@ -175,7 +175,8 @@ export async function registerSurvey(app: FastifyInstance, deps: SurveyDeps & { 
 
   function thanksView(token: string, result: RecordSurveyAnswerResult): { title: string; body: string } {
     const { answer: a } = result;
-    if (result.status === 'final') return standsView(a);
+    // A repeat of the answer after the grace period is as final as a change would be.
+    if (result.status === 'final' || !changeable(a)) return standsView(a);
     const minutes = Math.max(1, Math.ceil((changeableUntil(a) - now().getTime()) / 60_000));
     const body =
       paragraphs([`Your answer: ${scoreText(a)}.${a.comment === undefined ? '' : ' We have your comment too.'}`]) +

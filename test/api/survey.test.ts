@@ -227,6 +227,10 @@ describe('POST /s/:token (recording an answer)', () => {
     expect(h.answered().map((e) => e.properties?.score)).toEqual([3]);
     expect(await h.store.surveyAnswer(WORKFLOW, 'delivery-nps')).toMatchObject({ score: 3 });
     expect(await h.store.surveyAnswer(WORKFLOW, 'delivery-nps')).not.toHaveProperty('comment');
+    // Repeating the same answer is thanked the same way, with no offer to change it.
+    const repeat = await post(h.app, t, '?score=3', '');
+    expect(repeat.body).toContain('this one stands');
+    expect(repeat.body).not.toContain('<form');
     // The page no longer offers to change it either.
     const page = await h.app.inject({ method: 'GET', url: `/s/${t}?score=10` });
     expect(page.body).toContain('this one stands');
