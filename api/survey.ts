@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderTemplate } from '../activities/render';
-import type { TrackEvent } from '../compiler/plan';
+import type { JourneyPlan, TrackEvent } from '../compiler/plan';
 import { npsGroup, SCALES, scoreLabels, SURVEY_ANSWERED_EVENT, surveyTraitNames, isValidScore, type ScaleRange, type SurveyScale } from '../core/surveys';
 import { assertSigningSecret, MAX_SIGNED_TOKEN_LENGTH } from '../delivery/signed';
 import { verifySurveyToken, type SurveyClaims } from '../delivery/survey-tokens';
@@ -321,15 +321,10 @@ function answerJson(result: RecordSurveyAnswerResult): Record<string, unknown> {
   };
 }
 
-/** The survey id read from a compiled plan's templates (`templates.<id>.survey`), if any template asks it. */
+/** The question of a survey in a deployed plan (the stored JSON of a JourneyPlan), if one of its templates asks it. */
 function surveyQuestion(plan: unknown, surveyId: string): string | undefined {
-  const templates = (plan as { templates?: unknown } | null | undefined)?.templates;
-  if (templates === null || typeof templates !== 'object') return undefined;
-  for (const template of Object.values(templates as Record<string, unknown>)) {
-    const survey = (template as { survey?: { id?: unknown; question?: unknown } } | null)?.survey;
-    if (survey?.id === surveyId && typeof survey.question === 'string') return survey.question;
-  }
-  return undefined;
+  const templates = Object.values((plan as Partial<JourneyPlan> | undefined)?.templates ?? {});
+  return templates.find((template) => template.survey?.id === surveyId)?.survey?.question;
 }
 
 /**
