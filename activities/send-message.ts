@@ -3,9 +3,10 @@ import { PERMANENT_DELIVERY_ERROR } from './errors';
 import { claimSend, deliveryStoreOf, openAttempt, type ChannelAttempt } from './send/attempt';
 import { capped, reserveSlot } from './send/caps';
 import { checkChannel, chooseChannel } from './send/channel';
-import { deliverOrFail } from './send/deliver';
+import { classifyFailure, deliverOrFail } from './send/deliver';
 import { finishSent, skip } from './send/finish';
 import { renderOutgoing } from './send/outgoing';
+import { releaseSurveyAsk, reserveSurveyAsk } from './send/survey-fatigue';
 import { countSend } from '../observability/metrics';
 import type { ActivityDeps, SendMessageInput, SendMessageResult } from './types';
 
@@ -37,7 +38,8 @@ export const policy: ActivityPolicy = {
  * channel has a provider (`channel_unavailable`); the customer has an address for the channel
  * (`no_address`); the address is not suppressed (`suppressed`); the customer is subscribed to
  * the category, transactional mail excepted (`unsubscribed`); the template renders
- * (`template_error`); a frequency-cap slot is free (`frequency_cap`, or `deferred` with
+ * (`template_error`); a survey passes the survey fatigue rule (`survey_fatigue`, see
+ * send/survey-fatigue.ts); a frequency-cap slot is free (`frequency_cap`, or `deferred` with
  * `on_cap: defer`). Caps are evaluated at `input.now`, the journey's clock, so simulations and
  * time-skipping tests see the same decisions as production.
  *
@@ -70,11 +72,21 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
     const outgoing = await renderOutgoing(onChannel, choice.passed);
     if ('reason' in outgoing) return skip(onChannel, outgoing.reason, outgoing.error);
 
-    // Rendered before the slot is taken, so a template error costs the customer no cap slot.
+    // Rendered before the survey and the slot are taken, so a template error costs neither.
+    const tired = await reserveSurveyAsk(onChannel);
+    if (tired !== undefined) return skip(onChannel, 'survey_fatigue', tired);
     const slot = await reserveSlot(onChannel);
-    if (!slot.allowed) return capped(onChannel, slot.retryAt);
+    if (!slot.allowed) {
+      // Not sent now: the survey was not asked (a deferred send asks again when it goes).
+      await releaseSurveyAsk(onChannel);
+      return capped(onChannel, slot.retryAt);
+    }
 
-    const messageId = await deliverOrFail(onChannel, outgoing);
+    const messageId = await deliverOrFail(onChannel, outgoing).catch(async (err: unknown) => {
+      // A survey that failed for good was never asked; a transient failure keeps its ask for the retry.
+      if (classifyFailure(err) !== 'transient') await releaseSurveyAsk(onChannel).catch(() => undefined);
+      throw err;
+    });
     return finishSent(onChannel, outgoing, messageId);
   }
 }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ActivityPolicy, TemplatePlan, TrackEvent } from '../compiler/plan';
 import type { ConsentMode } from '../core/consent';
 import type { ShortUnsubscribeLinks } from '../delivery/short-links';
+import type { SurveyLinkBuilder } from '../delivery/survey-tokens';
 import type { ProfileChanges, ProfileStore } from '../profiles/store';
 import type { Metrics } from '../observability/metrics';
 
@@ -97,6 +98,11 @@ export interface SendMessageInput {
   onCap?: 'skip' | 'defer';
   /** The journey's own cap (`frequency_cap:` in the journey), on top of the global caps. */
   journeyCap?: { max: number; windowMs: number; perKey?: true };
+  /**
+   * How many times this run may ask a survey again (the journey's `survey_reminders:`); set only
+   * when the journey says so, else the default (core/surveys.ts DEFAULT_SURVEY_REMINDERS).
+   */
+  surveyReminders?: number;
   /**
    * Where `template` cannot go (no address, suppressed, no consent, no provider), the next of
    * these that can: the same message for other channels, in the order of the step's `channels:`.
@@ -197,8 +203,18 @@ export interface DeliveryPolicy {
    */
   shortUnsubscribe: ShortUnsubscribeLinks;
   /**
+   * Mints a survey's signed answer-page link (`<public url>/s/<token>`), bound to the customer,
+   * run, step and survey. Absent: survey templates cannot be sent (skipped as template_error).
+   */
+  surveyLink?: SurveyLinkBuilder;
+  /**
    * Per channel, whether a customer who made no statement gets non-transactional messages
    * (UNBROKEN_CONSENT_DEFAULTS); a channel not listed keeps its built-in mode (core/consent.ts).
    */
   consentModes?: Partial<Record<string, ConsentMode>>;
+  /**
+   * The survey fatigue window (UNBROKEN_SURVEY_FATIGUE): no survey to a customer who was asked
+   * another within it; 0 switches that off. Absent: the default, 90 days.
+   */
+  surveyFatigueMs?: number;
 }

@@ -7,6 +7,7 @@ import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError, formatWarning, type CompileError, type CompileResult } from '../compiler/index';
 import { ConfigError, loadConfig, type Config } from '../worker/config';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
+import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { quietHoursWindow } from '../worker/deps';
 import { installLogger } from '../observability/log';
@@ -134,12 +135,14 @@ async function simulateCommand(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   installRuntime('ERROR');
-  // Caps and quiet hours as configured; unsubscribe links are signed with a throw-away secret,
-  // and short codes kept in the simulation's own store, so they look like the real ones but work nowhere.
+  // Caps and quiet hours as configured; unsubscribe and survey links are signed with a throw-away
+  // secret, and short codes kept in the simulation's own store, so they look like the real ones but work nowhere.
+  const throwAway = randomBytes(32).toString('hex');
   const delivery = {
     caps: config.frequencyCaps,
     consentModes: config.consentModes,
-    unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, randomBytes(32).toString('hex'), config.unsubscribeTtlMs),
+    unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, throwAway, config.unsubscribeTtlMs),
+    surveyLink: surveyLinkBuilder(config.publicUrl, throwAway, DEFAULT_SURVEY_LINK_TTL_MS),
     shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
     surveyFatigueMs: config.surveyFatigueMs,
   };

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { FrequencyCap } from '../activities/types';
+import { DEFAULT_SURVEY_FATIGUE, parseSurveyFatigue } from '../activities/send/survey-fatigue';
 import { parseDuration } from '../compiler/durations';
 import { CONSENT_MODES, DEFAULT_CONSENT_MODES, type ConsentMode } from '../core/consent';
 import { redactUrl } from '../core/redact';
@@ -433,6 +434,32 @@ export const configSchema = z.object({
     'how long an unsubscribe link (signed or short) stays valid after the message was sent (a duration such as 60d)',
     DELIVERY,
   ),
+  UNBROKEN_SURVEY_FATIGUE: documented(
+    z
+      .string()
+      .superRefine((value, ctx) => {
+        const parsed = parseSurveyFatigue(value);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.message });
+      })
+      .default(DEFAULT_SURVEY_FATIGUE),
+    'survey fatigue: no survey to a customer who was asked another survey (any journey) within this duration; `0` or `off` turns it off',
+    {
+      ...DELIVERY,
+      details:
+        'A survey held back is skipped with reason survey_fatigue. Reminders of the same survey in the same journey run do not ' +
+        'count against it; a journey allows one reminder unless it says `survey_reminders:`.',
+    },
+  ),
+  UNBROKEN_SURVEY_GRACE: documented(
+    durationText('the survey grace period').default('10m'),
+    'how long after a customer first answers a survey another click or a comment still changes the answer (a duration such as 10m)',
+    {
+      ...DELIVERY,
+      details:
+        'One answer per survey and journey run: within this time after the first answer a new score or a comment replaces it ' +
+        '(and is delivered again as `survey_answered`); after it the answer stands and the answer page says so.',
+    },
+  ),
   UNBROKEN_QUIET_HOURS: documented(
     z
       .string()
@@ -507,6 +534,10 @@ export type Config = {
   unsubscribeSecret?: string;
   /** How long an unsubscribe link stays valid, in ms. */
   unsubscribeTtlMs: number;
+  /** Survey fatigue window in ms (UNBROKEN_SURVEY_FATIGUE); 0: off. */
+  surveyFatigueMs: number;
+  /** How long after the first answer to a survey another answer still changes it, in ms. */
+  surveyGraceMs: number;
   /** Global quiet hours in the customer's local time; absent: none. */
   quietHours?: QuietHours;
   /** Per channel, whether a customer with no consent statement gets non-transactional messages. */
@@ -589,6 +620,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length) throw new ConfigError(problems);
   const ttl = parseDuration(e.UNBROKEN_UNSUBSCRIBE_TTL);
+  const grace = parseDuration(e.UNBROKEN_SURVEY_GRACE);
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -627,12 +659,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     unsubscribeSecret: e.UNBROKEN_UNSUBSCRIBE_SECRET,
     // Checked by the schema above, so the parse cannot fail here.
     unsubscribeTtlMs: ttl.ok ? ttl.ms : 0,
+    surveyFatigueMs: surveyFatigueMs(e.UNBROKEN_SURVEY_FATIGUE),
+    surveyGraceMs: grace.ok ? grace.ms : 0,
     quietHours: e.UNBROKEN_QUIET_HOURS === undefined ? undefined : parseQuietHours(e.UNBROKEN_QUIET_HOURS),
     consentModes: consent.modes,
     sms,
     embeddedTemporal: cleaned.TEMPORAL_ADDRESS === undefined,
     embeddedSmtp: cleaned.SMTP_URL === undefined,
   };
+}
+
+/** The fatigue window the schema already checked. */
+function surveyFatigueMs(text: string): number {
+  const parsed = parseSurveyFatigue(text);
+  return parsed.ok ? parsed.ms : 0;
 }
 
 /**

@@ -9,6 +9,7 @@ import { createSmsProvider, webhookSender } from '../activities/channels/index';
 import type { ActivityDeps, Mailer } from '../activities/types';
 import type { TimeWindow } from '../compiler/plan';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
+import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import type { ProfileStore } from '../profiles/store';
 import type { Config } from './config';
@@ -36,6 +37,8 @@ export function unsubscribeSecret(config: Config): string {
 /** Activity dependencies: store, mail, SMS, webhooks, and the delivery policy (caps, links). */
 export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer): ActivityDeps {
   const sms = config.sms.provider === 'twilio' ? createSmsProvider({ provider: 'twilio', twilio: config.sms }) : createSmsProvider({ provider: 'log' });
+  // Survey links share the unsubscribe secret: one secret for every signed link the API verifies.
+  const secret = unsubscribeSecret(config);
   return {
     store,
     mailer,
@@ -46,8 +49,10 @@ export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer
     delivery: {
       caps: config.frequencyCaps,
       consentModes: config.consentModes,
-      unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, unsubscribeSecret(config), config.unsubscribeTtlMs),
+      unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, secret, config.unsubscribeTtlMs),
       shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
+      surveyLink: surveyLinkBuilder(config.publicUrl, secret, DEFAULT_SURVEY_LINK_TTL_MS),
+      surveyFatigueMs: config.surveyFatigueMs,
     },
   };
 }

@@ -11,6 +11,7 @@ export type SkipReason =
   | 'template_error'
   | 'channel_unavailable'
   | 'frequency_cap'
+  | 'survey_fatigue'
   | 'no_channel';
 
 /** The store as consent and caps need it, when it offers that (both shipped stores do). */

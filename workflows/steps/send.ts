@@ -63,6 +63,8 @@ async function trySend(
       ...(run.received ? { received: run.received } : {}),
       ...(step.onCap ? { onCap: step.onCap } : {}),
       ...(run.plan.frequencyCap ? { journeyCap: run.plan.frequencyCap } : {}),
+      // Only journeys that say `survey_reminders:` add it, so every other send's input stays as it was.
+      ...(run.plan.surveyReminders !== undefined ? { surveyReminders: run.plan.surveyReminders } : {}),
       ...(fallbacks.length > 0 ? { fallbacks } : {}),
     });
   } catch (err) {
