@@ -4,6 +4,7 @@ import { renderTemplate, TemplateRenderError, type RenderSource } from '../rende
 import type { OutgoingEmail } from '../types';
 import type { ChannelAttempt } from './attempt';
 import type { Chosen } from './channel';
+import { placeInHtml, placeInSms, placeInText, renderSurvey, SURVEY_MARKERS, type RenderedSurvey } from './survey';
 import type { SendRenderContext } from './unsubscribe';
 
 /** A rendered message, ready for its channel. */
@@ -54,7 +55,7 @@ function renderFor(attempt: ChannelAttempt, chosen: Chosen): Promise<Outgoing> {
     case 'email':
       return renderEmail(attempt, chosen);
     case 'sms':
-      return renderSms(template, chosen);
+      return renderSms(attempt, chosen);
     case 'webhook':
       return renderWebhook(template, chosen);
   }
@@ -71,8 +72,20 @@ export function emailHeaders(journeyId: string, stepId: string, unsubscribeUrl: 
   return headers;
 }
 
+/**
+ * The survey of a survey template, with its links minted, and the context its parts render with
+ * (the placement variables as markers); for other templates, nothing and the context as it was.
+ */
+async function surveyOf(attempt: ChannelAttempt, ctx: SendRenderContext): Promise<{ survey?: RenderedSurvey; partCtx: SendRenderContext }> {
+  const { template, input } = attempt;
+  if (template.survey === undefined) return { partCtx: ctx };
+  const survey = await renderSurvey(template.survey, input, ctx, attempt.deps.delivery?.surveyLink, template.id);
+  return { survey, partCtx: { ...ctx, ...SURVEY_MARKERS } };
+}
+
 async function renderEmail(attempt: ChannelAttempt, { ctx, address, unsubscribeUrl }: Chosen): Promise<Outgoing> {
   const { template, input } = attempt;
+  const { survey, partCtx } = await surveyOf(attempt, ctx);
   const mail: OutgoingEmail = {
     from: (await renderText(template, template.from ?? attempt.deps.mailFrom, ctx, 'from')).trim(),
     to: address,
@@ -80,13 +93,29 @@ async function renderEmail(attempt: ChannelAttempt, { ctx, address, unsubscribeU
     messageId: messageIdFor(input.idempotencyKey),
     headers: emailHeaders(input.context.journeyId, input.stepId, unsubscribeUrl),
   };
-  if (template.text !== undefined) mail.text = await renderText(template, template.text, ctx, 'text');
-  if (template.html !== undefined) mail.html = await renderTemplate(template.html, ctx, 'html', where(template, 'html'));
+  if (template.text !== undefined) mail.text = await renderText(template, template.text, partCtx, 'text');
+  if (template.html !== undefined) mail.html = await renderTemplate(template.html, partCtx, 'html', where(template, 'html'));
+  if (survey !== undefined) placeSurvey(mail, survey);
   return { channel: 'email', mail, body: mail.text ?? htmlToText(mail.html ?? '') };
 }
 
-async function renderSms(template: TemplatePlan, { ctx, address }: Chosen): Promise<Outgoing> {
-  const body = await renderText(template, requirePart(template, 'body'), ctx, 'body');
+/** A survey mail without text or html gets both; otherwise each part it has gets the survey. */
+function placeSurvey(mail: OutgoingEmail, survey: RenderedSurvey): void {
+  if (mail.text === undefined && mail.html === undefined) {
+    mail.text = '';
+    mail.html = '';
+  }
+  if (mail.text !== undefined) mail.text = placeInText(mail.text, survey);
+  if (mail.html !== undefined) mail.html = placeInHtml(mail.html, survey);
+}
+
+async function renderSms(attempt: ChannelAttempt, { ctx, address }: Chosen): Promise<Outgoing> {
+  const { template } = attempt;
+  const { survey, partCtx } = await surveyOf(attempt, ctx);
+  // A survey is content of its own: an sms survey may have no body but the question and link.
+  const source = survey !== undefined ? (template.body ?? '') : requirePart(template, 'body');
+  const rendered = await renderText(template, source, partCtx, 'body');
+  const body = survey !== undefined ? placeInSms(rendered, survey) : rendered;
   const sms: Outgoing = { channel: 'sms', to: address, body };
   if (template.from !== undefined) sms.from = (await renderText(template, template.from, ctx, 'from')).trim();
   return sms;
