@@ -161,6 +161,7 @@ export async function startSystem(
       bodyLimitBytes: config.maxBodyBytes,
       logger: log(),
       unsubscribe: { secret: unsubscribeSecret(config), store },
+      survey: { secret: unsubscribeSecret(config), store, graceMs: config.surveyGraceMs },
       suppressions: store,
       metrics,
       ready: () => readiness(health.report(), worker.getState() === 'RUNNING'),
