@@ -61,7 +61,6 @@ const GENERIC_QUESTIONS: Record<SurveyScale, string> = {
   thumbs: 'Was this helpful?',
 };
 
-type Claims = SurveyClaims;
 type LinkRequest = FastifyRequest<{ Params: { token: string }; Querystring: Record<string, unknown> }>;
 
 /** What the customer sent: a score and a comment, each checked, or the field that is wrong. */
@@ -87,11 +86,12 @@ export async function registerSurvey(app: FastifyInstance, deps: SurveyDeps & { 
   async function showPage(request: LinkRequest, reply: FastifyReply): Promise<FastifyReply> {
     const claims = verified(request, reply);
     if (claims === undefined) return reply;
-    const score = parseScore(request.query.score, claims.scale);
-    const existing = await atStore(request, reply, () => store.surveyAnswer(claims.workflowId, claims.surveyId));
-    if (existing === undefined && reply.sent) return reply;
-    const question = await questionOf(request, claims);
+    const read = await atStore(request, reply, async () => ({ existing: await store.surveyAnswer(claims.workflowId, claims.surveyId) }));
+    if (read === undefined) return reply;
+    const { existing } = read;
     if (existing !== undefined && !changeable(existing)) return sendPage(reply, 200, standsView(existing));
+    const question = await questionOf(request, claims);
+    const score = parseScore(request.query.score, claims.scale);
     const chosen = typeof score === 'number' ? score : existing?.score;
     const error = typeof score === 'string' ? score : undefined;
     return sendPage(reply, error === undefined ? 200 : 400, formView(request.params.token, claims, question, chosen, existing?.comment, error));
@@ -123,7 +123,7 @@ export async function registerSurvey(app: FastifyInstance, deps: SurveyDeps & { 
     return sendPage(reply, 200, thanksView(request.params.token, result));
   }
 
-  function verified(request: LinkRequest, reply: FastifyReply): Claims | undefined {
+  function verified(request: LinkRequest, reply: FastifyReply): SurveyClaims | undefined {
     const result = verifySurveyToken(request.params.token, secret, now());
     if (result.ok) return result;
     const expired = result.reason === 'expired';
@@ -137,7 +137,7 @@ export async function registerSurvey(app: FastifyInstance, deps: SurveyDeps & { 
   }
 
   /** A 400 naming the field; the page shows the form again so the customer can put it right. */
-  async function refuseSubmission(request: LinkRequest, reply: FastifyReply, claims: Claims, issue: { field: string; message: string }): Promise<FastifyReply> {
+  async function refuseSubmission(request: LinkRequest, reply: FastifyReply, claims: SurveyClaims, issue: { field: string; message: string }): Promise<FastifyReply> {
     if (wantsJson(request)) {
       return reply.code(400).send({ error: 'invalid_request', message: `${issue.field}: ${issue.message}`, issues: [issue] });
     }
@@ -157,7 +157,7 @@ export async function registerSurvey(app: FastifyInstance, deps: SurveyDeps & { 
    * The question as the message asked it: the survey's `question` in the journey version the run
    * entered, rendered for the customer; a generic one for the scale when that cannot be had.
    */
-  async function questionOf(request: LinkRequest, claims: Claims): Promise<string> {
+  async function questionOf(request: LinkRequest, claims: SurveyClaims): Promise<string> {
     try {
       const run = (await store.enrolmentsFor(claims.customerId)).find((e) => e.workflowId === claims.workflowId);
       const deployed = run && (await store.journeyVersion(run.journeyId, run.version));
@@ -212,7 +212,7 @@ function refusedView(expired: boolean): { title: string; body: string } {
  * The answer form: the question, one radio choice per score (`chosen` checked), the comment box
  * and Send. It posts to the token relative to the page, so a path prefix in the public URL works.
  */
-function formView(token: string, claims: Claims, question: string, chosen: number | undefined, comment: string | undefined, error: string | undefined) {
+function formView(token: string, claims: SurveyClaims, question: string, chosen: number | undefined, comment: string | undefined, error: string | undefined) {
   const scale: ScaleRange = SCALES[claims.scale];
   const choices = scoreLabels(claims.scale)
     .map((l) => {

@@ -12,7 +12,7 @@ import { answerCalls } from '../../api/survey';
 import type { SurveyScale } from '../../core/surveys';
 import { createSurveyToken, type SurveyClaims } from '../../delivery/survey-tokens';
 import { createUnsubscribeToken } from '../../delivery/tokens';
-import type { StoredEvent } from '../../profiles/store';
+import type { LiveStore, StoredEvent } from '../../profiles/store';
 import { FakeRouter, SpyStore } from './fakes';
 
 const SECRET = 'test-survey-secret-0123456789abcdef-0123';
@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 /** The real API over a real SQLite store (answers and events in one database) and a spy router. */
-async function harness() {
+async function harness(options: { failingStore?: boolean } = {}) {
   const events = new SpyStore();
   const router = new FakeRouter();
   const clock = { now: NOW };
@@ -43,7 +43,7 @@ async function harness() {
     writeKey: 'wk_test_123',
     ready: async () => ({ ok: true, checks: {} }),
     now: () => clock.now,
-    survey: { secret: SECRET, store: events.live, graceMs: GRACE },
+    survey: { secret: SECRET, store: options.failingStore ? failing(events.live) : events.live, graceMs: GRACE },
   });
   open.push({ app, events });
   const store = events.live;
@@ -52,6 +52,14 @@ async function harness() {
 }
 
 type Harness = Awaited<ReturnType<typeof harness>>;
+
+/** The store with its survey answer methods failing, as a store that went away would. */
+function failing(store: LiveStore): LiveStore {
+  const down = async () => {
+    throw new Error('store unreachable');
+  };
+  return Object.assign(Object.create(store) as LiveStore, { recordSurveyAnswer: down, surveyAnswer: down });
+}
 
 function token(overrides: Partial<SurveyClaims> = {}, secret = SECRET): string {
   return createSurveyToken(
@@ -247,6 +255,15 @@ describe('POST /s/:token (recording an answer)', () => {
     h.router.failWith = undefined;
     expectPage(await post(h.app, t, '?score=6', ''), 200);
     expect(h.answered().map((e) => e.properties?.score)).toEqual([6]);
+  });
+
+  it('answers 503 with a page saying nothing was recorded when the store is down, and a GET too', async () => {
+    const h = await harness({ failingStore: true });
+    const res = await post(h.app, token(), '?score=9', '');
+    expectPage(res, 503);
+    expect(res.body).toContain('Nothing was recorded');
+    expectPage(await h.app.inject({ method: 'GET', url: `/s/${token()}?score=9` }), 503);
+    await expectNothingRecorded(h);
   });
 
   it('refuses a forged, expired, foreign or unsubscribe token with a clear page, recording nothing', async () => {
