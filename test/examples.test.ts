@@ -89,23 +89,42 @@ test('post-purchase review: a customer who never answers is asked at most twice'
   expect(sent(r)).toEqual(['review-request', 'review-reminder']);
 });
 
-test('NPS after delivery: a detractor who complains about a slow delivery gets an apology quoting them, and a tag', async () => {
+test('NPS after delivery: a detractor who complains about a slow delivery opens a support ticket, gets an apology quoting them, and a tag', async () => {
   const r = await run('nps-after-delivery', 'nps-after-delivery.events.jsonl');
   expect(r.outcome).toBe('completed');
-  expect(sent(r)).toEqual(['nps-question', 'nps-detractor']);
+  expect(sent(r)).toEqual(['nps-question', undefined, 'nps-detractor']);
+  const ask = r.timeline.find((t) => t.template === 'nps-question')!;
+  // One signed answer link per score, 0 to 10.
+  expect(String(ask.body).match(/\/s\/[\w.-]+\?score=\d+/g)).toHaveLength(11);
+  const askedAfter = Date.parse(ask.at) - start;
+  expect(askedAfter).toBeGreaterThanOrEqual(3 * 86_400_000);
+  expect(askedAfter).toBeLessThan(3 * 86_400_000 + 60_000);
+  // Simulated: the ticket is on the timeline, and no request left the machine.
+  expect(r.timeline.find((t) => t.step === 'support-ticket')).toMatchObject({ kind: 'sent', channel: 'do', activity: 'http_post' });
   const apology = r.timeline.find((t) => t.template === 'nps-detractor')!;
   expect(String(apology.body)).toContain('You gave us a 4 out of 10 for order ord_2001');
   expect(String(apology.body)).toContain('You wrote: "Delivery was SLOW"');
-  expect(r.profile.last_nps_score).toBe('4');
   expect(r.profile.tags).toContain('late-delivery-complaint');
 });
 
-test('NPS after delivery: a promoter is thanked for their score and asked for a review', async () => {
+test('NPS after delivery: a promoter who answers the reminder is thanked and asked for a review', async () => {
   const r = await run('nps-after-delivery', 'nps-after-delivery.promoter.events.jsonl');
   expect(r.outcome).toBe('completed');
-  expect(sent(r)).toEqual(['nps-question', 'nps-promoter']);
+  expect(sent(r)).toEqual(['nps-question', 'nps-reminder', 'nps-promoter']);
+  // Four days after the question, which went three days after delivery.
+  const remindedAfter = Date.parse(r.timeline.find((t) => t.template === 'nps-reminder')!.at) - start;
+  expect(remindedAfter).toBeGreaterThanOrEqual(7 * 86_400_000);
+  expect(remindedAfter).toBeLessThan(7 * 86_400_000 + 60_000);
   expect(r.timeline.find((t) => t.template === 'nps-promoter')!.subject).toBe('A 10? Thank you, Ann!');
+  expect(r.timeline.some((t) => t.step === 'support-ticket')).toBe(false);
   expect(r.profile.tags ?? []).not.toContain('late-delivery-complaint');
+});
+
+test('NPS after delivery: a customer who never answers is reminded once, then the journey exits', async () => {
+  const r = await run('nps-after-delivery', 'nps-after-delivery.silent.events.jsonl');
+  expect(r.outcome).toBe('exited');
+  expect(r.reason).toBe('no answer');
+  expect(sent(r)).toEqual(['nps-question', 'nps-reminder']);
 });
 
 test('trial onboarding: Ann has no phone, so the nudge goes by email with sms passed over, and she is invited to texts', async () => {
