@@ -27,20 +27,21 @@ export function isSecretKey(key: string): boolean {
 }
 
 const URL_IN_TEXT = /[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi;
-// Unsubscribe links carry their credential in the path: the signed token, or the short code.
-const UNSUBSCRIBE_PATH = /\/(unsubscribe|u)\/[^/?#\s"'<>]+/g;
+// Unsubscribe and survey links carry their credential in the path: the signed token, or the short code.
+const LINK_PATH = /\/(unsubscribe|u|s)\/[^/?#\s"'<>]+/g;
+const LINK_ROUTES: Record<string, string> = { unsubscribe: '/unsubscribe/:token', u: '/u/:code', s: '/s/:token' };
 const SECRET_PARAM = /((?:^|[?&\s])[^=&#\s?/]*(?:token|secret|password|key)[^=&#\s?/]*=)[^&#\s"'<>]+/gi;
 const AUTH_SCHEME = /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]+/g;
 
 /**
  * Hides credentials inside free text: URL user information (`smtp://user:***@host`),
- * unsubscribe tokens and codes in paths (`/unsubscribe/:token`, `/u/:code`), secret-looking query
+ * unsubscribe and survey tokens and codes in paths (`/unsubscribe/:token`, `/u/:code`, `/s/:token`), secret-looking query
  * parameters (`?token=…`, also `token=…` in a sentence), and `Basic …`/`Bearer …` credentials.
  */
 export function redactText(text: string): string {
   return text
     .replace(URL_IN_TEXT, (url) => redactUrl(url))
-    .replace(UNSUBSCRIBE_PATH, (_path, route: string) => (route === 'u' ? '/u/:code' : '/unsubscribe/:token'))
+    .replace(LINK_PATH, (_path, route: string) => LINK_ROUTES[route])
     .replace(SECRET_PARAM, `$1${REDACTED}`)
     .replace(AUTH_SCHEME, `$1 ${REDACTED}`);
 }

@@ -13,6 +13,8 @@ import type { SurveyScale } from '../../core/surveys';
 import { createSurveyToken, type SurveyClaims } from '../../delivery/survey-tokens';
 import { createUnsubscribeToken } from '../../delivery/tokens';
 import type { LiveStore, StoredEvent } from '../../profiles/store';
+import { createLogger } from '../../observability/log';
+import { captureLog, type CapturedLog } from '../observability/log-capture';
 import { FakeRouter, SpyStore } from './fakes';
 
 const SECRET = 'test-survey-secret-0123456789abcdef-0123';
@@ -33,11 +35,12 @@ afterEach(async () => {
 });
 
 /** The real API over a real SQLite store (answers and events in one database) and a spy router. */
-async function harness(options: { failingStore?: boolean } = {}) {
+async function harness(options: { failingStore?: boolean; log?: CapturedLog } = {}) {
   const events = new SpyStore();
   const router = new FakeRouter();
   const clock = { now: NOW };
   const app = await buildApi({
+    ...(options.log ? { logger: createLogger({ service: 'start', level: 'info', destination: options.log.stream }) } : {}),
     store: events,
     router,
     writeKey: 'wk_test_123',
@@ -347,4 +350,20 @@ describe('answerCalls', () => {
     expect(ids(answer)).toEqual(ids({ ...answer }));
     expect(new Set([...ids(answer), ...ids({ ...answer, score: 9, answeredAt: new Date(NOW.getTime() + MINUTE).toISOString() })]).size).toBe(4);
   });
+});
+
+test('the token never reaches the log: not for pages, answers, refusals, failures or a path no route matches', async () => {
+  const log = captureLog();
+  const h = await harness({ log });
+  const t = token();
+  await h.app.inject({ method: 'GET', url: `/s/${t}?score=3` });
+  await post(h.app, t, '?score=3', 'comment=fine');
+  await post(h.app, t, '?score=99', '');
+  h.router.failWith = new Error('temporal unreachable');
+  await post(h.app, token({ workflowId: 'other:customer-4711:1' }), '?score=3', '');
+  await h.app.inject({ method: 'GET', url: `/s/${t}/extra` });
+  await h.app.close();
+  expect(log.lines.some((l) => l.route === '/s/:token')).toBe(true);
+  expect(log.raw.join('')).not.toContain(t.split('.')[1]);
+  expect(log.raw.join('')).not.toContain(t.split('.')[0]);
 });
