@@ -3,7 +3,7 @@
  * workflow code and the real activities, on Temporal's time-skipping test server. Nothing is
  * sent: mail goes to a capturing mailer and the profile lives in an in-memory SQLite store.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { createActivities, registry, type ActivityFunction } from '../activities/index';
 import { captureMailer } from '../activities/mailer';
 import type { DeliveryPolicy } from '../activities/types';
+import { shortUnsubscribeLinks } from '../delivery/short-links';
+import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
+import { DEFAULT_UNSUBSCRIBE_TTL_MS, unsubscribePolicyUrl } from '../delivery/tokens';
 import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
@@ -137,6 +140,22 @@ function withSimulatedDo(activities: Record<string, ActivityFunction>): Record<s
   return { ...activities, ...Object.fromEntries(simulated) };
 }
 
+/**
+ * The delivery policy of a preview given none: no caps, and unsubscribe and survey links signed
+ * with a throw-away secret, so a survey (which cannot be sent without links) shows its links
+ * as they would look, and they work nowhere.
+ */
+function previewDelivery(): DeliveryPolicy {
+  const throwAway = randomBytes(32).toString('hex');
+  const base = 'http://localhost:3000';
+  return {
+    caps: [],
+    unsubscribeUrl: unsubscribePolicyUrl(base, throwAway, DEFAULT_UNSUBSCRIBE_TTL_MS),
+    shortUnsubscribe: shortUnsubscribeLinks(base, DEFAULT_UNSUBSCRIBE_TTL_MS),
+    surveyLink: surveyLinkBuilder(base, throwAway, DEFAULT_SURVEY_LINK_TTL_MS),
+  };
+}
+
 /** Runs the simulation and returns what the customer experienced. */
 export async function simulate(opts: SimulateOptions): Promise<SimulationReport> {
   const { plan } = opts;
@@ -158,7 +177,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
         // Nothing leaves the machine: SMS and webhooks are rendered and reported, not delivered.
         sms: { name: 'simulation', send: async () => ({ providerId: 'simulated' }) },
         webhook: { send: async () => ({ status: 200 }) },
-        ...(opts.delivery ? { delivery: opts.delivery } : {}),
+        delivery: opts.delivery ?? previewDelivery(),
       })),
     });
     const result = await worker.runUntil(drive(env, store, taskQueue, opts));
