@@ -18,6 +18,11 @@ export const UNSUBSCRIBE_URL_LENGTH = 170;
  * plus the code is 32, `https://mail.example.com/u/` plus the code 37).
  */
 export const UNSUBSCRIBE_SHORT_URL_LENGTH = 35;
+/**
+ * Rough length of `{{ survey_url }}`: a signed token binding customer, run, step and survey
+ * (delivery/survey-tokens.ts) is about 250 characters, more than one segment on its own.
+ */
+export const SURVEY_URL_LENGTH = 270;
 
 /** The encoding a text needs, its length in that encoding's units, and the segments it takes. */
 export function smsSegments(text: string): { encoding: 'GSM-7' | 'UCS-2'; units: number; segments: number } {
@@ -48,6 +53,7 @@ export function smsTemplateFloor(body: string): string {
     .replace(/\{%-?[\s\S]*?-?%\}/g, '')
     .replace(/\{\{-?\s*unsubscribe_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_URL_LENGTH))
     .replace(/\{\{-?\s*unsubscribe_short_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_SHORT_URL_LENGTH))
+    .replace(/\{\{-?\s*survey_url\s*-?\}\}/g, 'x'.repeat(SURVEY_URL_LENGTH))
     .replace(/\{\{-?[\s\S]*?-?\}\}/g, '');
 }
 
@@ -58,9 +64,11 @@ export function smsLengthWarning(body: string): { message: string; hint: string 
   if (segments <= 1) return null;
   const long = /\{\{-?\s*unsubscribe_url/.test(body);
   const short = /\{\{-?\s*unsubscribe_short_url/.test(body);
+  const survey = /\{\{-?\s*survey_url/.test(body);
   const counted = [
     ...(long ? [`${UNSUBSCRIBE_URL_LENGTH} for {{ unsubscribe_url }}`] : []),
     ...(short ? [`${UNSUBSCRIBE_SHORT_URL_LENGTH} for {{ unsubscribe_short_url }}`] : []),
+    ...(survey ? [`${SURVEY_URL_LENGTH} for the survey link`] : []),
   ];
   const link = counted.length > 0 ? ` (counting ${counted.join(' and ')})` : '';
   const perSegment = encoding === 'GSM-7' ? '160 characters, 153 per part when split' : '70 characters, 67 per part when split, because of characters outside GSM-7';
@@ -68,7 +76,8 @@ export function smsLengthWarning(body: string): { message: string; hint: string 
     'shorten the text',
     ...(encoding === 'UCS-2' ? ['leave out emoji and other characters outside GSM-7'] : []),
     ...(long ? [`use {{ unsubscribe_short_url }} (about ${UNSUBSCRIBE_SHORT_URL_LENGTH} characters) instead of {{ unsubscribe_url }}`] : []),
-    ...(link ? ['leave out the unsubscribe link where your sender handles STOP replies'] : []),
+    ...(long || short ? ['leave out the unsubscribe link where your sender handles STOP replies'] : []),
+    ...(survey ? ['ask the survey by email, where the links cost nothing'] : []),
   ];
   return {
     message: `sms body is at least ${units} ${encoding} characters${link}: ${segments} segments, each billed as one message`,

@@ -1,4 +1,5 @@
 import { MARKETING } from '../core/categories';
+import type { SurveySpec } from '../core/surveys';
 import type { TemplateParts, TemplatePlan } from './plan';
 import { Reporter, type CompileError } from './errors';
 import { checkShape, type Report } from './issues';
@@ -87,7 +88,7 @@ export function compileTemplateSource(
   const alternatives = channelSections(t, channel, report);
 
   if (r.count > 0 || channel === undefined || typeof t.template !== 'string') return { errors: r.errors, warnings: r.warnings };
-  warnLongSms(t, channel, r);
+  warnLongSms(t, channel, survey, r);
   const plan: TemplatePlan = {
     id: t.template,
     channel,
@@ -100,14 +101,27 @@ export function compileTemplateSource(
   return { plan: deepFreeze(plan), errors: r.errors, warnings: r.warnings };
 }
 
-/** Warns about sms texts (the template's own, or its `sms:` section) that take more than one segment. */
-function warnLongSms(t: Record<string, unknown>, channel: Channel, r: Reporter): void {
+/**
+ * Warns about sms texts (the template's own, or its `sms:` section) that take more than one
+ * segment, with what a survey adds (its question and link) where the body does not place it.
+ */
+function warnLongSms(t: Record<string, unknown>, channel: Channel, survey: SurveySpec | undefined, r: Reporter): void {
   const section = t.sms as Record<string, unknown> | undefined;
-  const bodies: [unknown, YamlPath][] = [[channel === 'sms' ? t.body : undefined, ['body']], [section?.body, ['sms', 'body']]];
-  for (const [body, path] of bodies) {
-    const warning = typeof body === 'string' ? smsLengthWarning(body) : null;
+  const places: [unknown, YamlPath][] = [];
+  if (channel === 'sms') places.push([t.body, t.body === undefined ? ['survey'] : ['body']]);
+  if (section !== undefined) places.push([section.body, section.body === undefined ? ['sms'] : ['sms', 'body']]);
+  for (const [body, path] of places) {
+    const text = smsAsSent(body, survey);
+    const warning = text === undefined ? null : smsLengthWarning(text);
     if (warning) r.warn('sms_too_long', path, warning.message, warning.hint);
   }
+}
+
+/** An sms body as the renderer completes it: a survey not placed with `{{ survey_url }}` adds its question and link. */
+function smsAsSent(body: unknown, survey: SurveySpec | undefined): string | undefined {
+  const text = typeof body === 'string' ? body : undefined;
+  if (survey === undefined || (text !== undefined && /\bsurvey_url\b/.test(text))) return text;
+  return `${text ?? ''}\n${survey.question} {{ survey_url }}`;
 }
 
 /**

@@ -32,6 +32,14 @@ describe('survey templates', () => {
     expect(template('sms-csat', 'channel: sms\nsurvey: { id: support-csat, scale: csat, question: "How did we do?" }\n').survey?.scale).toBe('csat');
   });
 
+  it('warn that an sms survey takes more than one segment: its signed link alone is longer than one', () => {
+    const sms = compileTemplateSource('template: sms-ask\nchannel: sms\nsurvey: { id: a, scale: thumbs, question: Useful? }\n', names('sms-ask'));
+    expect(sms.warnings.map((w) => [w.path, w.message])).toEqual([
+      ['survey', 'sms body is at least 279 GSM-7 characters (counting 270 for the survey link): 2 segments, each billed as one message'],
+    ]);
+    expect(compileTemplateSource(`template: email-ask\n${NPS}`, names('email-ask')).warnings).toEqual([]);
+  });
+
   it('leave templates without a survey as they were (no survey key, so their versions stay)', () => {
     expect('survey' in template('plain', 'channel: email\nsubject: Hi\ntext: Hello\n')).toBe(false);
   });
