@@ -420,7 +420,7 @@ export const configSchema = z.object({
   ),
   UNBROKEN_UNSUBSCRIBE_SECRET: documented(
     z.string().min(32, 'must be at least 32 characters, e.g. from `openssl rand -hex 32`').optional(),
-    'signs unsubscribe links (HMAC), at least 32 characters; set it when several machines run Unbroken',
+    'signs unsubscribe and survey answer links (HMAC), at least 32 characters; set it when several machines run Unbroken',
     {
       ...DELIVERY,
       unset: 'generated into `.data/unsubscribe-secret`',
