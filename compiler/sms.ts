@@ -3,6 +3,7 @@
  * basic Latin alphabet) fits 160 characters in one segment and 153 per segment when concatenated;
  * one character outside it (an emoji, "ł", curly quotes) makes the whole text UCS-2, 70 and 67.
  */
+import { SURVEY_VARIABLES } from '../core/surveys';
 
 // GSM 03.38 basic set, and the extension set whose characters take two units (escape + char).
 const GSM7_BASIC = new Set(
@@ -23,6 +24,7 @@ export const UNSUBSCRIBE_SHORT_URL_LENGTH = 35;
  * (delivery/survey-tokens.ts) is about 250 characters, more than one segment on its own.
  */
 export const SURVEY_URL_LENGTH = 270;
+const SURVEY_URL_OUTPUT = new RegExp(String.raw`\{\{-?\s*${SURVEY_VARIABLES.url}\s*-?\}\}`, 'g');
 
 /** The encoding a text needs, its length in that encoding's units, and the segments it takes. */
 export function smsSegments(text: string): { encoding: 'GSM-7' | 'UCS-2'; units: number; segments: number } {
@@ -53,7 +55,7 @@ export function smsTemplateFloor(body: string): string {
     .replace(/\{%-?[\s\S]*?-?%\}/g, '')
     .replace(/\{\{-?\s*unsubscribe_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_URL_LENGTH))
     .replace(/\{\{-?\s*unsubscribe_short_url\s*-?\}\}/g, 'x'.repeat(UNSUBSCRIBE_SHORT_URL_LENGTH))
-    .replace(/\{\{-?\s*survey_url\s*-?\}\}/g, 'x'.repeat(SURVEY_URL_LENGTH))
+    .replace(SURVEY_URL_OUTPUT, 'x'.repeat(SURVEY_URL_LENGTH))
     .replace(/\{\{-?[\s\S]*?-?\}\}/g, '');
 }
 
@@ -64,7 +66,7 @@ export function smsLengthWarning(body: string): { message: string; hint: string 
   if (segments <= 1) return null;
   const long = /\{\{-?\s*unsubscribe_url/.test(body);
   const short = /\{\{-?\s*unsubscribe_short_url/.test(body);
-  const survey = /\{\{-?\s*survey_url/.test(body);
+  const survey = body.includes(SURVEY_VARIABLES.url);
   const counted = [
     ...(long ? [`${UNSUBSCRIBE_URL_LENGTH} for {{ unsubscribe_url }}`] : []),
     ...(short ? [`${UNSUBSCRIBE_SHORT_URL_LENGTH} for {{ unsubscribe_short_url }}`] : []),

@@ -2,19 +2,17 @@
  * A template's `survey:` and the variables that place it: what the compiler checks beyond the
  * schema (the channel, the placement variables, one scale per survey across templates).
  */
-import { isSurveyScale, type SurveyScale, type SurveySpec } from '../core/surveys';
+import { isSurveyScale, SURVEY_VARIABLES as V, type SurveyScale, type SurveySpec } from '../core/surveys';
 import type { Report } from './issues';
 import { checkLiquid, readsRoot } from './liquid';
 import type { YamlPath } from './source';
 
 /** Where each survey variable may stand: the button row only in HTML, the link list only in text. */
-const SURVEY_VARIABLES = {
-  survey_buttons: { what: 'the HTML row of score buttons', parts: ['html'], fix: 'in text use {{ survey_links }}, in sms {{ survey_url }}' },
-  survey_links: { what: 'the list of score links for the text part', parts: ['text'], fix: 'in html use {{ survey_buttons }}, in sms {{ survey_url }}' },
-  survey_url: { what: 'the link to the answer page', parts: ['text', 'html', 'body'], fix: 'put it in the text, html or sms body' },
-} as const;
-type SurveyVariable = keyof typeof SURVEY_VARIABLES;
-const SURVEY_VARIABLE_NAMES = Object.keys(SURVEY_VARIABLES) as SurveyVariable[];
+const PLACES: Record<string, { what: string; parts: readonly string[]; fix: string }> = {
+  [V.buttons]: { what: 'the HTML row of score buttons', parts: ['html'], fix: `in text use {{ ${V.links} }}, in sms {{ ${V.url} }}` },
+  [V.links]: { what: 'the list of score links for the text part', parts: ['text'], fix: `in html use {{ ${V.buttons} }}, in sms {{ ${V.url} }}` },
+  [V.url]: { what: 'the link to the answer page', parts: ['text', 'html', 'body'], fix: 'put it in the text, html or sms body' },
+};
 
 /** Template parts that may hold text, at the top level and in channel sections. */
 const PARTS = ['subject', 'from', 'text', 'html', 'body', 'url'] as const;
@@ -71,8 +69,8 @@ export function checkSurveyVariables(t: Raw, hasSurvey: boolean, report: Report)
   }
   for (const [value, path, part] of places) {
     if (typeof value !== 'string') continue;
-    for (const name of SURVEY_VARIABLE_NAMES.filter((n) => value.includes(n) && readsRoot(value, n))) {
-      const rule = SURVEY_VARIABLES[name];
+    for (const name of Object.values(V).filter((n) => value.includes(n) && readsRoot(value, n))) {
+      const rule = PLACES[name];
       if (!hasSurvey) {
         report(
           'survey_variable_without_survey',
@@ -80,7 +78,7 @@ export function checkSurveyVariables(t: Raw, hasSurvey: boolean, report: Report)
           `"${part}" reads ${name}, but the template asks no survey`,
           `add survey: { id: <survey id>, scale: nps, question: "…" }, or remove {{ ${name} }}`,
         );
-      } else if (!(rule.parts as readonly string[]).includes(part)) {
+      } else if (!rule.parts.includes(part)) {
         report('survey_variable_misplaced', path, `{{ ${name} }} (${rule.what}) cannot stand in "${part}"`, rule.fix);
       }
     }

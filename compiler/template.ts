@@ -1,5 +1,5 @@
 import { MARKETING } from '../core/categories';
-import type { SurveySpec } from '../core/surveys';
+import { SURVEY_VARIABLES, type SurveySpec } from '../core/surveys';
 import type { TemplateParts, TemplatePlan } from './plan';
 import { Reporter, type CompileError } from './errors';
 import { checkShape, type Report } from './issues';
@@ -120,8 +120,8 @@ function warnLongSms(t: Record<string, unknown>, channel: Channel, survey: Surve
 /** An sms body as the renderer completes it: a survey not placed with `{{ survey_url }}` adds its question and link. */
 function smsAsSent(body: unknown, survey: SurveySpec | undefined): string | undefined {
   const text = typeof body === 'string' ? body : undefined;
-  if (survey === undefined || (text !== undefined && /\bsurvey_url\b/.test(text))) return text;
-  return `${text ?? ''}\n${survey.question} {{ survey_url }}`;
+  if (survey === undefined || (text !== undefined && text.includes(SURVEY_VARIABLES.url))) return text;
+  return `${text ?? ''}\n${survey.question} {{ ${SURVEY_VARIABLES.url} }}`;
 }
 
 /**

@@ -36,6 +36,7 @@ export {
   SURVEY_ANSWERED_EVENT,
   SURVEY_ID_PATTERN,
   SURVEY_SCALES,
+  SURVEY_VARIABLES,
   surveyTraitNames,
   type NpsGroup,
   type ScoreLabel,

@@ -39,6 +39,12 @@ export interface SurveySpec {
 /** The event an answer becomes, which journeys `wait_for` and branch on. */
 export const SURVEY_ANSWERED_EVENT = 'survey_answered';
 
+/**
+ * The template variables that place a survey: the HTML row of score buttons, the text list of
+ * score links, and the answer page link. The compiler checks where they stand; the sender fills them.
+ */
+export const SURVEY_VARIABLES = { buttons: 'survey_buttons', links: 'survey_links', url: 'survey_url' } as const;
+
 /** How many times one run may re-send the same survey when its journey says nothing. */
 export const DEFAULT_SURVEY_REMINDERS = 1;
 

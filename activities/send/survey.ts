@@ -8,21 +8,22 @@
  * are replaced after rendering, so the button HTML is never escaped by the html engine and no
  * template value can ever inject into it.
  */
-import { SCALES, scoreLabels, type SurveySpec } from '../../core/surveys';
+import { SCALES, scoreLabels, SURVEY_VARIABLES, type SurveySpec } from '../../core/surveys';
 import { surveyScoreLink, type SurveyLinkBuilder } from '../../delivery/survey-tokens';
 import { liquidEngines } from '../../templating/liquid';
 import { renderTemplate, TemplateRenderError, type RenderContext } from '../render';
 import type { JourneyContext } from '../types';
 
-/** The variables a survey template may place, each rendered as a marker first. */
-const MARKERS = {
-  survey_buttons: '\uE000survey_buttons\uE000',
-  survey_links: '\uE000survey_links\uE000',
-  survey_url: '\uE000survey_url\uE000',
-} as const;
+/** A private-use character around each marker: no escaping changes it, and no real text has it. */
+const marker = (name: string) => `\uE000${name}\uE000`;
+const MARKERS = { buttons: marker(SURVEY_VARIABLES.buttons), links: marker(SURVEY_VARIABLES.links), url: marker(SURVEY_VARIABLES.url) };
 
 /** The render context entries of a survey template: its placement variables, as markers. */
-export const SURVEY_MARKERS: Readonly<Record<keyof typeof MARKERS, string>> = MARKERS;
+export const SURVEY_MARKERS: Readonly<Record<string, string>> = {
+  [SURVEY_VARIABLES.buttons]: MARKERS.buttons,
+  [SURVEY_VARIABLES.links]: MARKERS.links,
+  [SURVEY_VARIABLES.url]: MARKERS.url,
+};
 
 /** A rendered survey: the question (plain text), the answer page and one link per score. */
 export interface RenderedSurvey {
@@ -67,11 +68,11 @@ export async function renderSurvey(spec: SurveySpec, ask: SurveyAsk, ctx: Render
 /** Replaces the markers in a rendered html part; without `{{ survey_buttons }}` the buttons go at the end of the body. */
 export function placeInHtml(html: string, survey: RenderedSurvey): string {
   const buttons = surveyButtonsHtml(survey);
-  const placed = html.includes(MARKERS.survey_buttons) || html.includes(MARKERS.survey_links);
+  const placed = html.includes(MARKERS.buttons) || html.includes(MARKERS.links);
   const out = html
-    .replaceAll(MARKERS.survey_buttons, buttons)
-    .replaceAll(MARKERS.survey_links, buttons)
-    .replaceAll(MARKERS.survey_url, escapeHtml(survey.page));
+    .replaceAll(MARKERS.buttons, buttons)
+    .replaceAll(MARKERS.links, buttons)
+    .replaceAll(MARKERS.url, escapeHtml(survey.page));
   if (placed) return out;
   const end = out.search(/<\/body\s*>(?![\s\S]*<\/body)/i);
   return end === -1 ? `${out}\n${buttons}` : `${out.slice(0, end)}${buttons}\n${out.slice(end)}`;
@@ -80,15 +81,15 @@ export function placeInHtml(html: string, survey: RenderedSurvey): string {
 /** Replaces the markers in a rendered text part; without `{{ survey_links }}` the links go after the body. */
 export function placeInText(text: string, survey: RenderedSurvey): string {
   const lines = surveyLinksText(survey);
-  const placed = text.includes(MARKERS.survey_links) || text.includes(MARKERS.survey_buttons);
-  const out = text.replaceAll(MARKERS.survey_links, lines).replaceAll(MARKERS.survey_buttons, lines).replaceAll(MARKERS.survey_url, survey.page);
+  const placed = text.includes(MARKERS.links) || text.includes(MARKERS.buttons);
+  const out = text.replaceAll(MARKERS.links, lines).replaceAll(MARKERS.buttons, lines).replaceAll(MARKERS.url, survey.page);
   if (placed) return out;
   return out.trim() === '' ? lines : `${out.trimEnd()}\n\n${lines}`;
 }
 
 /** An sms: its body with `{{ survey_url }}` filled in, or the question and the page link after it. */
 export function placeInSms(body: string, survey: RenderedSurvey): string {
-  if (body.includes(MARKERS.survey_url)) return body.replaceAll(MARKERS.survey_url, survey.page);
+  if (body.includes(MARKERS.url)) return body.replaceAll(MARKERS.url, survey.page);
   const line = `${survey.question} ${survey.page}`;
   return body.trim() === '' ? line : `${body.trimEnd()}\n${line}`;
 }
