@@ -6,6 +6,7 @@ import { scaleScores, SURVEY_SCALES, type SurveyScale } from '../../core/surveys
 import { shortUnsubscribeLinks } from '../../delivery/short-links';
 import { surveyLinkBuilder, verifySurveyToken } from '../../delivery/survey-tokens';
 import { unsubscribePolicyUrl } from '../../delivery/tokens';
+import { sendTemplates } from '../../workflows/pure/channels';
 import type { SqliteProfileStore } from '../../profiles/sqlite';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { journeyContext, sendInput, tempStore } from './helpers';
@@ -183,6 +184,24 @@ describe('survey rendering', () => {
     const second = await send(survey('csat', { channel: 'sms', subject: undefined, body: 'Rate your delivery: {{ survey_url }} Thanks!' }), { sms: sms2 });
     expect(second.result).toMatchObject({ status: 'sent' });
     expect(placed[0].body).toMatch(/^Rate your delivery: https:\/\/mail\.example\.com\/cx\/s\/[A-Za-z0-9_.-]+ Thanks!$/);
+  });
+
+  it('carries the survey into a channel section: sms first, the email as the fallback for a customer without a phone', async () => {
+    const template = survey('nps', { html: '<p>Hi</p>', alternatives: { sms: { body: 'Quick question:' } } });
+    const [sms, email] = sendTemplates(template, ['sms', 'email'], 'marketing');
+    const sent: { body: string }[] = [];
+    const provider: SmsProvider = { name: 'capture', send: async (message) => (sent.push(message), { providerId: 'p3' }) };
+    const bySms = await send(sms, { sms: provider }, 'with-phone');
+    expect(bySms.result).toMatchObject({ status: 'sent', channel: 'sms' });
+    expect(sent[0].body).toMatch(/^Quick question:\nHow likely are you to recommend us to Ada <Lovelace> & "Co"\? https:\/\/mail\.example\.com\/cx\/s\/\S+$/);
+
+    await store.identify('no-phone', { email: 'no-phone@example.com', first_name: 'Grace' });
+    const context = journeyContext({ customerId: 'no-phone', workflowId: 'journey:nps:no-phone', journeyId: 'nps' });
+    const mailer = captureMailer();
+    const sendMessage = createSendMessage({ store, mailer, mailFrom: 'Shop <shop@example.com>', delivery: delivery(), sms: provider });
+    const result = await sendMessage(sendInput(sms, 'ask', { context, idempotencyKey: 'journey:nps:no-phone/v1/ask', fallbacks: [email] }));
+    expect(result).toMatchObject({ status: 'sent', channel: 'email' });
+    expect(hrefs(mailer.sent[0].html as string)).toHaveLength(11);
   });
 
   it('skips a survey as a template error when the worker cannot sign survey links', async () => {
