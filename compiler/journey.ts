@@ -15,6 +15,8 @@ import { parseYaml, type YamlPath } from './source';
 import { didYouMean, listOf } from './suggest';
 import { checkIdMatchesFile, type SourceNames } from './template';
 import { compileTriggerKey } from './trigger-key';
+import { surveyAsksPerRun } from './survey';
+import { DEFAULT_SURVEY_REMINDERS } from '../core/surveys';
 
 /** What the compiler needs of one activity: its `with` schema, a line for hints, and its policy. */
 export interface ActivitySignature<W = unknown> {
@@ -511,6 +513,34 @@ class JourneyCompiler {
   }
 }
 
+/**
+ * Reports survey_reminders in a journey that asks no survey, and a survey sent more often in one
+ * run than its reminders allow: those sends would always be skipped (survey_fatigue).
+ */
+function checkSurveyAsks(steps: Step[], used: ReadonlyMap<string, TemplatePlan>, reminders: number | undefined, report: Report): void {
+  const asks = surveyAsksPerRun(steps, Object.fromEntries(used));
+  if (reminders !== undefined && asks.size === 0) {
+    report(
+      'survey_reminders_without_survey',
+      ['survey_reminders'],
+      'survey_reminders limits how often a survey is asked again, but this journey sends no template with a survey',
+      'remove survey_reminders, or send a template that has survey:',
+      'key',
+    );
+  }
+  const allowed = (reminders ?? DEFAULT_SURVEY_REMINDERS) + 1;
+  for (const [survey, n] of asks) {
+    if (n <= allowed) continue;
+    report(
+      'survey_asked_too_often',
+      reminders === undefined ? ['steps'] : ['survey_reminders'],
+      `survey "${survey}" can be sent ${n} times in one run, but only ${allowed} ${allowed === 1 ? 'is' : 'are'} allowed (the question and survey_reminders: ${allowed - 1} more); the sends after that are always skipped as survey_fatigue`,
+      `set survey_reminders: ${n - 1} at the top of the journey, or send the survey fewer times`,
+      'key',
+    );
+  }
+}
+
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
@@ -562,16 +592,10 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
     report('no_steps', ['steps'], 'the journey has no steps', 'add at least one step, e.g. - send: welcome');
   }
   const steps = c.steps(Array.isArray(raw.steps) ? raw.steps : [], ['steps'], undefined, report);
-  const surveyReminders = typeof raw.survey_reminders === 'number' ? raw.survey_reminders : undefined;
-  if (surveyReminders !== undefined && ![...c.templatesUsed.values()].some((t) => t.survey !== undefined)) {
-    report(
-      'survey_reminders_without_survey',
-      ['survey_reminders'],
-      'survey_reminders limits how often a survey is asked again, but this journey sends no template with a survey',
-      'remove survey_reminders, or send a template that has survey:',
-      'key',
-    );
-  }
+  // A value the schema refused is reported already; counting against it would only add noise.
+  const remindersOk = validateSchemas.journey.shape.survey_reminders.safeParse(raw.survey_reminders).success;
+  const surveyReminders = remindersOk && typeof raw.survey_reminders === 'number' ? raw.survey_reminders : undefined;
+  if (remindersOk) checkSurveyAsks(steps, c.templatesUsed, surveyReminders, report);
 
   if (r.count > 0 || !trigger || !reEntry || typeof raw.journey !== 'string') return { errors: r.errors };
 

@@ -3,6 +3,7 @@
  * schema (the channel, the placement variables, one scale per survey across templates).
  */
 import { isSurveyScale, SURVEY_VARIABLES as V, type SurveyScale, type SurveySpec } from '../core/surveys';
+import type { Step, TemplatePlan } from './plan';
 import type { Report } from './issues';
 import { checkLiquid, readsRoot } from './liquid';
 import type { YamlPath } from './source';
@@ -82,5 +83,40 @@ export function checkSurveyVariables(t: Raw, hasSurvey: boolean, report: Report)
         report('survey_variable_misplaced', path, `{{ ${name} }} (${rule.what}) cannot stand in "${part}"`, rule.fix);
       }
     }
+  }
+}
+
+/**
+ * The most times each survey can be asked in one run: sends in a row add up, branches (if,
+ * split, wait_for) count their longest. Journeys have no loops, so this is exact per path.
+ */
+export function surveyAsksPerRun(steps: readonly Step[], templates: Readonly<Record<string, TemplatePlan>>): Map<string, number> {
+  const total = new Map<string, number>();
+  for (const step of steps) {
+    const branches = branchesOf(step);
+    if (step.kind === 'send') {
+      const id = templates[step.template]?.survey?.id;
+      if (id !== undefined) total.set(id, (total.get(id) ?? 0) + 1);
+    } else if (branches.length > 0) {
+      const most = new Map<string, number>();
+      for (const branch of branches) {
+        for (const [id, n] of surveyAsksPerRun(branch, templates)) most.set(id, Math.max(most.get(id) ?? 0, n));
+      }
+      for (const [id, n] of most) total.set(id, (total.get(id) ?? 0) + n);
+    }
+  }
+  return total;
+}
+
+function branchesOf(step: Step): Step[][] {
+  switch (step.kind) {
+    case 'if':
+      return [step.then, step.else];
+    case 'wait_for':
+      return [step.onEvent, step.onTimeout];
+    case 'split':
+      return step.variants.map((v) => v.steps);
+    default:
+      return [];
   }
 }

@@ -79,6 +79,20 @@ describe('survey_reminders', () => {
     expect(journey('survey_reminders: 1\n').plan?.version).not.toBe(journey('').plan?.version);
   });
 
+  it('counts the asks of one run along each path: branches count their longest, not their sum', () => {
+    const compile = (text: string) =>
+      compileJourneySource(`journey: ask\ntrigger:\n  event: order_delivered\n${text}`, { file: 'journeys/ask.yaml', errorFile: 'journeys/ask.yaml' }, env([template('delivery-nps', NPS)]));
+    const branches = 'steps:\n  - send: delivery-nps\n  - if: { profile.vip: true }\n    then: [{ send: delivery-nps }]\n    else: [{ send: delivery-nps }]\n';
+    expect(compile(branches).errors).toEqual([]);
+    expect(compile(`survey_reminders: 0\n${branches}`).errors.map((e) => [e.code, e.line, e.message])).toEqual([
+      [
+        'survey_asked_too_often',
+        4,
+        'survey "delivery-nps" can be sent 2 times in one run, but only 1 is allowed (the question and survey_reminders: 0 more); the sends after that are always skipped as survey_fatigue',
+      ],
+    ]);
+  });
+
   it('must be a whole number from 0 to 10', () => {
     expect(journey('survey_reminders: 1.5\n').errors.map((e) => e.message)).toEqual(['"survey_reminders" must be a whole number, got the number 1.5']);
     expect(journey('survey_reminders: -1\n').errors.map((e) => e.message)).toEqual(['"survey_reminders" must be at least 0']);
