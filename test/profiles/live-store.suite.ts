@@ -1107,6 +1107,31 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(report.answers[1]).not.toHaveProperty('comment');
       });
 
+      it('reads what the fatigue rule and the answer endpoint wrote: an allowed ask, a refused one (absent), a changed answer', async () => {
+        const ask = (key: string, customerId: string, offsetMs: number) =>
+          store.reserveSurveyAsk({
+            idempotencyKey: key,
+            customerId,
+            surveyId: 'onboarding-ces',
+            journeyId: 'onboarding',
+            workflowId: `onboarding:${customerId}:1`,
+            stepId: 'ask',
+            at: at(offsetMs),
+            fatigueMs: 90 * DAY,
+            reminders: 1,
+          });
+        expect((await ask('k1', 'c9', 0)).allowed).toBe(true);
+        // c1 was asked delivery-nps a moment ago (seeded above): fatigue refuses, and nothing is kept.
+        expect((await ask('k2', 'c1', 12 * DAY)).allowed).toBe(false);
+        const answer = { surveyId: 'onboarding-ces', customerId: 'c9', journeyId: 'onboarding', workflowId: 'onboarding:c9:1', stepId: 'ask', scale: 'ces' };
+        await store.recordSurveyAnswer({ ...answer, score: 2, at: at(HOUR) }, 10 * 60_000);
+        await store.recordSurveyAnswer({ ...answer, score: 6, comment: 'Easy after all', at: at(HOUR + 60_000) }, 10 * 60_000);
+
+        const report = await store.surveyReport({ surveyId: 'onboarding-ces' });
+        expect(report.asks).toEqual([{ surveyId: 'onboarding-ces', customerId: 'c9', journeyId: 'onboarding', workflowId: 'onboarding:c9:1', stepId: 'ask', askedAt: at(0) }]);
+        expect(report.answers).toEqual([{ ...answer, score: 6, comment: 'Easy after all', firstAnsweredAt: at(HOUR), answeredAt: at(HOUR + 60_000) }]);
+      });
+
       it('filters by journey, and by since keeping whole runs (a reminder after since stays out with its first ask)', async () => {
         const support = await store.surveyReport({ journeyId: 'support' });
         expect(support.asks.map((a) => a.surveyId)).toEqual(['support-csat']);
