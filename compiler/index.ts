@@ -22,7 +22,7 @@ export interface CompileResult {
   plans: Map<string, JourneyPlan>;
   templates: Map<string, TemplatePlan>;
   errors: CompileError[];
-  /** Problems that do not stop a file from compiling (an sms longer than one segment). */
+  /** Problems that do not stop a file from compiling (an sms longer than one segment, a survey asked too often). */
   warnings: CompileError[];
 }
 
@@ -87,6 +87,7 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
   readAll('journeys', (text, file, errorFile) => {
     const result = compileJourneySource(text, { file, errorFile }, env);
     errors.push(...result.errors);
+    warnings.push(...result.warnings);
     if (result.plan) plans.set(result.plan.journey, result.plan);
   });
 

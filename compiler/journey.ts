@@ -514,10 +514,10 @@ class JourneyCompiler {
 }
 
 /**
- * Reports survey_reminders in a journey that asks no survey, and a survey sent more often in one
- * run than its reminders allow: those sends would always be skipped (survey_fatigue).
+ * Reports survey_reminders in a journey that asks no survey, and warns about a survey sent more
+ * often in one run than its reminders allow: those sends would always be skipped (survey_fatigue).
  */
-function checkSurveyAsks(steps: Step[], used: ReadonlyMap<string, TemplatePlan>, reminders: number | undefined, report: Report): void {
+function checkSurveyAsks(steps: Step[], used: ReadonlyMap<string, TemplatePlan>, reminders: number | undefined, report: Report, r: Reporter): void {
   const asks = surveyAsksPerRun(steps, Object.fromEntries(used));
   if (reminders !== undefined && asks.size === 0) {
     report(
@@ -531,12 +531,12 @@ function checkSurveyAsks(steps: Step[], used: ReadonlyMap<string, TemplatePlan>,
   const allowed = (reminders ?? DEFAULT_SURVEY_REMINDERS) + 1;
   for (const [survey, n] of asks) {
     if (n <= allowed) continue;
-    report(
+    r.warn(
       'survey_asked_too_often',
       reminders === undefined ? ['steps'] : ['survey_reminders'],
       `survey "${survey}" can be sent ${n} times in one run, but only ${allowed} ${allowed === 1 ? 'is' : 'are'} allowed (the question and survey_reminders: ${allowed - 1} more); the sends after that are always skipped as survey_fatigue`,
       `set survey_reminders: ${n - 1} at the top of the journey, or send the survey fewer times`,
-      'key',
+      { anchor: 'key' },
     );
   }
 }
@@ -558,18 +558,22 @@ function clock(h: string, m: string, allowEndOfDay: boolean): number | undefined
 }
 
 /** Compiles one journey file's text; returns the plan only when the file has no errors. */
-export function compileJourneySource(text: string, names: SourceNames, env: JourneyEnvironment): { plan?: JourneyPlan; errors: CompileError[] } {
+export function compileJourneySource(
+  text: string,
+  names: SourceNames,
+  env: JourneyEnvironment,
+): { plan?: JourneyPlan; errors: CompileError[]; warnings: CompileError[] } {
   const { file: source, problems } = parseYaml(text);
   const r = new Reporter(names.errorFile, source);
   for (const p of problems) r.addAt(p.code, p.position.line, p.position.column, p.message, p.hint);
-  if (!source) return { errors: r.errors };
+  if (!source) return { errors: r.errors, warnings: r.warnings };
   const c = new JourneyCompiler(r, env, (p) => source.locate(p).line);
   const report = c.reportFor();
 
   const raw = source.value;
   if (!isMap(raw)) {
     report('not_a_map', [], `a journey file must be a map with journey, trigger and steps, got ${describeValue(raw)}`, 'start with "journey: <file name>", then trigger: and steps:');
-    return { errors: r.errors };
+    return { errors: r.errors, warnings: r.warnings };
   }
   checkShape(validateSchemas.journey, raw, [], report);
   checkIdMatchesFile('journey', raw.journey, names, report);
@@ -595,9 +599,9 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
   // A value the schema refused is reported already; counting against it would only add noise.
   const remindersOk = validateSchemas.journey.shape.survey_reminders.safeParse(raw.survey_reminders).success;
   const surveyReminders = remindersOk && typeof raw.survey_reminders === 'number' ? raw.survey_reminders : undefined;
-  if (remindersOk) checkSurveyAsks(steps, c.templatesUsed, surveyReminders, report);
+  if (remindersOk) checkSurveyAsks(steps, c.templatesUsed, surveyReminders, report, r);
 
-  if (r.count > 0 || !trigger || !reEntry || typeof raw.journey !== 'string') return { errors: r.errors };
+  if (r.count > 0 || !trigger || !reEntry || typeof raw.journey !== 'string') return { errors: r.errors, warnings: r.warnings };
 
   const templates: Record<string, TemplatePlan> = {};
   for (const id of [...c.templatesUsed.keys()].sort()) templates[id] = structuredClone(c.templatesUsed.get(id) as TemplatePlan);
@@ -628,5 +632,5 @@ export function compileJourneySource(text: string, names: SourceNames, env: Jour
   };
   // Steps and values came straight from the YAML parser; a clone keeps the frozen plan independent of it.
   const plan: JourneyPlan = { ...structuredClone(body), version: contentHash(body) };
-  return { plan: deepFreeze(plan), errors: r.errors };
+  return { plan: deepFreeze(plan), errors: r.errors, warnings: r.warnings };
 }

@@ -1,4 +1,4 @@
-import { compileJourneySource, compileTemplateSource } from '../../compiler/index';
+import { compileJourneySource, compileTemplateSource, formatWarning } from '../../compiler/index';
 import type { TemplatePlan } from '../../compiler/plan';
 import { fakeActivities, fakeBuiltinPolicies } from './helpers';
 
@@ -83,13 +83,35 @@ describe('survey_reminders', () => {
     const compile = (text: string) =>
       compileJourneySource(`journey: ask\ntrigger:\n  event: order_delivered\n${text}`, { file: 'journeys/ask.yaml', errorFile: 'journeys/ask.yaml' }, env([template('delivery-nps', NPS)]));
     const branches = 'steps:\n  - send: delivery-nps\n  - if: { profile.vip: true }\n    then: [{ send: delivery-nps }]\n    else: [{ send: delivery-nps }]\n';
-    expect(compile(branches).errors).toEqual([]);
-    expect(compile(`survey_reminders: 0\n${branches}`).errors.map((e) => [e.code, e.line, e.message])).toEqual([
+    expect(compile(branches)).toMatchObject({ errors: [], warnings: [] });
+    const strict = compile(`survey_reminders: 0\n${branches}`);
+    // A warning, not an error: the journey runs, and the extra sends are skipped at send time.
+    expect(strict.plan).toBeDefined();
+    expect(strict.warnings.map((e) => [e.code, e.line, e.message])).toEqual([
       [
         'survey_asked_too_often',
         4,
         'survey "delivery-nps" can be sent 2 times in one run, but only 1 is allowed (the question and survey_reminders: 0 more); the sends after that are always skipped as survey_fatigue',
       ],
+    ]);
+  });
+
+  it('warns, by default, about a third ask nested in the wait_for timeouts, naming the fix', () => {
+    const nag = [
+      'steps:',
+      '  - send: delivery-nps',
+      '  - wait_for: { event: survey_answered, within: 4d }',
+      '    on_timeout:',
+      '      - send: delivery-nps',
+      '      - wait_for: { event: survey_answered, within: 4d }',
+      '        on_timeout: [{ send: delivery-nps }]',
+      '',
+    ].join('\n');
+    const result = compileJourneySource(`journey: nag\ntrigger:\n  event: order_delivered\n${nag}`, { file: 'journeys/nag.yaml', errorFile: 'journeys/nag.yaml' }, env([template('delivery-nps', NPS)]));
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map(formatWarning)).toEqual([
+      'journeys/nag.yaml:4:1: warning: survey "delivery-nps" can be sent 3 times in one run, but only 2 are allowed (the question and survey_reminders: 1 more); the sends after that are always skipped as survey_fatigue\n' +
+        '    hint: set survey_reminders: 2 at the top of the journey, or send the survey fewer times',
     ]);
   });
 
