@@ -92,7 +92,7 @@ test('events stored but not routed show as backlog, with the age of the oldest',
   await system.store.markEventRouted('metrics-unrouted-1');
   expect(sampleValue(await scrape(), 'unbroken_routing_backlog_events')).toBe(0);
 });
-
+test('with UNBROKEN_METRICS_ADDRESS, start also serves the worker’s endpoints: the same metrics, health and readiness (one health monitor, so the same parts as the API)', async () => {
 test('with UNBROKEN_METRICS_ADDRESS, start also serves the worker’s endpoints: the same metrics, health and readiness', async () => {
   const url = system.metricsUrl!;
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -101,7 +101,7 @@ test('with UNBROKEN_METRICS_ADDRESS, start also serves the worker’s endpoints:
     const res = await fetch(`${url}/readyz`);
     return res.status === 200 ? ((await res.json()) as { parts: Record<string, { state: string }> }) : undefined;
   });
-  expect(Object.fromEntries(Object.entries(ready.parts).map(([part, health]) => [part, health.state]))).toEqual({ store: 'ok', temporal: 'ok', worker: 'ok' });
+  expect(Object.fromEntries(Object.entries(ready.parts).map(([part, health]) => [part, health.state]))).toEqual({ smtp: 'ok', store: 'ok', temporal: 'ok', worker: 'ok' });
   const text = await (await fetch(`${url}/metrics`)).text();
   expect(sampleValue(text, 'unbroken_messages_total', { channel: 'email', result: 'sent' })).toBe(1);
 });
