@@ -92,7 +92,7 @@ test('events stored but not routed show as backlog, with the age of the oldest',
   await system.store.markEventRouted('metrics-unrouted-1');
   expect(sampleValue(await scrape(), 'unbroken_routing_backlog_events')).toBe(0);
 });
-test('with UNBROKEN_METRICS_ADDRESS, start also serves the worker’s endpoints: the same metrics, health and readiness (one health monitor, so the same parts as the API)', async () => {
+
 test('with UNBROKEN_METRICS_ADDRESS, start also serves the worker’s endpoints: the same metrics, health and readiness', async () => {
   const url = system.metricsUrl!;
   expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
