@@ -265,7 +265,9 @@ class JourneyCompiler {
         const where = value.where === undefined ? undefined : this.condition(value.where, [...at, 'where'], true, report);
         const [onEvent, onTimeout] = this.waitForBranches(raw, path, id, report);
         if (withinMs === undefined) return undefined;
-        return { ...base, kind: 'wait_for', event: String(value.event), ...(where ? { where } : {}), withinMs, onEvent, onTimeout };
+        // Written only when asked for: plan versions are content hashes, and plans without it stay as they were.
+        const since = value.since === 'entry' ? { sinceEntry: true as const } : {};
+        return { ...base, kind: 'wait_for', event: String(value.event), ...(where ? { where } : {}), withinMs, ...since, onEvent, onTimeout };
       }
       case 'send':
         return this.send(value, at, base, report);

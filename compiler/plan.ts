@@ -126,6 +126,8 @@ export type Step =
       event: string;
       where?: Condition;
       withinMs: Millis;
+      /** `since: entry`: an event the run received before the wait started, and no wait_for took, counts too. */
+      sinceEntry?: true;
       onEvent: Step[];
       onTimeout: Step[];
     })

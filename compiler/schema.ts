@@ -176,6 +176,14 @@ export function buildSchemas(mode: SchemaMode) {
     event: eventName,
     where: where('`event.*` is the event under test.', eventWhere),
     within: duration('How long to wait for the event before taking on_timeout.', ['23h', '3d']),
+    since: doc(
+      z.enum(['start', 'entry']),
+      'Which events count: start (default) only those arriving while this step waits; entry also one the customer ' +
+        'sent earlier in this run, since entering the journey, that no earlier wait_for took (the oldest matching one wins, ' +
+        'and the step branches to on_event at once). Use entry when the event can arrive before the wait starts, e.g. an ' +
+        'answer to a survey that arrived while a reminder was held back by the send window.',
+      ['entry'],
+    ).optional(),
   });
   const sendObject = z.strictObject({
     template: doc(z.string().min(1), 'Id of a template in templates/<id>.yaml.', ['cart-reminder']),

@@ -339,3 +339,22 @@ describe('formatError', () => {
     );
   });
 });
+
+describe('wait_for since', () => {
+  const waitFor = (extra: string) => compileText(`journey: j\ntrigger: { event: e }\nsteps:\n  - wait_for: { event: a, within: 1h${extra} }\n`);
+
+  test('since: entry marks the step; since: start and no since compile to the same plan as before', () => {
+    expect(waitFor(', since: entry').plan?.steps[0]).toEqual({ id: 'wait_for-1', kind: 'wait_for', event: 'a', withinMs: 3_600_000, sinceEntry: true, onEvent: [], onTimeout: [] });
+    const plain = waitFor('').plan;
+    expect(plain?.steps[0]).not.toHaveProperty('sinceEntry');
+    expect(waitFor(', since: start').plan?.version).toBe(plain?.version);
+    expect(waitFor(', since: entry').plan?.version).not.toBe(plain?.version);
+  });
+
+  test('refuses any other since, naming the field and the allowed values', () => {
+    const { errors } = waitFor(', since: yesterday');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].path).toContain('since');
+    expect(`${errors[0].message} ${errors[0].hint ?? ''}`).toMatch(/start.*entry|entry.*start/);
+  });
+});
