@@ -219,3 +219,17 @@ export interface TrackEvent {
   timestamp: string;
   messageId?: string;
 }
+
+/** The step lists nested in a step (its branches, its variants' steps), for walks over a plan. */
+export function stepBranches(step: Step): Step[][] {
+  switch (step.kind) {
+    case 'if':
+      return [step.then, step.else];
+    case 'wait_for':
+      return [step.onEvent, step.onTimeout];
+    case 'split':
+      return step.variants.map((v) => v.steps);
+    default:
+      return [];
+  }
+}

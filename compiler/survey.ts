@@ -3,7 +3,7 @@
  * schema (the channel, the placement variables, one scale per survey across templates).
  */
 import { isSurveyScale, SURVEY_VARIABLES as V, type SurveyScale, type SurveySpec } from '../core/surveys';
-import type { Step, TemplatePlan } from './plan';
+import { stepBranches, type Step, type TemplatePlan } from './plan';
 import type { Report } from './issues';
 import { checkLiquid, readsRoot } from './liquid';
 import type { YamlPath } from './source';
@@ -93,7 +93,7 @@ export function checkSurveyVariables(t: Raw, hasSurvey: boolean, report: Report)
 export function surveyAsksPerRun(steps: readonly Step[], templates: Readonly<Record<string, TemplatePlan>>): Map<string, number> {
   const total = new Map<string, number>();
   for (const step of steps) {
-    const branches = branchesOf(step);
+    const branches = stepBranches(step);
     if (step.kind === 'send') {
       const id = templates[step.template]?.survey?.id;
       if (id !== undefined) total.set(id, (total.get(id) ?? 0) + 1);
@@ -106,17 +106,4 @@ export function surveyAsksPerRun(steps: readonly Step[], templates: Readonly<Rec
     }
   }
   return total;
-}
-
-function branchesOf(step: Step): Step[][] {
-  switch (step.kind) {
-    case 'if':
-      return [step.then, step.else];
-    case 'wait_for':
-      return [step.onEvent, step.onTimeout];
-    case 'split':
-      return step.variants.map((v) => v.steps);
-    default:
-      return [];
-  }
 }

@@ -14,15 +14,20 @@ export function setRunHandlers(run: JourneyRun): void {
   setHandler(stateQuery, () => run.state());
 }
 
-/** An event may end the journey (goal, exit_when) or satisfy the `wait_for` in progress. */
+/**
+ * An event may end the journey (goal, exit_when) or satisfy the `wait_for` in progress; one that
+ * does neither is kept for a later `wait_for ... since: entry`.
+ */
 function onEvent(run: JourneyRun, event: TrackEvent): void {
   if (run.ending) return;
   run.noteSignal('event_received', { event: event.event });
   const scope = run.scope(event);
   const nowMs = run.now();
   run.ending = endingForEvent(run.plan, event, scope, nowMs, run.currentStep);
+  if (run.ending) return;
   const waiting = run.waitingFor;
-  if (!run.ending && waiting && !waiting.matched && matchesEvent(waiting.matcher, event, scope, nowMs)) waiting.matched = event;
+  if (waiting && !waiting.matched && matchesEvent(waiting.matcher, event, scope, nowMs)) waiting.matched = event;
+  else run.earlierEvents.keep(event);
 }
 
 /** Later conditions see the new traits at once, before the next step reloads the profile. */

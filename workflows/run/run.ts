@@ -13,6 +13,7 @@ import type { Ending } from '../pure/ending';
 import { failureMessage } from '../pure/failure';
 import { stepKey, type RunIdentity } from '../pure/keys';
 import { runStep } from '../steps/index';
+import { EarlierEvents } from './earlier-events';
 import { PlanActivities } from './proxies';
 import { Timeline } from './timeline';
 
@@ -38,6 +39,8 @@ export class JourneyRun {
   /** Set by a goal or exit event, an `exit:` step or a failure; every wait watches it. */
   ending: Ending | undefined;
   waitingFor: WaitingFor | undefined;
+  /** Events no `wait_for` took, for a later `wait_for ... since: entry`. */
+  readonly earlierEvents: EarlierEvents;
   /** The event the latest `wait_for` received (`received.*`); a timeout leaves it as it was. */
   received: TrackEvent | undefined;
   /** Identifies that reached the run so far; a dated wait watches it to follow a moved date. */
@@ -74,6 +77,7 @@ export class JourneyRun {
     };
     this.lastNotedMs = Date.parse(this.context.enteredAt);
     this.activities = new PlanActivities(input.plan);
+    this.earlierEvents = new EarlierEvents(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
     const recorders = { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') };
     this.timeline = new Timeline(recorders, this.context, this.identity, recordsSignals);
