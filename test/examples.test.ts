@@ -120,6 +120,18 @@ test('NPS after delivery: a promoter who answers the reminder is thanked and ask
   expect(r.profile.tags ?? []).not.toContain('late-delivery-complaint');
 });
 
+test('NPS after delivery: an answer that reached the run before its wait began (since: entry) is taken as the wait starts, without a reminder', async () => {
+  // simulate can only place an event between steps, so it arrives before the question here; in
+  // production the gap is the moment between the mail and the wait, or a reminder held back.
+  const r = await run('nps-after-delivery', 'nps-after-delivery.early.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  expect(sent(r)).toEqual(['nps-question', 'nps-promoter']);
+  const asked = Date.parse(r.timeline.find((t) => t.template === 'nps-question')!.at);
+  const branched = r.timeline.find((t) => t.step === 'wait-for-answer' && t.kind === 'branched')!;
+  expect(branched).toMatchObject({ branch: 'on_event', event: 'survey_answered' });
+  expect(Date.parse(branched.at) - asked).toBeLessThan(60_000);
+});
+
 test('NPS after delivery: a customer who never answers is reminded once, then the journey exits', async () => {
   const r = await run('nps-after-delivery', 'nps-after-delivery.silent.events.jsonl');
   expect(r.outcome).toBe('exited');
