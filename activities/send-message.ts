@@ -73,8 +73,8 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
     if ('reason' in outgoing) return skip(onChannel, outgoing.reason, outgoing.error);
 
     // Rendered before the survey and the slot are taken, so a template error costs neither.
-    const tired = await reserveSurveyAsk(onChannel);
-    if (tired !== undefined) return skip(onChannel, 'survey_fatigue', tired);
+    const heldBack = await reserveSurveyAsk(onChannel);
+    if (heldBack !== undefined) return skip(onChannel, heldBack.reason, heldBack.error);
     const slot = await reserveSlot(onChannel);
     if (!slot.allowed) {
       // Not sent now: the survey was not asked (a deferred send asks again when it goes).

@@ -340,15 +340,19 @@ export function validateSurveyAsk(check: SurveyAskCheck): string {
 }
 
 /**
- * The survey fatigue rule over what the store found: `recent`, the newest other survey asked to
- * the customer inside the window (not this survey in this run), and `askedInRun`, how often this
- * run already asked this survey. The first ask and `reminders` more are allowed.
+ * The survey fatigue rule over what the store found: `answeredAt`, when this run's survey was
+ * answered (a reminder held back by the send window may come due after the answer), `recent`,
+ * the newest other survey asked to the customer inside the window (not this survey in this
+ * run), and `askedInRun`, how often this run already asked this survey. The first ask and
+ * `reminders` more are allowed.
  */
 export function decideSurveyAsk(
   recent: { surveyId: string; journeyId: string; askedAt: string } | undefined,
   askedInRun: number,
   reminders: number,
+  answeredAt?: string,
 ): SurveyAskDecision {
+  if (answeredAt !== undefined) return { allowed: false, rule: 'answered', answeredAt };
   if (recent) return { allowed: false, rule: 'fatigue', previous: recent };
   if (askedInRun > reminders) return { allowed: false, rule: 'reminders', asked: askedInRun };
   return { allowed: true };

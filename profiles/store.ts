@@ -371,6 +371,8 @@ export interface SurveyAskCheck {
  */
 export type SurveyAskDecision =
   | { allowed: true }
+  /** This run's survey was answered already: a reminder would ask someone who has answered. */
+  | { allowed: false; rule: 'answered'; answeredAt: string }
   | { allowed: false; rule: 'fatigue'; previous: { surveyId: string; journeyId: string; askedAt: string } }
   | { allowed: false; rule: 'reminders'; asked: number };
 

@@ -12,6 +12,7 @@ export type SkipReason =
   | 'channel_unavailable'
   | 'frequency_cap'
   | 'survey_fatigue'
+  | 'survey_answered'
   | 'no_channel';
 
 /** The store as consent and caps need it, when it offers that (both shipped stores do). */

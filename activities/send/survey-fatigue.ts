@@ -44,6 +44,7 @@ export function surveyAskFor(attempt: ChannelAttempt): SurveyAskCheck | undefine
 
 /** Why the rule held a survey back, in words for `status` (the skip's `error`). */
 export function fatigueExplanation(decision: Exclude<SurveyAskDecision, { allowed: true }>, check: SurveyAskCheck): string {
+  if (decision.rule === 'answered') return `survey "${check.surveyId}" was answered in this run at ${decision.answeredAt}`;
   if (decision.rule === 'fatigue') {
     const { surveyId, journeyId, askedAt } = decision.previous;
     return `survey "${surveyId}" of journey "${journeyId}" reached the customer at ${askedAt}, inside the ${formatDuration(check.fatigueMs)} survey fatigue window`;
@@ -55,14 +56,17 @@ export function fatigueExplanation(decision: Exclude<SurveyAskDecision, { allowe
 /**
  * Applies the survey fatigue rule to a send, atomically in the store, and records the ask when
  * the survey may go. Answers undefined when the message may go (a survey allowed, or no survey),
- * else why not. A retry of the send finds its own ask and goes on.
+ * else the skip: `survey_answered` for a reminder to someone who has answered this run's survey
+ * (it came due after a send-window hold, say), `survey_fatigue` for the rule. A retry of the
+ * send finds its own ask and goes on.
  */
-export async function reserveSurveyAsk(attempt: ChannelAttempt): Promise<string | undefined> {
+export async function reserveSurveyAsk(attempt: ChannelAttempt): Promise<{ reason: 'survey_answered' | 'survey_fatigue'; error: string } | undefined> {
   const check = surveyAskFor(attempt);
   if (!check) return undefined;
   if (!attempt.delivery) throw new Error('a survey is being sent but the profile store cannot record survey asks (the fatigue rule)');
   const decision = await attempt.delivery.reserveSurveyAsk(check);
-  return decision.allowed ? undefined : fatigueExplanation(decision, check);
+  if (decision.allowed) return undefined;
+  return { reason: decision.rule === 'answered' ? 'survey_answered' : 'survey_fatigue', error: fatigueExplanation(decision, check) };
 }
 
 /** Forgets the ask of a survey that did not go out after all, so it neither tires the customer nor counts as sent. */

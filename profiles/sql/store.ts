@@ -643,7 +643,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
       // step: of two journeys asking at once, the second sees the first one's row.
       const customer = await this.lockCustomer(tx, check.customerId);
       if (await first(tx, sql`SELECT 1 AS held FROM survey_asks WHERE idempotency_key = ${check.idempotencyKey}`)) return { allowed: true };
-      const decision = decideSurveyAsk(await this.recentSurvey(tx, check, customer, at), await this.askedInRun(tx, check), check.reminders);
+      const decision = decideSurveyAsk(await this.recentSurvey(tx, check, customer, at), await this.askedInRun(tx, check), check.reminders, await this.answeredInRun(tx, check));
       if (!decision.allowed) return decision;
       await tx.run(
         sql`INSERT INTO survey_asks (idempotency_key, customer_id, survey_id, journey_id, workflow_id, step_id, asked_at)
@@ -666,6 +666,12 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     if (!row) return undefined;
     const { surveyId, journeyId, askedAt } = this.record(SURVEY_ASK, row);
     return { surveyId, journeyId, askedAt };
+  }
+
+  /** When this run's survey was first answered, if it was. */
+  private async answeredInRun(tx: Transaction, check: SurveyAskCheck): Promise<string | undefined> {
+    const row = await first(tx, sql`SELECT ${columns(SURVEY_ANSWER)} FROM survey_answers WHERE workflow_id = ${check.workflowId} AND survey_id = ${check.surveyId}`);
+    return row && this.record(SURVEY_ANSWER, row).firstAnsweredAt;
   }
 
   private async askedInRun(tx: Transaction, check: SurveyAskCheck): Promise<number> {

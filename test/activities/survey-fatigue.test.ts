@@ -140,6 +140,21 @@ describe('sendMessage under the survey fatigue rule (real SQLite store, real SMT
     await smtp.waitFor(2);
   });
 
+  it('does not remind a customer who answered while the reminder was held back: skipped survey_answered, the mail never goes', async () => {
+    const sendMessage = sender();
+    expect(reasonOf(await sendMessage(send(survey('delivery-nps'), 'delivery', 'ask', T0)))).toBe('sent');
+    await store.recordSurveyAnswer(
+      { surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'delivery', workflowId: 'delivery:c1:1', stepId: 'ask', scale: 'nps', score: 9, at: after(4 * DAY + 60_000) },
+      10 * 60_000,
+    );
+    const reminder = await sendMessage(send(survey('delivery-nps'), 'delivery', 'reminder', after(4 * DAY + 3_600_000)));
+    expect(reminder).toMatchObject({ status: 'skipped', reason: 'survey_answered' });
+    expect(reminder.status === 'skipped' && reminder.error).toBe(`survey "delivery-nps" was answered in this run at ${after(4 * DAY + 60_000)}`);
+    // The skip happens before any connection to the relay: only the question was ever sent.
+    await smtp.waitFor(1);
+    expect(smtp.messages).toHaveLength(1);
+  });
+
   it('leaves mail without a survey alone: a receipt and a newsletter go out right after a survey', async () => {
     const sendMessage = sender();
     await sendMessage(send(survey('delivery-nps'), 'delivery', 'ask', T0));

@@ -965,6 +965,14 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.reserveSurveyAsk(ask('off-1', NINETY_DAYS + HOUR, { surveyId: 'x', workflowId: 'x:c1:1', fatigueMs: 0 }))).toEqual({ allowed: true });
       });
 
+      it('refuses a reminder once the run has answered its survey (it came due after the answer, e.g. held by the send window)', async () => {
+        expect(await store.reserveSurveyAsk(ask('nps-1', 0))).toEqual({ allowed: true });
+        await store.recordSurveyAnswer({ surveyId: 'delivery-nps', customerId: 'c1', journeyId: 'delivery', workflowId: 'delivery:c1:1', stepId: 'ask', scale: 'nps', score: 4, at: at(4 * DAY) }, 10 * 60_000);
+        expect(await store.reserveSurveyAsk(ask('nps-reminder', 4 * DAY + HOUR))).toEqual({ allowed: false, rule: 'answered', answeredAt: at(4 * DAY) });
+        // Only this run's answer counts: another customer's run is asked as usual.
+        expect(await store.reserveSurveyAsk(ask('nps-c2', 4 * DAY + HOUR, { customerId: 'c2', workflowId: 'delivery:c2:1' }))).toEqual({ allowed: true });
+      });
+
       it('lets the same run ask its survey once more as a reminder, then refuses the third ask', async () => {
         expect(await store.reserveSurveyAsk(ask('nps-1', 0))).toEqual({ allowed: true });
         expect(await store.reserveSurveyAsk(ask('nps-reminder', 4 * DAY))).toEqual({ allowed: true });
