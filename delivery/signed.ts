@@ -92,6 +92,25 @@ export function isExpired(exp: number, now: Date): boolean {
   return now.getTime() >= exp * 1000;
 }
 
+/**
+ * Verifies a token of one kind: its shape and signature (constant time), then `parse` reads the
+ * payload (undefined: another kind or version, or a bug — not an attack, the signature held),
+ * and only then the expiry. A token expiring exactly at `now` is expired.
+ */
+export function verifySigned<P extends { exp: number }>(
+  token: string,
+  secret: string,
+  now: Date,
+  parse: (payload: unknown) => P | undefined,
+): { ok: true; payload: P; expiresAt: Date } | { ok: false; reason: SignedTokenFailure } {
+  const opened = openSignedToken(token, secret);
+  if (!opened.ok) return opened;
+  const payload = parse(opened.payload);
+  if (payload === undefined) return { ok: false, reason: 'malformed' };
+  if (isExpired(payload.exp, now)) return { ok: false, reason: 'expired' };
+  return { ok: true, payload, expiresAt: new Date(payload.exp * 1000) };
+}
+
 /** A signed payload read as a record, or undefined for anything else (an array, null, a number). */
 export function asRecord(payload: unknown): Record<string, unknown> | undefined {
   return typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;

@@ -11,12 +11,11 @@ import { isSurveyScale, type SurveyScale } from '../core/surveys';
 import {
   asRecord,
   expirySeconds,
-  isExpired,
   isNonEmptyString,
   isWholeSeconds,
   linkBase,
-  openSignedToken,
   signToken,
+  verifySigned,
   type SignedTokenFailure,
 } from './signed';
 
@@ -78,12 +77,10 @@ export function createSurveyToken(claims: SurveyClaims, secret: string): string 
  * and its expiry. A token expiring exactly at `now` is expired.
  */
 export function verifySurveyToken(token: string, secret: string, now: Date): SurveyTokenResult {
-  const opened = openSignedToken(token, secret);
-  if (!opened.ok) return opened;
-  const p = parsePayload(opened.payload);
-  if (p === undefined) return { ok: false, reason: 'malformed' };
-  if (isExpired(p.exp, now)) return { ok: false, reason: 'expired' };
-  return { ok: true, customerId: p.c, journeyId: p.j, workflowId: p.w, stepId: p.st, surveyId: p.s, scale: p.sc, expiresAt: new Date(p.exp * 1000) };
+  const verified = verifySigned(token, secret, now, parsePayload);
+  if (!verified.ok) return verified;
+  const { payload: p, expiresAt } = verified;
+  return { ok: true, customerId: p.c, journeyId: p.j, workflowId: p.w, stepId: p.st, surveyId: p.s, scale: p.sc, expiresAt };
 }
 
 /** What a survey link is minted for: the claims but the expiry, which the builder sets. */

@@ -8,14 +8,13 @@ import {
   assertSigningSecret,
   asRecord,
   expirySeconds,
-  isExpired,
   isNonEmptyString,
   isWholeSeconds,
   linkBase,
   MAX_SIGNED_TOKEN_LENGTH,
   MIN_SIGNING_SECRET_LENGTH,
-  openSignedToken,
   signToken,
+  verifySigned,
   type SignedTokenFailure,
 } from './signed';
 
@@ -88,13 +87,10 @@ export function createUnsubscribeToken(claims: UnsubscribeClaims, secret: string
  * and its expiry. A token expiring exactly at `now` is expired.
  */
 export function verifyUnsubscribeToken(token: string, secret: string, now: Date): UnsubscribeTokenResult {
-  const opened = openSignedToken(token, secret);
-  if (!opened.ok) return opened;
-  // Past this point the payload is ours; a bad shape means another kind, version or a bug, not an attack.
-  const payload = parsePayload(opened.payload);
-  if (payload === undefined) return { ok: false, reason: 'malformed' };
-  if (isExpired(payload.exp, now)) return { ok: false, reason: 'expired' };
-  return { ok: true, customerId: payload.c, channel: payload.ch, category: payload.cat, expiresAt: new Date(payload.exp * 1000) };
+  const verified = verifySigned(token, secret, now, parsePayload);
+  if (!verified.ok) return verified;
+  const { payload: p, expiresAt } = verified;
+  return { ok: true, customerId: p.c, channel: p.ch, category: p.cat, expiresAt };
 }
 
 /**
