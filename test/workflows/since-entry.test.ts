@@ -10,13 +10,13 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { activityCatalog, createActivities } from '../../activities/index';
+import { createActivities } from '../../activities/index';
 import { captureMailer } from '../../activities/mailer';
-import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan } from '../../compiler/plan';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import { eventSignal, JOURNEY_WORKFLOW, stateQuery, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
 import { journeyBundle } from '../../worker/worker';
+import { compileFiles } from '../support/definitions';
 import { timeSkippingEnv } from '../support/temporal';
 
 const HOUR = 3_600_000;
@@ -68,14 +68,7 @@ let tmp: string;
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-since-entry-'));
-  const defs = path.join(tmp, 'definitions');
-  for (const [file, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(defs, file)), { recursive: true });
-    fs.writeFileSync(path.join(defs, file), `${text}\n`);
-  }
-  const compiled = compileDefinitions(defs, { ...activityCatalog, cwd: tmp });
-  expect(compiled.errors).toEqual([]);
-  plans = compiled.plans;
+  plans = compileFiles(tmp, files);
   store = new SqliteProfileStore(path.join(tmp, 'profiles.sqlite'));
   env = await timeSkippingEnv();
   await journeyBundle();
