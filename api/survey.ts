@@ -225,7 +225,7 @@ function formView(token: string, claims: SurveyClaims, question: string, chosen:
     `<form method="post" action="${escapeHtml(token)}"><fieldset><legend>${escapeHtml(question)}</legend>` +
     `<div class="scores">${choices}</div>` +
     `<div class="ends"><span>${escapeHtml(scale.low)}</span><span>${escapeHtml(scale.high)}</span></div></fieldset>` +
-    `<p><label for="comment">Anything you would like to add? (optional)</label><textarea id="comment" name="comment" maxlength="${MAX_SURVEY_COMMENT_LENGTH}">${escapeHtml(comment ?? '')}</textarea></p>` +
+    commentBox(comment, false) +
     '<button type="submit">Send</button></form>';
   return { title: 'Your feedback', body };
 }
@@ -234,8 +234,16 @@ function formView(token: string, claims: SurveyClaims, question: string, chosen:
 function commentForm(token: string, score: number): string {
   return (
     `<form method="post" action="${escapeHtml(token)}"><input type="hidden" name="score" value="${score}">` +
-    `<p><label for="comment">Anything you would like to add? (optional)</label><textarea id="comment" name="comment" maxlength="${MAX_SURVEY_COMMENT_LENGTH}" required></textarea></p>` +
+    commentBox(undefined, true) +
     '<button type="submit">Send comment</button></form>'
+  );
+}
+
+/** The comment box of both forms, holding `comment`; `required` where a comment is all the form sends. */
+function commentBox(comment: string | undefined, required: boolean): string {
+  return (
+    `<p><label for="comment">Anything you would like to add? (optional)</label>` +
+    `<textarea id="comment" name="comment" maxlength="${MAX_SURVEY_COMMENT_LENGTH}"${required ? ' required' : ''}>${escapeHtml(comment ?? '')}</textarea></p>`
   );
 }
 
