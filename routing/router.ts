@@ -274,7 +274,7 @@ export class JourneyRouter implements EventRouter {
     try {
       await this.temporal(() =>
         this.opts.client.workflow.start(JOURNEY_WORKFLOW, {
-        workflowId: enrolment.workflowId,
+          workflowId: enrolment.workflowId,
           taskQueue: this.opts.taskQueue,
           args: [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
