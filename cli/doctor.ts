@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import { redactUrl } from '../core/redact';
 import { reasonOf, runProbe, smtpProbe, workerProbe } from '../health/probes';
-import { profileStoreSchema, storeLocation } from '../profiles/index';
+import { isPostgresUrl, profileStoreSchema, storeLocation } from '../profiles/index';
 import { ConfigError, loadConfig, type Config } from '../worker/config';
 import { connectClient } from '../worker/connection';
 
@@ -172,7 +172,7 @@ async function smtpCheck(config: Config): Promise<string> {
 /** Compares this machine's clock with PostgreSQL's; SQLite lives on this machine, so there is nothing to compare. */
 async function clockCheck(config: Config): Promise<string> {
   const url = config.databaseUrl?.trim() ?? '';
-  if (!/^postgres(ql)?:\/\//i.test(url)) return 'no remote clock to compare (the store is SQLite on this machine); keep NTP on';
+  if (!isPostgresUrl(url)) return 'no remote clock to compare (the store is SQLite on this machine); keep NTP on';
   const client = new PgClient({ connectionString: url, connectionTimeoutMillis: CHECK_TIMEOUT_MS - 1000 });
   try {
     await client.connect();

@@ -124,6 +124,11 @@ function sqliteFileOf(value: string, dataDir: string): string | undefined {
   return file === '' ? undefined : file;
 }
 
+/** Whether a DATABASE_URL names PostgreSQL (`postgres://…` or `postgresql://…`). */
+export function isPostgresUrl(url: string | undefined): boolean {
+  return /^postgres(ql)?:\/\//i.test(url?.trim() ?? '');
+}
+
 async function openSqlStore(
   url: string | undefined,
   dataDir: string,
@@ -131,7 +136,7 @@ async function openSqlStore(
   database: OpenOptions['database'] = {},
 ): Promise<SqliteProfileStore | PostgresProfileStore> {
   const value = url?.trim() ?? '';
-  if (/^postgres(ql)?:\/\//i.test(value)) return PostgresProfileStore.open(value, { ...database, maxConnections: database.poolSize, migrate });
+  if (isPostgresUrl(value)) return PostgresProfileStore.open(value, { ...database, maxConnections: database.poolSize, migrate });
   const file = sqliteFileOf(value, dataDir);
   if (file !== undefined) return new SqliteProfileStore(file, { migrate });
   throw new ProfileStoreError(
