@@ -238,6 +238,42 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       CREATE INDEX survey_answers_survey ON survey_answers (survey_id, first_answered_at);
     `,
   },
+  {
+    version: 8,
+    name: 'trust: consent history, dead-lettered events, forgotten addresses',
+    sql: sql`
+      -- Every statement about a customer's consent, in the order it happened: when the customer
+      -- said it (happened_at, the caller's clamped timestamp) and when it reached us (recorded_at),
+      -- and who carried it (source: identify, unsubscribe_link, suppression, api, import …).
+      -- subscriptions keeps the state as it stands; this keeps how it got there.
+      CREATE TABLE consent_changes (
+        change_id   TEXT PRIMARY KEY,${SEQ}
+        customer_id TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        category    TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('subscribed', 'unsubscribed')),
+        source      TEXT NOT NULL,
+        applied     ${BOOL} NOT NULL,
+        happened_at ${TIME} NOT NULL,
+        recorded_at ${TIME} NOT NULL
+      );
+      CREATE INDEX consent_changes_customer ON consent_changes (customer_id, happened_at);
+      -- Routing attempts of an event, and when it was set aside after the last one failed: a
+      -- dead-lettered event leaves the routing backlog so the customer's next events flow.
+      ALTER TABLE events ADD COLUMN route_attempts INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE events ADD COLUMN dead_at ${TIME};
+      ALTER TABLE events ADD COLUMN dead_reason TEXT;
+      CREATE INDEX events_dead ON events (dead_at) WHERE dead_at IS NOT NULL;
+      -- A forgotten customer's addresses, kept only as a keyed hash (HMAC with the server's
+      -- secret), so a later import of the same address is not mailed without new consent.
+      CREATE TABLE forgotten_addresses (
+        channel      TEXT NOT NULL,
+        address_hash TEXT NOT NULL,
+        forgotten_at ${TIME} NOT NULL,
+        PRIMARY KEY (channel, address_hash)
+      );
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */
