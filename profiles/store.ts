@@ -49,8 +49,12 @@ export interface MessageRecord {
 export interface ProfileStore {
   /** Returns the profile, or undefined when the customer is unknown. */
   getProfile(id: string): Promise<Profile | undefined>;
-  /** Merges traits into the profile, creating it if needed (an `identify`). */
-  identify(id: string, traits: Record<string, unknown>): Promise<Profile>;
+  /**
+   * Merges traits into the profile, creating it if needed (an `identify`). A `subscriptions` trait
+   * becomes consent statements made at `stated.at` (default: now; see core/event-time.ts
+   * happenedAt), each kept in the consent history once per `stated.messageId`.
+   */
+  identify(id: string, traits: Record<string, unknown>, stated?: StatementOrigin): Promise<Profile>;
   /**
    * Applies changes once per idempotency key, atomically: a second call with the same key
    * changes nothing and returns the current profile.
@@ -123,6 +127,14 @@ export interface UnroutedClaim {
   customers: number;
   /** …and this many events of each. */
   eventsPerCustomer: number;
+}
+
+/** An event set aside after its routing failed `attempts` times; `reason` is the last error. */
+export interface DeadLetter {
+  event: StoredEvent;
+  attempts: number;
+  deadAt: string;
+  reason: string;
 }
 
 /** One published version of a journey. */
@@ -231,7 +243,7 @@ export interface RecordSurveyAnswerResult {
  * What the live system needs on top of ProfileStore (including consent and caps, DeliveryStore).
  * SQLite and PostgreSQL implement all of it, and one shared test suite runs against each.
  */
-export interface LiveStore extends ProfileStore, DeliveryStore {
+export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
   /**
    * Resolves the canonical customer id for a userId/anonymousId pair. When both are given and
    * the anonymous id was used before, links it to the user and merges the anonymous profile
@@ -261,8 +273,23 @@ export interface LiveStore extends ProfileStore, DeliveryStore {
    * routed by one router at a time, in order. Safe when several processes claim at once.
    */
   claimUnroutedEvents(claim: UnroutedClaim): Promise<StoredEvent[][]>;
-  /** Events stored but not yet marked routed, and when the oldest of them was received (for metrics). */
+  /** Events stored but not yet marked routed nor set aside, and when the oldest of them was received (for metrics). */
   routingBacklog(): Promise<{ events: number; oldestReceivedAt?: string }>;
+  /**
+   * Counts a failed routing attempt of an unrouted event. Below `maxAttempts` the event stays in
+   * the backlog, leased for `retryAfterMs` so its customer is left out of claims until then; at
+   * `maxAttempts` it is set aside (dead-lettered) with `reason`: it leaves the backlog, later
+   * deliveries of its messageId are acknowledged as duplicates, and the customer's next events
+   * flow. Only failures that are not an outage may be counted (routing/router.ts `isUnavailable`).
+   */
+  recordRouteFailure(messageId: string, failure: { reason: string; maxAttempts: number; retryAfterMs: number }): Promise<{ attempts: number; dead: boolean }>;
+  /** Dead-lettered events, oldest set aside first (at most `limit`, default 100), and how many there are. */
+  deadLetters(opts?: { limit?: number }): Promise<{ total: number; events: DeadLetter[] }>;
+  /**
+   * Puts dead-lettered events (all, or those named) back into the routing backlog with their
+   * attempts reset, for the re-driver to route; answers how many went back.
+   */
+  retryDeadLetters(messageIds?: readonly string[]): Promise<number>;
   eventsFor(customerId: string): Promise<StoredEvent[]>;
 
   /**
@@ -389,6 +416,29 @@ export interface UnsubscribeCode {
   expiresAt: string;
 }
 
+/** When a consent statement was made and, for a call, its messageId (a redelivery is one statement). */
+export interface StatementOrigin {
+  at: string;
+  messageId?: string;
+}
+
+/** One statement in a customer's consent history (`consent_changes`). */
+export interface ConsentChange {
+  changeId: string;
+  customerId: string;
+  channel: string;
+  category: string;
+  status: SubscriptionStatus;
+  /** Who carried it: identify, unsubscribe_link, resubscribe_page, api, import … */
+  source: string;
+  /** False when it was older than the statement held when it arrived, and so changed nothing. */
+  applied: boolean;
+  /** When the customer said it (the caller's clamped time); statements are ordered by this. */
+  happenedAt: string;
+  /** When it reached the store. */
+  recordedAt: string;
+}
+
 /** What consent-aware, capped delivery needs of the store. SQLite and PostgreSQL implement it. */
 export interface DeliveryStore {
   /**
@@ -402,7 +452,14 @@ export interface DeliveryStore {
    * decides. What `consent.<channel>.<category>` in a condition reads.
    */
   consent(customerId: string, channel: string, category: string): Promise<ConsentState>;
-  setSubscription(customerId: string, channel: string, category: string, status: SubscriptionStatus, source: string, at: string): Promise<void>;
+  /**
+   * A consent statement made at `at`: kept in the history, and the subscription changes only when
+   * it is not older than the statement held (rules.ts consentSupersedes; an unsubscribe wins a
+   * tie). Answers whether it changed the held statement.
+   */
+  setSubscription(customerId: string, channel: string, category: string, status: SubscriptionStatus, source: string, at: string): Promise<boolean>;
+  /** Every consent statement about the customer (and the anonymous ids merged into it), in the order they happened. */
+  consentHistory(customerId: string): Promise<ConsentChange[]>;
   /** Addresses that must never be mailed again (hard bounce, complaint). */
   suppress(channel: string, address: string, reason: string, at: string): Promise<void>;
   suppression(channel: string, address: string): Promise<string | undefined>;
@@ -432,4 +489,96 @@ export interface DeliveryStore {
   saveUnsubscribeCode(link: UnsubscribeCode): Promise<string | undefined>;
   /** A stored code, expired or not (the caller judges expiry), or undefined for a code never stored. */
   unsubscribeCode(code: string): Promise<UnsubscribeCode | undefined>;
+}
+
+// --- privacy: erasure, export, retention -----------------------------------------------------
+
+/** What `forgetCustomer` erases for one person (see privacy/forget.ts for the whole procedure). */
+export interface ForgetRequest {
+  /** A user id or an anonymous id; the person is the canonical id and every anonymous id linked to it. */
+  id: string;
+  /** When the erasure happens (ISO); kept with each address hash and as the end of runs still open. */
+  at: string;
+  /** Keyed hash of an address (privacy/hash.ts); the store never holds the key, nor keeps the address. */
+  hashAddress: (channel: string, address: string) => string;
+}
+
+/** Rows erased per kind; `enrolments` and `stepRecords` are kept, pseudonymised, for the journey numbers. */
+export interface ForgetCounts {
+  profiles: number;
+  identityLinks: number;
+  events: number;
+  messages: number;
+  subscriptions: number;
+  consentChanges: number;
+  suppressions: number;
+  surveyAsks: number;
+  surveyAnswers: number;
+  sendSlots: number;
+  unsubscribeCodes: number;
+  profileChanges: number;
+  enrolments: number;
+  stepRecords: number;
+}
+
+export interface ForgetResult {
+  /** The canonical id that was resolved, and every id erased with it. */
+  customer: string;
+  ids: string[];
+  erased: ForgetCounts;
+  /** Address hashes now on the forgotten list (new or refreshed) by channel. */
+  forgottenAddresses: Record<string, number>;
+  /** False when nothing was held about the person any more (a repeated erasure). */
+  found: boolean;
+}
+
+/** Everything the store holds about one person (the canonical id and its linked anonymous ids). */
+export interface CustomerData {
+  customer: string;
+  ids: string[];
+  profile?: Profile;
+  identities: { anonymousId: string; userId: string; linkedAt: string }[];
+  subscriptions: { channel: string; category: string; status: string; source: string; updatedAt: string }[];
+  consentChanges: { channel: string; category: string; status: string; source: string; applied: boolean; happenedAt: string; recordedAt: string }[];
+  suppressions: { channel: string; address: string; reason: string; at: string }[];
+  events: StoredEvent[];
+  messages: MessageRecord[];
+  enrolments: (Enrolment & { steps: StepRecord[] })[];
+  surveyAsks: SurveyAsk[];
+  surveyAnswers: SurveyAnswer[];
+}
+
+/** One retention sweep's limits: rows older than `before` go, at most `limit` of each kind per call. */
+export interface RetentionSweep {
+  before: string;
+  limit: number;
+}
+
+/** Erasure, export and retention (privacy/), implemented by both SQL stores. */
+export interface PrivacyStore {
+  /**
+   * Erases a person in one transaction: profile, identity links, events, messages, consent rows
+   * and history, suppressions of their addresses, survey asks and answers, send slots, unsubscribe
+   * codes. Their addresses (profile, identify traits, messages sent) stay only as keyed hashes in
+   * `forgotten_addresses`. Enrolments and step records are kept for the journey numbers under a
+   * random pseudonym, without input, trigger key or step details (a skip reason stays); a run
+   * still open ends with outcome `forgotten`. The caller ends the Temporal runs first. Repeating
+   * it erases nothing more and answers `found: false`.
+   */
+  forgetCustomer(request: ForgetRequest): Promise<ForgetResult>;
+  /** Everything held about the person the id resolves to; `undefined` when nothing is held. */
+  customerData(id: string): Promise<CustomerData | undefined>;
+  /** When an address with this keyed hash was forgotten, if it was. */
+  forgottenAt(channel: string, addressHash: string): Promise<string | undefined>;
+  /**
+   * Whether the customer, as it stands now, is subscribed to the channel and category by a
+   * statement recorded after `since` (for transactional sends: any category of the channel).
+   */
+  subscribedSince(customerId: string, channel: string, category: string | undefined, since: string): Promise<boolean>;
+  /**
+   * Deletes routed events received before `before` (never an unrouted one) and blanks the
+   * rendered content of finished messages created before it, keeping each row with its status so
+   * a retried send still finds its key. At most `limit` of each per call; answers the counts.
+   */
+  applyRetention(sweep: RetentionSweep): Promise<{ events: number; messages: number }>;
 }

@@ -24,6 +24,7 @@ import {
 import type {
   CapCheck,
   CapDecision,
+  DeadLetter,
   DeployedJourney,
   DeployResult,
   EnrolDecision,
@@ -272,11 +273,12 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     const time = now();
     const taken = await this.db.run(
       sql`UPDATE events SET routing_lease_until = ${leaseAfter(ROUTING_LEASE_MS)}
-          WHERE message_id = ${event.messageId} AND routed_at IS NULL AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})`,
+          WHERE message_id = ${event.messageId} AND routed_at IS NULL AND dead_at IS NULL AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})`,
     );
     if (taken === 1) return { status: 'new' };
-    const row = await first(this.db, sql`SELECT routed_at FROM events WHERE message_id = ${event.messageId}`);
-    return row?.routed_at === null ? { status: 'routing' } : { status: 'duplicate' };
+    // A dead-lettered event is acknowledged like a routed one: it is stored, and visible as set aside.
+    const row = await first(this.db, sql`SELECT routed_at, dead_at FROM events WHERE message_id = ${event.messageId}`);
+    return row?.routed_at === null && row.dead_at === null ? { status: 'routing' } : { status: 'duplicate' };
   }
 
   async releaseEvent(messageId: string): Promise<void> {
@@ -289,7 +291,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     // page and starve the others; the claim below checks again, under the customer's lock.
     const customers = await this.db.all(
       sql`SELECT customer_id FROM events e
-          WHERE routed_at IS NULL AND received_at < ${claim.receivedBefore} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
+          WHERE routed_at IS NULL AND dead_at IS NULL AND received_at < ${claim.receivedBefore} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
             AND NOT EXISTS (SELECT 1 FROM events b WHERE b.customer_id = e.customer_id AND b.routed_at IS NULL AND b.routing_lease_until > ${time})
           GROUP BY customer_id ORDER BY MIN(received_at), customer_id LIMIT ${claim.customers}`,
     );
@@ -311,7 +313,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     );
     if (busy) return [];
     const rows = await tx.all(
-      sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND received_at < ${claim.receivedBefore}
+      sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND dead_at IS NULL AND received_at < ${claim.receivedBefore}
           ORDER BY timestamp, ${SEQ} LIMIT ${claim.eventsPerCustomer}`,
     );
     const events = this.records(EVENT, rows);
@@ -326,9 +328,47 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async routingBacklog(): Promise<{ events: number; oldestReceivedAt?: string }> {
-    const row = await first(this.db, sql`SELECT COUNT(*) AS events, MIN(received_at) AS oldest FROM events WHERE routed_at IS NULL`);
+    const row = await first(this.db, sql`SELECT COUNT(*) AS events, MIN(received_at) AS oldest FROM events WHERE routed_at IS NULL AND dead_at IS NULL`);
     const events = Number(row?.events ?? 0);
     return row?.oldest == null ? { events } : { events, oldestReceivedAt: String(row.oldest) };
+  }
+
+  async recordRouteFailure(messageId: string, failure: { reason: string; maxAttempts: number; retryAfterMs: number }): Promise<{ attempts: number; dead: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const row = await first(tx, sql`SELECT route_attempts FROM events WHERE message_id = ${messageId} AND routed_at IS NULL AND dead_at IS NULL`);
+      if (!row) return { attempts: 0, dead: false };
+      const attempts = Number(row.route_attempts) + 1;
+      const dead = attempts >= failure.maxAttempts;
+      await tx.run(
+        dead
+          ? sql`UPDATE events SET route_attempts = ${attempts}, dead_at = ${now()}, dead_reason = ${failure.reason}, routing_lease_until = NULL WHERE message_id = ${messageId}`
+          : sql`UPDATE events SET route_attempts = ${attempts}, routing_lease_until = ${leaseAfter(failure.retryAfterMs)} WHERE message_id = ${messageId}`,
+      );
+      return { attempts, dead };
+    });
+  }
+
+  async deadLetters(opts: { limit?: number } = {}): Promise<{ total: number; events: DeadLetter[] }> {
+    const count = await first(this.db, sql`SELECT COUNT(*) AS n FROM events WHERE dead_at IS NOT NULL`);
+    const rows = await this.db.all(
+      sql`SELECT ${columns(EVENT)}, route_attempts, dead_at, dead_reason FROM events WHERE dead_at IS NOT NULL
+          ORDER BY dead_at, ${SEQ} LIMIT ${opts.limit ?? 100}`,
+    );
+    const events = this.records(EVENT, rows).map((event, i) => ({
+      event,
+      attempts: Number(rows[i].route_attempts),
+      deadAt: String(rows[i].dead_at),
+      reason: String(rows[i].dead_reason ?? ''),
+    }));
+    return { total: Number(count?.n ?? 0), events };
+  }
+
+  async retryDeadLetters(messageIds?: readonly string[]): Promise<number> {
+    if (messageIds !== undefined && messageIds.length === 0) return 0;
+    const only = messageIds === undefined ? sql`` : sql` AND message_id IN (${join(messageIds.map((id) => sql`${id}`), ', ')})`;
+    return this.db.run(
+      sql`UPDATE events SET dead_at = NULL, dead_reason = NULL, route_attempts = 0, routing_lease_until = NULL WHERE dead_at IS NOT NULL${only}`,
+    );
   }
 
   async eventsFor(customerId: string): Promise<StoredEvent[]> {

@@ -517,6 +517,70 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
       });
     });
 
+    describe('dead letters', () => {
+      const claimAll = (): UnroutedClaim => ({ receivedBefore: at(HOUR), leaseMs: 60_000, customers: 10, eventsPerCustomer: 10 });
+      const failure = (reason = 'journey cart version v9 is not in the store') => ({ reason, maxAttempts: 3, retryAfterMs: -1 });
+      const ids = (pages: StoredEvent[][]) => pages.map((page) => page.map((e) => e.messageId));
+
+      it('counts failed attempts; below the limit the event stays in the backlog, at it the event is set aside with the reason and the customer’s next events flow', async () => {
+        await store.recordEvent(track('bad', 'u1', { timestamp: at(1), receivedAt: at(0) }));
+        await store.recordEvent(track('next', 'u1', { timestamp: at(2), receivedAt: at(0) }));
+        expect(await store.recordRouteFailure('bad', failure())).toEqual({ attempts: 1, dead: false });
+        expect(await store.recordRouteFailure('bad', failure())).toEqual({ attempts: 2, dead: false });
+        expect(ids(await store.claimUnroutedEvents({ ...claimAll(), leaseMs: -1 }))).toEqual([['bad', 'next']]);
+        expect(await store.recordRouteFailure('bad', failure('journey cart version v9 is not in the store'))).toEqual({ attempts: 3, dead: true });
+        expect(ids(await store.claimUnroutedEvents(claimAll()))).toEqual([['next']]);
+        expect(await store.routingBacklog()).toEqual({ events: 1, oldestReceivedAt: at(0) });
+        const dead = await store.deadLetters();
+        expect(dead.total).toBe(1);
+        expect(dead.events).toEqual([{ event: track('bad', 'u1', { timestamp: at(1), receivedAt: at(0) }), attempts: 3, deadAt: expect.any(String), reason: 'journey cart version v9 is not in the store' }]);
+        expect(Date.parse(dead.events[0].deadAt)).toBeGreaterThan(Date.now() - HOUR);
+      });
+
+      it('a failed attempt holds the customer back until the retry time, so their order is kept and attempts are spread out', async () => {
+        await store.recordEvent(track('bad', 'u1', { receivedAt: at(0) }));
+        await store.recordEvent(track('other', 'u2', { receivedAt: at(0) }));
+        expect(ids(await store.claimUnroutedEvents({ ...claimAll(), leaseMs: -1 }))).toEqual([['bad'], ['other']]);
+        await store.recordRouteFailure('bad', { ...failure(), retryAfterMs: 60_000 });
+        expect(ids(await store.claimUnroutedEvents({ ...claimAll(), leaseMs: -1 }))).toEqual([['other']]);
+      });
+
+      it('a redelivery of a dead-lettered event is acknowledged as a duplicate and not routed again', async () => {
+        await store.recordEvent(track('bad', 'u1', { receivedAt: at(0) }));
+        await store.recordRouteFailure('bad', { ...failure(), maxAttempts: 1 });
+        expect(await store.recordEvent(track('bad', 'u1', { receivedAt: new Date().toISOString() }))).toEqual({ status: 'duplicate' });
+        expect(await store.recordRouteFailure('bad', failure())).toEqual({ attempts: 0, dead: false });
+        expect(await store.deadLetters()).toMatchObject({ total: 1, events: [{ attempts: 1 }] });
+      });
+
+      it('re-driving dead letters puts the named ones (or all) back into the backlog with their attempts reset', async () => {
+        for (const id of ['d1', 'd2', 'd3']) {
+          await store.recordEvent(track(id, `c-${id}`, { receivedAt: at(0) }));
+          await store.recordRouteFailure(id, { ...failure(), maxAttempts: 1 });
+        }
+        expect(await store.routingBacklog()).toEqual({ events: 0 });
+        expect(await store.retryDeadLetters([])).toBe(0);
+        expect(await store.retryDeadLetters(['d2', 'unknown'])).toBe(1);
+        expect(ids(await store.claimUnroutedEvents(claimAll()))).toEqual([['d2']]);
+        expect(await store.recordRouteFailure('d2', failure())).toEqual({ attempts: 1, dead: false });
+        expect((await store.deadLetters()).events.map((d) => d.event.messageId)).toEqual(['d1', 'd3']);
+        expect(await store.retryDeadLetters()).toBe(2);
+        expect(await store.deadLetters()).toEqual({ total: 0, events: [] });
+        expect((await store.routingBacklog()).events).toBe(3);
+      });
+
+      it('a routed event is never counted or set aside, and lists are limited', async () => {
+        await store.recordEvent(track('ok', 'u1', { receivedAt: at(0) }));
+        await store.markEventRouted('ok');
+        expect(await store.recordRouteFailure('ok', { ...failure(), maxAttempts: 1 })).toEqual({ attempts: 0, dead: false });
+        for (const id of ['d1', 'd2']) {
+          await store.recordEvent(track(id, 'u2', { receivedAt: at(0) }));
+          await store.recordRouteFailure(id, { ...failure(), maxAttempts: 1 });
+        }
+        expect(await store.deadLetters({ limit: 1 })).toMatchObject({ total: 2, events: [{ event: { messageId: 'd1' } }] });
+      });
+    });
+
     describe('deploying journeys', () => {
       const plan = (version: string) => ({ journey: 'cart', version, steps: [{ id: 's1', kind: 'send' }] });
 
