@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import { parseEmailAddress } from '../core/addresses';
 import type { Mailer, OutgoingEmail } from './types';
 
 /** A send the mail server refused or could not take; `permanent` says whether a retry can help. */
@@ -35,10 +36,12 @@ export function smtpMailer(url: string): Mailer {
 
   return {
     async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
+      const envelope = envelopeOf(mail);
       try {
         const info = (await transport.sendMail({
           from: mail.from,
-          to: mail.to,
+          to: envelope.to[0],
+          envelope,
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
@@ -51,6 +54,20 @@ export function smtpMailer(url: string): Mailer {
       }
     },
   };
+}
+
+/**
+ * The SMTP envelope of a mail: exactly one recipient and one sender, both canonical. The send
+ * already parsed the recipient; parsing again here keeps any other caller of the mailer from
+ * handing nodemailer a list or a header line, which it would otherwise split into several
+ * recipients. Not exactly one address is a permanent failure: no retry can fix it.
+ */
+export function envelopeOf(mail: Pick<OutgoingEmail, 'from' | 'to'>): { from: string; to: [string] } {
+  const to = parseEmailAddress(mail.to);
+  if (!to.ok) throw new DeliveryError(`SMTP send refused before connecting: the recipient ${to.reason}`, true, undefined, 'EADDRESS');
+  const from = parseEmailAddress(mail.from);
+  if (!from.ok) throw new DeliveryError(`SMTP send refused before connecting: the From address ${from.reason}`, true, undefined, 'EADDRESS');
+  return { from: from.address, to: [to.address] };
 }
 
 /** Records mails instead of sending them: for simulation and tests. */

@@ -3,6 +3,15 @@
  * compiler and the activities all use, defined once. Sandbox-safe (no Node APIs; lint enforces
  * the same rules as for workflows/), so the workflow bundle may import it.
  */
+export {
+  hasControlCharacter,
+  hasLoneSurrogate,
+  MAX_EMAIL_LENGTH,
+  parseAddress,
+  parseEmailAddress,
+  parsePhoneNumber,
+  type AddressParse,
+} from './addresses';
 export { isTransactional, MARKETING, TRANSACTIONAL } from './categories';
 export {
   CONSENT_ROOT,

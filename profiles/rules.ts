@@ -4,6 +4,7 @@
  * (subscription defaults, address normalisation, frequency-cap arithmetic). The SQL store (sql/)
  * only reads and writes rows; every rule lives here once, testable without a database.
  */
+import { parseAddress } from '../core/addresses';
 import { isTransactional } from '../core/categories';
 import { SUBSCRIPTIONS_TRAIT, type ConsentState } from '../core/consent';
 import { ProfileStoreError } from './errors';
@@ -250,11 +251,15 @@ export function consentState(explicit: string | undefined, traits: Record<string
 }
 
 /**
- * Normalises an address for the suppression list: trimmed and lower-case, so `Ada@Example.com `
- * and `ada@example.com` are one row. Phone numbers (sms) also lose the spaces, dashes, dots and
- * parentheses people write them with, so `+1 (555) 000-1111` matches `+15550001111`.
+ * The one form an address is compared in (suppression rows, the privacy hash): the canonical
+ * address of core/addresses.ts, so `"Ada" <Ada@Example.com>;` and `ada@example.com` are one row
+ * and `+1 (555) 000-1111` matches `+15550001111`. Text that is not exactly one address (an old
+ * row, a lookup with raw text) is still compared trimmed and lower-case, phone separators
+ * dropped, so a lookup never throws; such an address is never sent to (the send skips it).
  */
 export function normaliseAddress(channel: string, address: string): string {
+  const parsed = parseAddress(channel, address);
+  if (parsed.ok && channel !== 'webhook') return parsed.address;
   const plain = address.trim().toLowerCase();
   return channel === 'sms' ? plain.replace(/[\s().-]/g, '') : plain;
 }
@@ -372,7 +377,7 @@ function setField(state: CustomerState, key: string, value: unknown): void {
   }
   if (isSystemTextField(key)) {
     if (value === null || value === undefined || value === '') delete state[key];
-    else if (typeof value === 'string') state[key] = value;
+    else if (typeof value === 'string') state[key] = canonicalField(key, value);
     else {
       throw new ProfileStoreError(
         'invalid_change',
@@ -396,6 +401,17 @@ function setField(state: CustomerState, key: string, value: unknown): void {
   }
   if (value === null || value === undefined) delete state.traits[key];
   else state.traits[key] = value;
+}
+
+/**
+ * `email` and `phone` are kept in their canonical form. The API refuses anything else at the
+ * door; a value that still is not one address (a journey's profile change, a direct store write)
+ * is kept as written, and every send parses it again and skips it as `invalid_address`.
+ */
+function canonicalField(key: SystemTextField, value: string): string {
+  if (key === 'timezone') return value;
+  const parsed = parseAddress(key === 'email' ? 'email' : 'sms', value);
+  return parsed.ok ? parsed.address : value;
 }
 
 function increment(state: CustomerState, key: string, amount: number): void {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { parsePhoneNumber } from '../../core/addresses';
 import { PERMANENT_DELIVERY_ERROR } from '../errors';
 import type { SmsProvider } from '../types';
 import { postRequest, requireHttpUrl } from './http';
@@ -7,23 +8,18 @@ import { postRequest, requireHttpUrl } from './http';
 /** Default time one provider request may take: well inside sendMessage's 30 s start-to-close timeout. */
 export const SMS_TIMEOUT_MS = 10_000;
 
-/** `+`, a non-zero country code digit, 7 to 15 digits in all (E.164 allows at most 15). */
-const E164 = /^\+[1-9]\d{6,14}$/;
-
-/** Separators people type into phone numbers; dropped before checking. */
-const PHONE_SEPARATORS = /[\s\-.()]/g;
-
 /**
- * The number in E.164 form (`+4915112345678`), from input that may contain spaces, dashes, dots
- * or parentheses. Anything else fails with a non-retryable `PermanentDeliveryError`: no retry
- * can make a bad number deliverable, and checking here spares a paid provider round trip.
+ * The number in E.164 form (`+4915112345678`), by the one rule of core/addresses.ts (spaces,
+ * dashes, dots and parentheses dropped). Anything else fails with a non-retryable
+ * `PermanentDeliveryError`: no retry can make a bad number deliverable, and checking here spares
+ * a paid provider round trip.
  */
 export function normalizePhoneNumber(raw: string): string {
-  const number = raw.replace(PHONE_SEPARATORS, '');
-  if (!E164.test(number)) {
-    throw ApplicationFailure.nonRetryable(`invalid phone number "${raw}": expected E.164 like +4915112345678`, PERMANENT_DELIVERY_ERROR);
+  const parsed = parsePhoneNumber(raw);
+  if (!parsed.ok) {
+    throw ApplicationFailure.nonRetryable(`invalid phone number ${JSON.stringify(raw)}: ${parsed.reason}`, PERMANENT_DELIVERY_ERROR);
   }
-  return number;
+  return parsed.address;
 }
 
 /** Options of {@link logSmsProvider}. */

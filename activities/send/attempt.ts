@@ -6,6 +6,7 @@ import type { ActivityDeps, PassedOverChannel, SendMessageInput, SendMessageResu
 /** Why a send was skipped; stored in the result and shown in reports. */
 export type SkipReason =
   | 'no_address'
+  | 'invalid_address'
   | 'suppressed'
   | 'unsubscribed'
   | 'template_error'

@@ -1,5 +1,5 @@
 import type { TemplatePlan } from '../../compiler/plan';
-import { consentAllows, DEFAULT_CONSENT_MODES, type ConsentMode } from '../../core/index';
+import { consentAllows, DEFAULT_CONSENT_MODES, parseAddress, type ConsentMode } from '../../core/index';
 import { consentState } from '../../profiles/rules';
 import { renderValues, TemplateRenderError } from '../render';
 import type { ActivityDeps, DeliveryPolicy, PassedOverChannel } from '../types';
@@ -56,30 +56,41 @@ export function providerMissing(deps: Pick<ActivityDeps, 'sms' | 'webhook'>, cha
 /** `admit` for one candidate, with a template that does not render turned into its skip reason. */
 export async function checkChannel(attempt: SendAttempt, template: TemplatePlan): Promise<ChannelCheck<Chosen>> {
   try {
-    const decision = await admit(attempt, template);
-    return typeof decision === 'string' ? { reason: decision } : { passed: decision };
+    return await admit(attempt, template);
   } catch (err) {
     if (err instanceof TemplateRenderError) return { reason: 'template_error', error: err.message };
     throw err;
   }
 }
 
-/** Whether `template`'s channel can (an address) and may (not suppressed, consent) carry the message. */
-async function admit(attempt: SendAttempt, template: TemplatePlan): Promise<Chosen | SkipReason> {
+/**
+ * Whether `template`'s channel can (exactly one valid address) and may (not suppressed, consent)
+ * carry the message. The address is parsed again here, whatever the profile holds (a row written
+ * before the API checked it, a journey's profile change, a rendered `to:`): text that is not
+ * exactly one address is skipped as `invalid_address`, which no retry can fix, and everything
+ * after this (suppression, caps, the SMTP envelope) sees only the canonical form.
+ */
+async function admit(attempt: SendAttempt, template: TemplatePlan): Promise<ChannelCheck<Chosen>> {
   const { deps, delivery, input } = attempt;
   const channel = template.channel;
   // Without a provider nothing else matters; deciding it first also reserves no cap slot.
-  if (providerMissing(deps, channel)) return 'channel_unavailable';
+  if (providerMissing(deps, channel)) return { reason: 'channel_unavailable' };
   const { base, unsubscribeUrl } = await sendContext(attempt, template);
   const data = await renderValues(input.data ?? {}, base, where(template, 'data'));
   const ctx: SendRenderContext = { ...base, data };
-  const address = await addressFor(attempt, template, ctx);
-  if (!address) return 'no_address';
+  const raw = await addressFor(attempt, template, ctx);
+  if (!raw) return { reason: 'no_address' };
+  const parsed = parseAddress(channel, raw);
+  if (!parsed.ok) return { reason: 'invalid_address', error: `the ${ADDRESS_NAMES[channel] ?? 'address'} ${parsed.reason}` };
+  const address = parsed.address;
   // Webhooks go to the operator's own endpoint, not to a customer address: nothing to suppress.
-  if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) return 'suppressed';
-  if (!attempt.transactional && !(await consentGiven(attempt, channel))) return 'unsubscribed';
-  return { ctx, address, unsubscribeUrl };
+  if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) return { reason: 'suppressed' };
+  if (!attempt.transactional && !(await consentGiven(attempt, channel))) return { reason: 'unsubscribed' };
+  return { passed: { ctx, address, unsubscribeUrl } };
 }
+
+/** What the address of a channel is called in a skip's explanation (never the address itself: it may be personal data). */
+const ADDRESS_NAMES: Readonly<Record<string, string>> = { email: 'email address', sms: 'phone number', webhook: 'webhook URL' };
 
 /** The recipient: email `to:` override or profile email, profile phone, or the webhook URL. */
 async function addressFor(attempt: SendAttempt, template: TemplatePlan, ctx: SendRenderContext): Promise<string | undefined> {
