@@ -49,7 +49,9 @@ import type {
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
+import type { CustomerData, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import { ROUTING_LEASE_MS } from '../store';
+import * as privacy from './privacy';
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
 import { join, json, raw, sql, typed, word, type Sql } from './dialect';
@@ -750,6 +752,28 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   async unsubscribeCode(code: string): Promise<UnsubscribeCode | undefined> {
     const row = await first(this.db, sql`SELECT ${columns(UNSUBSCRIBE_CODE)} FROM unsubscribe_codes WHERE code = ${code}`);
     return row && this.record(UNSUBSCRIBE_CODE, row);
+  }
+
+  // --- privacy: erasure, export, retention (sql/privacy.ts) -------------------------------------
+
+  async forgetCustomer(request: ForgetRequest): Promise<ForgetResult> {
+    return this.db.transaction((tx) => privacy.forgetCustomer(tx, this.db.dialect, request));
+  }
+
+  async customerData(id: string): Promise<CustomerData | undefined> {
+    return privacy.customerData(this.db, this.db.dialect, id);
+  }
+
+  async forgottenAt(channel: string, addressHash: string): Promise<string | undefined> {
+    return privacy.forgottenAt(this.db, channel, addressHash);
+  }
+
+  async subscribedSince(customerId: string, channel: string, category: string | undefined, since: string): Promise<boolean> {
+    return privacy.subscribedSince(this.db, customerId, channel, category, since);
+  }
+
+  async applyRetention(sweep: RetentionSweep): Promise<{ events: number; messages: number }> {
+    return privacy.applyRetention(this.db, this.db.dialect, sweep, now());
   }
 
   /** Which schema versions this database has and which this Unbroken would still apply; changes nothing. */

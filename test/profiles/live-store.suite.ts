@@ -4,6 +4,7 @@
  * on it) and calls `liveStoreSuite`. Nothing here may depend on the database underneath.
  */
 import { resolveShortCode } from '../../delivery/short-links';
+import { privacyStoreCases } from './privacy-store.cases';
 import { ProfileStoreError } from '../../profiles/errors';
 import type { Driver } from '../../profiles/sql/driver';
 import { SURVEY_ANSWER, SURVEY_ASK, insertRow } from '../../profiles/sql/rows';
@@ -136,6 +137,8 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
       await Promise.all(opened.splice(0).map((s) => s.close()));
       await harness.teardown();
     });
+
+    privacyStoreCases(() => store);
 
     describe('migrations', () => {
       it('applies every migration once and applies nothing again on reopen', async () => {
