@@ -7,6 +7,8 @@
  * that silently never matches a journey.
  */
 import { z } from 'zod';
+import { hasControlCharacter, hasLoneSurrogate, parseEmailAddress, parsePhoneNumber } from '../core/addresses';
+import { isValidTimeZone } from '../core/time';
 
 /** Longest accepted userId / anonymousId. */
 export const MAX_ID_LENGTH = 256;
@@ -16,6 +18,12 @@ export const MAX_EVENT_NAME_LENGTH = 200;
 export const MAX_MESSAGE_ID_LENGTH = 200;
 /** Most items accepted in one `/v1/batch` call. */
 export const MAX_BATCH_ITEMS = 500;
+/**
+ * Deepest nesting of objects and arrays accepted in `properties`, `traits` and `context` (the
+ * field itself is level 1). Real events stay far below it; a deeper body is refused at the door
+ * instead of overflowing the stack of whatever later walks it.
+ */
+export const MAX_NESTING_DEPTH = 32;
 
 /** Segment spec types Unbroken does not ingest; named in the error so a client knows why. */
 const UNSUPPORTED_TYPES = ['page', 'screen', 'group', 'alias'];
@@ -31,6 +39,38 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/** Why text is unfit for an id or a name: a control character, or a lone surrogate (not Unicode). */
+function textProblem(text: string): string | undefined {
+  if (hasControlCharacter(text)) return 'must not contain control characters or line breaks';
+  if (hasLoneSurrogate(text)) return 'must be valid Unicode text (it holds a lone surrogate)';
+  return undefined;
+}
+
+/** Adds `textProblem` to a string schema. */
+function cleanText(schema: z.ZodString) {
+  return schema.superRefine((text, ctx) => {
+    const problem = textProblem(text);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/**
+ * Whether `value` nests deeper than `limit` levels of objects and arrays. Walks with its own
+ * stack, not recursion, so no depth of input can overflow it.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: { node: unknown; depth: number }[] = [{ node: value, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop() as { node: unknown; depth: number };
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push({ node: child, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
 /**
  * userId / anonymousId: Segment allows numbers and some databases hand them out, so they are
  * turned into strings here, once, and every store lookup sees one spelling. `null` means "not
@@ -40,6 +80,18 @@ const id = z
   .union([z.string(), z.number()], { error: typeError('a string or a number') })
   .nullable()
   .optional()
+  .superRefine((value, ctx) => {
+    // A number past 2^53 has already been rounded by JSON parsing: it would merge with another id.
+    const problem =
+      typeof value === 'number'
+        ? Number.isSafeInteger(value)
+          ? undefined
+          : `must be a whole number up to ${Number.MAX_SAFE_INTEGER}; send larger or fractional ids as strings`
+        : typeof value === 'string'
+          ? textProblem(value)
+          : undefined;
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .transform((value) => (value === null || value === undefined ? undefined : String(value)))
   .pipe(
     z
@@ -49,19 +101,21 @@ const id = z
       .optional(),
   );
 
-const object = z.record(z.string(), z.unknown(), { error: typeError('an object') });
+const object = z.record(z.string(), z.unknown(), { error: typeError('an object') }).superRefine((value, ctx) => {
+  if (nestsDeeperThan(value, MAX_NESTING_DEPTH)) {
+    ctx.addIssue({ code: 'custom', message: `must not nest objects and arrays more than ${MAX_NESTING_DEPTH} levels deep` });
+  }
+});
 
 const isoTimestamp = z
   .string({ error: typeError('an ISO-8601 timestamp string') })
   .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z' }));
 
-const messageId = z
-  .string({ error: typeError('a string') })
+const messageId = cleanText(z.string({ error: typeError('a string') }))
   .min(1, 'must not be empty')
   .max(MAX_MESSAGE_ID_LENGTH, `must be at most ${MAX_MESSAGE_ID_LENGTH} characters`);
 
-const eventName = z
-  .string({ error: typeError('a string') })
+const eventName = cleanText(z.string({ error: typeError('a string') }))
   .max(MAX_EVENT_NAME_LENGTH, `must be at most ${MAX_EVENT_NAME_LENGTH} characters`)
   .refine((name) => name.trim() !== '', 'must not be empty');
 
@@ -101,9 +155,56 @@ const subscriptionsTrait = z
   })
   .nullable();
 
+/**
+ * `traits.email`: exactly one email address, stored in its canonical form (the bare address,
+ * lower-case); `null` or `""` removes it. A list, a group, a header line or a value that is no
+ * address is a 400 naming the field, never something a send later guesses at.
+ */
+const emailTrait = z
+  .string({ error: typeError('an email address string') })
+  .nullable()
+  .transform((value, ctx) => {
+    if (value === null || value === '') return value;
+    const parsed = parseEmailAddress(value);
+    if (parsed.ok) return parsed.address;
+    ctx.addIssue({ code: 'custom', message: parsed.reason });
+    return z.NEVER;
+  });
+
+/** `traits.phone`: one phone number, stored in E.164 (`+4915112345678`); `null` or `""` removes it. */
+const phoneTrait = z
+  .string({ error: typeError('a phone number string, e.g. "+4915112345678"') })
+  .nullable()
+  .transform((value, ctx) => {
+    if (value === null || value === '') return value;
+    const parsed = parsePhoneNumber(value);
+    if (parsed.ok) return parsed.address;
+    ctx.addIssue({ code: 'custom', message: parsed.reason });
+    return z.NEVER;
+  });
+
+/** `traits.tags`: a list of strings; `null` empties it. */
+const tagsTrait = z.array(z.string({ error: typeError('a string') }), { error: typeError('an array of strings, e.g. ["vip"]') }).nullable();
+
+/** `traits.timezone`: an IANA time zone such as `Europe/Berlin`; `null` or `""` removes it. */
+const timezoneTrait = z
+  .string({ error: typeError('an IANA time zone string, e.g. "Europe/Berlin"') })
+  .nullable()
+  .refine((zone) => zone === null || zone === '' || isValidTimeZone(zone), 'must be an IANA time zone, e.g. "Europe/Berlin"');
+
 const identifyFields = {
   ...common,
-  traits: object.pipe(z.looseObject({ subscriptions: subscriptionsTrait.optional() })).optional(),
+  traits: object
+    .pipe(
+      z.looseObject({
+        subscriptions: subscriptionsTrait.optional(),
+        email: emailTrait.optional(),
+        phone: phoneTrait.optional(),
+        tags: tagsTrait.optional(),
+        timezone: timezoneTrait.optional(),
+      }),
+    )
+    .optional(),
 };
 
 /** Body of `POST /v1/track`; `type` may be omitted but, if sent, must say `track`. */
@@ -186,12 +287,22 @@ export function batchCalls(body: BatchBody): Call[] {
   });
 }
 
-/** Body of `POST /v1/suppressions`: an address that must never be sent to again. */
-export const suppressionSchema = z.strictObject(
-  {
-    channel: z.enum(['email', 'sms'], { error: 'must be "email" or "sms"' }),
-    address: z.string({ error: typeError('a string') }).trim().min(3, 'must be an email address or phone number').max(320, 'must be at most 320 characters'),
-    reason: z.enum(['hard_bounce', 'complaint', 'manual'], { error: 'must be "hard_bounce", "complaint" or "manual"' }),
-  },
-  { error: typeError('a JSON object') },
-);
+/**
+ * Body of `POST /v1/suppressions`: an address that must never be sent to again, stored in its
+ * canonical form (the same form identify stores and every send compares).
+ */
+export const suppressionSchema = z
+  .strictObject(
+    {
+      channel: z.enum(['email', 'sms'], { error: 'must be "email" or "sms"' }),
+      address: z.string({ error: typeError('a string') }).trim().min(3, 'must be an email address or phone number').max(320, 'must be at most 320 characters'),
+      reason: z.enum(['hard_bounce', 'complaint', 'manual'], { error: 'must be "hard_bounce", "complaint" or "manual"' }),
+    },
+    { error: typeError('a JSON object') },
+  )
+  .transform((value, ctx) => {
+    const parsed = value.channel === 'email' ? parseEmailAddress(value.address) : parsePhoneNumber(value.address);
+    if (parsed.ok) return { ...value, address: parsed.address };
+    ctx.addIssue({ code: 'custom', path: ['address'], message: parsed.reason });
+    return z.NEVER;
+  });
