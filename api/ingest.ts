@@ -3,6 +3,7 @@
  * updates, routing into journeys. Kept apart from HTTP so it can be tested and benchmarked alone.
  */
 import { randomUUID } from 'node:crypto';
+import { happenedAt } from '../core/event-time';
 import type { StoredEvent } from '../profiles/store';
 import type { Call } from './schemas';
 import type { EventRouter, EventStore } from './types';
@@ -126,7 +127,8 @@ async function ingestOne(call: Call, messageId: string, receivedAt: string, deps
     if (recorded.status !== 'new') return undefined;
     // Re-applied when a delivery whose routing failed is retried; merging the same traits again
     // leaves the profile as it was.
-    if (call.type === 'identify') await store.identify(customerId, call.traits ?? {});
+    // Consent it states is ordered by when it happened, never later than it arrived (core/event-time.ts).
+    if (call.type === 'identify') await store.identify(customerId, call.traits ?? {}, { at: happenedAt(stored.timestamp, receivedAt), messageId });
     return stored;
   });
   if (event === undefined) return 'duplicates';

@@ -189,6 +189,28 @@ export interface SubscriptionChange {
   status: SubscriptionStatus;
 }
 
+/** The source of consent an identify's `subscriptions` trait states; every other source is an explicit statement. */
+export const IDENTIFY_SOURCE = 'identify';
+
+/**
+ * Whether a consent statement replaces the one held for its channel and category. Statements are
+ * ordered by when they happened (ISO times), not when they arrived, so a queued or retried call
+ * never undoes a newer one. At the same instant the later arrival wins (calls of one batch keep
+ * their order), except over an explicit unsubscribe (a link, the API: any source but an
+ * identify), which a subscribe of the same instant never undoes.
+ */
+export function consentSupersedes(
+  held: { status: string; source: string; happenedAt: string } | undefined,
+  change: { status: SubscriptionStatus; happenedAt: string },
+): boolean {
+  if (!held) return true;
+  const next = Date.parse(change.happenedAt);
+  const current = Date.parse(held.happenedAt);
+  if (next !== current) return next > current;
+  const explicitUnsubscribe = held.status === 'unsubscribed' && held.source !== IDENTIFY_SOURCE;
+  return !(explicitUnsubscribe && change.status === 'subscribed');
+}
+
 /**
  * Splits an identify's traits into the ones stored on the profile and the subscription rows the
  * `subscriptions` trait asks for. Values may be booleans or `subscribed`/`unsubscribed`; `null`

@@ -455,9 +455,9 @@ export interface DeliveryStore {
   /**
    * A consent statement made at `at`: kept in the history, and the subscription changes only when
    * it is not older than the statement held (rules.ts consentSupersedes; an unsubscribe wins a
-   * tie). Answers whether it changed the held statement.
+   * tie).
    */
-  setSubscription(customerId: string, channel: string, category: string, status: SubscriptionStatus, source: string, at: string): Promise<boolean>;
+  setSubscription(customerId: string, channel: string, category: string, status: SubscriptionStatus, source: string, at: string): Promise<void>;
   /** Every consent statement about the customer (and the anonymous ids merged into it), in the order they happened. */
   consentHistory(customerId: string): Promise<ConsentChange[]>;
   /** Addresses that must never be mailed again (hard bounce, complaint). */

@@ -9,7 +9,8 @@ import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
-import { consentReads, emptyProfile, instanceKeyOf, readConsent, triggerMatches } from '../core/index';
+import { consentReads, emptyProfile, instanceKeyOf, readConsent, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
+import { entryTime } from '../core/event-time';
 import { log } from '../observability/log';
 import { noMetrics, type Metrics } from '../observability/metrics';
 import type { journeyWorkflow } from '../workflows/journey';
@@ -141,7 +142,9 @@ export class JourneyRouter implements EventRouter {
   async route(event: StoredEvent): Promise<void> {
     const active = await this.opts.store.activeEnrolments(event.customerId);
     if (event.type === 'identify') {
-      await Promise.all(active.map((e) => this.signal(e, { identify: { traits: event.traits ?? {}, timestamp: event.timestamp } })));
+      if (active.length === 0) return;
+      const traits = await this.statedConsent(event);
+      await Promise.all(active.map((e) => this.signal(e, { identify: { traits, timestamp: event.timestamp } })));
       return;
     }
     const track: TrackEvent = {
@@ -164,7 +167,7 @@ export class JourneyRouter implements EventRouter {
     const signalled = new Set(listening.map((e) => e.workflowId));
     for (const { plan } of candidates) {
       const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
-      if (!triggerMatches(plan.trigger, track, profile, Date.parse(track.timestamp), consent)) continue;
+      if (!triggerMatches(plan.trigger, track, profile, Date.parse(at), consent)) continue;
       let key: string | undefined;
       if (plan.trigger.key) {
         const found = instanceKeyOf(plan.trigger.key, track);
@@ -175,7 +178,26 @@ export class JourneyRouter implements EventRouter {
         }
         key = found.key;
       }
-      await this.enter(plan, event.customerId, track, key, signalled);
+      await this.enter(plan, event.customerId, track, at, key, signalled);
+    }
+  }
+
+  /**
+   * The identify's traits with each consent statement replaced by the state the store holds now,
+   * which ordered it by when it happened: a statement older than one already held (an identify
+   * replayed from a queue) must not reach running journeys as if it were news.
+   */
+  private async statedConsent(event: StoredEvent): Promise<Record<string, unknown>> {
+    const traits = event.traits ?? {};
+    const stated = traits[SUBSCRIPTIONS_TRAIT];
+    if (typeof stated !== 'object' || stated === null || Array.isArray(stated)) return traits;
+    const held: Record<string, Record<string, string>> = {};
+    for (const [channel, categories] of Object.entries(stated as Record<string, unknown>)) {
+      if (typeof categories !== 'object' || categories === null || Array.isArray(categories)) continue;
+      for (const category of Object.keys(categories)) {
+        const state = await this.opts.store.consent(event.customerId, channel, category);
+        if (state !== 'unknown') held[channel] = { ...held[channel], [category]: state };
+      }
     }
   }
 
@@ -190,6 +212,9 @@ export class JourneyRouter implements EventRouter {
     if (enteredBy(run, event)) return false;
     if (!plan.trigger.key || run.instanceKey === undefined) return true;
     const found = instanceKeyOf(plan.trigger.key, event);
+    // Entry, its conditions and the re-entry rule take the clamped time, never the sender's raw
+    // clock (core/event-time.ts); the run still carries the timestamp as sent.
+    const at = entryTime(event.timestamp, event.receivedAt);
     return !found.ok || found.key === run.instanceKey;
   }
 
@@ -198,7 +223,7 @@ export class JourneyRouter implements EventRouter {
     else log().warn(detail, message);
   }
 
-  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, key: string | undefined, signalled: ReadonlySet<string>): Promise<void> {
+  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, at: string, key: string | undefined, signalled: ReadonlySet<string>): Promise<void> {
     const input: StoredInput = {
       customerId,
       trigger,
@@ -206,13 +231,14 @@ export class JourneyRouter implements EventRouter {
       ...(this.opts.quietHours ? { quietHours: this.opts.quietHours } : {}),
       ...(key ? { key } : {}),
     };
+    return { ...traits, [SUBSCRIPTIONS_TRAIT]: held };
     const attempt = () =>
       this.opts.store.tryEnrol({
         journeyId: plan.journey,
         customerId,
         version: plan.version,
         reEntry: plan.reEntry,
-        at: trigger.timestamp,
+        at,
         workflowIdPrefix: journeyWorkflowId(plan.journey, customerId, key),
         input,
         ...(key ? { key } : {}),

@@ -4,7 +4,7 @@
  * out of the record when NULL (so absent optional fields stay absent, never `null`).
  */
 import type { CustomerState, PastEntry } from '../rules';
-import type { DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAsk, UnsubscribeCode } from '../store';
+import type { ConsentChange, DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAsk, UnsubscribeCode } from '../store';
 import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
 
@@ -72,6 +72,11 @@ export const JOURNEY: Shape<DeployedJourney> = {
 
 export const UNSUBSCRIBE_CODE: Shape<UnsubscribeCode> = {
   fields: ['code', 'idempotencyKey', 'customerId', 'channel', 'category', 'createdAt', 'expiresAt'],
+};
+
+export const CONSENT_CHANGE: Shape<ConsentChange> = {
+  fields: ['changeId', 'customerId', 'channel', 'category', 'status', 'source', 'applied', 'happenedAt', 'recordedAt'],
+  bool: ['applied'],
 };
 
 export const SURVEY_ASK: Shape<SurveyAsk> = {

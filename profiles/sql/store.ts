@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import {
   applyProfileChanges,
   applyTraits,
   assembleStats,
+  consentSupersedes,
   decideCaps,
   decideEntry,
   consentState,
   emptyCustomer,
   ENDING_KINDS,
+  IDENTIFY_SOURCE,
   isoTime,
   mergeCustomers,
   normaliseAddress,
@@ -24,6 +27,7 @@ import {
 import type {
   CapCheck,
   CapDecision,
+  ConsentChange,
   DeadLetter,
   DeployedJourney,
   DeployResult,
@@ -35,6 +39,7 @@ import type {
   Profile,
   ProfileChanges,
   RecordEventResult,
+  StatementOrigin,
   StepRecord,
   StoredEvent,
   SubscriptionStatus,
@@ -59,6 +64,7 @@ import { APPLIED_VERSIONS, migrationsFor } from './migrations';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
 import {
   columns,
+  CONSENT_CHANGE,
   CUSTOMER,
   ENROLMENT,
   EVENT,
@@ -139,7 +145,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     return row && toProfile(this.record(CUSTOMER, row));
   }
 
-  async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
+  async identify(id: string, traits: Record<string, unknown>, stated?: StatementOrigin): Promise<Profile> {
+    const at = isoTime(stated?.at ?? now(), `identify of ${id}`);
     return this.db.transaction(async (tx) => {
       const customerId = await this.lockCustomer(tx, id);
       const state = (await this.load(tx, customerId)) ?? emptyCustomer(customerId);
@@ -147,7 +154,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
       const split = splitSubscriptionTraits(customerId, traits);
       applyTraits(state, split.traits);
       await this.save(tx, state);
-      await this.writeSubscriptions(tx, customerId, split.subscriptions, 'identify', now());
+      await this.writeSubscriptions(tx, customerId, split.subscriptions, IDENTIFY_SOURCE, at, stated?.messageId);
       return toProfile(state);
     });
   }
@@ -252,16 +259,18 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
       await this.save(tx, mergeCustomers(userId, await this.load(tx, userId), anonymous));
       await tx.run(sql`DELETE FROM customers WHERE id = ${anonymousId}`);
     }
-    // Consent follows the person: for each channel and category the latest statement wins,
-    // whichever id it was made under. Send slots stay put: caps count the whole identity group.
-    await tx.run(
-      sql`INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
-          SELECT ${typed(userId, 'text')}, channel, category, status, source, updated_at FROM subscriptions WHERE customer_id = ${anonymousId}
-          ON CONFLICT (customer_id, channel, category) DO UPDATE
-            SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at
-            WHERE excluded.updated_at > subscriptions.updated_at`,
-    );
+    // Consent follows the person: for each channel and category the statement that happened last
+    // wins (an unsubscribe wins a tie), whichever id it was made under, and the history moves
+    // with it. Send slots stay put: caps count the whole identity group.
+    const carried = await tx.all(sql`SELECT channel, category, status, source, updated_at FROM subscriptions WHERE customer_id = ${anonymousId}`);
+    for (const row of carried) {
+      const change = { channel: String(row.channel), category: String(row.category), status: row.status as SubscriptionStatus };
+      if (await this.supersedes(tx, userId, change, String(row.updated_at))) {
+        await this.holdSubscription(tx, userId, change, String(row.source), String(row.updated_at));
+      }
+    }
     await tx.run(sql`DELETE FROM subscriptions WHERE customer_id = ${anonymousId}`);
+    await tx.run(sql`UPDATE consent_changes SET customer_id = ${userId} WHERE customer_id = ${anonymousId}`);
   }
 
   async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
@@ -620,6 +629,14 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     });
   }
 
+  async consentHistory(customerId: string): Promise<ConsentChange[]> {
+    const rows = await this.db.all(
+      sql`SELECT ${columns(CONSENT_CHANGE)} FROM consent_changes WHERE customer_id IN (${identityGroup(canonicalId(customerId))})
+          ORDER BY happened_at, recorded_at, ${SEQ}`,
+    );
+    return this.records(CONSENT_CHANGE, rows);
+  }
+
   async suppress(channel: string, address: string, reason: string, at: string): Promise<void> {
     const when = isoTime(at, `suppression of ${channel} address`);
     // The first reason stays: it is why the address was cut off; a later bounce adds nothing.
@@ -829,22 +846,49 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     return customerId;
   }
 
-  /** Upserts subscription rows for a canonical customer id. */
+  /**
+   * Records consent statements of a canonical customer (locked by the caller) made at `at`, and
+   * applies each one that is not older than the statement held. With a `messageId`, a statement
+   * is recorded once however often its call is delivered.
+   */
   private async writeSubscriptions(
     tx: Transaction,
     customerId: string,
     changes: readonly SubscriptionChange[],
     source: string,
     at: string,
+    messageId?: string,
   ): Promise<void> {
     for (const change of changes) {
+      const changeId = messageId === undefined ? randomUUID() : `${source}:${messageId}:${change.channel}.${change.category}`;
+      if (await first(tx, sql`SELECT 1 AS seen FROM consent_changes WHERE change_id = ${changeId}`)) continue;
+      const applied = await this.supersedes(tx, customerId, change, at);
       await tx.run(
-        sql`INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
-            VALUES (${customerId}, ${change.channel}, ${change.category}, ${change.status}, ${source}, ${at})
-            ON CONFLICT (customer_id, channel, category) DO UPDATE
-              SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
+        sql`INSERT INTO consent_changes (change_id, customer_id, channel, category, status, source, applied, happened_at, recorded_at)
+            VALUES (${changeId}, ${customerId}, ${change.channel}, ${change.category}, ${change.status}, ${source}, ${applied}, ${at}, ${now()})`,
       );
+      if (applied) await this.holdSubscription(tx, customerId, change, source, at);
     }
+  }
+
+  /** Whether a statement made at `at` replaces the one held (rules.ts consentSupersedes). */
+  private async supersedes(tx: Transaction, customerId: string, change: SubscriptionChange, at: string): Promise<boolean> {
+    const held = await first(
+      tx,
+      sql`SELECT status, source, updated_at FROM subscriptions WHERE customer_id = ${customerId} AND channel = ${change.channel} AND category = ${change.category}`,
+    );
+    const statement = held && { status: String(held.status), source: String(held.source), happenedAt: String(held.updated_at) };
+    return consentSupersedes(statement, { status: change.status, happenedAt: at });
+  }
+
+  /** Makes a statement the one held; `updated_at` is when it happened, which later statements are ordered against. */
+  private async holdSubscription(tx: Transaction, customerId: string, change: SubscriptionChange, source: string, at: string): Promise<void> {
+    await tx.run(
+      sql`INSERT INTO subscriptions (customer_id, channel, category, status, source, updated_at)
+          VALUES (${customerId}, ${change.channel}, ${change.category}, ${change.status}, ${source}, ${at})
+          ON CONFLICT (customer_id, channel, category) DO UPDATE
+            SET status = excluded.status, source = excluded.source, updated_at = excluded.updated_at`,
+    );
   }
 
   private async load(db: Runner, id: string): Promise<CustomerState | undefined> {

@@ -891,6 +891,82 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
       });
     });
 
+    describe('delivery: consent ordered by when it happened, with its history', () => {
+      const history = async (id: string) =>
+        (await store.consentHistory(id)).map((c) => `${c.happenedAt} ${c.channel}.${c.category} ${c.status} ${c.source} ${c.applied ? 'applied' : 'ignored'}`);
+
+      it('keeps an unsubscribe when an identify dated before it arrives later, and records the identify as ignored', async () => {
+        await store.setSubscription('c1', 'email', 'marketing', 'unsubscribed', 'one_click', at(HOUR));
+        await store.identify('c1', { subscriptions: { email: { marketing: true } } }, { at: at(0), messageId: 'm-old' });
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('unsubscribed');
+        expect(await history('c1')).toEqual([
+          `${at(0)} email.marketing subscribed identify ignored`,
+          `${at(HOUR)} email.marketing unsubscribed one_click applied`,
+        ]);
+        // Said after the unsubscribe, it counts.
+        await store.identify('c1', { subscriptions: { email: { marketing: true } } }, { at: at(HOUR + 1), messageId: 'm-new' });
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('subscribed');
+        expect((await store.consentHistory('c1')).map((c) => c.applied)).toEqual([false, true, true]);
+      });
+
+      it('lets an explicit unsubscribe win a tie, and the later arrival win any other tie', async () => {
+        await store.setSubscription('c1', 'email', 'marketing', 'unsubscribed', 'one_click', at(0));
+        await store.identify('c1', { subscriptions: { email: { marketing: true } } }, { at: at(0) });
+        await store.setSubscription('c1', 'email', 'marketing', 'subscribed', 'api', at(0));
+        expect(await store.subscription('c1', 'email', 'marketing')).toBe('unsubscribed');
+        // Two identifies of the same instant (one batch without timestamps) keep their order.
+        await store.identify('c2', { subscriptions: { email: { marketing: false } } }, { at: at(0) });
+        await store.identify('c2', { subscriptions: { email: { marketing: true } } }, { at: at(0) });
+        expect(await store.subscription('c2', 'email', 'marketing')).toBe('subscribed');
+        // An identify's unsubscribe at the same instant as a subscribe still stands over it.
+        await store.setSubscription('c3', 'email', 'marketing', 'subscribed', 'resubscribe_page', at(0));
+        await store.identify('c3', { subscriptions: { email: { marketing: false } } }, { at: at(0) });
+        expect(await store.subscription('c3', 'email', 'marketing')).toBe('unsubscribed');
+      });
+
+      it('orders statements arriving out of order by when they happened, whatever their source', async () => {
+        const said: [number, 'subscribed' | 'unsubscribed', string][] = [
+          [3, 'subscribed', 'identify'],
+          [1, 'unsubscribed', 'one_click'],
+          [4, 'unsubscribed', 'api'],
+          [2, 'subscribed', 'resubscribe_page'],
+        ];
+        for (const [hour, status, source] of said) {
+          if (source === 'identify') await store.identify('c1', { subscriptions: { sms: { marketing: status === 'subscribed' } } }, { at: at(hour * HOUR) });
+          else await store.setSubscription('c1', 'sms', 'marketing', status, source, at(hour * HOUR));
+        }
+        expect(await store.subscription('c1', 'sms', 'marketing')).toBe('unsubscribed');
+        expect((await store.consentHistory('c1')).map((c) => [c.status, c.applied])).toEqual([
+          ['unsubscribed', false],
+          ['subscribed', false],
+          ['subscribed', true],
+          ['unsubscribed', true],
+        ]);
+        // The history says when each reached the store too.
+        for (const change of await store.consentHistory('c1')) expect(Date.parse(change.recordedAt)).toBeGreaterThan(Date.parse(T0));
+      });
+
+      it('records a redelivered identify once', async () => {
+        for (let i = 0; i < 3; i++) await store.identify('c1', { subscriptions: { email: { marketing: false, news: true } } }, { at: at(0), messageId: 'm-1' });
+        expect(await history('c1')).toEqual([`${at(0)} email.marketing unsubscribed identify applied`, `${at(0)} email.news subscribed identify applied`]);
+      });
+
+      it('carries an anonymous visitor history into the user on merge, an older anonymous statement changing nothing', async () => {
+        await store.setSubscription('u1', 'email', 'marketing', 'unsubscribed', 'one_click', at(HOUR));
+        await store.identify('anon-1', { subscriptions: { email: { marketing: true, news: true } } }, { at: at(0) });
+        await store.resolveCustomer({ userId: 'u1', anonymousId: 'anon-1' });
+        expect(await store.subscription('u1', 'email', 'marketing')).toBe('unsubscribed');
+        expect(await store.subscription('u1', 'email', 'news')).toBe('subscribed');
+        expect(await history('u1')).toEqual([
+          `${at(0)} email.marketing subscribed identify applied`,
+          `${at(0)} email.news subscribed identify applied`,
+          `${at(HOUR)} email.marketing unsubscribed one_click applied`,
+        ]);
+        expect(await store.consentHistory('anon-1')).toEqual(await store.consentHistory('u1'));
+        expect(await store.consentHistory('nobody')).toEqual([]);
+      });
+    });
+
     describe('delivery: suppressions', () => {
       it('normalises addresses, keeps channels apart and keeps the first reason', async () => {
         expect(await store.suppression('email', 'ada@example.com')).toBeUndefined();
