@@ -5,6 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { happenedAt } from '../core/event-time';
 import type { StoredEvent } from '../profiles/store';
+import { log } from '../observability/log';
+import { deadReason } from '../routing/redrive';
+import { isUnavailable } from '../routing/router';
 import type { Call } from './schemas';
 import type { EventRouter, EventStore } from './types';
 
@@ -23,6 +26,14 @@ export interface IngestResult {
   routed: number;
   /** Already routed by an earlier delivery, or being routed by another one or the re-driver; acknowledged, nothing done. */
   duplicates: number;
+  /**
+   * Stored, but routing failed for a reason other than an outage (the event itself cannot be
+   * routed now). Acknowledged all the same: the event is durably stored, and the re-driver
+   * routes it later or, after its last attempt, sets it aside where `unbroken dead-letters`
+   * shows it. Failing the request instead would make the client retry it forever and hold up
+   * every call behind it in a batch.
+   */
+  deferred: number;
 }
 
 /**
@@ -67,7 +78,7 @@ export const BATCH_CONCURRENCY = 8;
 export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<IngestResult> {
   const receivedAt = deps.now().toISOString();
   const inFlight = deps.inFlight ?? createInFlight();
-  const result: IngestResult = { routed: 0, duplicates: 0 };
+  const result: IngestResult = { routed: 0, duplicates: 0, deferred: 0 };
   const one = async (call: Call): Promise<void> => {
     const messageId = call.messageId ?? randomUUID();
     const outcome = await serialize(inFlight, messageId, () => ingestOne(call, messageId, receivedAt, deps));
@@ -117,7 +128,7 @@ function segments(calls: readonly Call[]): Map<string, Call[]>[] {
   return out;
 }
 
-async function ingestOne(call: Call, messageId: string, receivedAt: string, deps: IngestDeps): Promise<'routed' | 'duplicates'> {
+async function ingestOne(call: Call, messageId: string, receivedAt: string, deps: IngestDeps): Promise<'routed' | 'duplicates' | 'deferred'> {
   const { store, router } = deps;
   const event = await atStage('store', messageId, async () => {
     const customerId = await store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
@@ -132,16 +143,22 @@ async function ingestOne(call: Call, messageId: string, receivedAt: string, deps
     return stored;
   });
   if (event === undefined) return 'duplicates';
-  await atStage('route', messageId, async () => {
+  const routed = await atStage('route', messageId, async () => {
     try {
       await router.route(event);
+      return true;
     } catch (err) {
       // Free the event for the client's retry now rather than when its lease ends; should the
       // store be down too, the lease ends by itself and the re-driver routes the event.
       await store.releaseEvent(messageId).catch(() => undefined);
-      throw err;
+      // An outage: 503, the client retries. Anything else is this event's own problem: the
+      // re-driver counts its attempts and sets it aside after the last (see IngestResult.deferred).
+      if (isUnavailable(err)) throw err;
+      log().warn({ messageId, customerId: event.customerId, error: deadReason(err) }, 'routing a stored event failed; it is acknowledged and left to the re-driver');
+      return false;
     }
   });
+  if (!routed) return 'deferred';
   // Only now is a redelivery a duplicate: had routing failed, the retry must route it.
   await atStage('store', messageId, () => store.markEventRouted(messageId));
   return 'routed';

@@ -6,13 +6,36 @@
  * the store's leases let them share the work, one router per customer at a time, in order.
  */
 import type { EventRouter } from '../api/types';
+import { redactUrl } from '../core/redact';
 import { log } from '../observability/log';
 import type { LiveStore, StoredEvent } from '../profiles/store';
 import { ROUTING_LEASE_MS } from '../profiles/store';
+import { isUnavailable } from './router';
+
+/** Failed routing attempts after which an event is set aside (UNBROKEN_ROUTE_ATTEMPTS' default). */
+export const DEFAULT_ROUTE_ATTEMPTS = 5;
+/** How long after a failed attempt the event's customer is tried again. */
+export const DEFAULT_ROUTE_RETRY_MS = 30_000;
+
+/**
+ * The reason kept with a dead-lettered event: the error's first line, credentials of any URL in
+ * it hidden, at most 500 characters. Never a stack, never the event's data.
+ */
+export function deadReason(err: unknown): string {
+  const text = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).split('\n')[0];
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, (url) => redactUrl(url)).slice(0, 500);
+}
 
 export interface RedriveOptions {
-  store: Pick<LiveStore, 'claimUnroutedEvents' | 'markEventRouted' | 'releaseEvent'>;
+  store: Pick<LiveStore, 'claimUnroutedEvents' | 'markEventRouted' | 'releaseEvent' | 'recordRouteFailure'>;
   router: EventRouter;
+  /**
+   * Failed attempts after which an event is set aside (default 5). Failures that say Temporal or
+   * the store is unavailable (`isUnavailable`) never count: an outage dead-letters nobody.
+   */
+  maxAttempts?: number;
+  /** How long after a counted failure the customer's events are tried again (default 30 s). */
+  retryAfterMs?: number;
   /** Events younger than this are left to their first delivery and the client's retries (default: the routing lease, 30 s). */
   graceMs?: number;
   /** How long a claimed page is this re-driver's (default 60 s); longer than routing a page takes. */
@@ -29,8 +52,12 @@ export interface RedriveOptions {
 /** What one sweep did. */
 export interface SweepResult {
   routed: number;
-  /** Customers whose routing failed this time; their events are released for a later sweep. */
+  /** Customers whose routing failed because a dependency is unavailable; released for a later sweep, nothing counted. */
   failed: number;
+  /** Customers whose next event failed for another reason: the attempt is counted, and they are tried again later. */
+  retrying: number;
+  /** Events set aside this sweep after their last attempt; the customers' later events went on. */
+  deadLettered: number;
 }
 
 /** A background loop over `sweep`; `stop` waits for the sweep in progress. */
@@ -54,8 +81,10 @@ export class Redriver {
   }
 
   /**
-   * Claims and routes pages of unrouted events until none is left or a routing fails (Temporal
-   * is likely still down: the next sweep tries again). Sweeps of one re-driver never overlap.
+   * Claims and routes pages of unrouted events until none is left or a dependency is unavailable
+   * (Temporal is likely still down: the next sweep tries again). A customer whose event fails for
+   * another reason is held back until `retryAfterMs` while the others go on. Sweeps of one
+   * re-driver never overlap.
    */
   sweep(): Promise<SweepResult> {
     this.running ??= this.sweepPages().finally(() => {
@@ -76,7 +105,7 @@ export class Redriver {
   }
 
   private async sweepPages(): Promise<SweepResult> {
-    const result: SweepResult = { routed: 0, failed: 0 };
+    const result: SweepResult = { routed: 0, failed: 0, retrying: 0, deadLettered: 0 };
     while (!this.stopped && result.failed === 0) {
       const page = await this.opts.store.claimUnroutedEvents({
         receivedBefore: new Date(Date.now() - (this.opts.graceMs ?? ROUTING_LEASE_MS)).toISOString(),
@@ -88,7 +117,9 @@ export class Redriver {
       const failures: { event: StoredEvent; error: unknown }[] = [];
       for (const customer of await Promise.all(page.map((events) => this.routeInOrder(events)))) {
         result.routed += customer.routed;
-        if (customer.failure) failures.push(customer.failure);
+        result.deadLettered += customer.deadLettered;
+        if (customer.unavailable) failures.push(customer.unavailable);
+        if (customer.retrying) result.retrying += 1;
       }
       result.failed = failures.length;
       // One line per sweep, not per customer: while Temporal is down every customer fails alike.
@@ -104,19 +135,52 @@ export class Redriver {
     return result;
   }
 
-  /** Routes one customer's events in order; at the first failure releases that event and the rest. */
-  private async routeInOrder(events: readonly StoredEvent[]): Promise<{ routed: number; failure?: { event: StoredEvent; error: unknown } }> {
+  /**
+   * Routes one customer's events in order. An unavailable dependency releases the failed event
+   * and the rest for a later sweep, uncounted. Any other failure counts an attempt: below the
+   * limit the event holds its customer back until its retry time (later events wait behind it,
+   * so their order is kept); at the limit it is set aside and the next events go on at once.
+   */
+  private async routeInOrder(
+    events: readonly StoredEvent[],
+  ): Promise<{ routed: number; deadLettered: number; unavailable?: { event: StoredEvent; error: unknown }; retrying?: boolean }> {
+    let routed = 0;
+    let deadLettered = 0;
+    const releaseFrom = (i: number) => Promise.all(events.slice(i).map((e) => this.opts.store.releaseEvent(e.messageId).catch(() => undefined)));
     for (const [i, event] of events.entries()) {
       try {
         await this.opts.router.route(event);
         await this.opts.store.markEventRouted(event.messageId);
+        routed += 1;
+        continue;
       } catch (error) {
-        // Later events of the customer wait behind this one, so their order is kept.
-        await Promise.all(events.slice(i).map((e) => this.opts.store.releaseEvent(e.messageId).catch(() => undefined)));
-        return { routed: i, failure: { event, error } };
+        if (isUnavailable(error)) {
+          await releaseFrom(i);
+          return { routed, deadLettered, unavailable: { event, error } };
+        }
+        const reason = deadReason(error);
+        let outcome: { attempts: number; dead: boolean };
+        try {
+          outcome = await this.opts.store.recordRouteFailure(event.messageId, {
+            reason,
+            maxAttempts: this.opts.maxAttempts ?? DEFAULT_ROUTE_ATTEMPTS,
+            retryAfterMs: this.opts.retryAfterMs ?? DEFAULT_ROUTE_RETRY_MS,
+          });
+        } catch (storeError) {
+          await releaseFrom(i);
+          return { routed, deadLettered, unavailable: { event, error: storeError } };
+        }
+        const detail = { messageId: event.messageId, customerId: event.customerId, attempts: outcome.attempts, error: reason };
+        if (!outcome.dead) {
+          this.warn(`routing event ${event.messageId} failed (attempt ${outcome.attempts}); the customer's events are tried again later`, detail);
+          await releaseFrom(i + 1);
+          return { routed, deadLettered, retrying: true };
+        }
+        this.warn(`routing event ${event.messageId} failed ${outcome.attempts} times; it is set aside (see \`unbroken dead-letters\`) and the customer's next events go on`, detail);
+        deadLettered += 1;
       }
     }
-    return { routed: events.length };
+    return { routed, deadLettered };
   }
 
   private warn(message: string, detail: Record<string, unknown>): void {

@@ -4,7 +4,7 @@
  * listens for the event receives it as a signal. With `trigger.key`, runs are one per customer
  * and key: an event that carries a key value is heard only by the run with that key.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
@@ -78,6 +78,35 @@ export function eventsHeardBy(plan: JourneyPlan): Set<string> {
 /** True when the run was entered by this event (a redelivery or re-drive of its trigger). */
 function enteredBy(run: Enrolment, event: TrackEvent): boolean {
   return event.messageId !== undefined && (run.input as StoredInput | null)?.trigger?.messageId === event.messageId;
+}
+
+/** Routing was refused at once because Temporal is known to be down (its last probe failed). */
+export class TemporalUnavailableError extends Error {
+  override readonly name = 'TemporalUnavailableError';
+}
+
+/** gRPC codes of a server that is down, overloaded or restarting, never of a bad request. */
+const UNAVAILABLE_GRPC_CODES = new Set([1, 4, 8, 10, 13, 14]);
+/** Error codes of a database or network that is down or busy: Node sockets, SQLite, PostgreSQL (SQLSTATE). */
+const UNAVAILABLE_CODES = /^(E(CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|PIPE|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOTFOUND)|SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)|08...|53...|57P0.|57014|40001|40P01|unreachable)/;
+const UNAVAILABLE_TEXT = /\b(UNAVAILABLE|DEADLINE_EXCEEDED|RESOURCE_EXHAUSTED)\b|timeout|timed out|deadline|connection (terminated|refused|reset|closed|ended)|ECONNREFUSED|unreachable|database is locked|not waiting for it|shutting down/i;
+
+/**
+ * Whether a routing failure says a dependency is unavailable (Temporal or the store down, busy,
+ * restarting, a deadline exceeded) rather than that this event cannot be routed. An outage must
+ * never count against an event: such failures are retried without limit, and only the others
+ * count towards setting an event aside (routing/redrive.ts). Looks through the error's causes.
+ */
+export function isUnavailable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    if (e instanceof TemporalUnavailableError) return true;
+    const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (isGrpcServiceError(e) && UNAVAILABLE_GRPC_CODES.has(e.code)) return true;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) return true;
+    if (typeof message === 'string' && UNAVAILABLE_TEXT.test(message)) return true;
+    e = cause;
+  }
+  return false;
 }
 
 /** True for a start or signal-with-start that found the run already closed. */
@@ -291,7 +320,7 @@ export class JourneyRouter implements EventRouter {
   /** Runs Temporal calls under the per-call deadline, or fails at once while Temporal is known to be down. */
   private async temporal<T>(fn: () => Promise<T>): Promise<T> {
     const health = this.opts.temporalHealth?.();
-    if (health?.state === 'down') throw new Error(`Temporal is unreachable (${health.detail ?? 'down'}); not waiting for it`);
+    if (health?.state === 'down') throw new TemporalUnavailableError(`Temporal is unreachable (${health.detail ?? 'down'}); not waiting for it`);
     return this.opts.client.withDeadline(Date.now() + (this.opts.temporalTimeoutMs ?? 5000), fn);
   }
 

@@ -23,17 +23,32 @@ describe('ingest', () => {
       { type: 'identify', userId: 'u1', traits: { plan: 'pro' }, messageId: 'm2' },
       { type: 'track', userId: 'u1', event: 'a', messageId: 'm1' },
     ];
-    await expect(ingest(calls, { store, router, now })).resolves.toEqual({ routed: 2, duplicates: 1 });
+    await expect(ingest(calls, { store, router, now })).resolves.toEqual({ routed: 2, duplicates: 1, deferred: 0 });
     expect(router.routed.map((e) => e.messageId)).toEqual(['m1', 'm2']);
   });
 
   it('reports which dependency failed and for which messageId', async () => {
     const store = spyStore();
     const router = new FakeRouter();
-    router.failWith = new Error('temporal down');
+    router.failWith = new Error('14 UNAVAILABLE: temporal down');
     const failure = ingest([{ type: 'track', userId: 'u1', event: 'a', messageId: 'm1' }], { store, router, now });
     await expect(failure).rejects.toBeInstanceOf(IngestUnavailableError);
-    await expect(failure).rejects.toMatchObject({ stage: 'route', messageId: 'm1', message: 'journey routing failed for messageId m1: temporal down' });
+    await expect(failure).rejects.toMatchObject({ stage: 'route', messageId: 'm1', message: 'journey routing failed for messageId m1: 14 UNAVAILABLE: temporal down' });
+  });
+
+  it('acknowledges a call whose routing fails for a reason other than an outage, leaving it stored and unrouted for the re-driver', async () => {
+    const store = spyStore();
+    const router = new FakeRouter();
+    router.failWith = new TypeError('a bug');
+    const calls: Call[] = [
+      { type: 'track', userId: 'u1', event: 'a', messageId: 'm1' },
+      { type: 'track', userId: 'u1', event: 'b', messageId: 'm2' },
+    ];
+    await expect(ingest(calls, { store, router, now })).resolves.toEqual({ routed: 0, duplicates: 0, deferred: 2 });
+    expect((await store.live.eventsFor('u1')).map((e) => [e.messageId, e.routedAt])).toEqual([
+      ['m1', undefined],
+      ['m2', undefined],
+    ]);
   });
 
   it('routes different customers of a batch in parallel, keeps each customer in order, and lets a linking identify run alone', async () => {
@@ -59,7 +74,7 @@ describe('ingest', () => {
       { type: 'identify', userId: 'c', anonymousId: 'anon', traits: {}, messageId: 'link' },
       { type: 'track', userId: 'c', event: 'e', messageId: 'c1' },
     ];
-    await expect(ingest(calls, { store, router, now })).resolves.toEqual({ routed: 6, duplicates: 0 });
+    await expect(ingest(calls, { store, router, now })).resolves.toEqual({ routed: 6, duplicates: 0, deferred: 0 });
     expect(maxActive).toBeGreaterThan(1);
     const at = (entry: string) => log.indexOf(entry);
     expect(at('start a2')).toBeGreaterThan(at('end a1'));

@@ -430,7 +430,7 @@ describe('dependency failures', () => {
     let calls = 0;
     router.route = async (event) => {
       calls += 1;
-      if (calls === 2) throw new Error('temporal down');
+      if (calls === 2) throw new Error('14 UNAVAILABLE: temporal down');
       return realRoute(event);
     };
     expect((await post(app, '/v1/batch', { batch })).statusCode).toBe(503);

@@ -134,7 +134,7 @@ it('keeps a customer’s events in order and stops at the first failure, releasi
   };
   const warnings: { message: string; detail: Record<string, unknown> }[] = [];
   const redriver = new Redriver({ store, router, graceMs: 0, warn: (message, detail) => warnings.push({ message, detail }) });
-  expect(await redriver.sweep()).toEqual({ routed: 1, failed: 1 });
+  expect(await redriver.sweep()).toEqual({ routed: 1, failed: 1, retrying: 0, deadLettered: 0 });
   expect(seen).toEqual(['bob-1', 'bob-2']);
   expect(warnings).toEqual([
     {
@@ -143,9 +143,9 @@ it('keeps a customer’s events in order and stops at the first failure, releasi
     },
   ]);
   failOn = undefined;
-  expect(await redriver.sweep()).toEqual({ routed: 2, failed: 0 });
+  expect(await redriver.sweep()).toEqual({ routed: 2, failed: 0, retrying: 0, deadLettered: 0 });
   expect(seen).toEqual(['bob-1', 'bob-2', 'bob-2', 'bob-3']);
-  expect(await redriver.sweep()).toEqual({ routed: 0, failed: 0 });
+  expect(await redriver.sweep()).toEqual({ routed: 0, failed: 0, retrying: 0, deadLettered: 0 });
   expect((await store.eventsFor('bob')).every((e) => e.routedAt !== undefined)).toBe(true);
   await store.close();
 });
