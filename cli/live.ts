@@ -5,7 +5,7 @@ import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
 import { openProfileStore, type OpenOptions } from '../profiles/index';
-import type { DeployResult, JourneyStats, LiveStore } from '../profiles/store';
+import type { ConsentChange, DeployResult, JourneyStats, LiveStore } from '../profiles/store';
 import type { Config } from '../worker/config';
 import { connectClient } from '../worker/connection';
 import { stateQuery } from '../workflows/definitions';
@@ -65,6 +65,39 @@ export interface CustomerStatus {
     ended_at?: string;
     steps: { at: string; step: string; kind: string; detail?: Record<string, unknown> }[];
   }[];
+  /** Every consent statement, in the order it happened; an ignored one names the newer statement it lost to. */
+  consent: ConsentLine[];
+}
+
+/** One consent statement as `status` shows it. */
+export interface ConsentLine {
+  /** When the customer said it. */
+  at: string;
+  channel: string;
+  category: string;
+  status: string;
+  source: string;
+  recorded_at: string;
+  applied: boolean;
+  /** For an ignored statement: when the statement held then had happened (it was newer, or an unsubscribe of the same instant). */
+  ignored_older_than?: string;
+}
+
+/**
+ * The history as lines. A statement was ignored because one held when it arrived had happened
+ * later (or at the same instant): the latest applied statement of the same channel and category
+ * recorded before it. None is found for a statement held since before the history was kept.
+ */
+export function consentLines(history: readonly ConsentChange[]): ConsentLine[] {
+  return history.map((c) => {
+    const line: ConsentLine = { at: c.happenedAt, channel: c.channel, category: c.category, status: c.status, source: c.source, recorded_at: c.recordedAt, applied: c.applied };
+    if (c.applied) return line;
+    const held = history
+      .filter((h) => h.applied && h.channel === c.channel && h.category === c.category && h.recordedAt <= c.recordedAt && h.happenedAt >= c.happenedAt)
+      .sort((a, b) => Date.parse(a.happenedAt) - Date.parse(b.happenedAt))
+      .at(-1);
+    return held ? { ...line, ignored_older_than: held.happenedAt } : line;
+  });
 }
 
 /** Where a customer is or was in every journey, from the store. */
@@ -87,7 +120,7 @@ export async function customerStatus(store: LiveStore, customerId: string): Prom
       steps,
     });
   }
-  return { customer: canonical, journeys };
+  return { customer: canonical, journeys, consent: consentLines(await store.consentHistory(canonical)) };
 }
 
 /**
@@ -116,9 +149,8 @@ export async function addLiveSteps(status: CustomerStatus, temporal: Config['tem
 
 /** The status as text. */
 export function formatStatus(s: CustomerStatus & { live?: boolean }): string {
-  if (s.journeys.length === 0) return `customer ${s.customer} has not entered any journey`;
   const where = s.live ? 'now at step' : 'last step passed:';
-  const out: string[] = [];
+  const out: string[] = s.journeys.length === 0 ? [`customer ${s.customer} has not entered any journey`] : [];
   for (const j of s.journeys) {
     const state = j.outcome ? `${j.outcome} at ${j.ended_at}` : `inside; ${where} ${j.current_step ?? 'entry'}`;
     const key = j.key !== undefined ? `key ${JSON.stringify(j.key)}, ` : '';
@@ -126,6 +158,17 @@ export function formatStatus(s: CustomerStatus & { live?: boolean }): string {
     for (const st of j.steps) {
       const reason = st.detail && typeof st.detail.reason === 'string' ? ` (${st.detail.reason})` : '';
       out.push(`  ${st.at}  ${st.kind.padEnd(15)} ${st.step}${reason}`);
+    }
+  }
+  if (s.consent.length > 0) {
+    out.push('consent (in the order it happened):');
+    for (const c of s.consent) {
+      const ignored = c.applied
+        ? ''
+        : c.ignored_older_than === c.at
+          ? '  ignored: an unsubscribe of the same instant wins'
+          : `  ignored: older than ${c.ignored_older_than ?? 'the statement held'}`;
+      out.push(`  ${c.at}  ${`${c.channel}.${c.category}`.padEnd(22)} ${c.status.padEnd(12)} ${c.source}${ignored}`);
     }
   }
   return out.join('\n');

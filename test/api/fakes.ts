@@ -4,7 +4,7 @@
  */
 import type { EventRouter, EventStore } from '../../api/types';
 import { SqliteProfileStore } from '../../profiles/sqlite';
-import type { LiveStore, Profile, RecordEventResult, StoredEvent } from '../../profiles/store';
+import type { LiveStore, Profile, RecordEventResult, StatementOrigin, StoredEvent } from '../../profiles/store';
 
 type EventStoreMethod = keyof EventStore;
 
@@ -35,9 +35,9 @@ export class SpyStore implements EventStore {
     return this.live.releaseEvent(messageId);
   }
 
-  async identify(id: string, traits: Record<string, unknown>): Promise<Profile> {
+  async identify(id: string, traits: Record<string, unknown>, stated?: StatementOrigin): Promise<Profile> {
     this.enter('identify');
-    return this.live.identify(id, traits);
+    return this.live.identify(id, traits, stated);
   }
 
   /** The stored event with that messageId, looked up through the customer it belongs to. */
