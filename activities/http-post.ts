@@ -45,7 +45,8 @@ export { signBody } from './channels/http';
 /**
  * Builds `http_post`: POST a JSON body to a URL. The receiver gets `Idempotency-Key` (same on
  * every retry of the step, so it can drop duplicates) and, when UNBROKEN_WEBHOOK_SECRET is set,
- * `X-Unbroken-Signature` to prove the request came from us.
+ * `X-Unbroken-Timestamp` and `X-Unbroken-Signature` (HMAC of `<timestamp>.<body>`, the webhook
+ * channel's scheme) to prove the request came from us and is fresh.
  */
 function create(deps: ActivityDeps): (input: DoInput<HttpPostWith>) => Promise<{ status: number }> {
   return async function httpPost(call: DoInput<HttpPostWith>): Promise<{ status: number }> {
@@ -62,9 +63,8 @@ function create(deps: ActivityDeps): (input: DoInput<HttpPostWith>) => Promise<{
       idempotencyKey: call.idempotencyKey,
       secret: deps.webhookSecret,
       label: 'http_post',
-      // Receivers built against http_post verify an HMAC of the body alone; the timestamped
-      // scheme of the webhook channel would break them.
-      signatureScheme: 'body',
+      // The URL may be built from customer data: always checked against the private ranges.
+      destinations: { allow: deps.httpAllowPrivate ?? [] },
     });
     return { status };
   };

@@ -5,6 +5,7 @@ import type { ShortUnsubscribeLinks } from '../delivery/short-links';
 import type { SurveyLinkBuilder } from '../delivery/survey-tokens';
 import type { ProfileChanges, ProfileStore } from '../profiles/store';
 import type { Metrics } from '../observability/metrics';
+import type { AllowList } from './channels/destination';
 
 /** What every activity implementation may depend on; built once per worker. */
 export interface ActivityDeps {
@@ -21,6 +22,8 @@ export interface ActivityDeps {
   delivery?: DeliveryPolicy;
   /** Secret for `X-Unbroken-Signature` on outgoing webhooks (UNBROKEN_WEBHOOK_SECRET); unsigned when unset. */
   webhookSecret?: string;
+  /** Private addresses and hosts `http_post` may reach (UNBROKEN_HTTP_ALLOW_PRIVATE); none when absent. */
+  httpAllowPrivate?: AllowList;
   /** Counts sends, their durations and journey outcomes; absent: nothing is counted. */
   metrics?: Metrics;
 }
@@ -217,4 +220,9 @@ export interface DeliveryPolicy {
    * another within it; 0 switches that off. Absent: the default, 90 days.
    */
   surveyFatigueMs?: number;
+  /**
+   * Keyed hash of an address (privacy/hash.ts), to look it up among forgotten customers'
+   * addresses. Absent (a simulation): there is no forgotten list.
+   */
+  addressHash?: (channel: string, address: string) => string;
 }

@@ -1,15 +1,22 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { PERMANENT_DELIVERY_ERROR } from '../errors';
 import { DeliveryError } from '../mailer';
+import { bareHost, checkAddress, DestinationDenied, guardedLookup, type AllowList, type Resolver } from './destination';
 
 /**
  * HTTP delivery shared by every activity that POSTs to someone else's server (`do: http_post`,
- * the webhook channel, the Twilio SMS provider): URL checks, signing, timeouts and the one
- * classification of answers into "done", "retry later" and "never going to work".
+ * the webhook channel, the Twilio SMS provider): URL and destination checks, signing, timeouts
+ * and the one classification of answers into "done", "retry later" and "never going to work".
  *
  * Classification (see {@link postRequest}):
  * - 2xx: delivered.
+ * - a destination in a private, loopback or reserved range (./destination): refused before
+ *   connecting, `ApplicationFailure.nonRetryable(..., 'PermanentDeliveryError')`.
+ * - 3xx: permanent; redirects are never followed.
  * - 408, 429, 5xx, network errors, timeouts: retryable — a {@link DeliveryError} with
  *   `permanent: false`, or, when a 429/503 carries `Retry-After`, an `ApplicationFailure` with
  *   `nextRetryDelay` so Temporal waits as long as the receiver asked instead of its own backoff.
@@ -37,9 +44,6 @@ const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
  * and attempt limit decide.
  */
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
-
-/** How much of an error answer's body goes into the failure message: enough to diagnose, not a page. */
-const ERROR_BODY_CHARS = 200;
 
 /** HMAC-SHA256 of `payload` as `sha256=<hex>`; `payload` is the exact string that was signed. */
 export function signBody(secret: string, payload: string): string {
@@ -94,6 +98,13 @@ export function safeTarget(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 
+/**
+ * Where a request may go. URLs that journeys, templates or customer data produce are checked
+ * against the private ranges (./destination) with ops' allow list; a URL ops configured
+ * themselves (a provider's API base such as TWILIO_BASE_URL) is `trusted` and not checked.
+ */
+export type Destinations = { trusted: true } | { allow: AllowList; resolve?: Resolver };
+
 /** One POST, as {@link postRequest} sends it. */
 export interface HttpRequest {
   url: URL;
@@ -107,6 +118,13 @@ export interface HttpRequest {
    * answer is an operator's configuration problem (e.g. Twilio 401), not the message's fault.
    */
   retryableStatuses?: ReadonlySet<number>;
+  /** Where the request may go; private and loopback addresses are refused when absent. */
+  destinations?: Destinations;
+  /**
+   * A short, data-free reason read from an error answer (e.g. Twilio's numeric error code); the
+   * body itself is never kept, since it may echo personal data.
+   */
+  failureCode?: (body: string) => string | undefined;
 }
 
 /** A 2xx answer: its status and body text. */
@@ -115,29 +133,53 @@ export interface HttpAnswer {
   text: string;
 }
 
-/** POSTs once and classifies the outcome: returns on 2xx, throws a retryable or permanent failure otherwise. */
+/** The most of a 2xx answer's body that is read; providers answer with a few hundred bytes. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** A raw answer before classification. */
+interface RawAnswer {
+  status: number;
+  retryAfter: string | null;
+  /** The body, up to MAX_ANSWER_BYTES; only used for a 2xx or by `failureCode`. */
+  text: string;
+  /** Size of the body as received. */
+  bytes: number;
+}
+
+/**
+ * POSTs once and classifies the outcome: returns on 2xx, throws a retryable or permanent failure
+ * otherwise. Redirects are not followed (a 3xx is permanent): following one would carry the
+ * signature and body to a host nobody checked. A failure names the status and the size of the
+ * answer, never its body, which could hold anything and would be kept in Temporal's history.
+ */
 export async function postRequest(req: HttpRequest): Promise<HttpAnswer> {
   const target = safeTarget(req.url);
-  let response: Response;
+  const destinations = req.destinations ?? { allow: [] };
+  let answer: RawAnswer;
   try {
-    response = await fetch(req.url, {
-      method: 'POST',
-      headers: req.headers,
-      body: req.body,
-      signal: AbortSignal.timeout(req.timeoutMs),
-    });
+    if (!('trusted' in destinations)) checkAddressLiteral(req.url, destinations.allow);
+    answer = await send(req, destinations);
   } catch (err) {
+    if (err instanceof DestinationDenied) {
+      throw ApplicationFailure.nonRetryable(`${req.label} to ${target} refused: ${err.message}`, PERMANENT_DELIVERY_ERROR, {
+        host: err.host,
+        address: err.address,
+      });
+    }
     // The request may or may not have arrived; a retry is safe because the receiver dedupes
     // on the idempotency key.
     throw new DeliveryError(`${req.label} to ${target} failed: ${networkReason(err, req.timeoutMs)}`, false, undefined, errorCode(err));
   }
-  const text = await response.text().catch(() => '');
-  if (response.ok) return { status: response.status, text };
+  const { status, text } = answer;
+  if (status >= 200 && status < 300) return { status, text };
 
-  const { status } = response;
-  const summary = `${req.label} to ${target} answered ${status}${text ? `: ${text.slice(0, ERROR_BODY_CHARS)}` : ''}`;
+  const code = req.failureCode?.(text);
+  const summary = `${req.label} to ${target} answered ${status}${code ? ` (${code})` : ''}${answer.bytes > 0 ? ` (${answer.bytes} bytes not kept)` : ''}`;
+  if (status >= 300 && status < 400) {
+    throw ApplicationFailure.nonRetryable(`${summary}; redirects are not followed, point the URL at the final address`, PERMANENT_DELIVERY_ERROR, { status });
+  }
   if (status >= 500 || RETRYABLE_4XX.has(status) || req.retryableStatuses?.has(status)) {
-    const delayMs = RETRY_AFTER_STATUSES.has(status) ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+    const delayMs = RETRY_AFTER_STATUSES.has(status) ? retryAfterMs(answer.retryAfter) : undefined;
     if (delayMs === undefined) throw new DeliveryError(summary, false, status);
     throw ApplicationFailure.create({
       message: `${summary} (retry after ${Math.round(delayMs / 1000)} s)`,
@@ -148,6 +190,55 @@ export async function postRequest(req: HttpRequest): Promise<HttpAnswer> {
     });
   }
   throw ApplicationFailure.nonRetryable(summary, PERMANENT_DELIVERY_ERROR, { status });
+}
+
+/**
+ * A URL whose host is an IP address connects without a lookup, so it is checked here. WHATWG
+ * URL has already turned `2130706433`, `0x7f.1`, `017700000001` and `127.1` into `127.0.0.1`
+ * and `[::ffff:127.0.0.1]` into `[::ffff:7f00:1]`.
+ */
+function checkAddressLiteral(url: URL, allow: AllowList): void {
+  const host = bareHost(url.hostname);
+  if (isIP(host) !== 0) checkAddress(allow, host, host);
+}
+
+/** One POST over node:http(s), connecting only to addresses the guarded lookup checked. */
+function send(req: HttpRequest, destinations: Destinations): Promise<RawAnswer> {
+  const client = req.url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string> = {};
+  req.headers.forEach((value, name) => (headers[name] = value));
+  headers['content-length'] = String(Buffer.byteLength(req.body));
+  return new Promise<RawAnswer>((resolve, reject) => {
+    const request = client.request(req.url, {
+      method: 'POST',
+      headers,
+      agent: false,
+      ...('trusted' in destinations ? {} : { lookup: guardedLookup(destinations.allow, destinations.resolve) }),
+    });
+    // One deadline for connecting, sending and reading the answer.
+    const timer = setTimeout(() => request.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), req.timeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    request.on('error', fail);
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes <= MAX_ANSWER_BYTES) chunks.push(chunk);
+      });
+      response.on('error', fail);
+      response.on('end', () => {
+        clearTimeout(timer);
+        const retryAfter = response.headers['retry-after'];
+        resolve({ status, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, text: Buffer.concat(chunks).toString('utf8'), bytes });
+      });
+    });
+    request.end(req.body);
+  });
 }
 
 /** A JSON POST with idempotency key and, when a secret is given, a signature; see {@link postJson}. */
@@ -163,14 +254,10 @@ export interface JsonPost {
   secret?: string;
   /** Names the sender in failure messages. */
   label: string;
-  /**
-   * `timestamped` (default): signs `<timestamp>.<body>` and sends `X-Unbroken-Timestamp`.
-   * `body`: signs the body alone, the original `http_post` scheme, kept so existing receivers
-   * keep verifying.
-   */
-  signatureScheme?: 'timestamped' | 'body';
   /** Clock for the timestamp, in ms; tests pin it. */
   now?: () => number;
+  /** Where the request may go; see {@link Destinations}. */
+  destinations?: Destinations;
 }
 
 /**
@@ -192,17 +279,13 @@ export async function postJson(post: JsonPost): Promise<HttpAnswer> {
   headers.delete(TIMESTAMP_HEADER);
   headers.delete(SIGNATURE_HEADER);
   if (post.secret) {
-    if (post.signatureScheme === 'body') {
-      headers.set(SIGNATURE_HEADER, signBody(post.secret, post.body));
-    } else {
-      // A fresh timestamp per attempt: a retry an hour later must still pass the receiver's
-      // freshness check, while the unchanged Idempotency-Key lets it drop the duplicate.
-      const timestamp = String(Math.floor((post.now ?? Date.now)() / 1000));
-      headers.set(TIMESTAMP_HEADER, timestamp);
-      headers.set(SIGNATURE_HEADER, signBody(post.secret, signedString(timestamp, post.body)));
-    }
+    // A fresh timestamp per attempt: a retry an hour later must still pass the receiver's
+    // freshness check, while the unchanged Idempotency-Key lets it drop the duplicate.
+    const timestamp = String(Math.floor((post.now ?? Date.now)() / 1000));
+    headers.set(TIMESTAMP_HEADER, timestamp);
+    headers.set(SIGNATURE_HEADER, signBody(post.secret, signedString(timestamp, post.body)));
   }
-  return postRequest({ url, headers, body: post.body, timeoutMs: post.timeoutMs, label: post.label });
+  return postRequest({ url, headers, body: post.body, timeoutMs: post.timeoutMs, label: post.label, destinations: post.destinations });
 }
 
 /** `Retry-After` as milliseconds (delta-seconds or HTTP-date), clamped to [0, MAX_RETRY_AFTER_MS]; undefined when absent or unreadable. */
@@ -224,14 +307,15 @@ function networkReason(err: unknown, timeoutMs: number): string {
   return errorCode(err) ?? (err as { cause?: { message?: string } } | undefined)?.cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
-/** undici hides the socket error (`ECONNREFUSED`, `ENOTFOUND`, …) in `cause`. */
+/** The socket error (`ECONNREFUSED`, `ENOTFOUND`, …), on the error or, when wrapped, its `cause`. */
 function errorCode(err: unknown): string | undefined {
   if (isTimeout(err)) return 'ETIMEDOUT';
-  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
-/** AbortSignal.timeout rejects with a DOMException, which is not `instanceof Error` in every realm (e.g. jest's). */
+/** The request's deadline destroys it with an error named `TimeoutError`. */
 function isTimeout(err: unknown): boolean {
   return (err as { name?: unknown } | null)?.name === 'TimeoutError';
 }

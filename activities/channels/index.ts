@@ -5,9 +5,11 @@ export {
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   postJson,
+  postRequest,
   signBody,
   signedString,
   verifySignature,
+  type Destinations,
   type JsonPost,
 } from './http';
 export {
@@ -21,3 +23,4 @@ export {
   type TwilioOptions,
 } from './sms';
 export { WEBHOOK_TIMEOUT_MS, webhookSender, type WebhookOptions } from './webhook';
+export { DestinationDenied, deniedRange, parseAllowList, type AllowEntry, type AllowList, type Resolver } from './destination';

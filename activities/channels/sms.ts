@@ -112,6 +112,10 @@ export function twilioSmsProvider(options: TwilioOptions): SmsProvider {
         timeoutMs,
         label: 'twilio',
         retryableStatuses: TWILIO_RETRYABLE,
+        // TWILIO_BASE_URL is set by ops, not by journeys or customers; a test server or a
+        // provider inside the network is theirs to choose.
+        destinations: { trusted: true },
+        failureCode: twilioErrorCode,
       });
       return { providerId: messageSid(answer.text, message.idempotencyKey) };
     },
@@ -131,6 +135,16 @@ function messageSid(text: string, idempotencyKey: string): string {
     // fall through: accepted without a readable body
   }
   return `twilio-${keyDigest(idempotencyKey)}`;
+}
+
+/** Twilio's numeric error code (`21211`: invalid To number) from an error answer; its message may echo the number and is not kept. */
+function twilioErrorCode(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown } | null)?.code;
+    return typeof code === 'number' && Number.isSafeInteger(code) ? `Twilio error ${code}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A short, stable id for a side effect: the same on every retry of it. */

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { PERMANENT_DELIVERY_ERROR } from '../errors';
 import type { WebhookSender } from '../types';
+import type { AllowList, Resolver } from './destination';
 import { postJson, requireHttpUrl, safeTarget } from './http';
 
 /** Default time one webhook request may take: well inside sendMessage's 30 s start-to-close timeout. */
@@ -14,11 +15,16 @@ export interface WebhookOptions {
   timeoutMs?: number;
   /** Clock for the signature timestamp, in ms; tests pin it. */
   now?: () => number;
+  /** Private addresses and hosts ops allow (UNBROKEN_HTTP_ALLOW_PRIVATE); none by default. */
+  allowPrivate?: AllowList;
+  /** Host name resolver; the system's unless a test injects one. */
+  resolve?: Resolver;
 }
 
 /**
  * The webhook channel: POSTs a rendered template body (JSON text) to the template's URL, with
- * `Idempotency-Key` and the timestamped `X-Unbroken-Signature`. A single attempt: the caller's
+ * `Idempotency-Key` and the timestamped `X-Unbroken-Signature`, never to a private address
+ * unless ops allow it and never following a redirect. A single attempt: the caller's
  * Temporal retry policy provides the backoff, steered by the classification in `./http`.
  */
 export function webhookSender(options: WebhookOptions = {}): WebhookSender {
@@ -44,6 +50,8 @@ export function webhookSender(options: WebhookOptions = {}): WebhookSender {
         secret: options.secret,
         label: 'webhook',
         now: options.now,
+        // The URL is rendered from the template and may carry customer data: always checked.
+        destinations: { allow: options.allowPrivate ?? [], resolve: options.resolve },
       });
       return { status };
     },

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { httpPost, input as httpPostInput, signBody } from '../../activities/http-post';
+import { parseAllowList, verifySignature } from '../../activities/channels';
 import { captureMailer } from '../../activities/mailer';
 import type { ActivityDeps, DoInput } from '../../activities/types';
 import type { SqliteProfileStore } from '../../profiles/sqlite';
@@ -45,8 +46,11 @@ afterEach(async () => {
   await cleanup();
 });
 
+/** The receiver runs on loopback, which http_post may reach only when ops allow it. */
+const LOOPBACK = parseAllowList('127.0.0.1').entries;
+
 function deps(extra: Partial<ActivityDeps> = {}): ActivityDeps {
-  return { store, mailer: captureMailer(), mailFrom: 'shop@example.com', ...extra };
+  return { store, mailer: captureMailer(), mailFrom: 'shop@example.com', httpAllowPrivate: LOOPBACK, ...extra };
 }
 
 function call(withBlock: HttpPostWith): DoInput<HttpPostWith> {
@@ -60,7 +64,7 @@ function call(withBlock: HttpPostWith): DoInput<HttpPostWith> {
 }
 
 describe('http_post', () => {
-  it('POSTs the with body as JSON, unrendered, with the Idempotency-Key and an HMAC signature of the exact body', async () => {
+  it('POSTs the with body as JSON, unrendered, with the Idempotency-Key and an HMAC signature of "<timestamp>.<body>"', async () => {
     const run = httpPost.create(deps({ webhookSecret: 'shh' }));
     const result = await run(
       call({
@@ -78,8 +82,13 @@ describe('http_post', () => {
     expect(request?.headers['content-type']).toBe('application/json');
     expect(request?.headers['x-team']).toBe('growth');
     expect(request?.headers['idempotency-key']).toBe('journey:abandoned-cart:c1/v1abc/notify-crm');
-    expect(request?.headers['x-unbroken-signature']).toBe(signBody('shh', request?.body ?? ''));
-    expect(request?.headers['x-unbroken-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    const timestamp = request?.headers['x-unbroken-timestamp'] as string;
+    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(60);
+    expect(request?.headers['x-unbroken-signature']).toBe(signBody('shh', `${timestamp}.${request?.body ?? ''}`));
+    const signature = request?.headers['x-unbroken-signature'] as string;
+    expect(verifySignature({ secret: 'shh', body: request?.body ?? '', timestamp, signature })).toBe(true);
+    // A receiver checking the window refuses the same request replayed ten minutes later.
+    expect(verifySignature({ secret: 'shh', body: request?.body ?? '', timestamp, signature, nowMs: Date.now() + 600_000 })).toBe(false);
   });
 
   it('sends no signature header when no webhook secret is configured', async () => {
@@ -94,7 +103,7 @@ describe('http_post', () => {
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect((error as ApplicationFailure).nonRetryable).toBe(true);
     expect((error as ApplicationFailure).type).toBe('PermanentDeliveryError');
-    expect((error as Error).message).toBe(`http_post to ${base}/x answered 422: nope`);
+    expect((error as Error).message).toBe(`http_post to ${base}/x answered 422 (4 bytes not kept)`);
   });
 
   it.each([500, 503, 408, 429])('throws a retryable error on %i', async (status) => {
@@ -114,6 +123,21 @@ describe('http_post', () => {
     expect(error).not.toBeInstanceOf(ApplicationFailure);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
   });
+});
+
+describe('http_post destinations', () => {
+  it.each(['http://127.0.0.1', 'http://[::ffff:127.0.0.1]', 'http://0x7f.1', 'http://localhost'])(
+    'refuses %s without ops allowing it, as a permanent failure, and sends nothing',
+    async (origin) => {
+      const port = new URL(base).port;
+      const error = await httpPost.create(deps({ httpAllowPrivate: undefined }))(call({ url: `${origin}:${port}/x?key=k` })).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApplicationFailure);
+      expect((error as ApplicationFailure).nonRetryable).toBe(true);
+      expect((error as Error).message).toMatch(/^http_post to http:\/\/\S+\/x refused: .*loopback address/);
+      expect((error as Error).message).not.toContain('key=k');
+      expect(received).toHaveLength(0);
+    },
+  );
 });
 
 describe('http_post input schema', () => {

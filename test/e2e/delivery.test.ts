@@ -54,7 +54,8 @@ useLiveSystem(
     temporal: devServerEnv,
     definitions: () => path.join(tmp, 'definitions'),
     taskQueue: 'delivery-e2e',
-    env: () => ({ UNBROKEN_WEBHOOK_SECRET: WEBHOOK_SECRET, UNBROKEN_FREQUENCY_CAPS: 'email:marketing:5/24h,email:launch:1/24h' }),
+    // The webhook receiver listens on loopback, which outgoing requests reach only when allowed.
+    env: () => ({ UNBROKEN_WEBHOOK_SECRET: WEBHOOK_SECRET, UNBROKEN_HTTP_ALLOW_PRIVATE: '127.0.0.1', UNBROKEN_FREQUENCY_CAPS: 'email:marketing:5/24h,email:launch:1/24h' }),
   },
   (servers) => {
     ({ smtp, live, system } = servers);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
+import { parseAllowList } from '../../activities/channels';
 import { createActivities } from '../../activities/index';
 import { smtpMailer } from '../../activities/mailer';
 import type { DeliveryPolicy, SendMessageInput } from '../../activities/types';
@@ -91,6 +92,8 @@ async function run(journeyId: string, event: string, opts: RunOptions): Promise<
     store,
     mailer: opts.mailer ?? smtpMailer(smtp.url),
     mailFrom: 'Shop <shop@example.com>',
+    // The webhook fixture posts to this test's receiver on loopback, which ops must allow.
+    httpAllowPrivate: parseAllowList('127.0.0.1').entries,
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
   });
   if (opts.wrapSend) activities.sendMessage = opts.wrapSend(activities.sendMessage as (i: SendMessageInput) => Promise<unknown>);

@@ -57,7 +57,9 @@ describe('twilio SMS provider', () => {
     expect((error as ApplicationFailure).nonRetryable).toBe(true);
     expect((error as ApplicationFailure).type).toBe('PermanentDeliveryError');
     expect(error.message).toContain('answered 400');
-    expect(error.message).toContain('21211');
+    expect(error.message).toContain('Twilio error 21211');
+    // Twilio's message echoes the number; only the code is kept in the failure.
+    expect(error.message).not.toContain('+15005550001');
   });
 
   it.each([429, 500, 503, 401])('fails retryably on %i', async (status) => {

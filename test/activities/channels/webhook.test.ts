@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { webhookSender, verifySignature } from '../../../activities/channels';
+import { parseAllowList, webhookSender, verifySignature } from '../../../activities/channels';
 import { retryAfterMs } from '../../../activities/channels/http';
 import { DeliveryError } from '../../../activities/mailer';
 import { rejection, startReceiver, type Receiver } from './receiver';
@@ -19,8 +19,11 @@ afterEach(async () => {
   await receiver.close();
 });
 
+/** The receiver runs on loopback, which webhooks may reach only when ops allow it. */
+const LOOPBACK = parseAllowList('127.0.0.1').entries;
+
 function sender(options: { secret?: string; timeoutMs?: number } = {}) {
-  return webhookSender({ now: () => NOW_MS, ...options });
+  return webhookSender({ now: () => NOW_MS, allowPrivate: LOOPBACK, ...options });
 }
 
 describe('webhook channel', () => {
@@ -78,7 +81,7 @@ describe('webhook channel', () => {
     expect(error).not.toBeInstanceOf(ApplicationFailure);
     expect((error as DeliveryError).permanent).toBe(false);
     expect((error as DeliveryError).status).toBe(500);
-    expect(error.message).toBe(`webhook to ${receiver.base}/x answered 500: oops`);
+    expect(error.message).toBe(`webhook to ${receiver.base}/x answered 500 (4 bytes not kept)`);
 
     await expect(webhook.send(message)).resolves.toEqual({ status: 200 });
     expect(receiver.received.map((r) => r.headers['idempotency-key'])).toEqual([KEY, KEY]);
@@ -90,7 +93,7 @@ describe('webhook channel', () => {
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect((error as ApplicationFailure).nonRetryable).toBe(true);
     expect((error as ApplicationFailure).type).toBe('PermanentDeliveryError');
-    expect(error.message).toBe(`webhook to ${receiver.base}/gone answered ${status}: no such hook`);
+    expect(error.message).toBe(`webhook to ${receiver.base}/gone answered ${status} (12 bytes not kept)`);
   });
 
   it.each([408, 429, 502, 503])('fails retryably on %i without Retry-After', async (status) => {
@@ -142,6 +145,15 @@ describe('webhook channel', () => {
       expect((error as ApplicationFailure).nonRetryable).toBe(true);
       expect((error as ApplicationFailure).type).toBe('PermanentDeliveryError');
       expect(error.message).not.toContain('pw');
+    },
+  );
+
+  it.each(['http://127.0.0.1:9/x', 'http://[::ffff:7f00:1]:9/x', 'http://2130706433:9/x', 'http://169.254.169.254/latest/meta-data', 'http://localhost:9/x'])(
+    'refuses %s without ops allowing it, naming the host and the reason',
+    async (url) => {
+      const error = await rejection(webhookSender({ secret: 'shh' }).send({ url, body: '{}', idempotencyKey: KEY }));
+      expect((error as ApplicationFailure).nonRetryable).toBe(true);
+      expect(error.message).toMatch(/^webhook to http:\/\/\S+ refused: .* is a (loopback|link-local) address; /);
     },
   );
 
