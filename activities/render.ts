@@ -1,6 +1,7 @@
 import type { Template } from 'liquidjs';
 import type { TrackEvent } from '../compiler/plan';
 import type { Profile } from '../profiles/store';
+import { dropUnsafeLinks } from '../templating/links';
 import { hasLiquidMarkup, liquidEngines, type RenderMode } from '../templating/liquid';
 import type { JourneyContext } from './types';
 
@@ -75,13 +76,22 @@ export function renderContext(
   };
 }
 
-/** Renders one Liquid source; throws TemplateRenderError naming the missing variable, if any. */
+/**
+ * Renders one Liquid source; throws TemplateRenderError naming the missing variable, if any.
+ * HTML comes out with every link of an unsafe scheme (`javascript:`, `data:`, …) dropped, whether
+ * the author wrote it or a value filled it in (templating/links.ts).
+ */
 export async function renderTemplate(
   source: string,
   ctx: RenderContext,
   mode: RenderMode,
   where: RenderSource,
 ): Promise<string> {
+  const rendered = await renderLiquid(source, ctx, mode, where);
+  return mode === 'html' ? dropUnsafeLinks(rendered) : rendered;
+}
+
+async function renderLiquid(source: string, ctx: RenderContext, mode: RenderMode, where: RenderSource): Promise<string> {
   // Nothing to render: skip the engine (and its cache) for plain literals.
   if (!hasLiquidMarkup(source)) return source;
   try {
