@@ -4,6 +4,7 @@
  * Handlers only authenticate, validate and map errors; `ingest` does the work.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import zlib from 'node:zlib';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import type { z } from 'zod';
@@ -111,15 +112,37 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       const keyDigest = digest(deps.writeKey);
-      // onRequest runs before the body is read, so a caller without the key learns nothing about
-      // payload rules or limits and costs no parsing.
-      v1.addHook('onRequest', async (request, reply) => {
-        if (isAuthorized(request.headers.authorization, keyDigest)) return;
-        logApiError(request, 401, { field: 'authorization' }, 'missing or wrong write key');
+      const refuse = (request: FastifyRequest, reply: FastifyReply, field: string) => {
+        logApiError(request, 401, { field }, 'missing or wrong write key');
         return reply
           .code(401)
           .header('www-authenticate', 'Basic realm="unbroken"')
-          .send({ error: 'unauthorized', message: 'send the write key as the HTTP Basic user name (empty password)' });
+          .send({ error: 'unauthorized', message: 'send the write key as the HTTP Basic user name (empty password) or as "writeKey" in the JSON body' });
+      };
+      // A key in the header is checked in onRequest, before the body is read, so such a caller
+      // without the right key learns nothing about payload rules or limits and costs no parsing.
+      v1.addHook('onRequest', async (request, reply) => {
+        if (request.headers.authorization === undefined) return;
+        if (isAuthorized(request.headers.authorization, keyDigest)) return;
+        return refuse(request, reply, 'authorization');
+      });
+      v1.addHook('preParsing', async (request, _reply, payload) => decoded(request, payload));
+      // RudderStack's Node SDK gzips its JSON batches and its HTTP library labels them as a form;
+      // such a compressed "form" is read as the JSON it is. An uncompressed form stays refused (415).
+      const json = v1.getDefaultJsonParser('error', 'error');
+      v1.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (request, body, done) => {
+        if (request.headers['content-encoding'] === undefined) {
+          done(Object.assign(new Error('form bodies are not accepted'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 }), undefined);
+          return;
+        }
+        json(request, String(body), done);
+      });
+      // Without the header the key may be in the body as `writeKey`, where Segment's HTTP API also
+      // takes it (and `@segment/analytics-node` 2.x sends it); nothing is validated before it matches.
+      v1.addHook('preValidation', async (request, reply) => {
+        if (request.headers.authorization !== undefined) return;
+        if (bodyKeyMatches(request.body, keyDigest)) return;
+        return refuse(request, reply, 'writeKey');
       });
 
       const accept = async (calls: Call[]) => {
@@ -164,6 +187,12 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
     return reply.code(503).send({ error: 'unavailable', message: `${error.message}; retry the request`, stage: error.stage });
   }
   const code = 'code' in error ? error.code : undefined;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    // zlib could not inflate a `Content-Encoding: gzip`/`deflate` body.
+    logApiError(request, 400, { fields: ['body'] }, error.message);
+    const message = `the body is not valid ${String(request.headers['content-encoding'])} data (${error.message})`;
+    return reply.code(400).send({ error: 'invalid_request', message, issues: [{ field: 'body', message }] });
+  }
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       logApiError(request, 413, { field: 'body', limit: bodyLimit }, 'request body too large');
@@ -225,6 +254,36 @@ function digest(value: string): Buffer {
  * Accepts `Basic base64(<key>:)` (Segment; the password is ignored, as Segment does) and
  * `Bearer <key>`. Digests are compared so neither content nor length leaks through timing.
  */
+/** A stream as read from the socket, with what Fastify's body reader counts on it. */
+type Payload = NodeJS.ReadableStream & { receivedEncodedLength?: number };
+
+/**
+ * The body as JSON text: `Content-Encoding: gzip` or `deflate` is inflated (RudderStack's Node SDK
+ * gzips every batch), anything else but `identity` is refused with 415. Fastify applies the body
+ * limit to the inflated bytes, so a small bomb cannot inflate past UNBROKEN_MAX_BODY_BYTES.
+ */
+function decoded(request: FastifyRequest, payload: Payload): Payload {
+  const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity') return payload;
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
+    throw Object.assign(new Error(`Content-Encoding ${JSON.stringify(encoding)} is not accepted; send gzip, deflate or plain JSON`), {
+      statusCode: 415,
+      code: 'unsupported_media_type',
+    });
+  }
+  const inflated: Payload = payload.pipe(encoding === 'gzip' ? zlib.createGunzip() : zlib.createInflate());
+  // Fastify compares Content-Length with the bytes that arrived, not with the inflated ones.
+  inflated.receivedEncodedLength = 0;
+  payload.on('data', (chunk: Buffer) => (inflated.receivedEncodedLength = (inflated.receivedEncodedLength ?? 0) + chunk.length));
+  return inflated;
+}
+
+/** True when a JSON body carries the write key as `writeKey` (constant-time, like the header). */
+function bodyKeyMatches(body: unknown, keyDigest: Buffer): boolean {
+  const key = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { writeKey?: unknown }).writeKey : undefined;
+  return typeof key === 'string' && timingSafeEqual(digest(key), keyDigest);
+}
+
 function isAuthorized(header: string | undefined, keyDigest: Buffer): boolean {
   if (header === undefined) return false;
   const match = /^(Basic|Bearer)\s+(\S+)\s*$/i.exec(header);

@@ -7,6 +7,7 @@ jest.mock('cookie', () => ({
   },
 }));
 
+import { deflateSync, gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, DEFAULT_BODY_LIMIT_BYTES } from '../../api/server';
 import type { ReadyReport } from '../../api/types';
@@ -345,6 +346,66 @@ describe('authentication', () => {
     const { app } = await harness({ bodyLimitBytes: 100 });
     const res = await post(app, '/v1/batch', 'not json at all'.repeat(20), { authorization: 'Basic d3Jvbmc6' });
     expect(res.statusCode).toBe(401);
+  });
+
+  it('accepts the key as "writeKey" in the body, as Segment\'s HTTP API does, for batch, track and identify', async () => {
+    const { app, store } = await harness();
+    const noHeader = { 'content-type': 'application/json' };
+    const batch = { writeKey: WRITE_KEY, sentAt: NOW.toISOString(), batch: [{ type: 'track', userId: 'u1', event: 'e', messageId: 'm1' }] };
+    const inject = (url: string, body: unknown) => app.inject({ method: 'POST', url, headers: noHeader, payload: JSON.stringify(body) });
+    expect((await inject('/v1/batch', batch)).statusCode).toBe(200);
+    expect((await inject('/v1/track', { writeKey: WRITE_KEY, userId: 'u1', event: 'e2' })).statusCode).toBe(200);
+    expect((await inject('/v1/identify', { writeKey: WRITE_KEY, userId: 'u1', traits: { plan: 'pro' } })).statusCode).toBe(200);
+    expect(store.calls.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['a wrong body key', { writeKey: 'wk_wrong' }, undefined],
+    ['a prefix of the key in the body', { writeKey: 'wk_test' }, undefined],
+    ['a body key that is not a string', { writeKey: [WRITE_KEY] }, undefined],
+    ['the right body key behind a wrong header', { writeKey: WRITE_KEY }, `Basic ${Buffer.from('wk_wrong:').toString('base64')}`],
+  ])('answers 401 to %s and stores nothing', async (_name, extra, authorization) => {
+    const { app, store } = await harness();
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (authorization !== undefined) headers.authorization = authorization;
+    const res = await app.inject({ method: 'POST', url: '/v1/batch', headers, payload: JSON.stringify({ ...extra, batch: [{ type: 'track', userId: 'u1', event: 'e' }] }) });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ error: 'unauthorized' });
+    expect(store.calls).toEqual([]);
+  });
+
+  it('reads gzip and deflate bodies (RudderStack\'s SDK gzips every batch), the key inside them too', async () => {
+    const { app, store } = await harness();
+    const body = JSON.stringify({ writeKey: WRITE_KEY, batch: [{ type: 'track', userId: 'u1', event: 'zipped', messageId: 'z1' }] });
+    for (const [encoding, payload] of [['gzip', gzipSync(body)], ['deflate', deflateSync(body)], ['GZIP', gzipSync(body)]] as const) {
+      const res = await app.inject({ method: 'POST', url: '/v1/batch', headers: { 'content-type': 'application/json', 'content-encoding': encoding }, payload });
+      expect([encoding, res.statusCode]).toEqual([encoding, 200]);
+    }
+    expect(store.calls.length).toBeGreaterThan(0);
+  });
+
+  it('reads a gzipped batch labelled as a form, as RudderStack\'s Node SDK sends it', async () => {
+    const { app } = await harness();
+    const payload = gzipSync(JSON.stringify({ batch: [{ type: 'track', userId: 'u1', event: 'e', messageId: 'r1' }] }));
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip', authorization: BASIC };
+    expect((await app.inject({ method: 'POST', url: '/v1/batch', headers, payload })).statusCode).toBe(200);
+  });
+
+  it('limits the inflated size of a compressed body, refuses a corrupt one and an unknown encoding', async () => {
+    const { app, store } = await harness({ bodyLimitBytes: 4096 });
+    const send = (payload: Buffer | string, encoding: string) =>
+      app.inject({ method: 'POST', url: '/v1/batch', headers: { 'content-type': 'application/json', 'content-encoding': encoding, authorization: BASIC }, payload });
+    // 2 MB of JSON that gzips to about 2 KB: under the limit on the wire, far over it inflated.
+    const bomb = gzipSync(JSON.stringify({ batch: [{ type: 'track', userId: 'u1', event: 'e', properties: { blob: 'x'.repeat(2_000_000) } }] }));
+    expect(bomb.length).toBeLessThan(4096);
+    const big = await send(bomb, 'gzip');
+    expect(big.statusCode).toBe(413);
+    const corrupt = await send(Buffer.concat([gzipSync('{"batch":[]}').subarray(0, 10), Buffer.from('garbage')]), 'gzip');
+    expect(corrupt.statusCode).toBe(400);
+    expect(corrupt.json()).toMatchObject({ error: 'invalid_request', issues: [{ field: 'body' }] });
+    const brotli = await send('{"batch":[]}', 'br');
+    expect(brotli.statusCode).toBe(415);
+    expect(store.calls).toEqual([]);
   });
 
   it('accepts the key as a Bearer token too', async () => {
