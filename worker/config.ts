@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { FrequencyCap } from '../activities/types';
+import { parseAllowList, type AllowList } from '../activities/channels/destination';
 import { DEFAULT_SURVEY_FATIGUE, parseSurveyFatigue } from '../activities/send/survey-fatigue';
 import { parseDuration } from '../compiler/durations';
 import { CONSENT_MODES, DEFAULT_CONSENT_MODES, type ConsentMode } from '../core/consent';
@@ -272,8 +273,20 @@ export const configSchema = z.object({
       group: 'Webhooks',
       unset: 'requests go out unsigned',
       details:
-        'Each request of the `webhook` channel and `do: http_post` carries `X-Unbroken-Signature: sha256=<HMAC-SHA256 of the body>`. ' +
+        'Each request of the `webhook` channel and `do: http_post` carries `X-Unbroken-Timestamp: <unix seconds>` and ' +
+        '`X-Unbroken-Signature: sha256=<HMAC-SHA256 of "<timestamp>.<body>">`; receivers refuse stale timestamps to stop replays. ' +
         'Generate one with `openssl rand -hex 32`.',
+    },
+  ),
+  UNBROKEN_HTTP_ALLOW_PRIVATE: documented(
+    z.string().default(''),
+    'private, loopback or reserved destinations the `webhook` channel and `do: http_post` may reach: networks, addresses or host names, comma-separated',
+    {
+      group: 'Webhooks',
+      unset: 'no exceptions: 127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 100.64.0.0/10, ::1, fc00::/7, fe80::/10 and other reserved ranges are refused',
+      details:
+        'E.g. `10.20.0.0/16,hooks.internal`. Every address a URL\'s host resolves to is checked before connecting, and the connection goes to ' +
+        'the address checked. A host name entry allows whatever it resolves to. Twilio (`TWILIO_BASE_URL`) is set by ops and not checked.',
     },
   ),
   UNBROKEN_DATA_DIR: documented(z.string().min(1).default('.data'), 'folder for local state, including the SQLite profile store', DATA),
@@ -516,6 +529,8 @@ export type Config = {
   definitionsDir: string;
   defaultTimezone: string;
   webhookSecret?: string;
+  /** UNBROKEN_HTTP_ALLOW_PRIVATE: destinations in private ranges that webhooks and http_post may reach. */
+  httpAllowPrivate: AllowList;
   metricsAddress?: string;
   /** LOG_LEVEL; absent: each command's own default (observability/log.ts). */
   logLevel?: LogLevel;
@@ -604,6 +619,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const consent = parseConsentDefaults(e.UNBROKEN_CONSENT_DEFAULTS);
   problems.push(...consent.problems);
   const sms = smsConfig(e, problems);
+  const httpAllow = parseAllowList(e.UNBROKEN_HTTP_ALLOW_PRIVATE);
+  problems.push(...httpAllow.problems);
   const cached = e.UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS;
   if (cached !== undefined && cached > 0 && (e.UNBROKEN_WORKER_MAX_WORKFLOW_TASKS ?? 0) > cached) {
     problems.push(
@@ -643,6 +660,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     definitionsDir: e.UNBROKEN_DEFINITIONS,
     defaultTimezone: e.UNBROKEN_DEFAULT_TIMEZONE,
     webhookSecret: e.UNBROKEN_WEBHOOK_SECRET,
+    httpAllowPrivate: httpAllow.entries,
     metricsAddress: e.UNBROKEN_METRICS_ADDRESS,
     logLevel: e.LOG_LEVEL,
     workerLimits: {

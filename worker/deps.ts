@@ -44,8 +44,9 @@ export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer
     mailer,
     mailFrom: config.mailFrom,
     webhookSecret: config.webhookSecret,
+    httpAllowPrivate: config.httpAllowPrivate,
     sms,
-    webhook: webhookSender({ secret: config.webhookSecret }),
+    webhook: webhookSender({ secret: config.webhookSecret, allowPrivate: config.httpAllowPrivate }),
     delivery: {
       caps: config.frequencyCaps,
       consentModes: config.consentModes,
