@@ -26,6 +26,19 @@ const files: Record<string, string> = {
   'journeys/consent-hello.yaml': 'journey: consent-hello\ntrigger:\n  event: hello_due\nre_entry: always\nsteps:\n  - id: hello\n    send: consent-hello\n',
   'journeys/consent-promo.yaml': 'journey: consent-promo\ntrigger:\n  event: promo_due\nre_entry: always\nsteps:\n  - id: promo\n    send: consent-promo\n',
   'journeys/consent-offer.yaml': 'journey: consent-offer\ntrigger:\n  event: offer_seen\nre_entry: 30d\nsteps:\n  - id: offer\n    send: consent-offer\n',
+  'journeys/consent-watch.yaml': [
+    'journey: consent-watch',
+    'trigger: { event: watch_started }',
+    're_entry: always',
+    'exit_when:',
+    '  - event: preferences_saved',
+    '    where: { consent.email.marketing: subscribed }',
+    'steps:',
+    '  - wait: 4s',
+    '  - id: promo',
+    '    send: consent-promo',
+    '',
+  ].join('\n'),
   'templates/consent-hello.yaml': 'template: consent-hello\nchannel: email\nsubject: Hello\ntext: Nice to meet you.\n',
   'templates/consent-promo.yaml': 'template: consent-promo\nchannel: email\nsubject: Spring promotion\ntext: Twenty percent off.\n',
   'templates/consent-offer.yaml': 'template: consent-offer\nchannel: email\nsubject: An offer\ntext: Just for you.\n',
@@ -162,6 +175,35 @@ describe('an explicit unsubscribe is never undone by a change older than it', ()
     expect(await system.store.subscription('uma', 'email', 'marketing')).toBe('unsubscribed');
     expect((await system.store.consentHistory('uma')).map((c) => c.source)).toEqual(['identify', 'one_click']);
     expect(await promoGoesOut('uma')).toBe(false);
+  });
+});
+
+describe('a running journey hears consent as the store holds it', () => {
+  async function watching(customer: string): Promise<void> {
+    await post('track', { userId: customer, event: 'watch_started' });
+    await until(`${customer} inside consent-watch`, async () =>
+      (await customerStatus(system.store, customer)).journeys.some((j) => j.journey === 'consent-watch' && !j.outcome) ? true : undefined,
+    );
+  }
+
+  test('an identify dated before the unsubscribe does not satisfy an exit_when on consent: the run goes on and skips the promotion', async () => {
+    const t = await unsubscribedByLink('abel');
+    await watching('abel');
+    await post('identify', { userId: 'abel', timestamp: iso(t - HOUR), traits: { subscriptions: { email: { marketing: true } } } });
+    await post('track', { userId: 'abel', event: 'preferences_saved' });
+    const [run] = await ended('abel', 'consent-watch');
+    expect(run.outcome).toBe('completed');
+    expect(run.steps.find((s) => s.step === 'promo')).toMatchObject({ kind: 'skipped', detail: expect.objectContaining({ reason: 'unsubscribed' }) });
+    expect(subjectsTo('abel@example.com')).toEqual(['Hello']);
+  });
+
+  test('an identify dated after the unsubscribe does: the run exits', async () => {
+    await unsubscribedByLink('bea');
+    await watching('bea');
+    await post('identify', { userId: 'bea', traits: { subscriptions: { email: { marketing: true } } } });
+    await post('track', { userId: 'bea', event: 'preferences_saved' });
+    const [run] = await ended('bea', 'consent-watch');
+    expect(run.outcome).toBe('exited');
   });
 });
 
