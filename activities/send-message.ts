@@ -36,7 +36,8 @@ export const policy: ActivityPolicy = {
  *
  * Checks, in order (the first that fails decides, and is recorded as the skip reason): the
  * channel has a provider (`channel_unavailable`); the customer has an address for the channel
- * (`no_address`); the address is not suppressed (`suppressed`); the customer is subscribed to
+ * (`no_address`); the address is not suppressed (`suppressed`); the address is not a forgotten
+ * customer's without new consent (`forgotten`, send/forgotten.ts); the customer is subscribed to
  * the category, transactional mail excepted (`unsubscribed`); the template renders
  * (`template_error`); a survey passes the survey fatigue rule (`survey_fatigue`, see
  * send/survey-fatigue.ts); a frequency-cap slot is free (`frequency_cap`, or `deferred` with

@@ -15,6 +15,7 @@ import type { PartHealth } from '../health/probes';
 import type { EventRouter, EventStore, ReadyReport } from './types';
 import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 import { registerSurvey, SURVEY_MAX_PARAM_LENGTH, type SurveyDeps } from './survey';
+import { adminRoutes, type AdminDeps } from './admin';
 import type { ProcessMetrics } from '../observability/metrics';
 import { countAccepted, registerHttpMetrics } from '../observability/metrics-http';
 import type { Logger } from '../observability/log';
@@ -44,6 +45,8 @@ export interface ApiDeps {
   survey?: SurveyDeps;
   /** Serves `POST /v1/suppressions` (bounces and complaints from a provider). Absent: no such route. */
   suppressions?: Pick<DeliveryStore, 'suppress'>;
+  /** Serves the privacy routes behind the admin key (api/admin.ts). Absent: no such routes. */
+  admin?: AdminDeps;
   /** Counts requests and events, and serves them on `GET /metrics`. Absent: no counting, no such route. */
   metrics?: ProcessMetrics;
 }
@@ -108,6 +111,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // Answers become events through the same ingestion (routing, metrics, re-drive) as /v1 calls.
     await registerSurvey(app, { ...deps.survey, now: deps.survey.now ?? ingestDeps.now }, ingestDeps);
   }
+
+  // Their own context under /v1, so the write key's hook never applies to them, nor theirs to events.
+  if (deps.admin !== undefined) await app.register(adminRoutes(deps.admin), { prefix: '/v1' });
 
   await app.register(
     async (v1) => {

@@ -19,6 +19,8 @@ import { ProfileStoreError, type JourneyStats } from '../profiles/index';
 import { doctor, formatDoctor } from './doctor';
 import { formatFeedback, PERIODS, readFeedback, type Period } from './feedback';
 import { formatMigrate, migrate } from './migrate';
+import { exportFromCli, forgetFromCli, formatForget } from './privacy';
+import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
 import { startBanner, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 
@@ -32,6 +34,8 @@ const USAGE = `Usage:
   unbroken pause <journey-id>
   unbroken resume <journey-id>
   unbroken status --user ID [--json]
+  unbroken forget --user ID [--json]
+  unbroken export --user ID
   unbroken stats <journey-id> [--json]
   unbroken feedback [--survey ID] [--journey ID] [--by day|week|month] [--since ISO] [--json]
   unbroken worker
@@ -281,6 +285,26 @@ async function statusCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function forgetCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  if (positionals.length || values.user === undefined) throw new UsageError('forget needs --user ID');
+  const report = await forgetFromCli(loadConfig(), values.user);
+  write(values.json ? JSON.stringify(report) : formatForget(report));
+  return 0;
+}
+
+async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { user: { type: 'string' } }, allowPositionals: true });
+  if (positionals.length || values.user === undefined) throw new UsageError('export needs --user ID');
+  const document = await exportFromCli(loadConfig(), values.user);
+  if (document === undefined) {
+    process.stderr.write(`unbroken: nothing is held about customer ${JSON.stringify(values.user)}\n`);
+    return 1;
+  }
+  write(JSON.stringify(document, null, 2));
+  return 0;
+}
+
 async function statsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('stats needs exactly one journey id');
@@ -349,6 +373,10 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'stats':
         return await statsCommand(rest);
+      case 'forget':
+        return await forgetCommand(rest);
+      case 'export':
+        return await exportCommand(rest);
       case 'feedback':
         return await feedbackCommand(rest);
       case 'worker':
@@ -367,6 +395,14 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`unbroken: ${(err as Error).message}\n\n${USAGE}\n`);
       return 2;
+    }
+    if (err instanceof InvalidCustomerIdError) {
+      process.stderr.write(`unbroken: --user ${err.message.replace(/^id: /, '')}\n`);
+      return 2;
+    }
+    if (err instanceof RunsNotEndedError) {
+      process.stderr.write(`unbroken: ${err.message}; nothing was erased (is Temporal up? TEMPORAL_ADDRESS), run it again\n`);
+      return 1;
     }
     if (err instanceof InvalidDefinitionsError) {
       for (const line of err.lines) process.stderr.write(`${line}\n`);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Client, type Connection } from '@temporalio/client';
+import { adminKey } from '../api/admin';
 import { buildApi } from '../api/server';
 import { smtpMailer } from '../activities/mailer';
 import { startMailCatcher } from '../mailcatcher/index';
@@ -15,6 +16,8 @@ import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
 import { HealthMonitor, smtpProbe, storeProbe, temporalProbe, throttled } from '../health/probes';
+import { addressHasher } from '../privacy/hash';
+import { RetentionSweeper } from '../privacy/retention';
 import { Redriver } from '../routing/redrive';
 import { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
@@ -44,6 +47,9 @@ export interface RunningSystem {
   writeKey: string;
   /** True when the write key came from UNBROKEN_WRITE_KEY: it is the operator's, and never printed. */
   writeKeyFromEnv: boolean;
+  /** The admin key of the privacy routes (api/admin.ts); printed only when generated, like the write key. */
+  adminKey: string;
+  adminKeyFromEnv: boolean;
   /** What start published; absent when it published nothing (`deploy: false`). */
   deployed?: DeployResult;
   /** The journeys live once started, and where the definitions folder differs from them. */
@@ -154,6 +160,12 @@ export async function startSystem(
     redriver.start();
     stops.push(() => redriver.stop());
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
+    const admin = adminKey(config);
+    if (config.retentionDays !== undefined) {
+      const retention = new RetentionSweeper({ store, days: config.retentionDays });
+      retention.start();
+      stops.push(() => retention.stop());
+    }
     const api = await buildApi({
       store,
       router,
@@ -163,6 +175,7 @@ export async function startSystem(
       unsubscribe: { secret: unsubscribeSecret(config), store },
       survey: { secret: unsubscribeSecret(config), store, graceMs: config.surveyGraceMs },
       suppressions: store,
+      admin: { key: admin, store, hashAddress: addressHasher(unsubscribeSecret(config)), temporal: async () => client },
       metrics,
       ready: () => readiness(health.report(), worker.getState() === 'RUNNING'),
     });
@@ -180,6 +193,8 @@ export async function startSystem(
       metricsUrl,
       writeKey,
       writeKeyFromEnv: config.writeKey !== undefined,
+      adminKey: admin,
+      adminKeyFromEnv: config.adminKey !== undefined,
       deployed,
       live,
       definitionsDir: opts.definitionsDir,
@@ -238,6 +253,7 @@ export function startBanner(s: RunningSystem): string {
     `  event API        ${s.apiUrl}  (listening on ${s.apiListening}; ${key})`,
     `  Temporal         ${s.temporalAddress}${s.temporalUiUrl ? `  (Web UI: ${s.temporalUiUrl})` : ''}`,
   ];
+  lines.push(`  admin key        ${s.adminKeyFromEnv ? 'from UNBROKEN_ADMIN_KEY' : s.adminKey}  (Authorization: Bearer; forget and export, docs/privacy.md)`);
   if (s.mailUrl) lines.push(`  mail catcher     ${s.mailUrl}`);
   if (s.metricsUrl) lines.push(`  metrics, health  ${s.metricsUrl}  (/metrics, /healthz, /readyz)`);
   const [journeys, ...notes] = formatLiveJourneys(s.live, s.definitionsDir);

@@ -1,7 +1,7 @@
 /**
  * The right to erasure, one code path for `DELETE /v1/customers/{id}` and `unbroken forget`:
  * end the person's running journeys in Temporal first (so no activity of theirs writes after the
- * erase), then erase everything the store holds about them in one transaction, keeping only keyed
+ * erase) and delete the histories of all their runs from the namespace, then erase everything the store holds about them in one transaction, keeping only keyed
  * hashes of their addresses (privacy/hash.ts) so the same address is not mailed again without new
  * consent. See docs/privacy.md for what is kept and why.
  */
@@ -12,6 +12,8 @@ import type { ForgetCounts, LiveStore } from '../profiles/store';
 const MAX_ID_LENGTH = 512;
 /** Deadline of each terminate call. */
 const TEMPORAL_TIMEOUT_MS = 10_000;
+/** gRPC status of a workflow execution Temporal does not have (any more). */
+const GRPC_NOT_FOUND = 5;
 /** Written into the closed run's history: no customer data, only why it ended. */
 const TERMINATE_REASON = 'forgotten: the customer asked to be erased';
 
@@ -46,6 +48,11 @@ export interface ForgetReport {
   customer: string;
   ids: string[];
   runsEnded: { journey: string; workflowId: string; temporal: RunEnding }[];
+  /**
+   * Temporal's own histories of the person's runs (their inputs, signals and activity results):
+   * deleted from the namespace, or listed when Temporal refused (delete them by hand, docs/privacy.md).
+   */
+  histories: { deleted: number; notDeleted: string[] };
   erased: ForgetCounts;
   /** Keyed hashes kept per channel (the addresses themselves are gone). */
   forgottenAddresses: Record<string, number>;
@@ -56,23 +63,31 @@ export function parseCustomerId(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new InvalidCustomerIdError('id: must be a non-empty customer id');
   if (value.length > MAX_ID_LENGTH) throw new InvalidCustomerIdError(`id: longer than ${MAX_ID_LENGTH} characters`);
   // Control characters and lone surrogates are never part of an id the event API stored.
-  if (/[\u0000-\u001f\u007f]/.test(value) || !value.isWellFormed()) throw new InvalidCustomerIdError('id: holds control characters or broken Unicode');
+  if (/[\u0000-\u001f\u007f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(value)) throw new InvalidCustomerIdError('id: holds control characters or broken Unicode');
   return value;
 }
 
 /** Ends the person's open runs, then erases them. Throws RunsNotEndedError (nothing erased) when Temporal cannot be reached. */
 export async function forgetCustomer(deps: PrivacyDeps, rawId: unknown): Promise<ForgetReport> {
   const id = parseCustomerId(rawId);
-  const runs = await deps.store.activeEnrolments(id);
+  const runs = await deps.store.enrolmentsFor(id);
   const runsEnded: ForgetReport['runsEnded'] = [];
+  const histories: ForgetReport['histories'] = { deleted: 0, notDeleted: [] };
   if (runs.length > 0) {
     let client: Client;
     try {
       client = await deps.temporal();
     } catch (err) {
-      throw new RunsNotEndedError(`cannot reach Temporal to end ${runs.length} running journey(s): ${(err as Error).message}`, { cause: err });
+      throw new RunsNotEndedError(`cannot reach Temporal to end the customer's journeys: ${(err as Error).message}`, { cause: err });
     }
-    for (const run of runs) runsEnded.push({ journey: run.journeyId, workflowId: run.workflowId, temporal: await endRun(client, run.workflowId) });
+    for (const run of runs.filter((r) => r.endedAt === undefined)) {
+      runsEnded.push({ journey: run.journeyId, workflowId: run.workflowId, temporal: await endRun(client, run.workflowId) });
+    }
+    // Every run is closed now, so each history may go; one Temporal keeps is listed, not fatal.
+    for (const run of runs) {
+      if (await deleteHistory(client, run.workflowId)) histories.deleted += 1;
+      else histories.notDeleted.push(run.workflowId);
+    }
   }
   const at = (deps.now?.() ?? new Date()).toISOString();
   const result = await deps.store.forgetCustomer({ id, at, hashAddress: deps.hashAddress });
@@ -81,9 +96,22 @@ export async function forgetCustomer(deps: PrivacyDeps, rawId: unknown): Promise
     customer: result.customer,
     ids: result.ids,
     runsEnded,
+    histories,
     erased: result.erased,
     forgottenAddresses: result.forgottenAddresses,
   };
+}
+
+/** Deletes a closed run's history from the namespace; true when it is gone (or was already). */
+async function deleteHistory(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + TEMPORAL_TIMEOUT_MS, () =>
+      client.workflowService.deleteWorkflowExecution({ namespace: client.options.namespace, workflowExecution: { workflowId } }),
+    );
+    return true;
+  } catch (err) {
+    return (err as { code?: number }).code === GRPC_NOT_FOUND;
+  }
 }
 
 /** Terminates a run (no cleanup code of the journey runs: it would write about the person again). */

@@ -395,6 +395,15 @@ export const configSchema = z.object({
     'event API write key, sent Segment style as the HTTP Basic user name (empty password); at least 16 characters',
     { ...API, unset: 'generated into `.data/write-key`', details: '`unbroken start` prints a generated key; one set here is never printed.' },
   ),
+  UNBROKEN_ADMIN_KEY: documented(
+    z.string().min(24, 'must be at least 24 characters, e.g. from `openssl rand -hex 24`').optional(),
+    'admin key for the privacy routes (`DELETE /v1/customers/{id}`, `GET /v1/customers/{id}/export`), sent as `Authorization: Bearer <key>`; at least 24 characters',
+    {
+      ...API,
+      unset: 'generated into `.data/admin-key`',
+      details: 'Never the write key: a client that may send events must not be able to read or erase customers. `unbroken start` prints a generated key; one set here is never printed.',
+    },
+  ),
   UNBROKEN_MAX_BODY_BYTES: documented(
     z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(512 * 1024),
     'largest request body the event API accepts, in bytes; larger ones get 413',
@@ -440,6 +449,16 @@ export const configSchema = z.object({
       details:
         'Changing it invalidates every signed link already sent (short `/u/` links are stored codes and stay valid). The generated one is reused on later starts; one shared key lets ' +
         'links signed by one machine\'s worker verify at every machine\'s API. Generate one with `openssl rand -hex 32`.',
+    },
+  ),
+  UNBROKEN_RETENTION_DAYS: documented(
+    z.coerce.number().int().min(1, 'must be a whole number of days, at least 1').max(36500).optional(),
+    'days after which routed events are deleted and the rendered content of messages is erased (see docs/privacy.md)',
+    {
+      ...DATA,
+      unset: 'kept until a customer is forgotten',
+      details:
+        'Swept hourly, in batches, by `unbroken start`. Unrouted events are never deleted; a message keeps its row and status (so a retried send still finds it), without recipient, subject or body.',
     },
   ),
   UNBROKEN_UNSUBSCRIBE_TTL: documented(
@@ -540,6 +559,10 @@ export type Config = {
   host: string;
   port: number;
   writeKey?: string;
+  /** Admin key of the privacy routes (UNBROKEN_ADMIN_KEY); absent: `unbroken start` generates one into the data dir. */
+  adminKey?: string;
+  /** Retention of events and rendered messages in days (UNBROKEN_RETENTION_DAYS); absent: kept. */
+  retentionDays?: number;
   maxBodyBytes: number;
   /** Global frequency caps (UNBROKEN_FREQUENCY_CAPS); empty when `none`. */
   frequencyCaps: FrequencyCap[];
@@ -569,6 +592,7 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'TEMPORAL_API_KEY',
   'UNBROKEN_WEBHOOK_SECRET',
   'UNBROKEN_WRITE_KEY',
+  'UNBROKEN_ADMIN_KEY',
   'UNBROKEN_UNSUBSCRIBE_SECRET',
   'TWILIO_AUTH_TOKEN',
 ]);
@@ -671,6 +695,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     port: e.PORT,
     writeKey: e.UNBROKEN_WRITE_KEY,
+    adminKey: e.UNBROKEN_ADMIN_KEY,
+    retentionDays: e.UNBROKEN_RETENTION_DAYS,
     maxBodyBytes: e.UNBROKEN_MAX_BODY_BYTES,
     frequencyCaps: caps.caps,
     publicUrl: (e.UNBROKEN_PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/+$/, ''),

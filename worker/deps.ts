@@ -12,6 +12,7 @@ import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import type { ProfileStore } from '../profiles/store';
+import { addressHasher } from '../privacy/hash';
 import type { Config } from './config';
 
 /**
@@ -54,6 +55,7 @@ export function activityDeps(config: Config, store: ProfileStore, mailer: Mailer
       shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
       surveyLink: surveyLinkBuilder(config.publicUrl, secret, DEFAULT_SURVEY_LINK_TTL_MS),
       surveyFatigueMs: config.surveyFatigueMs,
+      addressHash: addressHasher(secret),
     },
   };
 }

@@ -8,6 +8,8 @@ export type SkipReason =
   | 'no_address'
   | 'invalid_address'
   | 'suppressed'
+  /** The address belonged to a forgotten customer and no new consent was stated since (send/forgotten.ts). */
+  | 'forgotten'
   | 'unsubscribed'
   | 'template_error'
   | 'channel_unavailable'

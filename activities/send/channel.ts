@@ -6,6 +6,7 @@ import type { ActivityDeps, DeliveryPolicy, PassedOverChannel } from '../types';
 import type { SendAttempt, SkipReason } from './attempt';
 import { renderText, where } from './outgoing';
 import { sendContext, type SendRenderContext } from './unsubscribe';
+import { forgottenWithoutConsent } from './forgotten';
 
 /** What the chosen channel needs to send: the render context, the recipient, the unsubscribe link. */
 export interface Chosen {
@@ -85,6 +86,7 @@ async function admit(attempt: SendAttempt, template: TemplatePlan): Promise<Chan
   const address = parsed.address;
   // Webhooks go to the operator's own endpoint, not to a customer address: nothing to suppress.
   if (channel !== 'webhook' && delivery && (await delivery.suppression(channel, address)) !== undefined) return { reason: 'suppressed' };
+  if (await forgottenWithoutConsent(attempt, channel, address)) return { reason: 'forgotten' };
   if (!attempt.transactional && !(await consentGiven(attempt, channel))) return { reason: 'unsubscribed' };
   return { passed: { ctx, address, unsubscribeUrl } };
 }
