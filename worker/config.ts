@@ -392,7 +392,7 @@ export const configSchema = z.object({
   ),
   UNBROKEN_WRITE_KEY: documented(
     z.string().min(16, 'must be at least 16 characters').optional(),
-    'event API write key, sent Segment style as the HTTP Basic user name (empty password); at least 16 characters',
+    'event API write key, sent Segment style as the HTTP Basic user name (empty password) or as `writeKey` in the JSON body; at least 16 characters',
     { ...API, unset: 'generated into `.data/write-key`', details: '`unbroken start` prints a generated key; one set here is never printed.' },
   ),
   UNBROKEN_ADMIN_KEY: documented(
