@@ -52,6 +52,22 @@ export function resolveExpressions(value: unknown, scope: Scope): unknown {
   return value;
 }
 
+/**
+ * Resolves `{{ path }}` in a URL so that a value cannot change the URL's structure: each value
+ * inserted next to other text is percent-encoded as one component (`../admin`, `a/b`, `?x=`, `#`
+ * and spaces stay inside their segment or parameter). A URL that is exactly one expression is
+ * the value itself, e.g. a webhook address from a trait; where it may point is checked when it is
+ * used, not here.
+ */
+export function resolveUrlExpressions(url: string, scope: Scope): unknown {
+  const whole = WHOLE_EXPRESSION.exec(url);
+  if (whole) return readPath(scope, whole[1]);
+  return url.replace(EXPRESSION, (_, path: string) => {
+    const found = readPath(scope, path);
+    return found === undefined || found === null ? '' : encodeURIComponent(String(found));
+  });
+}
+
 function toTime(value: unknown, nowMs: number): number | undefined {
   if (value !== null && typeof value === 'object' && 'relativeMs' in value) {
     return nowMs + Number((value as { relativeMs: number }).relativeMs);

@@ -29,7 +29,7 @@ export {
   type ConsentState,
   type ConsentStates,
 } from './consent';
-export { evaluate, readPath, resolveExpressions, type Scope } from './conditions';
+export { evaluate, readPath, resolveExpressions, resolveUrlExpressions, type Scope } from './conditions';
 export { datedWaitTarget, parseDateValue, type DatedWait, type DateTarget, type DateValue } from './dates';
 export { matchesEvent, triggerMatches } from './events';
 export { instanceKeyHash, instanceKeyOf, MAX_INSTANCE_KEY_LENGTH, type InstanceKey } from './instance-key';

@@ -5,8 +5,12 @@
  */
 import { Liquid } from 'liquidjs';
 
-/** `html` escapes every output value; `text` (subjects, text parts, addresses, data) does not. */
-export type RenderMode = 'html' | 'text';
+/**
+ * `html` escapes every output value; `url` percent-encodes it as one URL component, so a value
+ * cannot add path segments, a query or a fragment (`| raw` opts out); `text` (subjects, text
+ * parts, addresses, data) does neither.
+ */
+export type RenderMode = 'html' | 'text' | 'url';
 
 /**
  * Limits keep one hostile or careless template from stalling a worker: 100k characters is far
@@ -24,7 +28,7 @@ function createEngine(mode: RenderMode): Liquid {
     strictVariables: true,
     lenientIf: true,
     ownPropertyOnly: true,
-    outputEscape: mode === 'html' ? 'escape' : undefined,
+    outputEscape: mode === 'html' ? 'escape' : mode === 'url' ? (value: unknown) => encodeURIComponent(String(value)) : undefined,
     // An empty in-memory template map: `{% include %}`/`{% render %}` can never read files.
     templates: {},
     // Dates render in UTC unless the template names a zone (`| date: "%H:%M", profile.timezone`),
@@ -34,8 +38,8 @@ function createEngine(mode: RenderMode): Liquid {
   });
 }
 
-/** The engine for each mode; both parse the same way and differ only in output escaping. */
-export const liquidEngines: Readonly<Record<RenderMode, Liquid>> = { html: createEngine('html'), text: createEngine('text') };
+/** The engine for each mode; all parse the same way and differ only in output escaping. */
+export const liquidEngines: Readonly<Record<RenderMode, Liquid>> = { html: createEngine('html'), text: createEngine('text'), url: createEngine('url') };
 
 /** Whether `source` contains Liquid markup; text without any is used as is and never parsed. */
 export function hasLiquidMarkup(source: string): boolean {

@@ -4,7 +4,7 @@ import { consentState } from '../../profiles/rules';
 import { renderValues, TemplateRenderError } from '../render';
 import type { ActivityDeps, DeliveryPolicy, PassedOverChannel } from '../types';
 import type { SendAttempt, SkipReason } from './attempt';
-import { renderText, where } from './outgoing';
+import { renderText, renderUrl, where } from './outgoing';
 import { sendContext, type SendRenderContext } from './unsubscribe';
 import { forgottenWithoutConsent } from './forgotten';
 
@@ -103,7 +103,7 @@ async function addressFor(attempt: SendAttempt, template: TemplatePlan, ctx: Sen
     case 'sms':
       return input.to !== undefined ? (await renderText(template, input.to, ctx, 'to')).trim() : profile.phone?.trim();
     case 'webhook':
-      return template.url === undefined ? undefined : (await renderText(template, template.url, ctx, 'url')).trim();
+      return template.url === undefined ? undefined : (await renderUrl(template, template.url, ctx)).trim();
   }
 }
 

@@ -34,6 +34,17 @@ export function renderText(template: TemplatePlan, source: string, ctx: SendRend
 }
 
 /**
+ * Renders a template's `url`: values inserted next to other text are percent-encoded (Liquid's
+ * `url` mode), so `../admin` or `a?b#c` from a profile stays inside its segment. A url that is a
+ * single output, e.g. `{{ profile.webhook_url }}`, is the value itself: where it points is
+ * checked when the request is made (activities/channels/destination.ts).
+ */
+export function renderUrl(template: TemplatePlan, source: string, ctx: SendRenderContext): Promise<string> {
+  const single = /^\s*\{\{[^{}]*\}\}\s*$/.test(source);
+  return renderTemplate(source, ctx, single ? 'text' : 'url', where(template, 'url'));
+}
+
+/**
  * Renders the message for the chosen channel. A template that does not render skips the send
  * with `template_error`, so nobody receives "Hi ,"; any other error propagates.
  */

@@ -524,6 +524,28 @@ describe('webhook channel', () => {
     expect(webhook.sent).toEqual([{ url: 'https://crm.example.com/hooks/abandoned-cart', body, idempotencyKey: input.idempotencyKey }]);
   });
 
+  it.each([
+    ['../admin', 'https://crm.example.com/teams/..%2Fadmin/hook?ref=r1'],
+    ['a/b', 'https://crm.example.com/teams/a%2Fb/hook?ref=r1'],
+    ['x?admin=1#frag', 'https://crm.example.com/teams/x%3Fadmin%3D1%23frag/hook?ref=r1'],
+    ['sales team', 'https://crm.example.com/teams/sales%20team/hook?ref=r1'],
+  ])('percent-encodes a value inserted into the URL (%s), so it cannot change the path or query', async (team, url) => {
+    await store.identify('c1', { team, ref: 'r1' });
+    const webhook = fakeWebhook();
+    const sendMessage = createSendMessage(deps(undefined, { webhook }));
+    await sendMessage(send(webhookTemplate({ url: 'https://crm.example.com/teams/{{ profile.team }}/hook?ref={{ profile.ref }}' }), `u-${team}`));
+    expect(webhook.sent.map((m) => m.url)).toEqual([url]);
+  });
+
+  it('takes a URL that is one expression as it is, and | raw opts a value out of encoding', async () => {
+    await store.identify('c1', { hook: 'https://hooks.example.com/in?key=k', section: 'a/b' });
+    const webhook = fakeWebhook();
+    const sendMessage = createSendMessage(deps(undefined, { webhook }));
+    await sendMessage(send(webhookTemplate({ url: '{{ profile.hook }}' }), 'whole'));
+    await sendMessage(send(webhookTemplate({ url: 'https://crm.example.com/{{ profile.section | raw }}' }), 'raw'));
+    expect(webhook.sent.map((m) => m.url)).toEqual(['https://hooks.example.com/in?key=k', 'https://crm.example.com/a/b']);
+  });
+
   it('skips with template_error when the body is not JSON once rendered', async () => {
     const webhook = fakeWebhook();
     const sendMessage = createSendMessage(deps(undefined, { webhook }));
