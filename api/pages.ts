@@ -36,6 +36,12 @@ const CSP = [
 export interface Page {
   title: string;
   body: string;
+  /**
+   * `no-referrer` by default. A page whose form must be checked by `Origin` uses `same-origin`:
+   * browsers send `Origin: null` on a POST from a `no-referrer` page, while `same-origin` still
+   * keeps the token out of requests to other sites.
+   */
+  referrerPolicy?: 'no-referrer' | 'same-origin';
 }
 
 /** Sends a self-contained HTML page with headers that keep the credential in its URL private. */
@@ -53,7 +59,7 @@ export function sendPage(reply: FastifyReply, status: number, page: Page): Fasti
     .header('x-content-type-options', 'nosniff')
     .header('x-frame-options', 'DENY')
     // The URL holds the token: keep it out of Referer headers, caches and search indexes.
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', page.referrerPolicy ?? 'no-referrer')
     .header('cache-control', 'no-store')
     .header('x-robots-tag', 'noindex, nofollow')
     .send(html);

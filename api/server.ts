@@ -13,7 +13,7 @@ import type { DeliveryStore } from '../profiles/store';
 import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
 import type { PartHealth } from '../health/probes';
 import type { EventRouter, EventStore, ReadyReport } from './types';
-import { registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
+import { brokenLinkPage, isUnsubscribePath, registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 import { registerSurvey, SURVEY_MAX_PARAM_LENGTH, type SurveyDeps } from './survey';
 import { adminRoutes, type AdminDeps } from './admin';
 import type { ProcessMetrics } from '../observability/metrics';
@@ -77,6 +77,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     genReqId: requestIdOf,
     bodyLimit,
     routerOptions: { maxParamLength: Math.max(UNSUBSCRIBE_MAX_PARAM_LENGTH, SURVEY_MAX_PARAM_LENGTH) },
+    // A link too long or badly percent-encoded fails before any route's scope: people who followed
+    // an unsubscribe link get a page, everyone else fastify's usual JSON.
+    frameworkErrors: (error, request, reply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      if (deps.unsubscribe !== undefined && isUnsubscribePath(request.url)) return brokenLinkPage(request, reply, status);
+      return (reply as FastifyReply).code(status).send({ error: 'Bad Request', code: error.code, message: error.message, statusCode: status });
+    },
   });
   registerRequestLogging(app);
   // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.

@@ -33,6 +33,11 @@ export interface UnsubscribeDeps {
   store: Pick<DeliveryStore, 'setSubscription' | 'subscription' | 'unsubscribeCode'>;
   /** Clock for expiry checks and the recorded change time; defaults to the API's clock. */
   now?: () => Date;
+  /**
+   * UNBROKEN_PUBLIC_URL: the resubscribe POST must come from a page of this origin. Absent: of
+   * the origin the request itself was sent to.
+   */
+  publicUrl?: string;
 }
 
 /** `source` recorded by a one-click or confirmation-page unsubscribe. */
@@ -67,6 +72,16 @@ type Resolve = (credential: string) => Promise<Target | Refusal>;
 
 type LinkRequest = FastifyRequest<{ Params: { credential: string } }>;
 
+/** True for a URL of the unsubscribe routes (`/unsubscribe/…`, `/u/…`). */
+export function isUnsubscribePath(url: string): boolean {
+  return /^\/(unsubscribe|u)(\/|$|\?)/.test(url);
+}
+
+/** The "link is not valid" answer for a link fastify could not route (too long, bad encoding). */
+export function brokenLinkPage(request: FastifyRequest, reply: FastifyReply, status: number): FastifyReply {
+  return failure(request, reply, status, 'invalid_link', INVALID_LINK);
+}
+
 /** Registers the unsubscribe routes on `app` (in their own scope, so body parsing stays local). */
 export async function registerUnsubscribe(app: FastifyInstance, deps: UnsubscribeDeps & { now: () => Date }): Promise<void> {
   assertUnsubscribeSecret(deps.secret);
@@ -91,18 +106,34 @@ export async function registerUnsubscribe(app: FastifyInstance, deps: Unsubscrib
     // provider's quirk into a failed unsubscribe.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES }, (_request, body, done) => done(null, body));
+    // People reach these routes from a mail, in a browser: every error is a page, as the rest.
+    scope.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      const status = error.statusCode ?? 500;
+      if (status === 413) return failure(request, reply, 413, 'payload_too_large', TOO_LARGE);
+      if (status >= 400 && status < 500) return failure(request, reply, status, 'invalid_request', INVALID_LINK);
+      request.log.error({ err: error }, 'unsubscribe: unexpected error');
+      return failure(request, reply, 500, 'internal', TRY_AGAIN);
+    });
 
-    linkRoutes(scope, '/unsubscribe', byToken);
-    linkRoutes(scope, '/u', byCode);
+    for (const [prefix, resolve] of [['/unsubscribe', byToken], ['/u', byCode]] as const) {
+      await scope.register(
+        async (links) => {
+          // A link cut short, with a stray segment, or longer than any token ever is.
+          links.setNotFoundHandler((request, reply) => failure(request, reply, 404, 'not_found', INVALID_LINK));
+          linkRoutes(links, resolve);
+        },
+        { prefix },
+      );
+    }
   });
 
   /**
-   * The three routes of one kind of link under `prefix`: the confirmation page (GET), the
-   * unsubscribe (POST, RFC 8058 one-click for mail) and the resubscribe. Every kind of link
-   * gets exactly these pages; only `resolve` tells them apart.
+   * The three routes of one kind of link (in a scope under its prefix): the confirmation page
+   * (GET), the unsubscribe (POST, RFC 8058 one-click for mail) and the resubscribe. Every kind of
+   * link gets exactly these pages; only `resolve` tells them apart.
    */
-  function linkRoutes(scope: FastifyInstance, prefix: string, resolve: Resolve): void {
-    scope.get<{ Params: { credential: string } }>(`${prefix}/:credential`, async (request, reply) => {
+  function linkRoutes(scope: FastifyInstance, resolve: Resolve): void {
+    scope.get<{ Params: { credential: string } }>('/:credential', async (request, reply) => {
       const target = await resolved(request, reply, resolve);
       if (target === undefined) return reply;
       const status = await atStore(request, reply, () => store.subscription(target.customerId, target.channel, target.category));
@@ -110,12 +141,19 @@ export async function registerUnsubscribe(app: FastifyInstance, deps: Unsubscrib
       return page(reply, 200, stateView(target, status, request.params.credential, ''));
     });
 
-    scope.post<{ Params: { credential: string } }>(`${prefix}/:credential`, { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+    scope.post<{ Params: { credential: string } }>('/:credential', { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
       return change(request, reply, resolve, 'unsubscribed', ONE_CLICK_SOURCE, '');
     });
 
     // The result page lives one level deeper, so its forms reach the link with '../'.
-    scope.post<{ Params: { credential: string } }>(`${prefix}/:credential/resubscribe`, { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+    scope.post<{ Params: { credential: string } }>('/:credential/resubscribe', { bodyLimit: BODY_LIMIT_BYTES }, async (request, reply) => {
+      // Unsubscribing is always welcome; subscribing again must come from our own page, not a
+      // form on another site that submits itself with a customer's link.
+      const foreign = foreignOrigin(request, deps.publicUrl);
+      if (foreign !== undefined) {
+        request.log.warn({ origin: foreign }, 'unsubscribe: resubscribe from a foreign origin refused');
+        return failure(request, reply, 403, 'forbidden', FOREIGN_ORIGIN);
+      }
       return change(request, reply, resolve, 'subscribed', RESUBSCRIBE_SOURCE, '../');
     });
   }
@@ -149,7 +187,7 @@ async function resolved(request: LinkRequest, reply: FastifyReply, resolve: Reso
   const result = await atStore(request, reply, () => resolve(request.params.credential));
   if (result === undefined) return undefined;
   if (typeof result === 'object') return result;
-  page(reply, result === 'expired' ? 410 : 400, refusedView(result));
+  failure(request, reply, result === 'expired' ? 410 : 400, result === 'expired' ? 'expired' : 'invalid_link', refusedView(result));
   return undefined;
 }
 
@@ -163,10 +201,7 @@ async function atStore<T>(request: FastifyRequest, reply: FastifyReply, work: ()
   } catch (error) {
     // The token or code is a credential: log what failed, not the URL.
     request.log.error({ err: error }, 'unsubscribe: the profile store failed');
-    page(reply, 503, {
-      title: 'Please try again',
-      paragraphs: ['We could not update your preferences just now. Nothing was changed. Please try again in a few minutes.'],
-    });
+    failure(request, reply, 503, 'unavailable', TRY_AGAIN);
     return undefined;
   }
 }
@@ -218,6 +253,52 @@ function stateView(target: Target, state: PageState, credential: string, base: s
   }
 }
 
+const TRY_AGAIN: View = {
+  title: 'Please try again',
+  paragraphs: ['We could not update your preferences just now. Nothing was changed. Please try again in a few minutes.'],
+};
+
+const INVALID_LINK: View = refusedView('invalid');
+
+const TOO_LARGE: View = {
+  title: 'This request is too large',
+  paragraphs: ['Nothing was changed. Please use the link or the button in the message again.'],
+};
+
+const FOREIGN_ORIGIN: View = {
+  title: 'This request did not come from our page',
+  paragraphs: ['Nothing was changed. To subscribe again, open the link in your message and use the button on that page.'],
+};
+
+/**
+ * The origin a browser says a resubscribe came from, when it is not ours; undefined when it is
+ * ours or when there is none. Browsers send `Origin` with every form POST (our pages' referrer
+ * policy lets them), so a request with neither `Origin` nor `Referer` is not a cross-site form
+ * but a client such as curl, which could post the link's URL anyway: it is let through.
+ * `Origin: null` (a sandboxed or privacy-stripped page) is refused.
+ */
+function foreignOrigin(request: FastifyRequest, publicUrl: string | undefined): string | undefined {
+  const own = publicUrl !== undefined ? new URL(publicUrl).origin : `${request.protocol}://${request.host}`;
+  const origin = request.headers.origin;
+  if (origin !== undefined) return origin === own ? undefined : origin;
+  const referer = request.headers.referer;
+  if (referer === undefined) return undefined;
+  const from = URL.canParse(referer) ? new URL(referer).origin : 'null';
+  return from === own ? undefined : from;
+}
+
+/**
+ * Answers a refusal or failure: a page, or `{ error, message }` JSON for a client that asks for
+ * JSON and not HTML in `Accept` (a script or a provider's API client, never a browser).
+ */
+function failure(request: FastifyRequest, reply: FastifyReply, status: number, code: string, view: View): FastifyReply {
+  const accept = request.headers.accept ?? '';
+  if (accept.includes('application/json') && !accept.includes('text/html')) {
+    return reply.code(status).header('cache-control', 'no-store').send({ error: code, message: [view.title, ...view.paragraphs].join('. ') });
+  }
+  return page(reply, status, view);
+}
+
 function refusedView(reason: Refusal): View {
   const paragraphs =
     reason === 'expired'
@@ -247,5 +328,5 @@ function page(reply: FastifyReply, status: number, view: View): FastifyReply {
         // Same field a one-click provider sends; harmless, and honest about what the POST is.
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">' +
         `<button type="submit">${escapeHtml(view.form.label)}</button></form>`;
-  return sendPage(reply, status, { title: view.title, body: paragraphs(view.paragraphs) + form });
+  return sendPage(reply, status, { title: view.title, body: paragraphs(view.paragraphs) + form, referrerPolicy: 'same-origin' });
 }

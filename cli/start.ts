@@ -172,7 +172,7 @@ export async function startSystem(
       writeKey,
       bodyLimitBytes: config.maxBodyBytes,
       logger: log(),
-      unsubscribe: { secret: unsubscribeSecret(config), store },
+      unsubscribe: { secret: unsubscribeSecret(config), store, publicUrl: config.publicUrl },
       survey: { secret: unsubscribeSecret(config), store, graceMs: config.surveyGraceMs },
       suppressions: store,
       admin: { key: admin, store, hashAddress: addressHasher(unsubscribeSecret(config)), temporal: async () => client },

@@ -78,7 +78,7 @@ afterEach(async () => {
   }
 });
 
-async function harness(store: SubscriptionStore = new FakeSubscriptions(), clock = { now: NOW }, closeStore?: () => Promise<void>) {
+async function harness(store: SubscriptionStore = new FakeSubscriptions(), clock = { now: NOW }, closeStore?: () => Promise<void>, publicUrl?: string) {
   const events = new SpyStore();
   const app = await buildApi({
     store: events,
@@ -86,7 +86,7 @@ async function harness(store: SubscriptionStore = new FakeSubscriptions(), clock
     writeKey: 'wk_test_123',
     ready: async () => ({ ok: true, checks: {} }),
     now: () => clock.now,
-    unsubscribe: { secret: SECRET, store },
+    unsubscribe: { secret: SECRET, store, publicUrl },
   });
   open.push({
     app,
@@ -128,7 +128,8 @@ function expectPage(res: LightMyRequestResponse, status: number): void {
   expect(csp).toContain("default-src 'none'");
   expect(csp).toContain("form-action 'self'");
   expect(csp).not.toMatch(/script-src|unsafe-inline|unsafe-eval/);
-  expect(res.headers['referrer-policy']).toBe('no-referrer');
+  // Not no-referrer: a form POST from such a page carries `Origin: null`, and resubscribe checks it.
+  expect(res.headers['referrer-policy']).toBe('same-origin');
   expect(res.headers['cache-control']).toBe('no-store');
   expect(res.headers['x-content-type-options']).toBe('nosniff');
   expect(res.body).not.toMatch(/<script/i);
@@ -375,15 +376,111 @@ describe('POST /unsubscribe/:token/resubscribe', () => {
   });
 });
 
+describe('resubscribe checks where the request came from', () => {
+  const PUBLIC = 'https://mail.example.com/prefix';
+  const resubscribe = (app: FastifyInstance, t: string, headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: `/unsubscribe/${t}/resubscribe`, headers: { ...FORM, ...headers }, payload: ONE_CLICK_BODY });
+
+  it.each<[string, Record<string, string>]>([
+    ['Origin of UNBROKEN_PUBLIC_URL', { origin: 'https://mail.example.com' }],
+    ['no Origin, a Referer on our page', { referer: 'https://mail.example.com/prefix/unsubscribe/t' }],
+    ['neither Origin nor Referer (not a browser form)', {}],
+  ])('accepts %s', async (_name, headers) => {
+    const store = new FakeSubscriptions();
+    const { app } = await harness(store, undefined, undefined, PUBLIC);
+    const res = await resubscribe(app, token(), headers);
+    expectPage(res, 200);
+    expect(store.changes.map((c) => c.status)).toEqual(['subscribed']);
+  });
+
+  it.each<[string, Record<string, string>]>([
+    ['another site', { origin: 'https://evil.example' }],
+    ['another scheme', { origin: 'http://mail.example.com' }],
+    ['another port', { origin: 'https://mail.example.com:8443' }],
+    ['a look-alike host', { origin: 'https://mail.example.com.evil.example' }],
+    ['Origin: null (a sandboxed page)', { origin: 'null' }],
+    ['a foreign Referer without Origin', { referer: 'https://evil.example/page' }],
+    ['an unreadable Referer without Origin', { referer: 'not a url' }],
+    ['our Referer but a foreign Origin', { origin: 'https://evil.example', referer: 'https://mail.example.com/prefix/unsubscribe/t' }],
+  ])('refuses %s with a 403 page and changes nothing', async (_name, headers) => {
+    const store = new FakeSubscriptions();
+    store.state.set(key(CUSTOMER, 'email', 'marketing'), 'unsubscribed');
+    const { app } = await harness(store, undefined, undefined, PUBLIC);
+    const res = await resubscribe(app, token(), headers);
+    expectPage(res, 403);
+    expect(res.body).toContain('Nothing was changed');
+    expect(store.changes).toEqual([]);
+    expect(store.state.get(key(CUSTOMER, 'email', 'marketing'))).toBe('unsubscribed');
+  });
+
+  it('without UNBROKEN_PUBLIC_URL compares with the origin the request was sent to', async () => {
+    const store = new FakeSubscriptions();
+    const { app } = await harness(store);
+    const own = await resubscribe(app, token(), { host: 'mail.example.org', origin: 'http://mail.example.org' });
+    expect(own.statusCode).toBe(200);
+    const foreign = await resubscribe(app, token(), { host: 'mail.example.org', origin: 'http://evil.example' });
+    expect(foreign.statusCode).toBe(403);
+    expect(store.changes).toHaveLength(1);
+  });
+
+  it('never checks the origin of an unsubscribe: a mail provider\'s one-click POST comes from anywhere', async () => {
+    const store = new FakeSubscriptions();
+    const { app } = await harness(store, undefined, undefined, PUBLIC);
+    const res = await oneClick(app, token(), { ...FORM, origin: 'https://mail.provider.example' });
+    expectPage(res, 200);
+    expect(store.changes.map((c) => c.status)).toEqual(['unsubscribed']);
+  });
+});
+
+describe('errors are pages', () => {
+  it.each<[string, string, string]>([
+    ['a stray segment after the token', 'GET', '/unsubscribe/abc/def/ghi'],
+    ['a token longer than any token', 'GET', `/unsubscribe/${'a'.repeat(5000)}`],
+    ['a code longer than any code', 'GET', `/u/${'A'.repeat(5000)}`],
+    ['a link cut short', 'GET', '/unsubscribe/'],
+    ['a short link without its code', 'POST', '/u/'],
+    ['a bad percent-encoding', 'GET', '/unsubscribe/%E0%A4%A'],
+  ])('%s: a page saying the link is not valid', async (_name, method, url) => {
+    const { app } = await harness();
+    const res = await app.inject({ method: method as 'GET' | 'POST', url, headers: FORM, payload: method === 'POST' ? ONE_CLICK_BODY : undefined });
+    expectPage(res, res.statusCode);
+    expect([400, 404, 414]).toContain(res.statusCode);
+    expect(res.body).toContain('This link is not valid');
+  });
+
+  it('an oversized body: a 413 page', async () => {
+    const { app } = await harness();
+    const res = await oneClick(app, token(), FORM, 'x'.repeat(10_000));
+    expectPage(res, 413);
+    expect(res.body).toContain('Nothing was changed');
+  });
+
+  it.each<[string, string, number]>([
+    ['a forged token', `/unsubscribe/${'x'.repeat(20)}`, 400],
+    ['an expired token', '', 410],
+    ['an unknown route', '/unsubscribe/a/b/c', 404],
+  ])('answers JSON for %s only to a client that asks for JSON and not HTML', async (_name, url, status) => {
+    const { app } = await harness();
+    const path = url || `/unsubscribe/${token({ expiresAt: new Date(NOW.getTime() - 1000) })}`;
+    const json = await app.inject({ method: 'POST', url: path, headers: { ...FORM, accept: 'application/json' }, payload: ONE_CLICK_BODY });
+    expect(json.statusCode).toBe(status);
+    expect(json.headers['content-type']).toMatch(/^application\/json/);
+    expect(json.json()).toEqual({ error: expect.any(String), message: expect.stringMatching(/not valid|expired/) });
+    const browser = await app.inject({ method: 'POST', url: path, headers: { ...FORM, accept: 'text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8' }, payload: ONE_CLICK_BODY });
+    expectPage(browser, status);
+  });
+});
+
 describe('with the real SQLite store', () => {
   async function sqliteHarness() {
     const store = new SqliteProfileStore(':memory:');
-    const { app } = await harness(store, { now: NOW }, () => store.close());
-    return { app, store };
+    const clock = { now: NOW };
+    const { app } = await harness(store, clock, () => store.close());
+    return { app, store, clock };
   }
 
   it('one-click unsubscribes, GET changes nothing, resubscribe works, bad tokens change nothing', async () => {
-    const { app, store } = await sqliteHarness();
+    const { app, store, clock } = await sqliteHarness();
     const t = token();
     const state = () => store.subscription(CUSTOMER, 'email', 'marketing');
 
@@ -404,6 +501,8 @@ describe('with the real SQLite store', () => {
     expect((await app.inject({ method: 'GET', url: `/unsubscribe/${t}` })).body).toContain('Resubscribe');
     expect(await state()).toBe('unsubscribed');
 
+    // A resubscribe in the same instant loses to the unsubscribe (consent ordering); a moment later it wins.
+    clock.now = new Date(NOW.getTime() + 60_000);
     expect((await app.inject({ method: 'POST', url: `/unsubscribe/${t}/resubscribe`, headers: FORM, payload: '' })).statusCode).toBe(200);
     expect(await state()).toBe('subscribed');
   });
