@@ -327,6 +327,16 @@ export const configSchema = z.object({
     'IANA time zone for customers whose profile has no valid `timezone`',
     { ...DATA, details: '`timezone: customer` in send windows and `wait_until` falls back to it.' },
   ),
+  UNBROKEN_RETENTION_DAYS: documented(
+    z.coerce.number().int().min(1, 'must be a whole number of days, at least 1').max(36500).optional(),
+    'days after which routed events are deleted and the rendered content of messages is erased (see docs/privacy.md)',
+    {
+      ...DATA,
+      unset: 'kept until a customer is forgotten',
+      details:
+        'Swept hourly, in batches, by `unbroken start`. Unrouted events are never deleted; a message keeps its row and status (so a retried send still finds it), without recipient, subject or body.',
+    },
+  ),
   LOG_LEVEL: documented(
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
     `least severe log lines written (JSON on stderr): ${LOG_LEVELS.join(', ')}`,
@@ -449,16 +459,6 @@ export const configSchema = z.object({
       details:
         'Changing it invalidates every signed link already sent (short `/u/` links are stored codes and stay valid). The generated one is reused on later starts; one shared key lets ' +
         'links signed by one machine\'s worker verify at every machine\'s API. Generate one with `openssl rand -hex 32`.',
-    },
-  ),
-  UNBROKEN_RETENTION_DAYS: documented(
-    z.coerce.number().int().min(1, 'must be a whole number of days, at least 1').max(36500).optional(),
-    'days after which routed events are deleted and the rendered content of messages is erased (see docs/privacy.md)',
-    {
-      ...DATA,
-      unset: 'kept until a customer is forgotten',
-      details:
-        'Swept hourly, in batches, by `unbroken start`. Unrouted events are never deleted; a message keeps its row and status (so a retried send still finds it), without recipient, subject or body.',
     },
   ),
   UNBROKEN_UNSUBSCRIBE_TTL: documented(
