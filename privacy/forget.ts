@@ -38,8 +38,12 @@ export class RunsNotEndedError extends Error {
   override readonly name = 'RunsNotEndedError';
 }
 
-/** How a run was ended in Temporal. */
-export type RunEnding = 'terminated' | 'already_closed';
+/**
+ * How a run was ended in Temporal. `not_reached`: a run that started while the erasure ran (an
+ * event arrived meanwhile) and Temporal could not be reached to end it; its enrolment is ended as
+ * `forgotten` and it finds no profile, but end it by hand (docs/privacy.md).
+ */
+export type RunEnding = 'terminated' | 'already_closed' | 'not_reached';
 
 /** The answer of a forget: what was ended and erased. */
 export interface ForgetReport {
@@ -91,6 +95,9 @@ export async function forgetCustomer(deps: PrivacyDeps, rawId: unknown): Promise
   }
   const at = (deps.now?.() ?? new Date()).toISOString();
   const result = await deps.store.forgetCustomer({ id, at, hashAddress: deps.hashAddress });
+  // A run that entered between the look-up above and the erase is ended now, best effort.
+  const late = result.openRuns.filter((run) => !runsEnded.some((ended) => ended.workflowId === run.workflowId));
+  if (late.length > 0) await endLateRuns(deps, late, runsEnded, histories);
   return {
     status: result.found || runsEnded.length > 0 ? 'erased' : 'nothing_left',
     customer: result.customer,
@@ -100,6 +107,21 @@ export async function forgetCustomer(deps: PrivacyDeps, rawId: unknown): Promise
     erased: result.erased,
     forgottenAddresses: result.forgottenAddresses,
   };
+}
+
+async function endLateRuns(
+  deps: PrivacyDeps,
+  late: readonly { workflowId: string; journeyId: string }[],
+  runsEnded: ForgetReport['runsEnded'],
+  histories: ForgetReport['histories'],
+): Promise<void> {
+  const client = await deps.temporal().catch(() => undefined);
+  for (const run of late) {
+    const temporal: RunEnding = client === undefined ? 'not_reached' : await endRun(client, run.workflowId).catch(() => 'not_reached' as const);
+    runsEnded.push({ journey: run.journeyId, workflowId: run.workflowId, temporal });
+    if (client !== undefined && temporal !== 'not_reached' && (await deleteHistory(client, run.workflowId))) histories.deleted += 1;
+    else histories.notDeleted.push(run.workflowId);
+  }
 }
 
 /** Deletes a closed run's history from the namespace; true when it is gone (or was already). */

@@ -530,6 +530,8 @@ export interface ForgetResult {
   forgottenAddresses: Record<string, number>;
   /** False when nothing was held about the person any more (a repeated erasure). */
   found: boolean;
+  /** Workflow ids of the runs that were still open when erased (ended here as `forgotten`): the caller ends any it had not ended in Temporal. */
+  openRuns: { workflowId: string; journeyId: string }[];
 }
 
 /** Everything the store holds about one person (the canonical id and its linked anonymous ids). */

@@ -117,9 +117,12 @@ export async function forgetCustomer(tx: Transaction, dialect: Dialect, request:
   }
 
   const runs = await tx.all(
-    sql`SELECT workflow_id FROM enrolments WHERE customer_id IN (${group}) ORDER BY entered_at, ${SEQ}`,
+    sql`SELECT workflow_id, journey_id, ended_at FROM enrolments WHERE customer_id IN (${group}) ORDER BY entered_at, ${SEQ}`,
   );
   const runIds = runs.map((row) => String(row.workflow_id));
+  const openRuns = runs
+    .filter((row) => row.ended_at === null || row.ended_at === undefined)
+    .map((row) => ({ workflowId: String(row.workflow_id), journeyId: String(row.journey_id) }));
   const runFilter = runIds.length > 0 ? sql`OR workflow_id IN (${list(runIds)})` : sql``;
   const erase = (table: string, where: Sql) => tx.run(sql`DELETE FROM ${rawTable(table)} WHERE ${where}`);
   const byCustomer = sql`customer_id IN (${group})`;
@@ -172,7 +175,7 @@ export async function forgetCustomer(tx: Transaction, dialect: Dialect, request:
     );
   }
   const found = Object.values(counts).some((n) => n > 0) || Object.keys(forgottenAddresses).length > 0;
-  return { customer: ids[0], ids, erased: counts, forgottenAddresses, found };
+  return { customer: ids[0], ids, erased: counts, forgottenAddresses, found, openRuns };
 }
 
 /** Table names are constants of this file, never input. */

@@ -12,6 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { customerStatus } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
 import type { CustomerExport } from '../../privacy/export';
+import { forgetCustomer } from '../../privacy/forget';
 import { addressHasher } from '../../privacy/hash';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
@@ -193,6 +194,37 @@ test('forgetting a customer inside a waiting journey ends the run, erases every 
   // Temporal deletes a history asynchronously; by now (or soon) the run's inputs, signals and results are gone too.
   await until('the run\'s history to be deleted from Temporal', async () => ((await temporalState(run.workflow_id)) === 'gone' ? true : undefined), 90_000);
 }, 180_000);
+
+test('a run that enters while the erasure runs is ended too, or named when Temporal cannot be reached', async () => {
+  const hasher = addressHasher(UNSUBSCRIBE_SECRET);
+  // The look-up of runs saw none (as if the event arrived just after it); the erase finds the run open.
+  const lateStore = new Proxy(system.store, {
+    get: (target, prop, receiver) => (prop === 'enrolmentsFor' ? async () => [] : Reflect.get(target, prop, receiver)),
+  });
+  const enterWelcome = async (user: string, email: string) => {
+    await post('identify', { userId: user, traits: { email, first_name: 'Late' } });
+    await post('track', { userId: user, event: 'signed_up' });
+    await until(`${user}'s welcome mail`, () => mailTo(email)[0]);
+    return (await customerStatus(system.store, user)).journeys[0].workflow_id;
+  };
+
+  const hal = await enterWelcome('hal-9', 'hal@example.com');
+  const report = await forgetCustomer({ store: lateStore, hashAddress: hasher, temporal: async () => env.client }, 'hal-9');
+  expect(report).toMatchObject({ status: 'erased', runsEnded: [{ journey: 'welcome', workflowId: hal, temporal: 'terminated' }], histories: { deleted: 1 } });
+  expect(['TERMINATED', 'gone']).toContain(await temporalState(hal));
+
+  const ida = await enterWelcome('ida-4', 'ida@example.com');
+  const unreachable = await forgetCustomer(
+    { store: lateStore, hashAddress: hasher, temporal: async () => Promise.reject(new Error('connection refused')) },
+    'ida-4',
+  );
+  expect(unreachable).toMatchObject({ status: 'erased', runsEnded: [{ workflowId: ida, temporal: 'not_reached' }], histories: { deleted: 0, notDeleted: [ida] } });
+  expect(await system.store.customerData('ida-4')).toBeUndefined();
+  expect(await temporalState(ida)).toBe('RUNNING');
+  // What ops do by hand for such a run (docs/privacy.md).
+  await env.client.workflow.getHandle(ida).terminate('forgotten');
+  expect((await system.store.journeyStats('welcome')).outcomes.forgotten).toBeGreaterThanOrEqual(2);
+});
 
 test('the export holds the events, messages, consent and timeline of a customer who went through a journey', async () => {
   await post('identify', { userId: 'exa-1', traits: { email: 'exa@example.com', first_name: 'Exa', subscriptions: { email: { marketing: true } } } });

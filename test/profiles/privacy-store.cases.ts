@@ -57,6 +57,8 @@ export function privacyStoreCases(current: () => LiveStore): void {
       expect(result).toMatchObject({ customer: 'u1', ids: ['u1', 'a1'], found: true, forgottenAddresses: { email: 2, sms: 1 } });
       expect(result.erased).toMatchObject({ profiles: 1, identityLinks: 1, events: 2, messages: 1, suppressions: 1, surveyAsks: 1, surveyAnswers: 1, sendSlots: 1, unsubscribeCodes: 1, profileChanges: 1, enrolments: 2, stepRecords: 2 });
       expect(result.erased.subscriptions).toBeGreaterThanOrEqual(1);
+      // The run still open when erased is named, so the caller can end it in Temporal if it had not.
+      expect(result.openRuns).toEqual([{ workflowId: 'journey:cart:u1:1', journeyId: 'cart' }]);
 
       for (const id of ['u1', 'a1']) {
         expect(await store.customerData(id)).toBeUndefined();
@@ -92,6 +94,7 @@ export function privacyStoreCases(current: () => LiveStore): void {
       expect(again.found).toBe(false);
       expect(Object.values(again.erased).every((n) => n === 0)).toBe(true);
       expect(again.forgottenAddresses).toEqual({});
+      expect(again.openRuns).toEqual([]);
     });
 
     it('forgetting by an anonymous id forgets the user it is linked to, and a run may enter again afterwards', async () => {
