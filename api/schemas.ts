@@ -109,7 +109,15 @@ const object = z.record(z.string(), z.unknown(), { error: typeError('an object')
 
 const isoTimestamp = z
   .string({ error: typeError('an ISO-8601 timestamp string') })
-  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z' }));
+  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-01T12:00:00Z' }))
+  // Stored times are UTC text compared as strings: a year outside 0001–9999 in UTC (e.g.
+  // 9999-12-31T23:59:59-14:00) would be written `+010000-…` and sort before every other time.
+  .refine(fourDigitUtcYear, 'must fall between the years 0001 and 9999 in UTC');
+
+function fourDigitUtcYear(value: string): boolean {
+  const year = new Date(value).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
 
 const messageId = cleanText(z.string({ error: typeError('a string') }))
   .min(1, 'must not be empty')

@@ -273,6 +273,24 @@ describe('ids and names', () => {
   });
 });
 
+describe('timestamps', () => {
+  // Stored times are UTC text compared as strings; a year that needs more than four digits in UTC
+  // would be written `+010000-…` and sort before every other time of the customer.
+  it.each([['9999-12-31T23:59:59-14:00'], ['0001-01-01T00:00:00+01:00'], ['0000-06-01T00:00:00Z']])('refuses %s: outside 0001–9999 in UTC', async (timestamp) => {
+    const h = await harness();
+    const res = await post(h.app, '/v1/track', { userId: 'u1', event: 'e', timestamp });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues).toEqual([{ field: 'timestamp', message: expect.stringContaining('0001 and 9999') }]);
+    expect(h.store.calls).toEqual([]);
+  });
+
+  it('keeps the last instant of 9999 in UTC and names sentAt of a batch', async () => {
+    const h = await harness();
+    expect((await post(h.app, '/v1/track', { userId: 'u1', event: 'e', timestamp: '9999-12-31T23:59:59Z' })).statusCode).toBe(200);
+    expect(await refusedFields(h, '/v1/batch', { batch: [{ type: 'track', userId: 'u2', event: 'e' }], sentAt: '9999-12-31T23:00:00-02:00' })).toEqual(['sentAt']);
+  });
+});
+
 describe('POST /v1/suppressions', () => {
   it.each([['Ann <ANN@Example.com>'], ['ann@example.com;'], ['ANN@EXAMPLE.COM']])('stores %j as ann@example.com', async (address) => {
     const h = await harness();
