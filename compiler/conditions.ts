@@ -3,8 +3,9 @@ import type { YamlPath } from './source';
 import { describeValue, parseDuration } from './durations';
 import { CASE_MODES, CHANNELS, COMBINATORS, KEBAB_RE, OPERATORS, ROOTS, TEXT_OPERATORS } from './schema';
 import { compilePattern } from '../core/conditions';
+import { AGGREGATE_FIELDS, IN_AUDIENCE, parseAggregatePath } from '../core/audiences';
 import { CONSENT_STATES, consentReadOf, SUBSCRIPTIONS_TRAIT } from '../core/consent';
-import { closest, didYouMean } from './suggest';
+import { closest, didYouMean, listOf } from './suggest';
 
 /** Where a condition sits, and how to report problems in it. */
 export interface ConditionContext {
@@ -12,6 +13,11 @@ export interface ConditionContext {
   allowEvent: boolean;
   /** `received.*` is the event a wait_for received: only where one can have received something. */
   allowReceived?: boolean;
+  /**
+   * Where `in_audience` and `events.*` may be read: audience files and a journey trigger's `where`
+   * (the router loads what they read). Absent elsewhere, where they are refused for now.
+   */
+  audiences?: AudienceLookup;
   report(code: string, path: YamlPath, message: string, hint: string, anchor?: 'key' | 'value'): void;
 }
 
@@ -24,11 +30,23 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** What `in_audience: <id>` finds: the audience's compiled condition, a silent failure (its file has errors), a cycle, or nothing. */
+export type AudienceLookupResult = { condition: Condition } | { failed: true } | { cycle: string[] } | undefined;
+
+/** Resolves an audience id for `in_audience`, and the ids known, for did-you-mean. */
+export interface AudienceLookup {
+  find(id: string): AudienceLookupResult;
+  known(): string[];
+}
+
 /** Which roots that exist only in some places are readable here; `true`/`false` alone is `{ event }`. */
 export interface ScopedRoots {
   event?: boolean;
   received?: boolean;
+  events?: boolean;
 }
+
+const NOT_YET_HINT = 'read it in an audience file or in the trigger\'s where for now (e.g. trigger: { event: page_viewed, where: { in_audience: lapsed-customers } }); steps, goal, exit_when and wait_for will read audiences in a later version';
 
 /** Roots that exist only in some places of a journey, and what to say when one is used elsewhere. */
 const SCOPED_ROOTS: Record<keyof ScopedRoots, (path: string) => { code: string; message: string; hint: string }> = {
@@ -41,6 +59,11 @@ const SCOPED_ROOTS: Record<keyof ScopedRoots, (path: string) => { code: string; 
     code: 'received_before_wait_for',
     message: `"${path}" reads received.*, the event a wait_for received, but no wait_for can have received anything before this point`,
     hint: "read received.* in a wait_for's on_event or in the steps after a wait_for (in on_timeout only after an earlier wait_for); trigger.* is the event that started the journey",
+  }),
+  events: (path) => ({
+    code: 'events_not_here_yet',
+    message: `"${path}" reads event aggregates (events.*), which are read in audiences and a journey trigger's where only, not here yet`,
+    hint: NOT_YET_HINT,
   }),
 };
 
@@ -78,6 +101,17 @@ const ROOT_RULES: Record<string, (segments: string[], path: string) => { code: s
           hint: `read consent.<channel>.<category> instead, e.g. consent.email.marketing: unsubscribed (subscribed, unsubscribed or unknown)`,
         }
       : undefined,
+  events: (segments, path) => {
+    const parsed = parseAggregatePath(path);
+    if (!parsed || !('error' in parsed)) return undefined;
+    const field = segments[2] ?? '';
+    const fixed = segments.length === 3 ? closest(field, [...AGGREGATE_FIELDS, 'count_7d']) : undefined;
+    return {
+      code: 'invalid_events_path',
+      message: `"${path}" is not an event aggregate path: ${parsed.error}${fixed ? ` (did you mean "events.${segments[1]}.${fixed}"?)` : ''}`,
+      hint: 'write events.<event name>.count, .first_at, .last_at, or a count over the last n minutes, hours, days or weeks like .count_30m, .count_24h, .count_7d, .count_2w',
+    };
+  },
   consent: (segments, path) => {
     const [, channel = '', category = ''] = segments;
     if (segments.length === 3 && (CHANNELS as readonly string[]).includes(channel) && KEBAB_RE.test(category)) return undefined;
@@ -155,6 +189,7 @@ function compileEntry(key: string, value: unknown, at: YamlPath, ctx: ConditionC
     const inner = compileCondition(value, at, ctx);
     return inner === undefined ? undefined : { not: inner };
   }
+  if (key === IN_AUDIENCE) return compileInAudience(value, at, ctx);
   const badPath = checkPath(key, scopedRoots(ctx));
   if (badPath) {
     const suggestion = !key.includes('.') ? didYouMean(key, [...COMBINATORS]) : '';
@@ -203,7 +238,39 @@ function isEmailPath(path: string): boolean {
 }
 
 function scopedRoots(ctx: ConditionContext): ScopedRoots {
-  return { event: ctx.allowEvent, received: ctx.allowReceived === true };
+  return { event: ctx.allowEvent, received: ctx.allowReceived === true, events: ctx.audiences !== undefined };
+}
+
+/**
+ * `in_audience: <id>` becomes the audience's own condition, inlined: a plan carries everything it
+ * decides with, so a deployed version keeps the audience as it was when it was compiled.
+ */
+function compileInAudience(value: unknown, at: YamlPath, ctx: ConditionContext): Condition | undefined {
+  const audiences = ctx.audiences;
+  if (!audiences) {
+    ctx.report('in_audience_not_here_yet', at, 'in_audience is read in audiences and a journey trigger\'s where only, not here yet', NOT_YET_HINT, 'key');
+    return undefined;
+  }
+  if (typeof value !== 'string' || !KEBAB_RE.test(value)) {
+    ctx.report('invalid_in_audience', at, `in_audience takes an audience id, got ${describeValue(value)}`, 'e.g. in_audience: lapsed-customers (the file definitions/audiences/lapsed-customers.yaml)');
+    return undefined;
+  }
+  const found = audiences.find(value);
+  if (found === undefined) {
+    const known = audiences.known();
+    ctx.report(
+      'unknown_audience',
+      at,
+      `unknown audience "${value}"${didYouMean(value, known)}`,
+      known.length > 0 ? `audiences are the files in definitions/audiences/; known: ${listOf(known)}` : 'add definitions/audiences/<id>.yaml with audience: <id> and where:',
+    );
+    return undefined;
+  }
+  if ('cycle' in found) {
+    ctx.report('audience_cycle', at, `audiences refer to each other in a circle: ${found.cycle.join(' → ')}`, 'an audience cannot contain itself; remove one of the in_audience tests');
+    return undefined;
+  }
+  return 'failed' in found ? undefined : structuredClone(found.condition);
 }
 
 /** Marks a compiled text test as case-insensitive; plans only carry the flag where it is set. */
@@ -225,6 +292,14 @@ function compileTest(path: string, op: Operator, operand: unknown, at: YamlPath,
   };
   const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
   if (consentReadOf(path)) return compileConsentTest(path, op, operand, fail);
+  const aggregate = parseAggregatePath(path);
+  if (aggregate && !('error' in aggregate) && !aggregateAllows(aggregate.kind, op)) {
+    const hint =
+      aggregate.kind === 'count'
+        ? `${path} is a number (0 when there were none): e.g. { ${path}: { gte: 3 } }`
+        : `${path} is the time of that event, missing when there was none: e.g. { ${path}: { before: -60d } } or { ${path}: { exists: false } }`;
+    return fail(`"${op}" cannot test ${aggregate.kind === 'count' ? 'a count' : 'an event time'}`, hint);
+  }
   switch (op) {
     case 'in':
     case 'nin':
@@ -298,6 +373,12 @@ function compileMatches(
     return badPattern(`"${operand}" is not a valid regular expression: ${reason}`, PATTERN_HINT);
   }
   return { path, op: 'matches', value: operand };
+}
+
+/** Operators that mean something for a count, and for a first/last time. */
+function aggregateAllows(kind: 'count' | 'first_at' | 'last_at', op: Operator): boolean {
+  const ops: readonly Operator[] = kind === 'count' ? ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin'] : ['before', 'after', 'exists'];
+  return ops.includes(op);
 }
 
 const CONSENT_OPERATORS: readonly Operator[] = ['eq', 'ne', 'in', 'nin'];

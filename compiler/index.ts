@@ -1,10 +1,11 @@
 /**
- * The journey compiler: reads a definitions folder (journeys/ and templates/), checks every file
+ * The journey compiler: reads a definitions folder (journeys/, templates/, audiences/), checks every file
  * and returns immutable plans for the valid journeys plus every problem found, never just the first.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { JourneyPlan, TemplatePlan } from './plan';
+import type { AudiencePlan, JourneyPlan, TemplatePlan } from './plan';
+import { compileAudiences, type AudienceSource } from './audience';
 import { formatError, type CompileError } from './errors';
 import { compileJourneySource, type ActivityCatalog, type JourneyEnvironment } from './journey';
 import { MAX_FILE_BYTES } from './source';
@@ -15,12 +16,15 @@ export type { CompileError } from './errors';
 export { formatError, formatWarning } from './errors';
 export { compileJourneySource, type ActivityCatalog, type ActivitySignature, type JourneyEnvironment } from './journey';
 export { compileTemplateSource, type SourceNames } from './template';
-export { journeyJsonSchema, templateJsonSchema } from './schema';
+export { audienceJsonSchema, journeyJsonSchema, templateJsonSchema } from './schema';
+export { compileAudiences, type AudienceSource } from './audience';
 
 /** Everything a compile produced: plans of valid journeys, valid templates, and all errors. */
 export interface CompileResult {
   plans: Map<string, JourneyPlan>;
   templates: Map<string, TemplatePlan>;
+  /** Valid audiences (definitions/audiences/), by id. */
+  audiences: Map<string, AudiencePlan>;
   errors: CompileError[];
   /** Problems that do not stop a file from compiling (an sms longer than one segment, a survey asked too often). */
   warnings: CompileError[];
@@ -45,11 +49,11 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
 
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     fail(root, 'definitions_not_found', `definitions folder not found`, 'pass the folder that holds journeys/ and templates/');
-    return { plans: new Map(), templates: new Map(), errors, warnings: [] };
+    return { plans: new Map(), templates: new Map(), audiences: new Map(), errors, warnings: [] };
   }
 
   /** Reads one kind of file; `compile` gets the text and both file names. */
-  const readAll = (sub: 'journeys' | 'templates', compile: (text: string, file: string, errorFile: string) => void) => {
+  const readAll = (sub: 'journeys' | 'templates' | 'audiences', compile: (text: string, file: string, errorFile: string) => void) => {
     const folder = path.join(root, sub);
     if (!fs.existsSync(folder)) return;
     const seen = new Map<string, string>();
@@ -82,7 +86,17 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
     if (result.plan) templates.set(result.plan.id, result.plan);
   });
 
-  const env: JourneyEnvironment = { templates: templateIndex, activities: opts.activities, builtinPolicies: opts.builtinPolicies };
+  const audienceSources: AudienceSource[] = [];
+  readAll('audiences', (text, file, errorFile) => audienceSources.push({ text, names: { file, errorFile } }));
+  const compiledAudiences = compileAudiences(audienceSources);
+  errors.push(...compiledAudiences.errors);
+
+  const env: JourneyEnvironment = {
+    templates: templateIndex,
+    activities: opts.activities,
+    builtinPolicies: opts.builtinPolicies,
+    audiences: compiledAudiences.lookup,
+  };
   const plans = new Map<string, JourneyPlan>();
   readAll('journeys', (text, file, errorFile) => {
     const result = compileJourneySource(text, { file, errorFile }, env);
@@ -94,7 +108,7 @@ export function compileDefinitions(dir: string, opts: CompileOptions): CompileRe
   const byPosition = (a: CompileError, b: CompileError) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column);
   errors.sort(byPosition);
   warnings.sort(byPosition);
-  return { plans, templates, errors, warnings };
+  return { plans, templates, audiences: compiledAudiences.audiences, errors, warnings };
 }
 
 /** All errors rendered one after another, for terminals and CI logs. */

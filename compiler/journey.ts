@@ -4,7 +4,7 @@ import { LOAD_CONSENT_ACTIVITY, planReadsConsent } from '../core/consent';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
 import { isValidTimeZone } from '../core/time';
 import { parseDateValue } from '../core/dates';
-import { checkExpressions, checkPath, compileCondition } from './conditions';
+import { checkExpressions, checkPath, compileCondition, type AudienceLookup } from './conditions';
 import { describeValue, formatDuration, MAX_WAIT_MS, MIN_WAIT_MS, parseDuration } from './durations';
 import { Reporter, type CompileError } from './errors';
 import { contentHash, deepFreeze } from './hash';
@@ -43,6 +43,8 @@ export interface ActivityCatalog {
 export interface JourneyEnvironment extends ActivityCatalog {
   /** Every template file by id; `null` when the file exists but has errors of its own. */
   templates: ReadonlyMap<string, TemplatePlan | null>;
+  /** The audiences `in_audience` may name in a trigger's where; absent: none are defined. */
+  audiences?: AudienceLookup;
 }
 
 type Raw = Record<string, unknown>;
@@ -50,6 +52,7 @@ const isMap = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !
 const STEP_KIND_SET: ReadonlySet<string> = new Set(STEP_KINDS);
 const STEP_KINDS_HINT = `a step has exactly one of: ${STEP_KINDS.join(', ')}`;
 const MAX_COOLDOWN_MS = 3650 * 86_400_000;
+const NO_AUDIENCES: AudienceLookup = { find: () => undefined, known: () => [] };
 const timeZones: ReadonlySet<string> = new Set(Intl.supportedValuesOf('timeZone'));
 
 /** Per-file compile state: the reporter plus what the steps have used so far. */
@@ -90,8 +93,8 @@ class JourneyCompiler {
     return d.ms;
   }
 
-  condition(raw: unknown, path: YamlPath, allowEvent: boolean, report: Report): Condition | undefined {
-    return compileCondition(raw, path, { allowEvent, allowReceived: this.received, report });
+  condition(raw: unknown, path: YamlPath, allowEvent: boolean, report: Report, audiences?: AudienceLookup): Condition | undefined {
+    return compileCondition(raw, path, { allowEvent, allowReceived: this.received, report, ...(audiences ? { audiences } : {}) });
   }
 
   /** Compiles branches that each start where their step is; after them, `received` may be set if it may be at the end of any. */
@@ -120,10 +123,11 @@ class JourneyCompiler {
     return false;
   }
 
-  matcher(raw: unknown, path: YamlPath, allowEvent: boolean): EventMatcher | undefined {
+  /** `audiences` is passed for the trigger only: the router loads what in_audience and events.* read. */
+  matcher(raw: unknown, path: YamlPath, allowEvent: boolean, audiences?: AudienceLookup): EventMatcher | undefined {
     if (!isMap(raw) || typeof raw.event !== 'string') return undefined;
     if (raw.where === undefined) return { event: raw.event };
-    const where = this.condition(raw.where, [...path, 'where'], allowEvent, this.reportFor());
+    const where = this.condition(raw.where, [...path, 'where'], allowEvent, this.reportFor(), audiences);
     return where === undefined ? undefined : { event: raw.event, where };
   }
 
@@ -580,7 +584,7 @@ export function compileJourneySource(
   checkShape(validateSchemas.journey, raw, [], report);
   checkIdMatchesFile('journey', raw.journey, names, report);
 
-  const trigger = c.matcher(raw.trigger, ['trigger'], false);
+  const trigger = c.matcher(raw.trigger, ['trigger'], false, env.audiences ?? NO_AUDIENCES);
   const key = isMap(raw.trigger) && raw.trigger.key !== undefined ? compileTriggerKey(raw.trigger.key, report) : undefined;
   const reEntry = c.reEntry(raw.re_entry);
   const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);

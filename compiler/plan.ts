@@ -211,6 +211,18 @@ export interface JourneyPlan {
   activities: Record<string, ActivityPolicy>;
 }
 
+/**
+ * A compiled audience (definitions/audiences/<id>.yaml). `where` has every `in_audience` it used
+ * replaced by that audience's condition, so it stands alone.
+ */
+export interface AudiencePlan {
+  audience: string;
+  name?: string;
+  /** Source file relative to the definitions folder, for reports. */
+  file: string;
+  where: Condition;
+}
+
 /** A track event as journeys see it (Segment spec subset). */
 export interface TrackEvent {
   event: string;

@@ -31,7 +31,7 @@ export const CASE_MODES = ['insensitive', 'sensitive'] as const;
 /** Keys that combine conditions instead of testing a path. */
 export const COMBINATORS = ['all', 'any', 'not'] as const;
 /** First segment every condition path and expression must start with. */
-export const ROOTS = ['profile', 'trigger', 'event', 'journey', 'consent', 'received'] as const;
+export const ROOTS = ['profile', 'trigger', 'event', 'journey', 'consent', 'received', 'events'] as const;
 /** Weekday names in `days:` lists, indexed 0 = Sunday like `TimeWindow.days`. */
 export const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 /** Channels a template may use. */
@@ -103,6 +103,11 @@ export function buildSchemas(mode: SchemaMode) {
       all: doc(z.array(conditionRef), 'All of these conditions hold.').optional(),
       any: doc(z.array(conditionRef), 'At least one of these conditions holds.').optional(),
       not: doc(conditionRef, 'This condition does not hold.').optional(),
+      in_audience: doc(
+        kebabId('audience id'),
+        'The customer is in this audience (definitions/audiences/<id>.yaml). In audiences and in a journey trigger\'s where.',
+        ['lapsed-customers'],
+      ).optional(),
     })
     .catchall(z.union([tests, scalar, z.array(scalar)]))
     .meta({
@@ -111,6 +116,8 @@ export function buildSchemas(mode: SchemaMode) {
         'A map of dotted paths (profile.*, trigger.*, event.*, journey.*, received.*, consent.<channel>.<category>) to tests; all entries must hold. ' +
         'received.* is the event the latest wait_for received (received.properties.score), readable after a wait_for. ' +
         'consent.sms.marketing reads subscribed, unsubscribed or unknown (no statement). ' +
+        'events.<event name>.count, .first_at, .last_at and windowed counts like .count_7d read the customer\'s track events ' +
+        '(in audiences and a trigger\'s where). ' +
         '`{ path: value }` is short for `{ path: { eq: value } }`. Combine with all / any / not.',
       examples: [{ 'profile.plan': 'pro' }, { 'trigger.properties.total': { gte: 20 } }, { 'received.properties.score': { lte: 6 } }],
     });
@@ -443,7 +450,26 @@ export function buildSchemas(mode: SchemaMode) {
         'received.* (the event the latest wait_for received) when sent after a wait_for, and with survey: survey_buttons, survey_links and survey_url.',
     });
 
-  return { journey, template, stepKinds, waitUntilWindow, waitUntilDate, waitFor, sendObject, updateProfile, split, variant };
+  const audience = z
+    .strictObject({
+      audience: doc(kebabId('audience id'), 'Audience id: kebab-case, equal to the file name.', ['lapsed-customers']),
+      name: doc(z.string().min(1), 'A name for people, shown in reports.', ['Lapsed customers']).optional(),
+      description: doc(z.string(), 'What the audience is for.', ['Ordered before, but not in the last 60 days']).optional(),
+      where: doc(
+        condition,
+        'Who is in the audience: a condition over profile.*, consent.<channel>.<category>, events.<event name>.<aggregate> ' +
+          '(count, first_at, last_at, count_7d …) and in_audience. All entries must hold.',
+        [{ 'profile.email': { exists: true }, 'events.order_completed.count': { gte: 1 }, 'events.order_completed.last_at': { before: '-60d' } }],
+      ),
+    })
+    .meta({
+      title: 'Unbroken audience',
+      description:
+        'A named condition over what Unbroken knows about a customer (profile, consent, track events by their own timestamp). ' +
+        'Journeys test it with in_audience in their trigger\'s where; unbroken audience <id> previews who matches now.',
+    });
+
+  return { journey, template, audience, stepKinds, waitUntilWindow, waitUntilDate, waitFor, sendObject, updateProfile, split, variant };
 }
 
 /** The schemas the compiler validates with. */
@@ -452,6 +478,11 @@ export const validateSchemas = buildSchemas('validate');
 /** JSON Schema for journey files, as committed in definitions/schema/. */
 export function journeyJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(buildSchemas('json').journey, { io: 'input' }) as Record<string, unknown>;
+}
+
+/** JSON Schema for audience files, as committed in definitions/schema/. */
+export function audienceJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(buildSchemas('json').audience, { io: 'input' }) as Record<string, unknown>;
 }
 
 /** JSON Schema for template files, as committed in definitions/schema/. */

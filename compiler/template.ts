@@ -36,7 +36,7 @@ export function fileStem(file: string): string {
 }
 
 /** Reports when the file name is not kebab-case or the id inside differs from it. */
-export function checkIdMatchesFile(kind: 'journey' | 'template', id: unknown, names: SourceNames, report: Report): void {
+export function checkIdMatchesFile(kind: 'journey' | 'template' | 'audience', id: unknown, names: SourceNames, report: Report): void {
   const stem = fileStem(names.file);
   if (!KEBAB_RE.test(stem)) {
     report('invalid_file_name', [], `file name "${stem}" is not kebab-case`, `rename it to lowercase words joined by dashes, e.g. ${kind}s/abandoned-cart.yaml`);

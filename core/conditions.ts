@@ -15,6 +15,8 @@ export interface Scope {
   received?: Record<string, unknown>;
   /** `consent.<channel>.<category>`: the states the run read from the store (core/consent.ts). */
   consent?: Record<string, Record<string, string>>;
+  /** `events.<name>.<aggregate>`: counts and first/last times the caller loaded (core/audiences.ts). */
+  events?: Record<string, Record<string, unknown>>;
 }
 
 const EXPRESSION = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;

@@ -2,6 +2,7 @@
 import type { EventMatcher, TrackEvent } from '../compiler/plan';
 import type { Profile } from '../profiles/store';
 import { evaluate, type Scope } from './conditions';
+import type { EventAggregates } from './audiences';
 import type { ConsentStates } from './consent';
 
 /**
@@ -14,8 +15,16 @@ export function matchesEvent(matcher: EventMatcher, event: Pick<TrackEvent, 'eve
 
 /**
  * True when the event enters the customer: a trigger's `where` reads the profile, the event as
- * `trigger`, and the consent states it reads (`consentReads(trigger.where)`, loaded by the caller).
+ * `trigger`, the consent states it reads (`consentReads(trigger.where)`) and the event aggregates it
+ * reads (`aggregateReads(trigger.where)`, from `in_audience` or `events.*`), both loaded by the caller.
  */
-export function triggerMatches(trigger: EventMatcher, event: TrackEvent, profile: Profile, nowMs: number, consent: ConsentStates = {}): boolean {
-  return matchesEvent(trigger, event, { profile, trigger: event as unknown as Record<string, unknown>, consent }, nowMs);
+export function triggerMatches(
+  trigger: EventMatcher,
+  event: TrackEvent,
+  profile: Profile,
+  nowMs: number,
+  consent: ConsentStates = {},
+  events: EventAggregates = {},
+): boolean {
+  return matchesEvent(trigger, event, { profile, trigger: event as unknown as Record<string, unknown>, consent, events }, nowMs);
 }

@@ -12,6 +12,21 @@ export {
   parsePhoneNumber,
   type AddressParse,
 } from './addresses';
+export {
+  AGGREGATE_FIELDS,
+  aggregateReads,
+  aggregatesOf,
+  audienceMatches,
+  audienceScope,
+  EVENTS_ROOT,
+  IN_AUDIENCE,
+  parseAggregatePath,
+  withZeroCounts,
+  type AggregatePath,
+  type AggregateRead,
+  type AudienceFacts,
+  type EventAggregates,
+} from './audiences';
 export { isTransactional, MARKETING, TRANSACTIONAL } from './categories';
 export {
   CONSENT_ROOT,

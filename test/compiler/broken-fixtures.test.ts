@@ -11,7 +11,7 @@ for (const e of result.errors) rendered.set(e.file, [...(rendered.get(e.file) ??
 // Warnings follow the errors of their file: validate prints both.
 for (const w of result.warnings) rendered.set(w.file, [...(rendered.get(w.file) ?? []), formatWarning(w)]);
 
-const cases = ['journeys', 'templates'].flatMap((sub) =>
+const cases = ['journeys', 'templates', 'audiences'].flatMap((sub) =>
   fs
     .readdirSync(path.join(root, sub))
     .filter((f) => /\.ya?ml$/.test(f))
