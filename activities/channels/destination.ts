@@ -64,8 +64,9 @@ function rangeOf(address: string, family: 'ipv4' | 'ipv6', ranges: ReadonlyArray
 
 /**
  * The IPv4 address `address` stands for: itself, or the one inside an IPv4-mapped
- * (`::ffff:127.0.0.1`), IPv4-compatible (`::7f00:1`), NAT64 (`64:ff9b::/96`) or 6to4
- * (`2002::/16`) IPv6 address, all of which reach the IPv4 host. Undefined for other IPv6.
+ * (`::ffff:127.0.0.1`), IPv4-compatible (`::7f00:1`), IPv4-translated (`::ffff:0:7f00:1`), NAT64
+ * (`64:ff9b::/96`) or 6to4 (`2002::/16`) IPv6 address, all of which may reach the IPv4 host.
+ * Undefined for other IPv6.
  */
 function embeddedIpv4(address: string): string | undefined {
   if (isIP(address) === 4) return address;
@@ -74,6 +75,8 @@ function embeddedIpv4(address: string): string | undefined {
   const zeros = (from: number, to: number) => words.slice(from, to).every((w) => w === 0);
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   if (zeros(0, 5) && (words[5] === 0xffff || words[5] === 0)) return v4(words[6] ?? 0, words[7] ?? 0);
+  // IPv4-translated (::ffff:0:a.b.c.d, RFC 2765).
+  if (zeros(0, 4) && words[4] === 0xffff && words[5] === 0) return v4(words[6] ?? 0, words[7] ?? 0);
   if (words[0] === 0x64 && words[1] === 0xff9b && zeros(2, 6)) return v4(words[6] ?? 0, words[7] ?? 0);
   if (words[0] === 0x2002) return v4(words[1] ?? 0, words[2] ?? 0);
   return undefined;

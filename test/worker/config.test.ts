@@ -76,6 +76,18 @@ describe('configuration errors hide credentials', () => {
     }
   });
 
+  it('allows no private destination by default and reads UNBROKEN_HTTP_ALLOW_PRIVATE, naming every bad entry', () => {
+    expect(loadConfig({}).httpAllowPrivate).toEqual([]);
+    expect(loadConfig({ UNBROKEN_HTTP_ALLOW_PRIVATE: '10.20.0.0/16, hooks.internal' }).httpAllowPrivate).toEqual([
+      { kind: 'net', address: '10.20.0.0', prefix: 16, family: 'ipv4' },
+      { kind: 'host', host: 'hooks.internal' },
+    ]);
+    const found = problems({ UNBROKEN_HTTP_ALLOW_PRIVATE: '10.0.0.0/40,http://x/' });
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^UNBROKEN_HTTP_ALLOW_PRIVATE: entry "10.0.0.0\/40" has a prefix length that is not 0 to 32/);
+    expect(found[1]).toMatch(/^UNBROKEN_HTTP_ALLOW_PRIVATE: entry "http:\/\/x\/" is neither/);
+  });
+
   it('hides the password of UNBROKEN_PUBLIC_URL and TWILIO_BASE_URL too, and all of the ConfigError text', () => {
     let message = '';
     try {

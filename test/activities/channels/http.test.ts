@@ -100,6 +100,8 @@ describe('postJson refuses destinations inside the network', () => {
     ['[::ffff:127.0.0.1]', 'a loopback address'],
     ['[::ffff:7f00:1]', 'a loopback address'],
     ['[::127.0.0.1]', 'a loopback address'],
+    ['[::ffff:0:127.0.0.1]', 'a loopback address'],
+    ['[0:0:0:0:0:ffff:7f00:1]', 'a loopback address'],
     ['[::1]', 'a loopback address'],
     ['0.0.0.0', 'an unspecified ("this network") address'],
     ['0', 'an unspecified ("this network") address'],
