@@ -114,9 +114,10 @@ const isoTimestamp = z
   // 9999-12-31T23:59:59-14:00) would be written `+010000-…` and sort before every other time.
   .refine(fourDigitUtcYear, 'must fall between the years 0001 and 9999 in UTC');
 
+/** True unless the time parses to a UTC year outside 0001–9999 (text that does not parse is the format check's to report). */
 function fourDigitUtcYear(value: string): boolean {
   const year = new Date(value).getUTCFullYear();
-  return year >= 1 && year <= 9999;
+  return Number.isNaN(year) || (year >= 1 && year <= 9999);
 }
 
 const messageId = cleanText(z.string({ error: typeError('a string') }))
