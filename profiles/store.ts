@@ -3,6 +3,14 @@
  * Every method is async so a networked store (PostgreSQL) fits the same shape.
  */
 import type { ConsentState } from '../core/consent';
+import type { AggregateRead, EventAggregates } from '../core/audiences';
+import type { Condition } from '../compiler/plan';
+
+/** Who matches an audience now: how many, and the first ids in id order (`unbroken audience`). */
+export interface AudienceListing {
+  count: number;
+  sample: string[];
+}
 
 /** A customer as journeys see it: traits flattened beside the system fields. */
 export interface Profile {
@@ -291,6 +299,13 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    */
   retryDeadLetters(messageIds?: readonly string[]): Promise<number>;
   eventsFor(customerId: string): Promise<StoredEvent[]>;
+  /**
+   * The event aggregates `reads` names (core/audiences.ts) for one customer at `nowMs`, by each
+   * event's own timestamp, zero counts filled in: what `in_audience` and `events.*` read.
+   */
+  eventAggregates(customerId: string, reads: readonly AggregateRead[], nowMs: number): Promise<EventAggregates>;
+  /** Everyone who matches an audience's compiled condition at `nowMs`: how many, and the first `sampleSize` ids. */
+  audience(condition: Condition, opts: { nowMs: number; sampleSize: number }): Promise<AudienceListing>;
 
   /**
    * Publishes every given journey whose version differs from the deployed one, all in one

@@ -274,6 +274,15 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'audiences: event aggregates per customer and event name',
+    sql: sql`
+      -- Audiences read counts and first/last times of one event name per customer, by the event's
+      -- own timestamp (events.order_completed.last_at, .count_7d): one index range per customer.
+      CREATE INDEX events_customer_event ON events (customer_id, event, timestamp);
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */

@@ -54,9 +54,12 @@ import type {
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
-import type { CustomerData, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
+import type { AudienceListing, CustomerData, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import { ROUTING_LEASE_MS } from '../store';
 import * as privacy from './privacy';
+import * as audiences from './audience';
+import { withZeroCounts, type AggregateRead, type EventAggregates } from '../../core/audiences';
+import type { Condition } from '../../compiler/plan';
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
 import { join, json, raw, sql, typed, word, type Sql } from './dialect';
@@ -385,6 +388,19 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   async eventsFor(customerId: string): Promise<StoredEvent[]> {
     const rows = await this.db.all(sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} ORDER BY timestamp, ${SEQ}`);
     return this.records(EVENT, rows);
+  }
+
+  async eventAggregates(customerId: string, reads: readonly AggregateRead[], nowMs: number): Promise<EventAggregates> {
+    const found = await audiences.loadAggregates(this.db, [customerId], reads, nowMs);
+    return withZeroCounts(reads, found.get(customerId) ?? {});
+  }
+
+  async audience(condition: Condition, opts: { nowMs: number; sampleSize: number }): Promise<AudienceListing> {
+    const loadProfiles = async (ids: readonly string[]) => {
+      const rows = await this.db.all(sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id IN (${join(ids.map((id) => sql`${id}`), ', ')})`);
+      return new Map(rows.map((row) => [String(row.id), toProfile(this.record(CUSTOMER, row))] as const));
+    };
+    return audiences.listAudience(this.db, condition, { ...opts, loadProfiles });
   }
 
   // --- deployed journeys --------------------------------------------------------------------

@@ -1,0 +1,172 @@
+/**
+ * Audiences in SQL, for both databases: the event aggregates of customers (one grouped statement
+ * per event name, served by the events (customer_id, event, timestamp) index), and the listing of
+ * everyone who matches an audience now.
+ *
+ * The listing has one meaning with the router's check because the decision is the same function:
+ * SQL narrows the customers to those that can match (the aggregate tests it can state exactly,
+ * e.g. `count >= 1` and `last_at < now - 60d`), page by page in id order, and each candidate is
+ * then decided by core/audiences.ts `audienceMatches` over its profile, consent and aggregates.
+ * Tests SQL cannot state exactly (text on traits, `not`, an `any` with such a part) narrow
+ * nothing; they are decided in the second step.
+ */
+import type { Condition } from '../../compiler/plan';
+import { aggregateReads, audienceMatches, parseAggregatePath, withZeroCounts, type AggregateRead, type EventAggregates } from '../../core/audiences';
+import { consentReads, type ConsentStates } from '../../core/consent';
+import { emptyProfile } from '../../core/profile';
+import type { AudienceListing, Profile } from '../store';
+import { consentState } from '../rules';
+import { join, raw, sql, typed, type Sql } from './dialect';
+import type { Runner } from './driver';
+
+/** Candidates read per statement while listing. */
+const PAGE = 500;
+
+function iso(value: unknown): string {
+  return (value instanceof Date ? value : new Date(String(value))).toISOString();
+}
+
+function inList(ids: readonly string[]): Sql {
+  return join(
+    ids.map((id) => sql`${id}`),
+    ', ',
+  );
+}
+
+/** The aggregates `reads` name, for each of `customerIds` that has any of those events (no zero counts filled in). */
+export async function loadAggregates(db: Runner, customerIds: readonly string[], reads: readonly AggregateRead[], nowMs: number): Promise<Map<string, EventAggregates>> {
+  const out = new Map<string, EventAggregates>();
+  if (customerIds.length === 0) return out;
+  for (const read of reads) {
+    const windows = Object.entries(read.fields).filter(([, spec]) => spec.kind === 'count' && spec.windowMs !== undefined);
+    const windowColumns = windows.map(
+      ([, spec], i) => sql`, SUM(CASE WHEN timestamp >= ${typed(new Date(nowMs - (spec.windowMs as number)).toISOString(), 'timestamptz')} THEN 1 ELSE 0 END) AS ${raw(`w${i}`)}`,
+    );
+    const rows = await db.all(
+      sql`SELECT customer_id, COUNT(*) AS n, MIN(timestamp) AS first_at, MAX(timestamp) AS last_at${join(windowColumns, '')}
+          FROM events WHERE customer_id IN (${inList(customerIds)}) AND event = ${read.event} AND type = 'track'
+          GROUP BY customer_id`,
+    );
+    for (const row of rows) {
+      const id = String(row.customer_id);
+      const values: Record<string, number | string> = {};
+      for (const [field, spec] of Object.entries(read.fields)) {
+        if (spec.kind === 'first_at' || spec.kind === 'last_at') values[field] = iso(row[spec.kind]);
+        else if (spec.windowMs === undefined) values[field] = Number(row.n);
+        else values[field] = Number(row[`w${windows.findIndex(([f]) => f === field)}`] ?? 0);
+      }
+      const aggregates = out.get(id) ?? {};
+      aggregates[read.event] = values;
+      out.set(id, aggregates);
+    }
+  }
+  return out;
+}
+
+/** The consent states `condition` reads, for each of `customerIds`: an explicit row, else the legacy trait, else unknown. */
+async function loadConsent(db: Runner, profiles: ReadonlyMap<string, Profile>, customerIds: readonly string[], condition: Condition): Promise<Map<string, ConsentStates>> {
+  const reads = consentReads(condition);
+  const out = new Map<string, ConsentStates>();
+  if (reads.length === 0 || customerIds.length === 0) return out;
+  const rows = await db.all(sql`SELECT customer_id, channel, category, status FROM subscriptions WHERE customer_id IN (${inList(customerIds)})`);
+  const explicit = new Map(rows.map((r) => [`${String(r.customer_id)}\u0000${String(r.channel)}\u0000${String(r.category)}`, String(r.status)]));
+  for (const id of customerIds) {
+    const states: ConsentStates = {};
+    const profile = profiles.get(id);
+    for (const { channel, category } of reads) {
+      const traits = profile as Record<string, unknown> | undefined;
+      states[channel] = { ...states[channel], [category]: consentState(explicit.get(`${id}\u0000${channel}\u0000${category}`), traits, category) };
+    }
+    out.set(id, states);
+  }
+  return out;
+}
+
+/** One aggregate subquery over the customer `c.id`. */
+function aggregateOf(kind: 'count' | 'first_at' | 'last_at', event: string, since: string | undefined): Sql {
+  const what = kind === 'count' ? sql`COUNT(*)` : kind === 'first_at' ? sql`MIN(e.timestamp)` : sql`MAX(e.timestamp)`;
+  const window = since === undefined ? sql`` : sql` AND e.timestamp >= ${typed(since, 'timestamptz')}`;
+  return sql`(SELECT ${what} FROM events e WHERE e.customer_id = c.id AND e.event = ${event} AND e.type = 'track'${window})`;
+}
+
+/**
+ * A SQL condition every customer who matches `condition` meets (it may let through some who do
+ * not), or undefined when it narrows nothing. Only aggregate tests whose SQL means exactly what
+ * core/conditions.ts means are stated; a `not` narrows nothing, since its inside is only a bound.
+ */
+export function narrowing(condition: Condition, nowMs: number): Sql | undefined {
+  if ('all' in condition) {
+    const parts = condition.all.map((c) => narrowing(c, nowMs)).filter((p): p is Sql => p !== undefined);
+    return parts.length === 0 ? undefined : sql`(${join(parts, ' AND ')})`;
+  }
+  if ('any' in condition) {
+    const parts = condition.any.map((c) => narrowing(c, nowMs));
+    return parts.some((p) => p === undefined) ? undefined : sql`(${join(parts as Sql[], ' OR ')})`;
+  }
+  if ('not' in condition) return undefined;
+  const parsed = parseAggregatePath(condition.path);
+  if (!parsed || 'error' in parsed) return undefined;
+  const since = parsed.windowMs === undefined ? undefined : new Date(nowMs - parsed.windowMs).toISOString();
+  const value = condition.value;
+  if (parsed.kind === 'count') {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+    const ops: Partial<Record<string, string>> = { eq: '=', ne: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+    const op = ops[condition.op];
+    return op === undefined ? undefined : sql`${aggregateOf('count', parsed.event, since)} ${raw(op)} ${typed(value, 'numeric')}`;
+  }
+  if (condition.op === 'exists') {
+    const exists = sql`EXISTS (SELECT 1 FROM events e WHERE e.customer_id = c.id AND e.event = ${parsed.event} AND e.type = 'track')`;
+    return value === false ? sql`NOT ${exists}` : exists;
+  }
+  if (condition.op !== 'before' && condition.op !== 'after') return undefined;
+  let at: number | undefined;
+  if (value !== null && typeof value === 'object' && 'relativeMs' in value) at = nowMs + Number((value as { relativeMs: number }).relativeMs);
+  else if (typeof value === 'string' && !value.includes('{{')) at = new Date(value).getTime();
+  if (at === undefined || Number.isNaN(at)) return undefined;
+  const op = condition.op === 'before' ? '<' : '>';
+  return sql`${aggregateOf(parsed.kind, parsed.event, undefined)} ${raw(op)} ${typed(new Date(at).toISOString(), 'timestamptz')}`;
+}
+
+/** Where the listing reads profiles from: the store's own decoding of customer rows. */
+export type ProfileLoader = (ids: readonly string[]) => Promise<Map<string, Profile>>;
+
+/**
+ * Everyone who matches `condition` at `nowMs`: every customer with a profile or a track event,
+ * narrowed in SQL, decided by `audienceMatches`. Reads page by page in id order, so a large store
+ * is never held in memory, and each page is its own short statement (no long-held locks).
+ */
+export async function listAudience(
+  db: Runner,
+  condition: Condition,
+  opts: { nowMs: number; sampleSize: number; loadProfiles: ProfileLoader },
+): Promise<AudienceListing> {
+  const reads = aggregateReads(condition);
+  const narrowed = narrowing(condition, opts.nowMs);
+  const filter = narrowed === undefined ? sql`` : sql` AND ${narrowed}`;
+  const listing: AudienceListing = { count: 0, sample: [] };
+  let after = '';
+  for (;;) {
+    const rows = await db.all(
+      sql`SELECT c.id FROM (SELECT id FROM customers UNION SELECT customer_id AS id FROM events WHERE type = 'track') c
+          WHERE c.id > ${typed(after, 'text')}${filter} ORDER BY c.id LIMIT ${PAGE}`,
+    );
+    if (rows.length === 0) break;
+    const ids = rows.map((r) => String(r.id));
+    after = ids[ids.length - 1];
+    const profiles = await opts.loadProfiles(ids);
+    const consent = await loadConsent(db, profiles, ids, condition);
+    const aggregates = await loadAggregates(db, ids, reads, opts.nowMs);
+    for (const id of ids) {
+      const facts = {
+        profile: profiles.get(id) ?? emptyProfile(id),
+        consent: consent.get(id) ?? {},
+        events: withZeroCounts(reads, aggregates.get(id) ?? {}),
+      };
+      if (!audienceMatches(condition, facts, opts.nowMs)) continue;
+      listing.count++;
+      if (listing.sample.length < opts.sampleSize) listing.sample.push(id);
+    }
+    if (rows.length < PAGE) break;
+  }
+  return listing;
+}

@@ -1,0 +1,77 @@
+/**
+ * Audiences in the store, on both databases (called from live-store.suite.ts): the SQL listing
+ * answers the shared table of test/core/audience-cases.ts exactly as the pure evaluator does, and
+ * the aggregates the router loads are counted by each event's own timestamp.
+ */
+import type { LiveStore } from '../../profiles/store';
+import { aggregateReads } from '../../core/audiences';
+import { AUDIENCE_CASES, compiledCases, NOW, WORLD } from '../core/audience-cases';
+
+const RECEIVED = new Date(NOW).toISOString();
+
+/** Stores the world: identifies, then every track event with its own (mostly past) timestamp. */
+async function fillWorld(store: LiveStore): Promise<void> {
+  for (const customer of WORLD) {
+    if (customer.traits) await store.identify(customer.id, customer.traits);
+    for (const [i, e] of customer.events.entries()) {
+      await store.recordEvent({ messageId: `${customer.id}-${i}`, type: 'track', customerId: customer.id, userId: customer.id, event: e.event, timestamp: e.timestamp, receivedAt: RECEIVED });
+    }
+  }
+  // Events of other kinds and names never count: an identify, and another event name.
+  await store.recordEvent({ messageId: 'ada-identify', type: 'identify', customerId: 'ada', userId: 'ada', traits: {}, timestamp: RECEIVED, receivedAt: RECEIVED });
+  await store.recordEvent({ messageId: 'eve-other', type: 'track', customerId: 'eve', userId: 'eve', event: 'order_refunded', timestamp: RECEIVED, receivedAt: RECEIVED });
+}
+
+export function audienceStoreCases(getStore: () => LiveStore): void {
+  describe('audiences', () => {
+    const plans = compiledCases();
+
+    it('lists exactly the customers of every case of the shared table, with the count', async () => {
+      const store = getStore();
+      await fillWorld(store);
+      const answers: Record<string, string[]> = {};
+      const expected: Record<string, string[]> = {};
+      for (const c of AUDIENCE_CASES) {
+        const plan = plans.get(c.id);
+        if (!plan) throw new Error(`no plan for ${c.id}`);
+        const listing = await store.audience(plan.where, { nowMs: NOW, sampleSize: 100 });
+        expect(listing.count).toBe(listing.sample.length);
+        answers[c.id] = listing.sample;
+        expected[c.id] = c.members;
+      }
+      expect(answers).toEqual(expected);
+    });
+
+    it('counts everyone but samples only as many ids as asked, in id order', async () => {
+      const store = getStore();
+      await fillWorld(store);
+      const plan = plans.get('recent-buyer-or-pro');
+      if (!plan) throw new Error('no plan');
+      expect(await store.audience(plan.where, { nowMs: NOW, sampleSize: 2 })).toEqual({ count: 3, sample: ['ada', 'bob'] });
+      expect(await store.audience(plan.where, { nowMs: NOW, sampleSize: 0 })).toEqual({ count: 3, sample: [] });
+    });
+
+    it('loads one customer\'s aggregates by the events\' own timestamps, zero for events never sent', async () => {
+      const store = getStore();
+      await fillWorld(store);
+      const reads = aggregateReads({
+        all: [
+          { path: 'events.order_completed.first_at', op: 'exists', value: true },
+          { path: 'events.order_completed.last_at', op: 'exists', value: true },
+          { path: 'events.order_completed.count', op: 'gte', value: 1 },
+          { path: 'events.page_viewed.count_7d', op: 'gte', value: 1 },
+          { path: 'events.page_viewed.count', op: 'gte', value: 1 },
+          { path: 'events.signed_up.count', op: 'gte', value: 1 },
+        ],
+      });
+      const fay = WORLD.find((c) => c.id === 'fay');
+      expect(await store.eventAggregates('fay', reads, NOW)).toEqual({
+        order_completed: { first_at: fay?.events[1].timestamp, last_at: fay?.events[0].timestamp, count: 2 },
+        page_viewed: { count_7d: 0, count: 0 },
+        signed_up: { count: 0 },
+      });
+      expect(await store.eventAggregates('bob', reads, NOW)).toMatchObject({ page_viewed: { count_7d: 2, count: 3 } });
+      expect(await store.eventAggregates('nobody-at-all', reads, NOW)).toEqual({ order_completed: { count: 0 }, page_viewed: { count_7d: 0, count: 0 }, signed_up: { count: 0 } });
+    });
+  });
+}
