@@ -21,7 +21,8 @@ import { formatFeedback, PERIODS, readFeedback, type Period } from './feedback';
 import { formatMigrate, migrate } from './migrate';
 import { exportFromCli, forgetFromCli, formatForget } from './privacy';
 import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
-import { startBanner, startSystem } from './start';
+import { formatDeadLetters, formatRoutingSummary, routingSummary } from './dead-letters';
+import { startBanner, StartError, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 
 const USAGE = `Usage:
@@ -36,7 +37,8 @@ const USAGE = `Usage:
   unbroken status --user ID [--json]
   unbroken forget --user ID [--json]
   unbroken export --user ID
-  unbroken stats <journey-id> [--json]
+  unbroken stats [<journey-id>] [--json]
+  unbroken dead-letters [--retry [--id MESSAGE_ID ...]] [--limit N] [--json]
   unbroken feedback [--survey ID] [--journey ID] [--by day|week|month] [--since ISO] [--json]
   unbroken worker
 
@@ -214,8 +216,15 @@ async function startCommand(args: string[]): Promise<number> {
     return INTERRUPTED;
   }
   write(startBanner(first));
-  const signal = await signalled;
-  process.stderr.write(`\nunbroken: ${signal} received, stopping (in-flight sends finish first)…\n`);
+  const ended = await Promise.race([signalled, first.failure]);
+  if (ended instanceof Error) {
+    // A part that cannot be brought back (the embedded Temporal server): stop the rest and say why.
+    process.stderr.write(`\nunbroken: ${ended.message}\nunbroken: stopping…\n`);
+    await first.stop();
+    process.stderr.write('unbroken: stopped.\n');
+    return 1;
+  }
+  process.stderr.write(`\nunbroken: ${ended} received, stopping (in-flight sends finish first)…\n`);
   await first.stop();
   process.stderr.write('unbroken: stopped.\n');
   return 0;
@@ -307,13 +316,15 @@ async function exportCommand(args: string[]): Promise<number> {
 
 async function statsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
-  if (positionals.length !== 1) throw new UsageError('stats needs exactly one journey id');
+  if (positionals.length > 1) throw new UsageError('stats takes at most one journey id');
   const journeyId = positionals[0];
   const found = await withStore(
     loadConfig(),
-    async (store): Promise<{ stats: JourneyStats } | { known: string[] }> => {
+    async (store): Promise<{ stats?: JourneyStats; routing: Awaited<ReturnType<typeof routingSummary>> } | { known: string[] }> => {
+      const routing = await routingSummary(store);
+      if (journeyId === undefined) return { routing };
       const deployed = await store.deployedJourneys();
-      return deployed.some((j) => j.journeyId === journeyId) ? { stats: await store.journeyStats(journeyId) } : { known: deployed.map((j) => j.journeyId).sort() };
+      return deployed.some((j) => j.journeyId === journeyId) ? { stats: await store.journeyStats(journeyId), routing } : { known: deployed.map((j) => j.journeyId).sort() };
     },
     NO_MIGRATION,
   );
@@ -321,7 +332,35 @@ async function statsCommand(args: string[]): Promise<number> {
     process.stderr.write(`unbroken: no journey "${journeyId}" has been deployed (deployed: ${found.known.join(', ') || 'none'})\n`);
     return 1;
   }
-  write(values.json ? JSON.stringify(found.stats) : formatStats(found.stats));
+  // Routing is not per journey: the backlog and the dead letters are shown with every journey's numbers.
+  if (values.json) write(JSON.stringify(found.stats ? { ...found.stats, routing: found.routing } : { routing: found.routing }));
+  else write([...(found.stats ? [formatStats(found.stats), ''] : []), formatRoutingSummary(found.routing)].join('\n'));
+  return 0;
+}
+
+async function deadLettersCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { retry: { type: 'boolean', default: false }, id: { type: 'string', multiple: true }, limit: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length) throw new UsageError(`dead-letters takes no positional arguments (got "${positionals[0]}")`);
+  if (values.id !== undefined && !values.retry) throw new UsageError('--id names dead letters to re-drive: use it with --retry');
+  const limit = /^\d+$/.test(values.limit) ? Number(values.limit) : NaN;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit "${values.limit}" is not a whole number from 1 to 10000`);
+  const config = loadConfig();
+  if (values.retry) {
+    // The migration is applied by start or migrate; an operator command only writes rows.
+    const retried = await withStore(config, (store) => store.retryDeadLetters(values.id), NO_MIGRATION);
+    write(
+      values.json
+        ? JSON.stringify({ retried })
+        : `${retried} dead-lettered event(s) put back for routing; the running \`unbroken start\` routes them within a minute (see \`unbroken dead-letters\`)`,
+    );
+    return 0;
+  }
+  const dead = await withStore(config, (store) => store.deadLetters({ limit }), NO_MIGRATION);
+  write(values.json ? JSON.stringify(dead) : formatDeadLetters(dead));
   return 0;
 }
 
@@ -373,6 +412,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'stats':
         return await statsCommand(rest);
+      case 'dead-letters':
+        return await deadLettersCommand(rest);
       case 'forget':
         return await forgetCommand(rest);
       case 'export':
@@ -412,6 +453,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) {
       process.stderr.write(`unbroken: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof StartError) {
+      // The message names the data folder and the fix; a stack would bury that.
+      process.stderr.write(`unbroken: ${err.message}\n`);
+      return 1;
     }
     if (err instanceof ProfileStoreError) {
       // Its message names the database (password hidden) and what to do; a stack would bury that.

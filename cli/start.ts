@@ -11,11 +11,11 @@ import { Client, type Connection } from '@temporalio/client';
 import { adminKey } from '../api/admin';
 import { buildApi } from '../api/server';
 import { smtpMailer } from '../activities/mailer';
-import { startMailCatcher } from '../mailcatcher/index';
+import { MailCatcherStartError, startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
-import { HealthMonitor, smtpProbe, storeProbe, temporalProbe, throttled } from '../health/probes';
+import { HealthMonitor, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled } from '../health/probes';
 import { addressHasher } from '../privacy/hash';
 import { RetentionSweeper } from '../privacy/retention';
 import { Redriver } from '../routing/redrive';
@@ -23,7 +23,7 @@ import { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
 import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
 import { connectClient, connectWorker } from '../worker/connection';
-import { startDevServer } from '../worker/dev-server';
+import { describeExit, superviseDevServer, type SupervisedDevServer, type SupervisorEvent } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
 import { ProcessMetrics } from '../observability/metrics';
 import { readiness, serveWorkerEndpoints } from '../worker/metrics-server';
@@ -59,6 +59,65 @@ export interface RunningSystem {
   router: JourneyRouter;
   /** Stops everything, newest part first, letting in-flight work finish. */
   stop(): Promise<void>;
+  /**
+   * Resolves when a part this process runs has failed for good (the embedded Temporal server
+   * could not be restarted); the process should then stop and exit non-zero. Never resolves otherwise.
+   */
+  failure: Promise<Error>;
+}
+
+/** A start-up problem the operator fixes (the data folder): shown as one message, never with a stack. */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
+/**
+ * Creates the data folder readable by its owner only (0700), or checks an existing one is a
+ * folder this user may write; each problem names the path and the fix.
+ */
+export function prepareDataDir(dir: string): void {
+  const where = path.resolve(dir);
+  const fix = 'or set UNBROKEN_DATA_DIR to a folder this user may write';
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(where);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new StartError(`data folder ${where}: a part of that path is a file, not a folder; move it away, ${fix}`);
+    if (code !== 'ENOENT') throw new StartError(`data folder ${where}: cannot be read (${code}); give this user access, ${fix}`);
+  }
+  if (stat && !stat.isDirectory()) throw new StartError(`data folder ${where} is a file, not a folder; move the file away, ${fix}`);
+  if (!stat) {
+    try {
+      fs.mkdirSync(where, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOTDIR' ? 'a part of that path is a file' : code === 'EROFS' ? 'the file system is read-only' : code;
+      throw new StartError(`data folder ${where} cannot be created (${why}); create it and give this user write access, ${fix}`);
+    }
+    return;
+  }
+  try {
+    fs.accessSync(where, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new StartError(`data folder ${where} is not writable by this user (permission denied); run \`chmod u+rwx ${where}\` as its owner, ${fix}`);
+  }
+}
+
+/** Logs what the embedded Temporal server's supervisor does. */
+function logSupervision(event: SupervisorEvent): void {
+  if (event.kind === 'exited') {
+    log().warn(
+      { exitCode: event.exit.code, signal: event.exit.signal, retryInMs: event.retryInMs, attempt: event.attempt },
+      `the embedded Temporal server exited unexpectedly (${describeExit(event.exit)}); restarting it in ${event.retryInMs} ms from its database file`,
+    );
+  } else if (event.kind === 'restart_failed') {
+    log().warn({ error: event.error, retryInMs: event.retryInMs, attempt: event.attempt }, `restarting the embedded Temporal server failed; trying again in ${event.retryInMs} ms`);
+  } else if (event.kind === 'restarted') {
+    log().warn({ restarts: event.restarts, pid: event.pid }, 'the embedded Temporal server is running again; waiting journeys resume and stored events are routed');
+  } else {
+    log().error({ error: event.error.message }, 'the embedded Temporal server could not be restarted; stopping');
+  }
 }
 
 /**
@@ -91,11 +150,25 @@ export async function startSystem(
     ]);
   }
   try {
-    fs.mkdirSync(config.dataDir, { recursive: true });
+    prepareDataDir(config.dataDir);
     let temporalAddress = config.temporal.address;
     let temporalUiUrl: string | undefined;
+    let dev: SupervisedDevServer | undefined;
+    // Set once the health monitor exists: a restarted server is probed at once, not a round later.
+    const healthLater: { probeNow?: () => void } = {};
     if (config.embeddedTemporal) {
-      const dev = await startDevServer({ dataDir: config.dataDir });
+      dev = await superviseDevServer({
+        dataDir: config.dataDir,
+        port: config.embeddedPorts.temporal,
+        uiPort: config.embeddedPorts.temporalUi,
+        onEvent: (event) => {
+          logSupervision(event);
+          if (event.kind !== 'restart_failed') healthLater.probeNow?.();
+        },
+      }).catch((err: unknown) => {
+        // A port in use, a missing binary: the message says what to do; a stack would bury it.
+        throw new StartError(`the embedded Temporal server did not start: ${(err as Error).message}`);
+      });
       stops.push(dev.stop);
       temporalAddress = dev.address;
       temporalUiUrl = dev.uiUrl;
@@ -103,7 +176,11 @@ export async function startSystem(
     let smtpUrl = config.smtpUrl;
     let mailUrl: string | undefined;
     if (config.embeddedSmtp) {
-      const catcher = await startMailCatcher({ dir: path.join(config.dataDir, 'mail') });
+      const catcher = await startMailCatcher({ dir: path.join(config.dataDir, 'mail'), smtpPort: config.embeddedPorts.smtp, httpPort: config.embeddedPorts.mailWeb }).catch(
+        (err: unknown) => {
+          throw err instanceof MailCatcherStartError ? new StartError(err.message) : err;
+        },
+      );
       stops.push(catcher.stop);
       smtpUrl = catcher.smtpUrl;
       mailUrl = catcher.webUrl;
@@ -137,8 +214,9 @@ export async function startSystem(
     // Probed in the background, so /readyz answers from the cache and routing knows at once
     // when Temporal is down. The worker part is this process's own worker. One monitor serves
     // the API's /readyz and the metrics address's.
-    const { health, stop: stopHealth } = monitorParts(store, connection, smtpUrl);
+    const { health, stop: stopHealth } = monitorParts(store, connection, smtpUrl, dev);
     stops.push(stopHealth);
+    healthLater.probeNow = () => void health.probeAll();
     await health.probeAll();
     let metricsUrl: string | undefined;
     if (config.metricsAddress !== undefined) {
@@ -156,7 +234,7 @@ export async function startSystem(
       metrics,
       temporalHealth: () => health.report().parts.temporal,
     });
-    const redriver = new Redriver({ store, router });
+    const redriver = new Redriver({ store, router, maxAttempts: config.routeAttempts });
     redriver.start();
     stops.push(() => redriver.stop());
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
@@ -201,6 +279,7 @@ export async function startSystem(
       store,
       router,
       stop: stopAll,
+      failure: dev?.failed ?? new Promise<Error>(() => undefined),
     };
   } catch (err) {
     await stopAll();
@@ -209,10 +288,11 @@ export async function startSystem(
 }
 
 /** Starts probing the store, Temporal and SMTP in the background; `stop` ends it. */
-function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string): { health: HealthMonitor; stop(): Promise<void> } {
+function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string, dev?: SupervisedDevServer): { health: HealthMonitor; stop(): Promise<void> } {
   // A probe of a Temporal that is down goes on retrying after its round gave up on it; its
   // deadline ends the retries, and stopping waits for that before the connection is closed.
-  const probeTemporal = temporalProbe(connection);
+  // The embedded server's supervisor knows first, and says why (restarting, given up).
+  const probeTemporal = dev ? supervisedProbe(temporalProbe(connection), () => dev.state()) : temporalProbe(connection);
   let temporalCall: Promise<unknown> = Promise.resolve();
   const health = new HealthMonitor(
     {

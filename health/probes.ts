@@ -145,6 +145,18 @@ export function temporalProbe(connection: Pick<Connection, 'workflowService'>): 
   };
 }
 
+/**
+ * A part run by this process under a supervisor (the embedded Temporal server): down with the
+ * supervisor's own words while it restarts the part or has given up, else as `probe` finds it.
+ */
+export function supervisedProbe(probe: Probe, supervisor: () => { state: string; detail?: string }): Probe {
+  return async () => {
+    const { state, detail } = supervisor();
+    if (state !== 'running') throw new Error(detail ?? `the part is ${state}`);
+    await probe();
+  };
+}
+
 /** The SMTP server greets and answers EHLO (and accepts the login, when the URL has one); nothing is sent. */
 export function smtpProbe(url: string): Probe {
   return async () => {

@@ -177,7 +177,8 @@ function isLoopback(host: string): boolean {
 async function listen(server: Server | SMTPServer, port: number, host: string, service: 'smtp' | 'http') {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      const option = service === 'smtp' ? 'smtpPort' : 'httpPort';
+      // Named as the setting `unbroken start` reads, the form an operator changes.
+      const option = service === 'smtp' ? 'UNBROKEN_EMBEDDED_SMTP_PORT' : 'UNBROKEN_EMBEDDED_MAIL_WEB_PORT';
       const why =
         err.code === 'EADDRINUSE'
           ? `port ${port} is already in use (another mail catcher, MailHog or Mailpit?)`

@@ -50,7 +50,8 @@ export class MailStore {
 
   /** Creates the folder and loads every message a previous run left there. */
   async open(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // Mail holds personal data: the folder and every file are its owner's only.
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const names = (await readdir(this.dir)).sort();
     for (const name of names) {
       // A `.tmp` file is a write that a crash interrupted: its SMTP client never got a 250.
@@ -83,7 +84,7 @@ export class MailStore {
     const mail = await parseMail(id, raw);
     const file = this.file(id);
     // Write then rename, so a crash never leaves a half-written `.eml` for the next start to load.
-    await writeFile(file + '.tmp', raw);
+    await writeFile(file + '.tmp', raw, { mode: 0o600 });
     await rename(file + '.tmp', file);
     this.mails.set(id, mail);
     return mail;

@@ -194,6 +194,9 @@ const API = { group: 'Event API (unbroken start)' } as const;
 const DATA = { group: 'Data and definitions' } as const;
 const WORKER = { group: 'Operations' } as const;
 
+/** A port of a server `unbroken start` runs itself, from 1 to 65535. */
+const embeddedPort = (fallback: number) => z.coerce.number().int().min(1, 'must be a port from 1 to 65535').max(65535, 'must be a port from 1 to 65535').default(fallback);
+
 /** A per-process worker limit: a whole number, unset for the SDK's own default. */
 const workerLimit = (min = 1) => z.coerce.number().int().min(min).max(100_000).optional();
 
@@ -212,7 +215,7 @@ export const configSchema = z.object({
       ...TEMPORAL,
       unset: 'embedded dev server on `127.0.0.1:7233`',
       details:
-        '`unbroken start` runs that dev server (Web UI on :8233), persisting to $UNBROKEN_DATA_DIR/temporal.db; ' +
+        '`unbroken start` runs that dev server (port UNBROKEN_EMBEDDED_TEMPORAL_PORT, Web UI on :8233), persisting to $UNBROKEN_DATA_DIR/temporal.db, and restarts it if it dies; ' +
         '`unbroken worker` connects to localhost:7233.',
     },
   ),
@@ -242,6 +245,11 @@ export const configSchema = z.object({
     'host name the Temporal server\'s certificate must carry, when it is not the host in `TEMPORAL_ADDRESS` (e.g. an IP address)',
     { ...TEMPORAL, unset: 'the host in `TEMPORAL_ADDRESS`' },
   ),
+  UNBROKEN_EMBEDDED_TEMPORAL_PORT: documented(embeddedPort(7233), 'port of the Temporal dev server `unbroken start` runs when `TEMPORAL_ADDRESS` is unset (on 127.0.0.1)', {
+    ...TEMPORAL,
+    details: 'Ignored when TEMPORAL_ADDRESS is set. If the server dies, `unbroken start` restarts it on the same port (docs/operations.md).',
+  }),
+  UNBROKEN_EMBEDDED_TEMPORAL_UI_PORT: documented(embeddedPort(8233), 'port of that dev server\'s Web UI (on 127.0.0.1)', TEMPORAL),
   UNBROKEN_TEMPORAL_CLI: documented(z.string().min(1).optional(), 'path to a `temporal` CLI binary (the dev server)', {
     ...TEMPORAL,
     unset: '`.temporal/cli/temporal`, then `temporal` on the PATH',
@@ -265,6 +273,11 @@ export const configSchema = z.object({
       details: '`unbroken start` runs it (SMTP on 127.0.0.1:1025, web page on http://127.0.0.1:1080) and sends there.',
     },
   ),
+  UNBROKEN_EMBEDDED_SMTP_PORT: documented(embeddedPort(1025), 'SMTP port of the mail catcher `unbroken start` runs when `SMTP_URL` is unset (on 127.0.0.1)', {
+    group: 'Email',
+    details: 'Ignored when SMTP_URL is set.',
+  }),
+  UNBROKEN_EMBEDDED_MAIL_WEB_PORT: documented(embeddedPort(1080), 'port of the mail catcher\'s web page and JSON API (on 127.0.0.1)', { group: 'Email' }),
   MAIL_FROM: documented(z.string().min(3).default('Unbroken <no-reply@localhost>'), 'sender when a template has no `from:`', { group: 'Email' }),
   UNBROKEN_WEBHOOK_SECRET: documented(
     z.string().min(16, 'must be at least 16 characters').optional(),
@@ -368,6 +381,16 @@ export const configSchema = z.object({
       ...WORKER,
       unset: 'the Temporal SDK\'s default (from the memory available)',
       details: 'Each cached waiting customer costs roughly 0.4-0.6 MiB of worker memory (bench/README.md, "waiting").',
+    },
+  ),
+  UNBROKEN_ROUTE_ATTEMPTS: documented(
+    z.coerce.number().int().min(1).max(1000).default(5),
+    'failed routing attempts after which a stored event is set aside as a dead letter, so the customer\'s next events flow',
+    {
+      ...WORKER,
+      details:
+        'Attempts are about 30 s apart. Only failures of the event itself count: while Temporal or the store is unavailable nothing is ' +
+        'counted and events wait. `unbroken dead-letters` lists them, `--retry` routes them again (docs/operations.md).',
     },
   ),
   UNBROKEN_METRICS_ADDRESS: documented(
@@ -585,6 +608,10 @@ export type Config = {
   embeddedTemporal: boolean;
   /** True when SMTP_URL was not given: `unbroken start` runs its own mail catcher. */
   embeddedSmtp: boolean;
+  /** Ports of the servers `unbroken start` runs itself (UNBROKEN_EMBEDDED_*_PORT). */
+  embeddedPorts: { temporal: number; temporalUi: number; smtp: number; mailWeb: number };
+  /** Failed routing attempts after which an event is set aside (UNBROKEN_ROUTE_ATTEMPTS). */
+  routeAttempts: number;
 };
 
 /** Keys whose values are never echoed in error messages. */
@@ -659,6 +686,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         '(or leave HOST unset to listen on 127.0.0.1 only)',
     );
   }
+  const embeddedPorts = {
+    UNBROKEN_EMBEDDED_TEMPORAL_PORT: e.UNBROKEN_EMBEDDED_TEMPORAL_PORT,
+    UNBROKEN_EMBEDDED_TEMPORAL_UI_PORT: e.UNBROKEN_EMBEDDED_TEMPORAL_UI_PORT,
+    UNBROKEN_EMBEDDED_SMTP_PORT: e.UNBROKEN_EMBEDDED_SMTP_PORT,
+    UNBROKEN_EMBEDDED_MAIL_WEB_PORT: e.UNBROKEN_EMBEDDED_MAIL_WEB_PORT,
+  };
+  for (const [key, value] of Object.entries(embeddedPorts)) {
+    const same = Object.entries(embeddedPorts).filter(([other, v]) => other !== key && v === value).map(([other]) => other);
+    if (same.length > 0 && key < same[0]) problems.push(`${key} and ${same.join(', ')}: both ${value}; each embedded server needs its own port`);
+  }
   if (problems.length) throw new ConfigError(problems);
   const ttl = parseDuration(e.UNBROKEN_UNSUBSCRIBE_TTL);
   const grace = parseDuration(e.UNBROKEN_SURVEY_GRACE);
@@ -710,6 +747,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sms,
     embeddedTemporal: cleaned.TEMPORAL_ADDRESS === undefined,
     embeddedSmtp: cleaned.SMTP_URL === undefined,
+    embeddedPorts: {
+      temporal: e.UNBROKEN_EMBEDDED_TEMPORAL_PORT,
+      temporalUi: e.UNBROKEN_EMBEDDED_TEMPORAL_UI_PORT,
+      smtp: e.UNBROKEN_EMBEDDED_SMTP_PORT,
+      mailWeb: e.UNBROKEN_EMBEDDED_MAIL_WEB_PORT,
+    },
+    routeAttempts: e.UNBROKEN_ROUTE_ATTEMPTS,
   };
 }
 

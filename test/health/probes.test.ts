@@ -1,4 +1,4 @@
-import { HealthMonitor, runProbe, throttled, workerProbe } from '../../health/probes';
+import { HealthMonitor, runProbe, supervisedProbe, throttled, workerProbe } from '../../health/probes';
 
 describe('health probes', () => {
   it('reports a probe that never answers as down after its deadline', async () => {
@@ -62,5 +62,26 @@ describe('advisory parts and throttled probes', () => {
     clock = 60_000;
     await expect(probe()).resolves.toBeUndefined();
     expect(calls).toBe(2);
+  });
+});
+
+describe('a supervised part (the embedded Temporal server)', () => {
+  it('is down in the supervisor\'s words while it restarts or has given up, without asking the part; else as its probe finds it', async () => {
+    let asked = 0;
+    let state: { state: string; detail?: string } = { state: 'restarting', detail: 'the embedded Temporal server exited with signal SIGKILL; restarting it in 1000 ms' };
+    const probe = supervisedProbe(async () => {
+      asked += 1;
+    }, () => state);
+    expect(await runProbe(probe, 100)).toMatchObject({ state: 'down', detail: 'the embedded Temporal server exited with signal SIGKILL; restarting it in 1000 ms' });
+    state = { state: 'failed', detail: 'could not be restarted (5 attempts)' };
+    expect(await runProbe(probe, 100)).toMatchObject({ state: 'down', detail: 'could not be restarted (5 attempts)' });
+    expect(asked).toBe(0);
+    state = { state: 'running' };
+    expect(await runProbe(probe, 100)).toMatchObject({ state: 'ok' });
+    expect(asked).toBe(1);
+    const failing = supervisedProbe(async () => {
+      throw new Error('14 UNAVAILABLE: connection refused');
+    }, () => ({ state: 'running' }));
+    expect(await runProbe(failing, 100)).toMatchObject({ state: 'down', detail: '14 UNAVAILABLE: connection refused' });
   });
 });

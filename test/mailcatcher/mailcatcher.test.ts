@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,16 @@ describe('mail catcher', () => {
     expect(Date.parse(mail!.date!)).not.toBeNaN();
     expect(readdirSync(dir)).toEqual([`${mail!.id}.eml`]);
     expect(c.messages().map((m) => m.id)).toEqual([mail!.id]);
+  });
+
+  it('keeps mail readable by its owner only: the folder 0700, every message file 0600', async () => {
+    const c = await start();
+    await send(c, { subject: 'one', text: 'private' });
+    await send(c, { subject: 'two', text: 'private too' });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(2);
+    for (const file of files) expect(statSync(join(dir, file)).mode & 0o777).toBe(0o600);
   });
 
   it('lists messages newest first on the page and in the API, and in arrival order from messages()', async () => {
@@ -242,6 +252,6 @@ describe('mail catcher', () => {
     const err = await startMailCatcher({ dir, smtpPort: 0, httpPort: c.httpPort }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MailCatcherStartError);
     expect(err).toMatchObject({ service: 'http', port: c.httpPort, code: 'EADDRINUSE' });
-    expect((err as Error).message).toMatch(/port \d+ is already in use.*choose another port \(httpPort\)/);
+    expect((err as Error).message).toMatch(/port \d+ is already in use.*choose another port \(UNBROKEN_EMBEDDED_MAIL_WEB_PORT\)/);
   });
 });
