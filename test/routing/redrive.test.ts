@@ -149,3 +149,45 @@ it('keeps a customer’s events in order and stops at the first failure, releasi
   expect((await store.eventsFor('bob')).every((e) => e.routedAt !== undefined)).toBe(true);
   await store.close();
 });
+
+it('on the real router and Temporal, an event that cannot be routed (its journey version gone from the store) is set aside after its attempts while other customers are routed', async () => {
+  const store = stores[0];
+  const received = new Date(Date.now() - 60_000).toISOString();
+  // A run recorded for a version nobody deployed: every event of this customer fails in the router.
+  const stranded = await store.tryEnrol({
+    journeyId: 'welcome-series',
+    customerId: 'stranded',
+    version: 'deleted-by-hand',
+    reEntry: { mode: 'never' },
+    at: received,
+    workflowIdPrefix: 'welcome-series:stranded',
+    input: { customerId: 'stranded', trigger: { event: 'signed_up', properties: {}, timestamp: received }, defaultTimezone: 'UTC' },
+  });
+  expect(stranded.enrolled).toBe(true);
+  const track = (messageId: string, customerId: string, event: string): StoredEvent => ({
+    messageId,
+    type: 'track',
+    customerId,
+    userId: customerId,
+    event,
+    properties: {},
+    timestamp: received,
+    receivedAt: received,
+  });
+  await store.identify('carla', { email: 'carla@example.com' });
+  await store.recordEvent(track('stranded-1', 'stranded', 'order_completed'));
+  await store.recordEvent(track('carla-1', 'carla', 'signed_up'));
+  const router = new JourneyRouter({ store, client: env.client, taskQueue: TASK_QUEUE, defaultTimezone: 'UTC', warn: () => undefined });
+  const warnings: string[] = [];
+  const redriver = new Redriver({ store, router, graceMs: 0, maxAttempts: 2, retryAfterMs: -1, warn: (message) => warnings.push(message) });
+  const result = await redriver.sweep();
+  expect(result).toMatchObject({ failed: 0, deadLettered: 1 });
+  expect((await store.eventsFor('carla'))[0].routedAt).toEqual(expect.any(String));
+  const [carla] = await store.enrolmentsFor('carla');
+  expect((await env.client.workflow.getHandle(carla.workflowId).describe()).status.name).toBe('RUNNING');
+  const dead = await store.deadLetters();
+  expect(dead.events).toMatchObject([
+    { event: { messageId: 'stranded-1' }, attempts: 2, reason: 'Error: journey welcome-series version deleted-by-hand is not in the store; was the store reset?' },
+  ]);
+  expect(warnings).toEqual([expect.stringContaining('(attempt 1)'), expect.stringContaining('failed 2 times; it is set aside')]);
+});
