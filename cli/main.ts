@@ -24,10 +24,12 @@ import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
 import { formatDeadLetters, formatRoutingSummary, routingSummary } from './dead-letters';
 import { startBanner, StartError, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
+import { formatPreview, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
 
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
+  unbroken preview <template-id> --profile FILE [--data JSON] [--out FILE] [--definitions DIR] [--json]
   unbroken start [--definitions DIR] [--deploy]
   unbroken deploy [--definitions DIR] [--json]
   unbroken migrate [--status] [--json]
@@ -154,6 +156,92 @@ async function simulateCommand(args: string[]): Promise<number> {
   };
   const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
   write(values.json ? JSON.stringify(report) : formatReport(report));
+  return 0;
+}
+
+async function previewCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      definitions: { type: 'string', default: 'definitions' },
+      profile: { type: 'string' },
+      data: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('preview needs exactly one template id');
+  if (!values.profile) throw new UsageError('preview needs --profile FILE');
+  let profile;
+  try {
+    profile = parseProfile(readJson(values.profile), values.profile);
+  } catch (err) {
+    if (err instanceof SimulationInputError) throw new UsageError(err.message);
+    throw err;
+  }
+  const context = values.data === undefined ? undefined : parsePreviewContext(values.data);
+  const result = compile(values.definitions);
+  const template = result.templates.get(positionals[0]);
+  if (!template) {
+    const own = result.errors.filter((e) => path.basename(e.file).replace(/\.ya?ml$/, '') === positionals[0]);
+    if (own.length) {
+      printErrors({ ...result, errors: own, warnings: [] }, values.json);
+      return 1;
+    }
+    const known = [...result.templates.keys()].sort().join(', ');
+    throw new UsageError(`no template "${positionals[0]}" in ${path.join(values.definitions, 'templates')} (known: ${known || 'none'})`);
+  }
+  const config = loadConfig();
+  const shown = await preview({
+    template,
+    definitionsDir: values.definitions,
+    profile,
+    context,
+    publicUrl: config.publicUrl,
+    mailFrom: config.mailFrom,
+    unsubscribeTtlMs: config.unsubscribeTtlMs,
+    consentModes: config.consentModes,
+  });
+  let htmlNote: string | undefined;
+  if (values.out !== undefined) {
+    if (shown.channel !== 'email' || shown.html === undefined) throw new UsageError(`--out writes the HTML part, and ${template.id} has none`);
+    fs.writeFileSync(values.out, shown.html);
+    htmlNote = `HTML part written to ${values.out} (${Buffer.byteLength(shown.html)} bytes)`;
+  }
+  write(values.json ? JSON.stringify(shown) : formatPreview(shown, htmlNote));
+  return 0;
+}
+
+async function graphCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { definitions: { type: 'string', default: 'definitions' }, format: { type: 'string', default: 'mermaid' }, out: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('graph needs exactly one journey id');
+  if (!isGraphFormat(values.format)) throw new UsageError(`--format "${values.format}" is not one of ${GRAPH_FORMATS.join(', ')}`);
+  const result = compile(values.definitions);
+  if (result.errors.length) {
+    printErrors(result, false);
+    return 1;
+  }
+  const plan = result.plans.get(positionals[0]);
+  if (!plan) {
+    const known = [...result.plans.keys()].sort().join(', ');
+    throw new UsageError(`no journey "${positionals[0]}" in ${path.join(values.definitions, 'journeys')} (known: ${known || 'none'})`);
+  }
+  const drawing = await renderGraph(plan, values.format);
+  if (values.out === undefined) {
+    process.stdout.write(drawing);
+    return 0;
+  }
+  try {
+    fs.writeFileSync(values.out, drawing);
+  } catch (err) {
+    throw new UsageError(`cannot write ${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  process.stderr.write(`wrote ${values.out}\n`);
   return 0;
 }
 
@@ -397,6 +485,8 @@ export async function main(argv: string[]): Promise<number> {
         return validate(rest);
       case 'simulate':
         return await simulateCommand(rest);
+      case 'preview':
+        return await previewCommand(rest);
       case 'start':
         return await startCommand(rest);
       case 'deploy':
@@ -436,6 +526,14 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`unbroken: ${(err as Error).message}\n\n${USAGE}\n`);
       return 2;
+    }
+    if (err instanceof PreviewInputError) {
+      process.stderr.write(`unbroken: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof PreviewFailure) {
+      process.stderr.write(`${err.where ? `${err.where}: ` : 'unbroken: '}${err.message}\n`);
+      return 1;
     }
     if (err instanceof InvalidCustomerIdError) {
       process.stderr.write(`unbroken: --user ${err.message.replace(/^id: /, '')}\n`);

@@ -66,12 +66,13 @@ export async function checkChannel(attempt: SendAttempt, template: TemplatePlan)
 
 /**
  * Whether `template`'s channel can (exactly one valid address) and may (not suppressed, consent)
- * carry the message. The address is parsed again here, whatever the profile holds (a row written
+ * carry the message; a template that does not render throws TemplateRenderError (`unbroken
+ * preview` shows where). The address is parsed again here, whatever the profile holds (a row written
  * before the API checked it, a journey's profile change, a rendered `to:`): text that is not
  * exactly one address is skipped as `invalid_address`, which no retry can fix, and everything
  * after this (suppression, caps, the SMTP envelope) sees only the canonical form.
  */
-async function admit(attempt: SendAttempt, template: TemplatePlan): Promise<ChannelCheck<Chosen>> {
+export async function admit(attempt: SendAttempt, template: TemplatePlan): Promise<ChannelCheck<Chosen>> {
   const { deps, delivery, input } = attempt;
   const channel = template.channel;
   // Without a provider nothing else matters; deciding it first also reserves no cap slot.

@@ -60,7 +60,8 @@ export async function renderOutgoing(
   }
 }
 
-function renderFor(attempt: ChannelAttempt, chosen: Chosen): Promise<Outgoing> {
+/** Renders the message for the chosen channel; a template that does not render throws TemplateRenderError. */
+export function renderFor(attempt: ChannelAttempt, chosen: Chosen): Promise<Outgoing> {
   const { template } = attempt;
   switch (template.channel) {
     case 'email':
