@@ -24,6 +24,7 @@ import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
 import { formatDeadLetters, formatRoutingSummary, routingSummary } from './dead-letters';
 import { startBanner, StartError, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
+import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
 import { formatPreview, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
 
 const USAGE = `Usage:
@@ -40,11 +41,12 @@ const USAGE = `Usage:
   unbroken forget --user ID [--json]
   unbroken export --user ID
   unbroken stats [<journey-id>] [--json]
+  unbroken audience <audience-id> [--sample N] [--definitions DIR] [--json]
   unbroken dead-letters [--retry [--id MESSAGE_ID ...]] [--limit N] [--json]
   unbroken feedback [--survey ID] [--journey ID] [--by day|week|month] [--since ISO] [--json]
   unbroken worker
 
-DIR defaults to ./definitions (holding journeys/ and templates/). start publishes DIR only as the
+DIR defaults to ./definitions (holding journeys/, templates/ and audiences/). start publishes DIR only as the
 embedded quick start (neither DATABASE_URL nor TEMPORAL_ADDRESS set) or with --deploy; otherwise
 it shows what is live, and deploy publishes.`;
 
@@ -86,7 +88,8 @@ function validate(args: string[]): number {
   if (values.json) write(JSON.stringify({ ok: true, errors: [], warnings: result.warnings.map(problemJson) }));
   else {
     for (const w of result.warnings) process.stderr.write(`${formatWarning(w)}\n`);
-    write(`ok: ${result.plans.size} journeys and ${result.templates.size} templates in ${values.definitions} are valid${result.warnings.length ? ` (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})` : ''}`);
+    const counted = result.audiences.size > 0 ? `, ${result.templates.size} templates and ${result.audiences.size} audiences` : ` and ${result.templates.size} templates`;
+    write(`ok: ${result.plans.size} journeys${counted} in ${values.definitions} are valid${result.warnings.length ? ` (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})` : ''}`);
   }
   return 0;
 }
@@ -426,6 +429,31 @@ async function statsCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function audienceCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { definitions: { type: 'string', default: 'definitions' }, sample: { type: 'string', default: String(DEFAULT_SAMPLE) }, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('audience takes one audience id, e.g. unbroken audience lapsed-customers');
+  const sample = Number(values.sample);
+  if (!/^\d+$/.test(values.sample) || sample > MAX_SAMPLE) throw new UsageError(`--sample takes a whole number from 0 to ${MAX_SAMPLE}, got "${values.sample}"`);
+  const result = compile(values.definitions);
+  if (result.errors.length) {
+    printErrors(result, values.json);
+    return 1;
+  }
+  const plan = result.audiences.get(positionals[0]);
+  if (!plan) {
+    const known = [...result.audiences.keys()].sort();
+    process.stderr.write(`unbroken: no audience "${positionals[0]}" in ${values.definitions}/audiences (audiences: ${known.join(', ') || 'none'})\n`);
+    return 1;
+  }
+  const preview = await withStore(loadConfig(), (store) => previewAudience(store, plan, Date.now(), sample), NO_MIGRATION);
+  write(values.json ? JSON.stringify(preview) : formatAudience(preview, plan.name));
+  return 0;
+}
+
 async function deadLettersCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -502,6 +530,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statusCommand(rest);
       case 'stats':
         return await statsCommand(rest);
+      case 'audience':
+        return await audienceCommand(rest);
       case 'dead-letters':
         return await deadLettersCommand(rest);
       case 'forget':

@@ -105,7 +105,9 @@ const ROOT_RULES: Record<string, (segments: string[], path: string) => { code: s
     const parsed = parseAggregatePath(path);
     if (!parsed || !('error' in parsed)) return undefined;
     const field = segments[2] ?? '';
-    const fixed = segments.length === 3 ? closest(field, [...AGGREGATE_FIELDS, 'count_7d']) : undefined;
+    // `last` and `first` are the usual slips: a known field they begin is the better guess than the closest spelling.
+    const started = field.length >= 3 ? AGGREGATE_FIELDS.find((f) => f.startsWith(field)) : undefined;
+    const fixed = segments.length === 3 ? (started ?? closest(field, [...AGGREGATE_FIELDS, 'count_7d'])) : undefined;
     return {
       code: 'invalid_events_path',
       message: `"${path}" is not an event aggregate path: ${parsed.error}${fixed ? ` (did you mean "events.${segments[1]}.${fixed}"?)` : ''}`,

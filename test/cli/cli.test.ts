@@ -16,7 +16,7 @@ describe('unbroken validate', () => {
     const r = unbroken(['validate']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok: \d+ journeys and \d+ templates in definitions are valid\n$/);
+    expect(r.stdout).toMatch(/^ok: \d+ journeys, \d+ templates and \d+ audiences in definitions are valid\n$/);
   });
 
   test('every problem is reported as file:line:column with exit code 1, and as JSON with --json', () => {
