@@ -88,7 +88,7 @@ function validate(args: string[]): number {
   if (values.json) write(JSON.stringify({ ok: true, errors: [], warnings: result.warnings.map(problemJson) }));
   else {
     for (const w of result.warnings) process.stderr.write(`${formatWarning(w)}\n`);
-    const counted = result.audiences.size > 0 ? `, ${result.templates.size} templates and ${result.audiences.size} audiences` : ` and ${result.templates.size} templates`;
+    const counted = result.audiences.size > 0 ? `, ${result.templates.size} templates and ${result.audiences.size} audience${result.audiences.size === 1 ? '' : 's'}` : ` and ${result.templates.size} templates`;
     write(`ok: ${result.plans.size} journeys${counted} in ${values.definitions} are valid${result.warnings.length ? ` (${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'})` : ''}`);
   }
   return 0;

@@ -9,7 +9,7 @@ import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
-import { consentReads, emptyProfile, instanceKeyOf, readConsent, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
+import { aggregateReads, consentReads, emptyProfile, instanceKeyOf, readConsent, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
 import { entryTime } from '../core/event-time';
 import { log } from '../observability/log';
 import { noMetrics, type Metrics } from '../observability/metrics';
@@ -196,7 +196,10 @@ export class JourneyRouter implements EventRouter {
     const signalled = new Set(listening.map((e) => e.workflowId));
     for (const { plan } of candidates) {
       const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
-      if (!triggerMatches(plan.trigger, track, profile, Date.parse(at), consent)) continue;
+      // in_audience and events.* in the trigger's where read the customer's event aggregates, this event included.
+      const reads = aggregateReads(plan.trigger.where);
+      const aggregates = reads.length === 0 ? {} : await this.opts.store.eventAggregates(event.customerId, reads, Date.parse(at));
+      if (!triggerMatches(plan.trigger, track, profile, Date.parse(at), consent, aggregates)) continue;
       let key: string | undefined;
       if (plan.trigger.key) {
         const found = instanceKeyOf(plan.trigger.key, track);
