@@ -15,7 +15,7 @@ import { MailCatcherStartError, startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
-import { HealthMonitor, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled } from '../health/probes';
+import { HealthMonitor, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled, type HealthReport, type PartHealth } from '../health/probes';
 import { addressHasher } from '../privacy/hash';
 import { RetentionSweeper } from '../privacy/retention';
 import { Redriver } from '../routing/redrive';
@@ -27,6 +27,7 @@ import { describeExit, superviseDevServer, type SupervisedDevServer, type Superv
 import { createJourneyWorker } from '../worker/worker';
 import { ProcessMetrics } from '../observability/metrics';
 import { readiness, serveWorkerEndpoints } from '../worker/metrics-server';
+import { formatRoutingSummary, routingSummary } from './dead-letters';
 import { deploy, formatLiveJourneys, liveJourneys, type LiveJourneys } from './live';
 
 /** How long one health probe may take before its part counts as down. */
@@ -235,6 +236,8 @@ export async function startSystem(
       temporalHealth: () => health.report().parts.temporal,
     });
     const redriver = new Redriver({ store, router, maxAttempts: config.routeAttempts });
+    const routing = watchRouting(store);
+    stops.push(routing.stop);
     redriver.start();
     stops.push(() => redriver.stop());
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
@@ -255,7 +258,7 @@ export async function startSystem(
       suppressions: store,
       admin: { key: admin, store, hashAddress: addressHasher(unsubscribeSecret(config)), temporal: async () => client },
       metrics,
-      ready: () => readiness(health.report(), worker.getState() === 'RUNNING'),
+      ready: () => withRouting(readiness(health.report(), worker.getState() === 'RUNNING'), routing.part()),
     });
     await api.listen({ port: config.port, host: config.host });
     stops.push(() => api.close());
@@ -314,6 +317,44 @@ function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string,
     await temporalCall;
   };
   return { health, stop };
+}
+
+/** How often /readyz's `routing` part (backlog and dead letters) is read again. */
+const ROUTING_WATCH_MS = 5000;
+
+/**
+ * Reads the routing backlog and the dead-letter count in the background (two indexed queries
+ * every 5 s), so /readyz can show them without waiting on the store. Informational only: a
+ * backlog or dead letters never make a node unready.
+ */
+function watchRouting(store: LiveStore): { part(): PartHealth | undefined; stop(): Promise<void> } {
+  let last: PartHealth | undefined;
+  let reading: Promise<void> = Promise.resolve();
+  const read = () => {
+    reading = routingSummary(store).then(
+      (s) => {
+        last = { state: 'ok', detail: formatRoutingSummary(s).replace(/^routing: /, ''), checkedAt: new Date().toISOString() };
+      },
+      () => {
+        // The store's own part reports the store down; this one just keeps its last reading.
+      },
+    );
+  };
+  read();
+  const timer = setInterval(read, ROUTING_WATCH_MS);
+  timer.unref();
+  return {
+    part: () => last,
+    async stop() {
+      clearInterval(timer);
+      await reading;
+    },
+  };
+}
+
+/** Adds the `routing` part to a readiness report, without letting it decide readiness. */
+function withRouting(report: HealthReport, routing: PartHealth | undefined): HealthReport {
+  return routing === undefined ? report : { ...report, parts: { ...report.parts, routing } };
 }
 
 /** The bound address as shown, and a URL to it from this machine: a wildcard bind answers on loopback. */

@@ -89,10 +89,10 @@ async function post(s: Started, endpoint: string, body: unknown): Promise<number
   return res.status;
 }
 
-async function readyz(s: Started): Promise<{ status: number; temporal?: { state: string; detail?: string } }> {
+async function readyz(s: Started): Promise<{ status: number; temporal?: { state: string; detail?: string }; routing?: { state: string; detail?: string } }> {
   const res = await fetch(`${s.api}/readyz`);
   const body = (await res.json()) as { parts?: Record<string, { state: string; detail?: string }> };
-  return { status: res.status, temporal: body.parts?.temporal };
+  return { status: res.status, temporal: body.parts?.temporal, routing: body.parts?.routing };
 }
 
 async function subjects(s: Started): Promise<string[]> {
@@ -139,6 +139,8 @@ test('a killed embedded Temporal server is restarted: /readyz names it, the wait
   // Accepted and stored, but not routed while Temporal is down: 503 tells the client, and the
   // re-driver routes it later without any retry.
   expect(await post(s, 'track', { userId: 'u1', event: 'order_placed', messageId: 'order-while-down' })).toBe(503);
+  // /readyz also shows the stored event waiting to be routed (informational: it decides nothing).
+  await until('/readyz to show the event waiting', async () => (/^1 event\(s\) waiting, the oldest received /.test((await readyz(s)).routing?.detail ?? '') || undefined), 15_000);
 
   await until('/readyz to be ready again', async () => ((await readyz(s)).status === 200 || undefined), 60_000);
   expect(devServerPid(s)).not.toBe(first);
@@ -147,6 +149,7 @@ test('a killed embedded Temporal server is restarted: /readyz names it, the wait
 
   await until('the follow-up mail of the journey that was waiting', async () => ((await subjects(s)).includes('How is it going?') || undefined), 90_000);
   await until('the mail of the event posted while Temporal was down', async () => ((await subjects(s)).includes('Thanks for your order') || undefined), 90_000);
+  await until('/readyz to show nothing waiting', async () => ((await readyz(s)).routing?.detail === 'no events waiting; none dead-lettered' || undefined), 15_000);
   const all = await subjects(s);
   for (const subject of ['Welcome, Ann', 'How is it going?', 'Thanks for your order']) expect(all.filter((x) => x === subject)).toHaveLength(1);
 
