@@ -24,12 +24,14 @@ import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
 import { formatDeadLetters, formatRoutingSummary, routingSummary } from './dead-letters';
 import { startBanner, StartError, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
+import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
 import { formatPreview, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
 
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
+  unbroken graph <journey-id> [--format mermaid|svg] [--out FILE] [--definitions DIR]
   unbroken preview <template-id> --profile FILE [--data JSON] [--out FILE] [--definitions DIR] [--json]
   unbroken start [--definitions DIR] [--deploy]
   unbroken deploy [--definitions DIR] [--json]
@@ -513,6 +515,8 @@ export async function main(argv: string[]): Promise<number> {
         return validate(rest);
       case 'simulate':
         return await simulateCommand(rest);
+      case 'graph':
+        return await graphCommand(rest);
       case 'preview':
         return await previewCommand(rest);
       case 'start':
