@@ -20,6 +20,7 @@ import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
 import { consentReads, readConsent } from '../core/consent';
 import { triggerMatches } from '../core/events';
+import { aggregateReads, aggregatesFromEvents } from '../core/audiences';
 import { eventsHeardBy } from '../routing/router';
 import { instanceKeyOf } from '../core/instance-key';
 import {
@@ -219,7 +220,11 @@ async function drive(
     const profile = (await store.getProfile(customerId)) ?? opts.profile;
     const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
     const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => store.consent(customerId, channel, category));
-    if (triggerMatches(plan.trigger, trigger, profile, e.atMs, consent)) {
+    // events.* and in_audience read the track events of the file up to this one, by their times.
+    const reads = aggregateReads(plan.trigger.where);
+    const history = opts.events.slice(0, i + 1).flatMap((s) => (s.type === 'track' ? [{ event: s.event, timestamp: new Date(s.atMs).toISOString() }] : []));
+    const aggregates = reads.length === 0 ? {} : aggregatesFromEvents(reads, history, e.atMs);
+    if (triggerMatches(plan.trigger, trigger, profile, e.atMs, consent, aggregates)) {
       // As the router does: an event without a usable key enters nobody.
       const found = plan.trigger.key ? instanceKeyOf(plan.trigger.key, trigger) : undefined;
       if (found && !found.ok) {

@@ -128,6 +128,19 @@ export function withZeroCounts(reads: readonly AggregateRead[], found: EventAggr
   return out;
 }
 
+/**
+ * The aggregates `reads` names over a list of track events (`simulate`'s events file, a test's
+ * history), with zero counts filled in: the same numbers the store computes in SQL.
+ */
+export function aggregatesFromEvents(reads: readonly AggregateRead[], events: readonly { event?: string; timestamp: string }[], nowMs: number): EventAggregates {
+  const found: EventAggregates = {};
+  for (const read of reads) {
+    const times = events.filter((e) => e.event === read.event).map((e) => e.timestamp);
+    if (times.length > 0) found[read.event] = aggregatesOf(read, times, nowMs);
+  }
+  return withZeroCounts(reads, found);
+}
+
 /** The scope an audience condition is evaluated in: the profile, consent states and event aggregates. */
 export function audienceScope(facts: AudienceFacts): Scope {
   return { profile: facts.profile, consent: facts.consent ?? {}, events: facts.events ?? {} };

@@ -15,6 +15,7 @@ export {
 export {
   AGGREGATE_FIELDS,
   aggregateReads,
+  aggregatesFromEvents,
   aggregatesOf,
   audienceMatches,
   audienceScope,

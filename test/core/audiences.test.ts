@@ -1,4 +1,4 @@
-import { aggregateReads, aggregatesOf, audienceMatches, parseAggregatePath, withZeroCounts, type EventAggregates } from '../../core/audiences';
+import { aggregateReads, aggregatesFromEvents, audienceMatches, parseAggregatePath, withZeroCounts } from '../../core/audiences';
 import { consentReads, type ConsentStates } from '../../core/consent';
 import { emptyProfile } from '../../core/profile';
 import { applyTraits, consentState, emptyCustomer, splitSubscriptionTraits, toProfile } from '../../profiles/rules';
@@ -22,13 +22,7 @@ function factsOf(customer: WorldCustomer, plan: ReturnType<typeof plans.get> & o
   for (const { channel, category } of consentReads(plan.where)) {
     consent[channel] = { ...consent[channel], [category]: consentState(stated[channel]?.[category] as string | undefined, profile, category) };
   }
-  const reads = aggregateReads(plan.where);
-  const found: EventAggregates = {};
-  for (const read of reads) {
-    const times = customer.events.filter((e) => e.event === read.event).map((e) => e.timestamp);
-    if (times.length > 0) found[read.event] = aggregatesOf(read, times, NOW);
-  }
-  return { profile, consent, events: withZeroCounts(reads, found) };
+  return { profile, consent, events: aggregatesFromEvents(aggregateReads(plan.where), customer.events, NOW) };
 }
 
 describe('audience evaluation (the pure rule the router uses)', () => {
