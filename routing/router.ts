@@ -89,21 +89,29 @@ export class TemporalUnavailableError extends Error {
 const UNAVAILABLE_GRPC_CODES = new Set([1, 4, 8, 10, 13, 14]);
 /** Error codes of a database or network that is down or busy: Node sockets, SQLite, PostgreSQL (SQLSTATE). */
 const UNAVAILABLE_CODES = /^(E(CONNREFUSED|CONNRESET|CONNABORTED|TIMEDOUT|PIPE|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOTFOUND)|SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)|08...|53...|57P0.|57014|40001|40P01|unreachable)/;
-const UNAVAILABLE_TEXT = /\b(UNAVAILABLE|DEADLINE_EXCEEDED|RESOURCE_EXHAUSTED)\b|timeout|timed out|deadline|connection (terminated|refused|reset|closed|ended)|ECONNREFUSED|unreachable|database is locked|not waiting for it|shutting down/i;
+/**
+ * Signs of an outage in the text of an error that carries no code: a gRPC status or errno name
+ * quoted in a plain message (upper case, as they are written), or node-postgres' words
+ * ("Connection terminated unexpectedly", "timeout exceeded when trying to connect").
+ */
+const UNAVAILABLE_NAMES = /\b(UNAVAILABLE|DEADLINE_EXCEEDED|RESOURCE_EXHAUSTED|ECONNREFUSED|ECONNRESET|ETIMEDOUT)\b/;
+const UNAVAILABLE_WORDS = /\b(timed out|timeout exceeded|connection (terminated|refused|reset|closed|ended)|unreachable|database is locked|not waiting for it|shutting down)\b/i;
 
 /**
  * Whether a routing failure says a dependency is unavailable (Temporal or the store down, busy,
  * restarting, a deadline exceeded) rather than that this event cannot be routed. An outage must
  * never count against an event: such failures are retried without limit, and only the others
  * count towards setting an event aside (routing/redrive.ts). Looks through the error's causes.
+ * An error with a code (gRPC status, SQLSTATE, errno, the store's own) is judged by its code
+ * alone: its text may quote ids a sender chose, which must not make an event unkillable.
  */
 export function isUnavailable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
     if (e instanceof TemporalUnavailableError) return true;
     const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
-    if (isGrpcServiceError(e) && UNAVAILABLE_GRPC_CODES.has(e.code)) return true;
-    if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) return true;
-    if (typeof message === 'string' && UNAVAILABLE_TEXT.test(message)) return true;
+    if (isGrpcServiceError(e)) return UNAVAILABLE_GRPC_CODES.has(e.code);
+    if (typeof code === 'string') return UNAVAILABLE_CODES.test(code);
+    if (typeof message === 'string' && (UNAVAILABLE_NAMES.test(message) || UNAVAILABLE_WORDS.test(message))) return true;
     e = cause;
   }
   return false;

@@ -62,6 +62,9 @@ const POISONS: [string, () => Error][] = [
   ['a bug in routing (TypeError)', () => new TypeError("Cannot read properties of undefined (reading 'plan')")],
   ['a journey version missing from the store', () => new Error('journey cart version v9 is not in the store; was the store reset?')],
   ['Temporal refusing the request (INVALID_ARGUMENT)', () => grpcError(3, 'INVALID_ARGUMENT: Blob data size exceeds limit.')],
+  // A code decides, whatever the text quotes: a sender's id must not make an event unkillable.
+  ['Temporal refusing an id that quotes outage words', () => grpcError(3, 'INVALID_ARGUMENT: WorkflowId "cart:UNAVAILABLE connection refused timed out" is not valid')],
+  ['a store refusal with its own code', () => Object.assign(new Error('customer "db timed out": invalid change'), { code: 'invalid_change' })],
 ];
 
 describe.each(POISONS)('an event that always fails routing: %s', (_name, failure) => {
@@ -108,6 +111,8 @@ const OUTAGES: [string, () => unknown][] = [
   ['PostgreSQL shutting down (57P01)', () => Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
   ['the database refusing connections (ECONNREFUSED)', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
   ['SQLite busy', () => Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })],
+  ['node-postgres losing its connection', () => new Error('Connection terminated unexpectedly')],
+  ['node-postgres finding no free connection in time', () => new Error('timeout exceeded when trying to connect')],
 ];
 
 describe.each(OUTAGES)('an outage: %s', (_name, failure) => {
