@@ -13,7 +13,9 @@ import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan } from '../../compiler/plan';
 import { renderGraph } from '../../cli/graph';
-import { allSteps, HOSTILE_TEXT, hostilePlan } from './graph.fixtures';
+import { toMermaid } from '../../cli/graph/mermaid';
+import { journeyGraph } from '../../cli/graph/model';
+import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan } from './graph.fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'graph');
@@ -167,5 +169,64 @@ describe('unbroken graph --format svg in a real Chromium', () => {
     expect(all).toContain('bell\ufffd and newline');
     expect(all).not.toContain(HOSTILE_TEXT[5]);
     expect(m.labels.map((l) => l.text)).toEqual(expect.arrayContaining(['then', 'else', 'on_event: cart_viewed', 'short-copy · 45%', 'holdout · 10%']));
+  });
+});
+
+/** Renders Mermaid texts with the real Mermaid library in the page; what each drawing's boxes and arrows say. */
+async function renderMermaid(texts: string[], errors: string[]): Promise<{ ok: boolean; error?: string; nodes: string[]; edges: string[]; injected: number }[]> {
+  const page = await browser.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.setContent('<!doctype html><html><body></body></html>');
+  await page.addScriptTag({ path: path.join(root, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js') });
+  const results = await page.evaluate<{ ok: boolean; error?: string; nodes: string[]; edges: string[]; injected: number }[]>(`(async () => {
+    mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
+    const out = [];
+    for (const [i, text] of ${JSON.stringify(texts)}.entries()) {
+      try {
+        const { svg } = await mermaid.render('graph' + i, text);
+        const holder = document.createElement('div');
+        holder.innerHTML = svg;
+        document.body.appendChild(holder);
+        out.push({
+          ok: true,
+          nodes: [...holder.querySelectorAll('g.node')].map((n) => n.textContent),
+          edges: [...holder.querySelectorAll('g.edgeLabel')].map((n) => n.textContent).filter((t) => t !== ''),
+          injected: holder.querySelectorAll('script, b, img, iframe').length,
+        });
+      } catch (err) {
+        out.push({ ok: false, error: String(err && err.message || err), nodes: [], edges: [], injected: 0 });
+      }
+    }
+    return out;
+  })()`);
+  await page.close();
+  return results;
+}
+
+const squash = (text: string) => text.replace(/\s+/g, '');
+
+describe('unbroken graph (Mermaid) drawn by the real Mermaid library, as GitHub draws it', () => {
+  test('every example and the hostile plan render; every step id is in a box; every branch label is on an arrow; nothing in a name becomes markup', async () => {
+    const plans = [...examples.map((j) => compiled.plans.get(j) as JourneyPlan), hostilePlan()];
+    const errors: string[] = [];
+    const drawn = await renderMermaid(
+      plans.map((p) => toMermaid(journeyGraph(p))),
+      errors,
+    );
+    expect(errors).toEqual([]);
+    for (const [i, plan] of plans.entries()) {
+      const d = drawn[i];
+      expect({ journey: plan.journey, ok: d.ok, error: d.error }).toEqual({ journey: plan.journey, ok: true, error: undefined });
+      expect(d.injected).toBe(0);
+      const boxes = d.nodes.map(squash);
+      for (const step of allSteps(plan.steps)) expect({ step: step.id, drawn: boxes.some((b) => b.startsWith(squash(step.id))) }).toEqual({ step: step.id, drawn: true });
+      const graph = journeyGraph(plan);
+      expect(d.edges.map(squash).sort()).toEqual(graph.edges.flatMap((e) => (e.label === undefined ? [] : [squash(e.label)])).sort());
+    }
+    const hostile = drawn[plans.length - 1].nodes.map(squash).join(' ');
+    for (const text of [...HOSTILE_TEXT.slice(0, 5), ...HOSTILE_IDS]) expect(hostile).toContain(squash(text));
   });
 });
