@@ -244,7 +244,9 @@ async function graphCommand(args: string[]): Promise<number> {
   try {
     fs.writeFileSync(values.out, drawing);
   } catch (err) {
-    throw new UsageError(`cannot write ${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (err as Error).message;
+    throw new UsageError(`cannot write ${values.out}: ${why}`);
   }
   process.stderr.write(`wrote ${values.out}\n`);
   return 0;
