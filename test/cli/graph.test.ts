@@ -150,7 +150,7 @@ describe('unbroken graph (Mermaid)', () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('wrong use exits 2 and says what is wrong: unknown journey (listing the known ones), unknown format, no journey, unwritable file', () => {
+  test('wrong use exits 2 and says what is wrong: unknown journey (listing the known ones), unknown format, no journey, a file that cannot be written', () => {
     const unknown = unbroken(['graph', 'abandoned-kart']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^unbroken: no journey "abandoned-kart" in definitions\/journeys \(known: abandoned-cart, /);
@@ -162,8 +162,11 @@ describe('unbroken graph (Mermaid)', () => {
     expect(none.stderr).toMatch(/^unbroken: graph needs exactly one journey id\n/);
     const unwritable = unbroken(['graph', 'abandoned-cart', '--out', path.join(os.tmpdir(), 'no-such-folder-for-graph', 'x.mmd')]);
     expect(unwritable.code).toBe(2);
-    expect(unwritable.stderr).toMatch(/^unbroken: cannot write .*x\.mmd: ENOENT\n/);
-    expect(unknown.stdout + format.stdout + none.stdout + unwritable.stdout).toBe('');
+    expect(unwritable.stderr).toMatch(/^unbroken: cannot write .*x\.mmd: its folder does not exist\n/);
+    const folder = unbroken(['graph', 'abandoned-cart', '--out', os.tmpdir()]);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/^unbroken: cannot write .*: it is a folder\n/);
+    expect(unknown.stdout + format.stdout + none.stdout + unwritable.stdout + folder.stdout).toBe('');
   });
 
   test('invalid definitions draw nothing: the problems as validate prints them, exit 1', () => {
