@@ -15,7 +15,7 @@ import type { JourneyPlan } from '../../compiler/plan';
 import { renderGraph } from '../../cli/graph';
 import { toMermaid } from '../../cli/graph/mermaid';
 import { journeyGraph } from '../../cli/graph/model';
-import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan } from './graph.fixtures';
+import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan, widePlan } from './graph.fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'graph');
@@ -84,7 +84,7 @@ const MEASURE = `(() => {
         covered,
       };
     });
-    const labels = [...document.querySelectorAll('g.edge-label text')].map((t) => ({ text: t.textContent ?? '', box: rect(t.getBoundingClientRect()) }));
+    const labels = [...document.querySelectorAll('g.edge-label text')].map((t) => ({ text: [...t.querySelectorAll('tspan')].map((s) => s.textContent).join(' '), box: rect(t.getBoundingClientRect()) }));
     return {
       viewport: rect(svg.getBoundingClientRect()),
       parseError: svg.tagName !== 'svg' || document.getElementsByTagName('parsererror').length > 0,
@@ -170,6 +170,16 @@ describe('unbroken graph --format svg in a real Chromium', () => {
     expect(all).not.toContain(HOSTILE_TEXT[5]);
     expect(m.labels.map((l) => l.text)).toEqual(expect.arrayContaining(['then', 'else', 'on_event: cart_viewed', 'short-copy · 45%', 'holdout · 10%']));
   });
+
+  test('a wide, deep journey (a four-way split, each variant waiting and branching again) keeps every box apart and readable', async () => {
+    const plan = widePlan();
+    const file = path.join(artifacts, 'wide.svg');
+    fs.writeFileSync(file, await renderGraph(plan, 'svg'));
+    const errors: string[] = [];
+    const m = await openSvg(file, errors);
+    checkPicture(plan, m, errors);
+    expect(m.labels.map((l) => l.text)).toEqual(expect.arrayContaining(['alpha · 20%', 'delta · 35%', 'holdout · 5%', 'on_event: gamma_clicked', 'on_timeout: after 3d']));
+  });
 });
 
 /** Renders Mermaid texts with the real Mermaid library in the page; what each drawing's boxes and arrows say. */
@@ -210,7 +220,7 @@ const squash = (text: string) => text.replace(/\s+/g, '');
 
 describe('unbroken graph (Mermaid) drawn by the real Mermaid library, as GitHub draws it', () => {
   test('every example and the hostile plan render; every step id is in a box; every branch label is on an arrow; nothing in a name becomes markup', async () => {
-    const plans = [...examples.map((j) => compiled.plans.get(j) as JourneyPlan), hostilePlan()];
+    const plans = [...examples.map((j) => compiled.plans.get(j) as JourneyPlan), widePlan(), hostilePlan()];
     const errors: string[] = [];
     const drawn = await renderMermaid(
       plans.map((p) => toMermaid(journeyGraph(p))),

@@ -66,6 +66,41 @@ export function hostilePlan(): JourneyPlan {
   };
 }
 
+/**
+ * A wide, deep plan: a four-way split whose variants each wait for an event and branch again,
+ * with long names, so the layout has many boxes and labels in one layer.
+ */
+export function widePlan(): JourneyPlan {
+  const variant = (v: string): Step[] => [
+    { id: `${v}-send`, name: `First message of the ${v} variant, with a name long enough to wrap twice`, kind: 'send', template: `${v}-first` },
+    {
+      id: `${v}-wait`,
+      kind: 'wait_for',
+      event: `${v}_clicked`,
+      withinMs: 3 * 86_400_000,
+      onEvent: [{ id: `${v}-thanks`, kind: 'send', template: `${v}-thanks` }],
+      onTimeout: [
+        {
+          id: `${v}-vip`,
+          kind: 'if',
+          condition: { any: [{ path: 'profile.lifetime_value', op: 'gte', value: 1000 }, { path: 'profile.signed_up_at', op: 'before', value: { relativeMs: -30 * 86_400_000 } }] },
+          then: [{ id: `${v}-offer`, kind: 'send', template: `${v}-offer` }],
+          else: [{ id: `${v}-stop`, kind: 'exit', reason: 'not interested' }],
+        },
+      ],
+    },
+  ];
+  return {
+    ...hostilePlan(),
+    journey: 'wide',
+    exitWhen: [],
+    steps: [
+      { id: 'pick', kind: 'split', holdout: 5, variants: ['alpha', 'beta', 'gamma', 'delta'].map((v) => ({ name: v, weight: v === 'delta' ? 35 : 20, steps: variant(v) })) },
+      { id: 'tag', kind: 'update_profile', addTags: ['finished-the-wide-journey'], removeTags: ['in-progress'], unset: ['draft'] },
+    ],
+  };
+}
+
 /** Every step of a plan, branches included, in order. */
 export function allSteps(steps: Step[]): Step[] {
   return steps.flatMap((s) => [s, ...stepBranches(s).flatMap(allSteps)]);
