@@ -15,7 +15,7 @@ import { MailCatcherStartError, startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
-import { HealthMonitor, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled, type HealthReport, type PartHealth } from '../health/probes';
+import { HealthMonitor, reasonOf, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled, type HealthReport, type PartHealth } from '../health/probes';
 import { addressHasher } from '../privacy/hash';
 import { RetentionSweeper } from '../privacy/retention';
 import { Redriver } from '../routing/redrive';
@@ -208,10 +208,18 @@ export async function startSystem(
       deps: { ...activityDeps(config, store, smtpMailer(smtpUrl)), metrics },
     });
     const running = worker.run();
+    let stopping = false;
     stops.push(async () => {
+      stopping = true;
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
     });
+    // A worker that ends by itself (a fatal error from the SDK) leaves journeys unrun while the
+    // API still accepts events: the process stops and says why rather than limping on.
+    const workerEnded = running.then(
+      () => (stopping ? never<Error>() : new Error('the worker stopped by itself; journeys would no longer run')),
+      (err: unknown) => (stopping ? never<Error>() : new Error(`the worker failed: ${reasonOf(err)}`)),
+    );
     // Probed in the background, so /readyz answers from the cache and routing knows at once
     // when Temporal is down. The worker part is this process's own worker. One monitor serves
     // the API's /readyz and the metrics address's.
@@ -282,7 +290,7 @@ export async function startSystem(
       store,
       router,
       stop: stopAll,
-      failure: dev?.failed ?? new Promise<Error>(() => undefined),
+      failure: Promise.race([dev?.failed ?? never<Error>(), workerEnded]),
     };
   } catch (err) {
     await stopAll();
@@ -317,6 +325,11 @@ function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string,
     await temporalCall;
   };
   return { health, stop };
+}
+
+/** A promise that never settles: a failure that cannot happen. */
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => undefined);
 }
 
 /** How often /readyz's `routing` part (backlog and dead letters) is read again. */

@@ -195,3 +195,11 @@ test('when the embedded Temporal server cannot be restarted (its port is taken),
   expect(stderr).toContain('unbroken: stopped.');
   expect(stderr).not.toMatch(/\n\s+at /);
 });
+
+test('a worker that ends by itself (the Temporal SDK shuts it down on SIGUSR2) stops start with a clear message and exit 1, instead of accepting events nobody runs', async () => {
+  const s = await start('worker-ends');
+  proc!.kill('SIGUSR2');
+  expect(await s.exited).toBe(1);
+  expect(s.stderr()).toContain('unbroken: the worker stopped by itself; journeys would no longer run\nunbroken: stopping…\nunbroken: stopped.\n');
+  expect(fs.existsSync(path.join(s.dataDir, 'temporal.pid'))).toBe(false);
+});
