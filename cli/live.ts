@@ -17,23 +17,40 @@ export class InvalidDefinitionsError extends Error {
   }
 }
 
-/** Compiles every definition and publishes the changed journeys in one transaction. */
-export async function deploy(store: LiveStore, definitionsDir: string, at: Date = new Date()): Promise<DeployResult & { plans: JourneyPlan[] }> {
+/** The plans a deploy of `definitionsDir` publishes; invalid definitions throw InvalidDefinitionsError. */
+export function compileForDeploy(definitionsDir: string): JourneyPlan[] {
   if (!fs.existsSync(definitionsDir)) throw new InvalidDefinitionsError([`definitions folder "${definitionsDir}" does not exist`]);
   const compiled = compileDefinitions(definitionsDir, { ...activityCatalog, cwd: process.cwd() });
   if (compiled.errors.length) throw new InvalidDefinitionsError(compiled.errors.map(formatError));
-  const plans = [...compiled.plans.values()];
+  return [...compiled.plans.values()];
+}
+
+/**
+ * Compiles every definition and publishes the changed journeys in one transaction. The folder is
+ * the whole set: a live journey whose file is gone is withdrawn (nobody new enters; customers
+ * inside finish on the version they entered with). A folder without any journey withdraws
+ * nothing and publishes nothing: that is a wrong folder far more often than a wish to stop all.
+ */
+export async function deploy(store: LiveStore, definitionsDir: string, at: Date = new Date()): Promise<DeployResult & { plans: JourneyPlan[] }> {
+  const plans = compileForDeploy(definitionsDir);
+  if (plans.length === 0 && (await store.deployedJourneys()).length > 0) {
+    throw new InvalidDefinitionsError([
+      `${definitionsDir} holds no journeys; deploying it would withdraw every live journey (stop one with \`unbroken pause <journey-id>\`, or remove its file while others remain)`,
+    ]);
+  }
   const result = await store.deployJourneys(
     plans.map((p) => ({ journeyId: p.journey, version: p.version, plan: p })),
     at.toISOString(),
+    { withdrawAbsent: true },
   );
   return { ...result, plans };
 }
 
-/** One line per published or unchanged journey, for people. */
+/** One line per published, unchanged or withdrawn journey, for people. */
 export function formatDeploy(r: DeployResult): string {
   const lines = r.published.map((p) => `published ${p.journeyId} ${p.previous ? `${p.previous} -> ` : ''}${p.version}`);
   if (r.unchanged.length) lines.push(`unchanged ${r.unchanged.join(', ')}`);
+  for (const w of r.withdrawn ?? []) lines.push(`withdrawn ${w.journeyId} ${w.version}: its file is gone; nobody new enters, customers inside finish on their version`);
   return lines.join('\n') || 'nothing to deploy';
 }
 
@@ -206,8 +223,8 @@ export async function liveJourneys(store: LiveStore, definitionsDir: string): Pr
   const compiled = compileDefinitions(definitionsDir, { ...activityCatalog, cwd: process.cwd() });
   if (compiled.errors.length) return { journeys, differs: [], localProblem: `${compiled.errors.length} problem(s) in ${definitionsDir} (see \`unbroken validate\`)` };
   const live = new Map(journeys.map((j) => [j.journeyId, j.version]));
-  // Journeys only live are not a difference: deploy never withdraws a journey.
-  const differs = [...compiled.plans.keys()]
+  // A journey only live is a difference too: a deploy of this folder would withdraw it.
+  const differs = [...new Set([...compiled.plans.keys(), ...live.keys()])]
     .sort()
     .map((journeyId) => ({ journeyId, local: compiled.plans.get(journeyId)?.version, live: live.get(journeyId) }))
     .filter((d) => d.local !== d.live);
@@ -220,7 +237,7 @@ export function formatLiveJourneys(l: LiveJourneys, definitionsDir: string): str
   const lines = [list || 'none live: publish the definitions with `unbroken deploy`'];
   if (l.localProblem) lines.push(`not compared with ${definitionsDir}: ${l.localProblem}`);
   if (l.differs.length) {
-    const what = l.differs.map((d) => `${d.journeyId} (here ${d.local}, live ${d.live ?? 'none'})`).join(', ');
+    const what = l.differs.map((d) => `${d.journeyId} (here ${d.local ?? 'none'}, live ${d.live ?? 'none'})`).join(', ');
     lines.push(`${definitionsDir} differs from what is live: ${what}; left as is. Publish with \`unbroken deploy --definitions ${definitionsDir}\``);
   }
   return lines;

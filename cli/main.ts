@@ -14,6 +14,7 @@ import { installLogger } from '../observability/log';
 import { installRuntime, temporalLevel } from '../worker/logging';
 import { runWorker } from '../worker/main';
 import { temporalMetricsAddress } from '../worker/metrics-server';
+import { deployPlan, formatDeployPlan } from './deploy-plan';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { ProfileStoreError, type JourneyStats } from '../profiles/index';
 import { doctor, formatDoctor } from './doctor';
@@ -34,7 +35,7 @@ const USAGE = `Usage:
   unbroken graph <journey-id> [--format mermaid|svg] [--out FILE] [--definitions DIR]
   unbroken preview <template-id> --profile FILE [--data JSON] [--out FILE] [--definitions DIR] [--json]
   unbroken start [--definitions DIR] [--deploy]
-  unbroken deploy [--definitions DIR] [--json]
+  unbroken deploy [--definitions DIR] [--dry-run] [--json]
   unbroken migrate [--status] [--json]
   unbroken doctor [--json]
   unbroken pause <journey-id>
@@ -343,10 +344,20 @@ async function workerCommand(): Promise<number> {
 
 async function deployCommand(args: string[]): Promise<number> {
   const config = loadConfig();
-  const { values, positionals } = parseArgs({ args, options: { definitions: { type: 'string', default: config.definitionsDir }, json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { definitions: { type: 'string', default: config.definitionsDir }, 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
   if (positionals.length) throw new UsageError(`deploy takes no positional arguments (got "${positionals[0]}")`);
+  if (values['dry-run']) {
+    // Not migrated either: a dry run writes nothing, not even the schema.
+    const plan = await withStore(config, (store) => deployPlan(store, values.definitions), NO_MIGRATION);
+    write(values.json ? JSON.stringify(plan) : formatDeployPlan(plan));
+    return 0;
+  }
   const result = await withStore(config, (store) => deploy(store, values.definitions));
-  write(values.json ? JSON.stringify({ published: result.published, unchanged: result.unchanged }) : formatDeploy(result));
+  write(values.json ? JSON.stringify({ published: result.published, unchanged: result.unchanged, withdrawn: result.withdrawn ?? [] }) : formatDeploy(result));
   return 0;
 }
 

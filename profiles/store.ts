@@ -159,6 +159,23 @@ export interface DeployResult {
   /** Journeys whose version changed (or that are new), with the new version. */
   published: { journeyId: string; version: string; previous?: string }[];
   unchanged: string[];
+  /**
+   * Journeys that were live but are not in the deploy (their file was removed), with the version
+   * that was live: new entries stopped; customers inside finish on the version they entered with.
+   * Only with `withdrawAbsent`.
+   */
+  withdrawn?: { journeyId: string; version: string }[];
+}
+
+/** How many customers are inside one version of a journey, by the latest step their runs recorded. */
+export interface ActiveAtStep {
+  journeyId: string;
+  version: string;
+  /** The step of each run's latest record (`current_step`); absent while a run has recorded none. */
+  stepId?: string;
+  /** The kind of that record: `sent`, `waited`, `branched`, … for a step done; an event's kind for the step in progress. */
+  lastKind?: string;
+  customers: number;
 }
 
 /** A customer's entry into a journey: one workflow run. */
@@ -309,13 +326,20 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
 
   /**
    * Publishes every given journey whose version differs from the deployed one, all in one
-   * transaction (all or nothing). Pause state is kept across versions.
+   * transaction (all or nothing). Pause state is kept across versions. With `withdrawAbsent` the
+   * list is the whole set: a live journey missing from it is withdrawn (no longer deployed, so
+   * nobody new enters; its versions stay, so runs inside finish on theirs).
    */
-  deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string): Promise<DeployResult>;
+  deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string, opts?: { withdrawAbsent?: boolean }): Promise<DeployResult>;
   /** The current version of every deployed journey. */
   deployedJourneys(): Promise<DeployedJourney[]>;
-  /** Any deployed version of a journey (running customers keep the one they entered with). */
+  /**
+   * Any deployed version of a journey (running customers keep the one they entered with), also of
+   * a withdrawn journey, which then reads as paused.
+   */
   journeyVersion(journeyId: string, version: string): Promise<DeployedJourney | undefined>;
+  /** Customers inside each journey (active enrolments), by version and current step; `journeyId` limits it to one journey. */
+  activeAtSteps(journeyId?: string): Promise<ActiveAtStep[]>;
   /**
    * Stops or restarts new entries; returns false when the journey was never deployed. Runs
    * already inside are not affected.

@@ -29,6 +29,7 @@ import type {
   CapDecision,
   ConsentChange,
   DeadLetter,
+  ActiveAtStep,
   DeployedJourney,
   DeployResult,
   EnrolDecision,
@@ -405,7 +406,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   // --- deployed journeys --------------------------------------------------------------------
 
-  async deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string): Promise<DeployResult> {
+  async deployJourneys(plans: { journeyId: string; version: string; plan: unknown }[], at: string, opts: { withdrawAbsent?: boolean } = {}): Promise<DeployResult> {
     return this.db.transaction(async (tx) => {
       // Two deploys at once would both see the old version; one at a time keeps the report true.
       await tx.lock('deploy', 'journeys');
@@ -428,6 +429,17 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
         );
         result.published.push(previous === undefined ? { journeyId, version } : { journeyId, version, previous });
       }
+      if (opts.withdrawAbsent) {
+        const kept = new Set(plans.map((p) => p.journeyId));
+        result.withdrawn = [];
+        for (const row of await tx.all(sql`SELECT journey_id, version FROM journeys ORDER BY journey_id`)) {
+          const journeyId = String(row.journey_id);
+          if (kept.has(journeyId)) continue;
+          // The row is the "live" pointer; journey_versions keeps every plan for the runs inside.
+          await tx.run(sql`DELETE FROM journeys WHERE journey_id = ${journeyId}`);
+          result.withdrawn.push({ journeyId, version: String(row.version) });
+        }
+      }
       return result;
     });
   }
@@ -444,11 +456,31 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   async journeyVersion(journeyId: string, version: string): Promise<DeployedJourney | undefined> {
     const row = await first(
       this.db,
-      sql`SELECT v.journey_id, v.version, v.plan, v.deployed_at, j.paused
-          FROM journey_versions v JOIN journeys j ON j.journey_id = v.journey_id
+      sql`SELECT v.journey_id, v.version, v.plan, v.deployed_at, COALESCE(j.paused, ${true}) AS paused
+          FROM journey_versions v LEFT JOIN journeys j ON j.journey_id = v.journey_id
           WHERE v.journey_id = ${journeyId} AND v.version = ${version}`,
     );
     return row && this.record(JOURNEY, row);
+  }
+
+  async activeAtSteps(journeyId?: string): Promise<ActiveAtStep[]> {
+    const only = journeyId === undefined ? sql`` : sql`AND e.journey_id = ${journeyId}`;
+    // current_step is the step of the run's latest record; its kind says whether the step is done.
+    const rows = await this.db.all(
+      sql`SELECT journey_id, version, current_step, last_kind, COUNT(*) AS customers FROM (
+            SELECT e.journey_id, e.version, e.current_step,
+              (SELECT s.kind FROM step_records s WHERE s.workflow_id = e.workflow_id ORDER BY s.${SEQ} DESC LIMIT 1) AS last_kind
+            FROM enrolments e WHERE e.ended_at IS NULL ${only}
+          ) runs
+          GROUP BY journey_id, version, current_step, last_kind ORDER BY journey_id, version, current_step, last_kind`,
+    );
+    return rows.map((row) => ({
+      journeyId: String(row.journey_id),
+      version: String(row.version),
+      ...(row.current_step === null || row.current_step === undefined ? {} : { stepId: String(row.current_step) }),
+      ...(row.last_kind === null || row.last_kind === undefined ? {} : { lastKind: String(row.last_kind) }),
+      customers: Number(row.customers),
+    }));
   }
 
   async setPaused(journeyId: string, paused: boolean): Promise<boolean> {

@@ -661,6 +661,32 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.setPaused('cart', false)).toBe(true);
         expect((await store.deployedJourneys())[0]?.paused).toBe(false);
       });
+
+      it('withdraws, with withdrawAbsent, a live journey missing from the deploy: no longer live, its versions kept and read as paused', async () => {
+        await store.deployJourneys(
+          [
+            { journeyId: 'cart', version: 'v1', plan: plan('v1') },
+            { journeyId: 'welcome', version: 'w1', plan: { journey: 'welcome' } },
+          ],
+          T0,
+        );
+        // Without the option a partial list withdraws nothing (as before).
+        expect(await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: plan('v1') }], at(HOUR))).toEqual({ published: [], unchanged: ['cart'] });
+        expect(await store.deployJourneys([{ journeyId: 'cart', version: 'v2', plan: plan('v2') }], at(HOUR), { withdrawAbsent: true })).toEqual({
+          published: [{ journeyId: 'cart', version: 'v2', previous: 'v1' }],
+          unchanged: [],
+          withdrawn: [{ journeyId: 'welcome', version: 'w1' }],
+        });
+        expect((await store.deployedJourneys()).map((j) => j.journeyId)).toEqual(['cart']);
+        expect(await store.journeyVersion('welcome', 'w1')).toEqual({ journeyId: 'welcome', version: 'w1', plan: { journey: 'welcome' }, deployedAt: T0, paused: true });
+        expect(await store.setPaused('welcome', false)).toBe(false);
+        // Its file back: published as new, not paused.
+        expect(await store.deployJourneys([{ journeyId: 'welcome', version: 'w1', plan: { journey: 'welcome' } }], at(2 * HOUR))).toEqual({
+          published: [{ journeyId: 'welcome', version: 'w1' }],
+          unchanged: [],
+        });
+        expect((await store.journeyVersion('welcome', 'w1'))?.paused).toBe(false);
+      });
     });
 
     describe('enrolments', () => {
@@ -734,6 +760,26 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         await store.recordStep(step('cart:c1:1', 'k-late', 'end', 'failed', at(3000)));
         expect(await store.activeEnrolments('c1')).toEqual([]);
         expect(await store.enrolmentsFor('c1')).toMatchObject([{ workflowId: 'cart:c1:1', endedAt: at(2000), outcome: 'converted' }]);
+      });
+
+      it('counts the customers inside each journey by version and current step, leaving ended runs out', async () => {
+        for (const c of ['c1', 'c2', 'c3']) await store.tryEnrol(enrolArgs({ customerId: c, workflowIdPrefix: `cart:${c}` }));
+        await store.tryEnrol(enrolArgs({ customerId: 'c4', workflowIdPrefix: 'cart:c4', version: 'v2' }));
+        await store.tryEnrol(enrolArgs({ customerId: 'c1', journeyId: 'welcome', workflowIdPrefix: 'welcome:c1' }));
+        await store.recordStep(step('cart:c1:1', 'k1', 'reminder', 'sent', at(1000)));
+        await store.recordStep(step('cart:c2:1', 'k2', 'reminder', 'sent', at(1000)));
+        await store.recordStep(step('cart:c4:1', 'k4', 'wait-for-view', 'waiting', at(1000)));
+        await end(store, 'cart:c3:1', 'completed', at(2000));
+        // A later record of the same step in progress (an event the run heard) is the one that counts.
+        await store.recordStep(step('cart:c2:1', 'k2-event', 'reminder', 'event', at(1500)));
+        expect(await store.activeAtSteps()).toEqual([
+          { journeyId: 'cart', version: 'v1', stepId: 'reminder', lastKind: 'event', customers: 1 },
+          { journeyId: 'cart', version: 'v1', stepId: 'reminder', lastKind: 'sent', customers: 1 },
+          { journeyId: 'cart', version: 'v2', stepId: 'wait-for-view', lastKind: 'waiting', customers: 1 },
+          { journeyId: 'welcome', version: 'v1', customers: 1 },
+        ]);
+        expect(await store.activeAtSteps('welcome')).toEqual([{ journeyId: 'welcome', version: 'v1', customers: 1 }]);
+        expect(await store.activeAtSteps('nope')).toEqual([]);
       });
 
       it('lists every run newest first, across journeys', async () => {
