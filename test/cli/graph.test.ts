@@ -10,10 +10,12 @@ import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan } from '../../compiler/plan';
 import { toMermaid } from '../../cli/graph/mermaid';
-import { journeyGraph } from '../../cli/graph/model';
-import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan } from './graph.fixtures';
+import { conditionText, journeyGraph } from '../../cli/graph/model';
+import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan, widePlan } from './graph.fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
+// Each test starts the command a few times (about two seconds each, more on a busy machine).
+jest.setTimeout(180_000);
 
 function unbroken(args: string[], cwd = root): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -135,6 +137,12 @@ describe('unbroken graph (Mermaid)', () => {
     expect(said).toContain('send cart-reminder via sms, email');
     expect(said).toContain('update profile: set seen · +1 nudges · tag a<b');
     expect(said).toContain('do http_post');
+    const wide = [...parse(toMermaid(journeyGraph(widePlan()))).nodes.values()].map((n) => n.lines.join(' ')).join(' ');
+    expect(wide).toContain('if profile.lifetime_value ≥ 1000 or profile.signed_up_at before 30d ago');
+    expect(conditionText({ path: 'profile.email', op: 'ends_with', value: '@example.com', ignoreCase: true })).toBe('profile.email ends with “@example.com” (any case)');
+    expect(conditionText({ path: 'event.properties.at', op: 'after', value: { relativeMs: 7_200_000 } })).toBe('event.properties.at after in 2h');
+    expect(conditionText({ path: 'profile.phone', op: 'exists', value: false })).toBe('profile.phone is missing');
+    expect(conditionText({ not: { any: [{ path: 'a', op: 'ne', value: 1 }, { all: [{ path: 'b', op: 'lt', value: 2 }, { path: 'c', op: 'nin', value: ['x'] }] }] } })).toBe('not (a ≠ 1 or (b < 2 and c not in ["x"]))');
   });
 
   test('--out writes the drawing to a file; --format svg writes an SVG document', () => {
