@@ -27,13 +27,13 @@ import { startBanner, StartError, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
-import { formatPreview, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
+import { formatPreview, isChannel, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
 
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
   unbroken graph <journey-id> [--format mermaid|svg] [--out FILE] [--definitions DIR]
-  unbroken preview <template-id> --profile FILE [--data JSON] [--out FILE] [--definitions DIR] [--json]
+  unbroken preview <template-id> --profile FILE [--data JSON] [--channel email|sms|webhook] [--out FILE] [--definitions DIR] [--json]
   unbroken start [--definitions DIR] [--deploy]
   unbroken deploy [--definitions DIR] [--dry-run] [--json]
   unbroken migrate [--status] [--json]
@@ -172,6 +172,7 @@ async function previewCommand(args: string[]): Promise<number> {
       definitions: { type: 'string', default: 'definitions' },
       profile: { type: 'string' },
       data: { type: 'string' },
+      channel: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -198,9 +199,12 @@ async function previewCommand(args: string[]): Promise<number> {
     const known = [...result.templates.keys()].sort().join(', ');
     throw new UsageError(`no template "${positionals[0]}" in ${path.join(values.definitions, 'templates')} (known: ${known || 'none'})`);
   }
+  const channel = values.channel;
+  if (channel !== undefined && !isChannel(channel)) throw new UsageError(`--channel "${channel}" is not one of email, sms, webhook`);
   const config = loadConfig();
   const shown = await preview({
     template,
+    ...(channel !== undefined ? { channel } : {}),
     definitionsDir: values.definitions,
     profile,
     context,
@@ -211,7 +215,7 @@ async function previewCommand(args: string[]): Promise<number> {
   });
   let htmlNote: string | undefined;
   if (values.out !== undefined) {
-    if (shown.channel !== 'email' || shown.html === undefined) throw new UsageError(`--out writes the HTML part, and ${template.id} has none`);
+    if (shown.channel !== 'email' || shown.html === undefined) throw new UsageError(`--out writes the HTML part of an email, and ${template.id}${channel ? ` for ${channel}` : ''} has none`);
     fs.writeFileSync(values.out, shown.html);
     htmlNote = `HTML part written to ${values.out} (${Buffer.byteLength(shown.html)} bytes)`;
   }

@@ -16,6 +16,7 @@ import { renderFor, type Outgoing } from '../activities/send/outgoing';
 import type { ActivityDeps, DeliveryPolicy, SendMessageInput } from '../activities/types';
 import type { TemplatePlan, TrackEvent } from '../compiler/plan';
 import { smsSegments } from '../compiler/sms';
+import { sendTemplates } from '../workflows/pure/channels';
 import { parseYaml } from '../compiler/source';
 import { shortUnsubscribeLinks, type ShortUnsubscribeLinks } from '../delivery/short-links';
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
@@ -86,6 +87,8 @@ export type PreviewResult =
 
 export interface PreviewOptions {
   template: TemplatePlan;
+  /** Another channel's section of the template (`sms:`, …) to render instead of its top level, as a send with `channels:` would. */
+  channel?: TemplatePlan['channel'];
   /** The definitions folder the template came from: errors name its file. */
   definitionsDir: string;
   profile: Profile;
@@ -105,6 +108,7 @@ export interface PreviewOptions {
  */
 export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
   const now = opts.now ?? new Date();
+  const template = opts.channel === undefined ? opts.template : channelVersion(opts.template, opts.channel);
   const store = new SqliteProfileStore(':memory:');
   try {
     const { id, ...traits } = opts.profile;
@@ -112,11 +116,11 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
     const deps = previewDeps(store, opts, now);
     const input = previewInput(opts, now);
     const attempt = await openAttempt(deps, deliveryStoreOf(store), input);
-    const onChannel: ChannelAttempt = { ...attempt, template: opts.template, passedOver: [] };
+    const onChannel: ChannelAttempt = { ...attempt, template, passedOver: [] };
     try {
-      const verdict = await admit(onChannel, opts.template);
-      if (!('passed' in verdict)) throw new PreviewFailure(skipMessage(opts.template, verdict.reason, verdict.error));
-      return describe(opts.template, await renderFor(onChannel, verdict.passed));
+      const verdict = await admit(onChannel, template);
+      if (!('passed' in verdict)) throw new PreviewFailure(skipMessage(template, verdict.reason, verdict.error));
+      return describe(template, await renderFor(onChannel, verdict.passed));
     } catch (err) {
       if (err instanceof TemplateRenderError) throw new PreviewFailure(err.message, locate(opts, err));
       throw err;
@@ -165,11 +169,29 @@ function previewInput(opts: PreviewOptions, now: Date): SendMessageInput {
     idempotencyKey: PREVIEW_ID,
     context: { workflowId: PREVIEW_ID, journeyId: PREVIEW_ID, version: PREVIEW_ID, customerId: opts.profile.id, enteredAt: at, trigger },
     stepId: PREVIEW_ID,
-    template: opts.template,
+    template: opts.channel === undefined ? opts.template : channelVersion(opts.template, opts.channel),
     data: ctx.data ?? {},
     now: at,
     ...(received ? { received } : {}),
   };
+}
+
+/** Whether `value` names a channel. */
+export function isChannel(value: string): value is TemplatePlan['channel'] {
+  return value === 'email' || value === 'sms' || value === 'webhook';
+}
+
+/** The channels a template has content for: its own, then its sections. */
+export function templateChannels(template: TemplatePlan): TemplatePlan['channel'][] {
+  return [template.channel, ...(Object.keys(template.alternatives ?? {}) as TemplatePlan['channel'][])];
+}
+
+/** The template as a send with `channels: [channel]` uses it (workflows/pure/channels.ts). */
+function channelVersion(template: TemplatePlan, channel: TemplatePlan['channel']): TemplatePlan {
+  if (!templateChannels(template).includes(channel)) {
+    throw new PreviewInputError(`--channel ${channel}: template ${template.id} has content for ${templateChannels(template).join(', ')} only`);
+  }
+  return sendTemplates(template, [channel], template.category)[0];
 }
 
 const SKIP_EXPLAINED: Readonly<Record<string, string>> = {
@@ -216,13 +238,18 @@ function locate(opts: PreviewOptions, err: TemplateRenderError): string | undefi
   }
   const part = err.part.split(/[.[]/, 1)[0];
   const source = parseYaml(text).file;
-  if (!source || !(part in (source.value as Record<string, unknown>))) return file;
-  const start = source.locate([part]).line;
+  const section = opts.channel !== undefined && opts.channel !== opts.template.channel ? opts.channel : undefined;
+  const holder = (section === undefined ? source?.value : (source?.value as Record<string, unknown> | undefined)?.[section]) as Record<string, unknown> | undefined;
+  if (!source || typeof holder !== 'object' || holder === null || !(part in holder)) return file;
+  // From the part's key: its text follows, on the key's line or indented below it.
+  const start = source.locate(section === undefined ? [part] : [section, part], true).line;
   const lines = text.split(/\r?\n/);
   if (err.variable !== undefined) {
+    const indent = /^\s*/.exec(lines[start - 1] ?? '')?.[0].length ?? 0;
     for (let i = start - 1; i < lines.length; i++) {
-      // The part ends where the next top-level key begins.
-      if (i > start - 1 && /^[A-Za-z_][\w-]*:/.test(lines[i])) break;
+      // The part ends where the next key of its map (or one further out) begins.
+      const key = /^(\s*)[A-Za-z_][\w-]*:/.exec(lines[i]);
+      if (i > start - 1 && key && key[1].length <= indent) break;
       if (lines[i].includes(err.variable)) return `${file}:${i + 1}`;
     }
   }
@@ -236,7 +263,7 @@ export function formatPreview(p: PreviewResult, htmlNote?: string): string {
     case 'email': {
       const lines = [`template: ${title}`, `From: ${p.from}`, `To: ${p.to}`, `Subject: ${p.subject}`];
       for (const [name, value] of Object.entries(p.headers)) lines.push(`${name}: ${value}`);
-      lines.push('', p.text ?? '(no text part)', '');
+      lines.push('', p.text?.trimEnd() ?? '(no text part)', '');
       lines.push(htmlNote ?? (p.html === undefined ? '(no HTML part)' : `HTML part: ${Buffer.byteLength(p.html)} bytes (write it with --out FILE)`));
       return lines.join('\n');
     }

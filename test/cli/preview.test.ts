@@ -93,7 +93,7 @@ describe('unbroken preview of an email', () => {
   it('refuses --out for a template without an HTML part', () => {
     const r = unbroken('text-reminder', '--definitions', FIXTURES, '--profile', profileFile(ann), '--data', cart, '--out', path.join(tmp, 'none.html'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('--out writes the HTML part, and text-reminder has none');
+    expect(r.stderr).toContain('--out writes the HTML part of an email, and text-reminder has none');
     expect(fs.existsSync(path.join(tmp, 'none.html'))).toBe(false);
   });
 });
@@ -121,6 +121,30 @@ describe('unbroken preview of an SMS', () => {
     expect(shown.encoding).toBe('UCS-2');
     expect(shown.segments).toBe(smsSegments(shown.body).segments);
     expect(shown.segments).toBe(2);
+  });
+});
+
+describe('unbroken preview of another channel of a template', () => {
+  it('renders the sms: section with --channel sms, as a send with channels: [sms, email] would', () => {
+    const r = unbroken('onboarding-nudge', '--profile', profileFile(ann), '--channel', 'sms');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('template: onboarding-nudge (sms, marketing)\nTo: +4915112345678\n');
+    expect(r.stdout).toMatch(/^\d+ characters, GSM-7, 1 segment\n\nAnn, one step left/m);
+  });
+
+  it('names the line inside the section when a variable there is missing', () => {
+    const r = unbroken('setup-nudge', '--definitions', FIXTURES, '--profile', profileFile(ann), '--channel', 'sms');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^test\/fixtures\/preview\/templates\/setup-nudge\.yaml:9: missing variable "profile\.city" in body of template setup-nudge/);
+    const email = unbroken('setup-nudge', '--definitions', FIXTURES, '--profile', profileFile(ann));
+    expect(email.status).toBe(0);
+  });
+
+  it('refuses a channel the template has no content for, naming the ones it has', () => {
+    const r = unbroken('onboarding-nudge', '--profile', profileFile(ann), '--channel', 'webhook');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--channel webhook: template onboarding-nudge has content for email, sms only');
+    expect(unbroken('onboarding-nudge', '--profile', profileFile(ann), '--channel', 'fax').status).toBe(2);
   });
 });
 
