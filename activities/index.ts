@@ -6,6 +6,8 @@ import { INVALID_ACTIVITY_INPUT } from './errors';
 import { httpPost } from './http-post';
 import type { ConsentStates } from '../core/consent';
 import { createLoadConsent, policy as loadConsentPolicy, type LoadConsentInput } from './load-consent';
+import { createLoadAggregates, policy as loadAggregatesPolicy, type LoadAggregatesInput } from './load-aggregates';
+import type { EventAggregates } from '../core/audiences';
 import { createLoadProfile, policy as loadProfilePolicy } from './load-profile';
 import { createRecordStep, policy as recordStepPolicy } from './record-step';
 import { createSendMessage, policy as sendMessagePolicy } from './send-message';
@@ -40,6 +42,8 @@ export interface BuiltinActivities {
   recordStep(input: RecordStepInput): Promise<void>;
   /** Consent states for `consent.*` conditions; pinned only into plans that read them. */
   loadConsent(input: LoadConsentInput): Promise<ConsentStates>;
+  /** Event aggregates for `events.*` and `in_audience` in `if` conditions; pinned only into plans that read them. */
+  loadAggregates(input: LoadAggregatesInput): Promise<EventAggregates>;
 }
 
 /** Retry/timeout policy of each built-in activity, by the name the worker registers it under. */
@@ -49,6 +53,7 @@ export const builtinActivityPolicies: Record<keyof BuiltinActivities, ActivityPo
   updateProfile: updateProfilePolicy,
   recordStep: recordStepPolicy,
   loadConsent: loadConsentPolicy,
+  loadAggregates: loadAggregatesPolicy,
 };
 
 /**
@@ -70,6 +75,7 @@ export function createActivities(deps: ActivityDeps): Record<string, ActivityFun
     updateProfile: createUpdateProfile(deps),
     recordStep: createRecordStep(deps),
     loadConsent: createLoadConsent(deps),
+    loadAggregates: createLoadAggregates(deps),
   };
   const activities: Record<string, ActivityFunction> = { ...builtins };
   for (const [name, definition] of Object.entries(registry)) {

@@ -14,8 +14,9 @@ export interface ConditionContext {
   /** `received.*` is the event a wait_for received: only where one can have received something. */
   allowReceived?: boolean;
   /**
-   * Where `in_audience` and `events.*` may be read: audience files and a journey trigger's `where`
-   * (the router loads what they read). Absent elsewhere, where they are refused for now.
+   * Where `in_audience` and `events.*` may be read: audience files, a journey trigger's `where`
+   * (the router loads what they read) and `if` steps (loadAggregates). Absent elsewhere, where
+   * they are refused for now.
    */
   audiences?: AudienceLookup;
   report(code: string, path: YamlPath, message: string, hint: string, anchor?: 'key' | 'value'): void;
@@ -46,7 +47,8 @@ export interface ScopedRoots {
   events?: boolean;
 }
 
-const NOT_YET_HINT = 'read it in an audience file or in the trigger\'s where for now (e.g. trigger: { event: page_viewed, where: { in_audience: lapsed-customers } }); steps, goal, exit_when and wait_for will read audiences in a later version';
+const NOT_YET_HINT =
+  "read it in an audience, the trigger's where or an if step (e.g. - if: { in_audience: lapsed-customers }); goal, exit_when and wait_for are decided as events arrive and will read audiences in a later version";
 
 /** Roots that exist only in some places of a journey, and what to say when one is used elsewhere. */
 const SCOPED_ROOTS: Record<keyof ScopedRoots, (path: string) => { code: string; message: string; hint: string }> = {
@@ -62,7 +64,7 @@ const SCOPED_ROOTS: Record<keyof ScopedRoots, (path: string) => { code: string; 
   }),
   events: (path) => ({
     code: 'events_not_here_yet',
-    message: `"${path}" reads event aggregates (events.*), which are read in audiences and a journey trigger's where only, not here yet`,
+    message: `"${path}" reads event aggregates (events.*), which are read in audiences, a trigger's where and if steps, not here yet`,
     hint: NOT_YET_HINT,
   }),
 };
@@ -250,7 +252,7 @@ function scopedRoots(ctx: ConditionContext): ScopedRoots {
 function compileInAudience(value: unknown, at: YamlPath, ctx: ConditionContext): Condition | undefined {
   const audiences = ctx.audiences;
   if (!audiences) {
-    ctx.report('in_audience_not_here_yet', at, 'in_audience is read in audiences and a journey trigger\'s where only, not here yet', NOT_YET_HINT, 'key');
+    ctx.report('in_audience_not_here_yet', at, "in_audience is read in audiences, a trigger's where and if steps, not here yet", NOT_YET_HINT, 'key');
     return undefined;
   }
   if (typeof value !== 'string' || !KEBAB_RE.test(value)) {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
 import { LOAD_CONSENT_ACTIVITY, planReadsConsent } from '../core/consent';
+import { LOAD_AGGREGATES_ACTIVITY, planReadsAggregates } from '../core/audiences';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
 import { isValidTimeZone } from '../core/time';
 import { parseDateValue } from '../core/dates';
@@ -288,7 +289,8 @@ class JourneyCompiler {
         return { ...base, kind: 'update_profile', ...changes };
       }
       case 'if': {
-        const condition = this.condition(value, at, false, report);
+        // The interpreter loads what in_audience and events.* read before it decides (loadAggregates).
+        const condition = this.condition(value, at, false, report, this.env.audiences ?? NO_AUDIENCES);
         if (raw.then === undefined) report('missing_key', at, 'an "if" step needs "then" (the steps when the condition holds)', 'add then: followed by a list of steps; else: is optional', 'key');
         const [then, otherwise] = this.branches([
           () => this.steps(raw.then, [...path, 'then'], { id, branch: 'then' }, report),
@@ -614,8 +616,12 @@ export function compileJourneySource(
   // The consent activity is pinned only into plans that read consent.*, so other plans (and their versions) stay as they were.
   const readsConsent = planReadsConsent({ goal, exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined), steps });
   const activities: Record<string, ActivityPolicy> = {};
+  // Likewise loadAggregates, only into plans whose if steps read events.* or in_audience.
+  const readsAggregates = planReadsAggregates(steps);
   for (const [name, policy] of Object.entries(env.builtinPolicies)) {
-    if (name !== LOAD_CONSENT_ACTIVITY || readsConsent) activities[name] = structuredClone(policy);
+    if (name === LOAD_CONSENT_ACTIVITY && !readsConsent) continue;
+    if (name === LOAD_AGGREGATES_ACTIVITY && !readsAggregates) continue;
+    activities[name] = structuredClone(policy);
   }
   for (const name of [...c.activitiesUsed].sort()) activities[name] = structuredClone(env.activities[name].policy);
 

@@ -105,7 +105,7 @@ export function buildSchemas(mode: SchemaMode) {
       not: doc(conditionRef, 'This condition does not hold.').optional(),
       in_audience: doc(
         kebabId('audience id'),
-        'The customer is in this audience (definitions/audiences/<id>.yaml). In audiences and in a journey trigger\'s where.',
+        'The customer is in this audience (definitions/audiences/<id>.yaml). In audiences, a journey trigger\'s where and if steps.',
         ['lapsed-customers'],
       ).optional(),
     })
@@ -117,7 +117,7 @@ export function buildSchemas(mode: SchemaMode) {
         'received.* is the event the latest wait_for received (received.properties.score), readable after a wait_for. ' +
         'consent.sms.marketing reads subscribed, unsubscribed or unknown (no statement). ' +
         'events.<event name>.count, .first_at, .last_at and windowed counts like .count_7d read the customer\'s track events ' +
-        '(in audiences and a trigger\'s where). ' +
+        '(in audiences, a trigger\'s where and if steps). ' +
         '`{ path: value }` is short for `{ path: { eq: value } }`. Combine with all / any / not.',
       examples: [{ 'profile.plan': 'pro' }, { 'trigger.properties.total': { gte: 20 } }, { 'received.properties.score': { lte: 6 } }],
     });

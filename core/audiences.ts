@@ -4,12 +4,15 @@
  * whether a customer matches. Sandbox-safe: the compiler, the router, the store's audience
  * listing and (later) the workflow all use it, so an audience means one thing everywhere.
  */
-import type { Condition } from '../compiler/plan';
+import type { Condition, Step } from '../compiler/plan';
 import { evaluate, type Scope } from './conditions';
 import type { ConsentStates } from './consent';
 
 /** The condition root that reads event aggregates: `events.order_completed.count`. */
 export const EVENTS_ROOT = 'events';
+
+/** The name of the built-in activity that reads event aggregates for `if` conditions. */
+export const LOAD_AGGREGATES_ACTIVITY = 'loadAggregates';
 
 /** The condition key that tests membership of another audience: `in_audience: lapsed-customers`. */
 export const IN_AUDIENCE = 'in_audience';
@@ -40,6 +43,22 @@ export interface AggregateRead {
 
 /** Per event name, the aggregates loaded for one customer: `{ order_completed: { count: 2, last_at: '…' } }`. */
 export type EventAggregates = Record<string, Record<string, number | string>>;
+
+/** True when an `if` step of the plan reads event aggregates, so the plan needs `loadAggregates`. */
+export function planReadsAggregates(steps: readonly Step[]): boolean {
+  return steps.some((step) => {
+    switch (step.kind) {
+      case 'if':
+        return aggregateReads(step.condition).length > 0 || planReadsAggregates(step.then) || planReadsAggregates(step.else);
+      case 'wait_for':
+        return planReadsAggregates(step.onEvent) || planReadsAggregates(step.onTimeout);
+      case 'split':
+        return step.variants.some((v) => planReadsAggregates(v.steps));
+      default:
+        return false;
+    }
+  });
+}
 
 /** Everything an audience reads about one customer. */
 export interface AudienceFacts {

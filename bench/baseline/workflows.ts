@@ -25,7 +25,7 @@ export interface BaselineInput {
 }
 
 /** One proxy per activity with its own policy, exactly as the interpreter proxies them. */
-function activities(policies: BaselineInput['policies']): Omit<BuiltinActivities, 'loadConsent'> {
+function activities(policies: BaselineInput['policies']): Omit<BuiltinActivities, 'loadConsent' | 'loadAggregates'> {
   const proxy = <K extends keyof BuiltinActivities>(name: K): BuiltinActivities[K] => {
     const policy = policies[name];
     const proxied = proxyActivities<BuiltinActivities>({

@@ -23,7 +23,7 @@ describe('activity registry', () => {
 
   it('gives every activity a policy with finite attempts that Temporal accepts', () => {
     const policies = { ...builtinActivityPolicies, ...Object.fromEntries(Object.entries(registry).map(([n, d]) => [n, d.policy])) };
-    expect(Object.keys(policies).sort()).toEqual(['http_post', 'loadConsent', 'loadProfile', 'recordStep', 'sendMessage', 'updateProfile']);
+    expect(Object.keys(policies).sort()).toEqual(['http_post', 'loadAggregates', 'loadConsent', 'loadProfile', 'recordStep', 'sendMessage', 'updateProfile']);
     for (const policy of Object.values(policies)) {
       expect(policy.retry.maximumAttempts).toBeGreaterThan(0);
       expect(Number.isInteger(policy.retry.maximumAttempts)).toBe(true);
@@ -32,9 +32,9 @@ describe('activity registry', () => {
     expect(builtinActivityPolicies.sendMessage.retry.nonRetryableErrorTypes).toEqual(['PermanentDeliveryError']);
   });
 
-  it('builds the five built-ins and each registry entry for a worker', () => {
+  it('builds the six built-ins and each registry entry for a worker', () => {
     const activities = createActivities(deps);
-    expect(Object.keys(activities).sort()).toEqual(['http_post', 'loadConsent', 'loadProfile', 'recordStep', 'sendMessage', 'updateProfile']);
+    expect(Object.keys(activities).sort()).toEqual(['http_post', 'loadAggregates', 'loadConsent', 'loadProfile', 'recordStep', 'sendMessage', 'updateProfile']);
   });
 
   it('refuses a do: call whose with block does not match the schema, without retry', async () => {

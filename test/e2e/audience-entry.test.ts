@@ -1,20 +1,22 @@
 /**
- * Audiences at entry, through HTTP on Temporal's time-skipping server and a real SMTP server: a
+ * Audiences at entry and in `if` steps, through HTTP on Temporal's time-skipping server and a real SMTP server: a
  * trigger's `where` with `in_audience` or an event aggregate enters by the customer's history, as
  * the events' own timestamps tell it (a back-filled order 90 days ago is 90 days old).
  */
 import path from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunningSystem } from '../../cli/start';
 import { customerStatus } from '../../cli/live';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { timeSkippingEnv } from '../support/temporal';
 
+let env: TestWorkflowEnvironment;
 let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
 useLiveSystem({ temporal: timeSkippingEnv, definitions: () => path.join(__dirname, '..', 'fixtures', 'audiences'), taskQueue: 'audience-entry' }, (servers) => {
-  ({ smtp, live, system } = servers);
+  ({ env, smtp, live, system } = servers);
 });
 
 const DAY = 86_400_000;
@@ -73,4 +75,22 @@ test('a windowed count enters on the third view within seven days; a view from t
   await until('the nudge to eve', () => (subjectsTo('aud-eve@example.com').length === 1 ? true : undefined));
   expect(subjectsTo('aud-eve@example.com')).toEqual(['Still looking?']);
   expect(await journeysOf(userId)).toEqual(['browse-nudge']);
+});
+
+test('an if step reads the audience on the journey clock: an order 59 days old at entry is 61 days old two days later', async () => {
+  const cases = { 'aud-gil': 59, 'aud-hal': 5 };
+  for (const [userId, days] of Object.entries(cases)) {
+    await post('identify', { userId, traits: { email: `${userId}@example.com` } });
+    await post('track', { userId, event: 'order_completed', timestamp: daysAgo(days), properties: {} });
+    await post('track', { userId, event: 'store_visited', properties: {} });
+  }
+  // Not lapsed yet at entry, by either rule the router or the preview applies.
+  const lapsed = { path: 'events.order_completed.last_at', op: 'before' as const, value: { relativeMs: -60 * DAY } };
+  expect((await system.store.audience(lapsed, { nowMs: Date.now(), sampleSize: 10 })).sample).not.toContain('aud-gil');
+  await env.sleep(2 * DAY + 60_000);
+  await until('both check-in mails', () => (subjectsTo('aud-gil@example.com').length + subjectsTo('aud-hal@example.com').length === 2 ? true : undefined));
+  expect(subjectsTo('aud-gil@example.com')).toEqual(['We miss you']);
+  expect(subjectsTo('aud-hal@example.com')).toEqual(['Still looking?']);
+  const steps = (await system.store.enrolmentsFor('aud-gil')).map((e) => e.journeyId);
+  expect(steps).toEqual(['check-in']);
 });

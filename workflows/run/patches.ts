@@ -19,3 +19,9 @@ export const SIGNAL_ENTRIES_RECORDED = 'signal-entries-recorded-locally';
  * `on_invalid: continue`. Runs that reached a dated wait before keep skipping as they did.
  */
 export const DATED_WAITS_FOLLOW_THE_PROFILE = 'dated-waits-follow-the-profile';
+
+/**
+ * An `if` with `in_audience` or `events.*` reads the customer's event aggregates first (the
+ * `loadAggregates` activity). Plans compiled before audiences existed never reach the read.
+ */
+export const IF_READS_EVENT_AGGREGATES = 'if-reads-event-aggregates';

@@ -2,12 +2,13 @@
  * The state of one customer's run through one journey, and the few operations every step needs:
  * the journey clock, durable sleeps an ending cuts short, the fresh profile, the timeline.
  */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { Condition, EventMatcher, JourneyPlan, Step, TrackEvent } from '../../compiler/plan';
 import type { BuiltinActivities } from '../../activities/index';
 import type { JourneyContext } from '../../activities/types';
 import type { Profile } from '../../profiles/store';
-import { consentReads, emptyProfile, withStatements, type ConsentStates, type Scope } from '../../core/index';
+import { aggregateReads, consentReads, emptyProfile, withStatements, type ConsentStates, type EventAggregates, type Scope } from '../../core/index';
+import { IF_READS_EVENT_AGGREGATES } from './patches';
 import type { JourneyInput, JourneyResult, JourneyState, TimelineEntry } from '../definitions';
 import type { Ending } from '../pure/ending';
 import { failureMessage } from '../pure/failure';
@@ -49,6 +50,8 @@ export class JourneyRun {
   private lastNotedMs: number;
   /** `consent.*` as last read from the store (by a step whose condition reads it) or stated by an identify since. */
   consent: ConsentStates = {};
+  /** `events.*` as last read from the store by an `if` that reads them (in_audience, events.order_completed.count). */
+  events: EventAggregates = {};
   /** Consent an identify stated while a store read of consent was in flight (see `freshConsent`). */
   private statedDuringRead: unknown[] = [];
   private consentReadsInFlight = 0;
@@ -102,6 +105,7 @@ export class JourneyRun {
       event: event as unknown as Record<string, unknown> | undefined,
       ...(this.received ? { received: this.received as unknown as Record<string, unknown> } : {}),
       consent: this.consent,
+      events: this.events,
     };
   }
 
@@ -174,6 +178,17 @@ export class JourneyRun {
       this.consentReadsInFlight -= 1;
       if (this.consentReadsInFlight === 0) this.statedDuringRead = [];
     }
+  }
+
+  /**
+   * Reads from the store the event aggregates a condition reads (`in_audience`, `events.*`), as of
+   * the journey clock's now. Conditions without them (every plan compiled before audiences) read
+   * nothing: no command.
+   */
+  async freshAggregates(condition: Condition): Promise<void> {
+    const reads = aggregateReads(condition);
+    if (reads.length === 0 || !patched(IF_READS_EVENT_AGGREGATES)) return;
+    this.events = await this.activities.builtin('loadAggregates')({ customerId: this.input.customerId, reads, nowMs: this.now() });
   }
 
   /** Consent an identify states (`subscriptions`): conditions see it at once, and no read in flight undoes it. */

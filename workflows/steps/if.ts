@@ -6,6 +6,7 @@ import { evaluate } from '../../core/index';
 export async function runIf(step: StepOf<'if'>, run: JourneyRun): Promise<void> {
   await run.freshProfile();
   await run.freshConsent(step.condition);
+  await run.freshAggregates(step.condition);
   const holds = evaluate(step.condition, run.scope(), run.now());
   await run.note(step.id, 'branched', { branch: holds ? 'then' : 'else' });
   await run.runSteps(holds ? step.then : step.else);

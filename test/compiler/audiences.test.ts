@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { compileDefinitions } from '../../compiler/index';
+import { fakeActivities, fakeBuiltinPolicies } from './helpers';
+
+const policy = fakeBuiltinPolicies.loadProfile;
+const options = (cwd: string) => ({ activities: fakeActivities, builtinPolicies: { ...fakeBuiltinPolicies, loadConsent: policy, loadAggregates: policy }, cwd });
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-audiences-'));
+  write('templates/hello.yaml', 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n');
+  write('audiences/buyers.yaml', 'audience: buyers\nwhere:\n  events.order_completed.count: { gte: 1 }\n');
+  write('audiences/lapsed.yaml', 'audience: lapsed\nwhere:\n  in_audience: buyers\n  events.order_completed.last_at: { before: -60d }\n');
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function write(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+  fs.writeFileSync(path.join(dir, file), text);
+}
+
+const compile = () => compileDefinitions(dir, options(dir));
+
+describe('audiences in journeys', () => {
+  it('puts the audience\'s own condition into the plan, in_audience within it resolved too', () => {
+    write('journeys/visit.yaml', 'journey: visit\ntrigger:\n  event: page_viewed\n  where: { in_audience: lapsed }\nsteps:\n  - send: hello\n');
+    const result = compile();
+    expect(result.errors).toEqual([]);
+    expect(result.audiences.get('lapsed')?.where).toEqual({
+      all: [
+        { path: 'events.order_completed.count', op: 'gte', value: 1 },
+        { path: 'events.order_completed.last_at', op: 'before', value: { relativeMs: -60 * 86_400_000 } },
+      ],
+    });
+    expect(result.plans.get('visit')?.trigger.where).toEqual(result.audiences.get('lapsed')?.where);
+    // Entry is decided by the router: the plan needs no activity for it.
+    expect(Object.keys(result.plans.get('visit')?.activities ?? {})).not.toContain('loadAggregates');
+  });
+
+  it('pins loadAggregates only into plans whose if steps read an audience or events.*', () => {
+    write('journeys/branch.yaml', 'journey: branch\ntrigger: { event: page_viewed }\nsteps:\n  - wait: 1d\n  - if: { in_audience: lapsed }\n    then:\n      - send: hello\n');
+    write('journeys/plain.yaml', 'journey: plain\ntrigger: { event: page_viewed }\nsteps:\n  - if: { profile.vip: true }\n    then:\n      - send: hello\n');
+    const result = compile();
+    expect(result.errors).toEqual([]);
+    expect(Object.keys(result.plans.get('branch')?.activities ?? {})).toContain('loadAggregates');
+    expect(Object.keys(result.plans.get('plain')?.activities ?? {})).not.toContain('loadAggregates');
+  });
+
+  it('gives a journey a new version when an audience it reads changes, and only then', () => {
+    write('journeys/visit.yaml', 'journey: visit\ntrigger:\n  event: page_viewed\n  where: { in_audience: lapsed }\nsteps:\n  - send: hello\n');
+    write('journeys/plain.yaml', 'journey: plain\ntrigger: { event: page_viewed }\nsteps:\n  - send: hello\n');
+    const before = compile();
+    write('audiences/lapsed.yaml', 'audience: lapsed\nwhere:\n  in_audience: buyers\n  events.order_completed.last_at: { before: -90d }\n');
+    const after = compile();
+    expect(after.plans.get('visit')?.version).not.toBe(before.plans.get('visit')?.version);
+    expect(after.plans.get('plain')?.version).toBe(before.plans.get('plain')?.version);
+  });
+
+  it('compiles nothing from a journey whose audience has errors, and reports them in the audience file only', () => {
+    write('audiences/lapsed.yaml', 'audience: lapsed\nwhere:\n  events.order_completed.last: { before: -60d }\n');
+    write('journeys/visit.yaml', 'journey: visit\ntrigger:\n  event: page_viewed\n  where: { in_audience: lapsed }\nsteps:\n  - send: hello\n');
+    const result = compile();
+    expect(result.errors.map((e) => [e.file, e.code])).toEqual([['audiences/lapsed.yaml', 'invalid_events_path']]);
+    expect(result.plans.has('visit')).toBe(false);
+  });
+});
