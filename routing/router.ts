@@ -201,6 +201,9 @@ export class JourneyRouter implements EventRouter {
     const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
     if (candidates.length === 0) return;
     const profile = (await this.opts.store.getProfile(event.customerId)) ?? emptyProfile(event.customerId);
+    // Entry, its conditions and the re-entry rule take the clamped time, never the sender's raw
+    // clock (core/event-time.ts); the run still carries the timestamp as sent.
+    const at = entryTime(event.timestamp, event.receivedAt);
     const signalled = new Set(listening.map((e) => e.workflowId));
     for (const { plan } of candidates) {
       const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
@@ -239,6 +242,7 @@ export class JourneyRouter implements EventRouter {
         if (state !== 'unknown') held[channel] = { ...held[channel], [category]: state };
       }
     }
+    return { ...traits, [SUBSCRIPTIONS_TRAIT]: held };
   }
 
   /**
@@ -252,9 +256,6 @@ export class JourneyRouter implements EventRouter {
     if (enteredBy(run, event)) return false;
     if (!plan.trigger.key || run.instanceKey === undefined) return true;
     const found = instanceKeyOf(plan.trigger.key, event);
-    // Entry, its conditions and the re-entry rule take the clamped time, never the sender's raw
-    // clock (core/event-time.ts); the run still carries the timestamp as sent.
-    const at = entryTime(event.timestamp, event.receivedAt);
     return !found.ok || found.key === run.instanceKey;
   }
 
@@ -271,7 +272,6 @@ export class JourneyRouter implements EventRouter {
       ...(this.opts.quietHours ? { quietHours: this.opts.quietHours } : {}),
       ...(key ? { key } : {}),
     };
-    return { ...traits, [SUBSCRIPTIONS_TRAIT]: held };
     const attempt = () =>
       this.opts.store.tryEnrol({
         journeyId: plan.journey,
