@@ -118,6 +118,9 @@ export function isUnavailable(err: unknown): boolean {
 }
 
 /** True for a start or signal-with-start that found the run already closed. */
+/** The step id a run ended by `closedElsewhere` is recorded at (it shows in status and stats). */
+export const CLOSED_ELSEWHERE_STEP = 'closed-in-temporal';
+
 function alreadyClosed(err: unknown): boolean {
   return err instanceof WorkflowExecutionAlreadyStartedError;
 }
@@ -349,7 +352,36 @@ export class JourneyRouter implements EventRouter {
       );
     } catch (err) {
       if (!alreadyClosed(err)) throw err;
+      await this.closedElsewhere(enrolment);
     }
+  }
+
+  /**
+   * Temporal has a closed run under this enrolment's workflow id. Normally the run ended itself and
+   * its enrolment with it; an enrolment still open means the run was ended outside the journey
+   * (terminated in Temporal's UI, or a forgotten customer's history not yet deleted when the same
+   * id came back). Left open it would hold the customer "inside" forever and keep them out of the
+   * journey, so it is ended as failed, with the reason, and the customer's next events may enter.
+   */
+  private async closedElsewhere(enrolment: Enrolment): Promise<void> {
+    const open = await this.opts.store.activeEnrolments(enrolment.customerId);
+    if (!open.some((run) => run.workflowId === enrolment.workflowId)) return;
+    await this.opts.store.recordStep({
+      idempotencyKey: `${enrolment.workflowId}:closed-in-temporal`,
+      workflowId: enrolment.workflowId,
+      journeyId: enrolment.journeyId,
+      version: enrolment.version,
+      customerId: enrolment.customerId,
+      stepId: CLOSED_ELSEWHERE_STEP,
+      kind: 'failed',
+      at: new Date().toISOString(),
+      detail: { reason: 'closed_in_temporal' },
+    });
+    this.warn(`journey ${enrolment.journeyId}: run ${enrolment.workflowId} is closed in Temporal but was open in the store; ended it as failed`, {
+      journey: enrolment.journeyId,
+      customerId: enrolment.customerId,
+      workflowId: enrolment.workflowId,
+    });
   }
 
   /**
@@ -383,6 +415,7 @@ export class JourneyRouter implements EventRouter {
       }
     } catch (err) {
       if (!alreadyClosed(err)) throw err;
+      await this.closedElsewhere(enrolment);
     }
   }
 }

@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { customerStatus } from '../../cli/live';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunningSystem } from '../../cli/start';
+import { CLOSED_ELSEWHERE_STEP } from '../../routing/router';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
@@ -12,8 +14,10 @@ import { devServerEnv } from '../support/temporal';
 let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
+let temporal: TestWorkflowEnvironment;
 useLiveSystem({ temporal: devServerEnv, definitions: () => path.join(__dirname, '..', 'fixtures', 'live'), taskQueue: 'live-e2e' }, (servers) => {
   ({ smtp, live, system } = servers);
+  temporal = servers.env;
 });
 
 const post = (endpoint: string, body: unknown, authorization?: string) => live.post(endpoint, body, authorization);
@@ -148,4 +152,17 @@ test('an event that ends a run and triggers its journey starts the next run, on 
   expect(await outcomes('hal', 'latest-basket')).toEqual([undefined, 'exited', 'exited']);
   expect(await finished('hal', 'latest-basket')).toEqual(['completed', 'exited', 'exited']);
   expect(mailsTo('hal@example.com')).toHaveLength(1);
+});
+
+test('a run ended outside the journey (terminated in Temporal) does not hold its customer inside: the next event ends it as failed and enters again', async () => {
+  await post('identify', { userId: 'ivy', traits: { email: 'ivy@example.com' } });
+  await post('track', { userId: 'ivy', event: 'basket_changed' });
+  const [first] = await system.store.activeEnrolments('ivy');
+  await temporal.client.workflow.getHandle(first.workflowId).terminate('ended by hand in the Temporal UI');
+  // The store still has the run open; without the router noticing, ivy would stay "inside" forever.
+  expect((await post('track', { userId: 'ivy', event: 'basket_changed' })).status).toBe(200);
+  expect(await finished('ivy', 'latest-basket')).toEqual(['completed', 'failed']);
+  const steps = await system.store.stepsFor(first.workflowId);
+  expect(steps.at(-1)).toMatchObject({ stepId: CLOSED_ELSEWHERE_STEP, kind: 'failed', detail: { reason: 'closed_in_temporal' } });
+  expect(mailsTo('ivy@example.com')).toHaveLength(1);
 });
