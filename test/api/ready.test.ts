@@ -5,7 +5,6 @@
  * and the re-driver routes them once Temporal is back.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -13,6 +12,7 @@ import { startDevServer, type DevServer } from '../../worker/dev-server';
 import { JOURNEY_WORKFLOW } from '../../workflows/definitions';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { startTestSystem, until, type TestSystem } from '../support/system';
+import { freePort } from '../support/ports';
 
 jest.setTimeout(120_000);
 
@@ -22,15 +22,6 @@ let temporal: DevServer | undefined;
 let smtp: TestSmtpServer;
 let live: TestSystem;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port: free } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(free));
-    });
-  });
-}
 
 function startTemporal(): Promise<DevServer> {
   return startDevServer({ dataDir: path.join(tmp, 'temporal'), port, host: '127.0.0.1' });

@@ -7,7 +7,6 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -15,6 +14,7 @@ import { startSmtpServer, type TestSmtpServer } from '../support/smtp';
 import { until } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 import { contextFiles, execForm, inStage, parseDockerfile, runStage, stageEnv, type Layout, type Stage, workdirOf } from './dockerfile';
+import { freePort } from '../support/ports';
 
 const repo = path.resolve(__dirname, '..', '..');
 const WRITE_KEY = 'build-test-write-key-0123456789';
@@ -101,16 +101,6 @@ function productionSettings(port: number): Record<string, string> {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function run(command: string[], env: NodeJS.ProcessEnv): string {
   return execFileSync(command[0], command.slice(1), { cwd: layout.stageDir(runtime.name), env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

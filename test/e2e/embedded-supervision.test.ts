@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { until } from '../support/system';
+import { freePort } from '../support/ports';
 
 jest.setTimeout(240_000);
 
@@ -22,15 +23,6 @@ let tmp: string;
 let proc: ChildProcess | undefined;
 let blocker: net.Server | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface Started {
   dataDir: string;

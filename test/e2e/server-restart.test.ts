@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -14,6 +13,7 @@ import { SqliteProfileStore } from '../../profiles/sqlite';
 import { JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput, type JourneyResult } from '../../workflows/definitions';
 import { startDevServer, type DevServer } from '../../worker/dev-server';
 import { startSmtpServer } from '../support/smtp';
+import { freePort } from '../support/ports';
 
 const root = path.resolve(__dirname, '..', '..');
 let tmp: string;
@@ -21,15 +21,6 @@ let server: DevServer | undefined;
 let worker: ChildProcess | undefined;
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-restart-'));

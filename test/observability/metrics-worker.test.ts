@@ -15,6 +15,7 @@ import { Pool } from 'pg';
 import { devServerEnv } from '../support/temporal';
 import { until } from '../support/system';
 import { samples } from './prometheus';
+import { freePort } from '../support/ports';
 
 const root = path.resolve(__dirname, '..', '..');
 const databaseUrl = process.env.TEST_DATABASE_URL?.trim() ?? '';
@@ -34,13 +35,6 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Spawns `unbroken worker` serving on a free port; resolves with its base URL once it serves. */
 async function startWorker(taskQueue: string, extraEnv: Record<string, string>): Promise<string> {

@@ -5,13 +5,13 @@
  * naming the cause and the log; a stop during the back-off leaves nothing running.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { findTemporalCli } from '../../worker/binaries';
 import { superviseDevServer, type SupervisedDevServer, type SupervisorEvent } from '../../worker/dev-server';
 import { until } from '../support/system';
+import { freePort } from '../support/ports';
 
 jest.setTimeout(120_000);
 
@@ -19,15 +19,6 @@ let tmp: string;
 let server: SupervisedDevServer | undefined;
 const savedCli = process.env.UNBROKEN_TEMPORAL_CLI;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function supervise(name: string, policy: Parameters<typeof superviseDevServer>[0]['policy']): Promise<{ server: SupervisedDevServer; events: SupervisorEvent[]; dataDir: string }> {
   const dataDir = path.join(tmp, name);
