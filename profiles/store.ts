@@ -213,6 +213,19 @@ export interface JourneyStats {
   steps: { stepId: string; kind: string; count: number; reasons?: Record<string, number> }[];
 }
 
+/** One journey's numbers on the console's journeys page, over all its versions. */
+export interface JourneyOverview {
+  journeyId: string;
+  entered: { today: number; week: number; all: number };
+  /** Customers inside now (runs not ended). */
+  active: number;
+  /** Ended runs by outcome (completed, converted, exited, failed, …). */
+  outcomes: Record<string, number>;
+  /** Step records of kind `sent` and `skipped`. */
+  sent: number;
+  skipped: number;
+}
+
 /** One survey message that went out (a reminder is another ask in the same run). */
 export interface SurveyAsk {
   surveyId: string;
@@ -377,6 +390,10 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * ended runs, and each (step, kind) in order of first appearance, with reasons for `skipped`.
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
+  /** The console's journeys page: entries since `today` and `week` (ISO) and in all, customers inside, outcomes, sends and skips, per journey with runs or records. */
+  journeyOverview(since: { today: string; week: string }): Promise<JourneyOverview[]>;
+  /** Canonical ids of customers whose id, linked anonymous id, email or phone (compared canonically) is `term`; at most `limit`. */
+  findCustomers(term: string, limit: number): Promise<string[]>;
   /**
    * Survey asks and answers for reading the scores, oldest first. `since` keeps whole runs: the
    * asks and the answer of every run whose first ask (or, without an ask, first answer) is at or

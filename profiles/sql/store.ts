@@ -55,10 +55,11 @@ import type {
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
-import type { AudienceListing, CustomerData, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
+import type { AudienceListing, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import { ROUTING_LEASE_MS } from '../store';
 import * as privacy from './privacy';
 import * as audiences from './audience';
+import * as consoleQueries from './console';
 import { withZeroCounts, type AggregateRead, type EventAggregates } from '../../core/audiences';
 import type { Condition } from '../../compiler/plan';
 import type { ConsentState } from '../../core/consent';
@@ -577,6 +578,14 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
         count: Number(row.count),
       })),
     });
+  }
+
+  async journeyOverview(since: { today: string; week: string }): Promise<JourneyOverview[]> {
+    return consoleQueries.journeyOverview(this.db, { today: isoTime(since.today, 'today'), week: isoTime(since.week, 'week') });
+  }
+
+  async findCustomers(term: string, limit: number): Promise<string[]> {
+    return consoleQueries.findCustomers(this.db, term, limit);
   }
 
   // --- surveys: answers ----------------------------------------------------------------------

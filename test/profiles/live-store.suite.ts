@@ -6,6 +6,7 @@
 import { resolveShortCode } from '../../delivery/short-links';
 import { privacyStoreCases } from './privacy-store.cases';
 import { audienceStoreCases } from './audience-store.cases';
+import { consoleStoreCases } from './console-store.cases';
 import { ProfileStoreError } from '../../profiles/errors';
 import type { Driver } from '../../profiles/sql/driver';
 import { SURVEY_ANSWER, SURVEY_ASK, insertRow } from '../../profiles/sql/rows';
@@ -141,6 +142,7 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
 
     privacyStoreCases(() => store);
     audienceStoreCases(() => store);
+    consoleStoreCases(() => store);
 
     describe('migrations', () => {
       it('applies every migration once and applies nothing again on reopen', async () => {

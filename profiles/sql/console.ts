@@ -1,0 +1,72 @@
+/**
+ * What the web console (console/) reads from the SQL store (both databases): the journeys page's
+ * numbers in a few grouped queries over all journeys at once, and the customer search.
+ */
+import { normaliseAddress } from '../rules';
+import type { JourneyOverview } from '../store';
+import { sql } from './dialect';
+import type { Runner } from './driver';
+
+/** Each journey's entries, customers inside, outcomes, sends and skips (journeys with no runs and no records are absent). */
+export async function journeyOverview(db: Runner, since: { today: string; week: string }): Promise<JourneyOverview[]> {
+  const [entries, outcomes, steps] = await Promise.all([
+    db.all(
+      sql`SELECT journey_id, COUNT(*) AS entered,
+                 COUNT(*) FILTER (WHERE entered_at >= ${since.today}) AS today,
+                 COUNT(*) FILTER (WHERE entered_at >= ${since.week}) AS week,
+                 COUNT(*) FILTER (WHERE ended_at IS NULL) AS active
+          FROM enrolments GROUP BY journey_id`,
+    ),
+    db.all(sql`SELECT journey_id, outcome, COUNT(*) AS count FROM enrolments WHERE outcome IS NOT NULL GROUP BY journey_id, outcome`),
+    db.all(sql`SELECT journey_id, kind, COUNT(*) AS count FROM step_records WHERE kind IN ('sent', 'skipped') GROUP BY journey_id, kind`),
+  ]);
+  const byJourney = new Map<string, JourneyOverview>();
+  const of = (journeyId: string): JourneyOverview => {
+    let found = byJourney.get(journeyId);
+    if (found === undefined) {
+      found = { journeyId, entered: { today: 0, week: 0, all: 0 }, active: 0, outcomes: {}, sent: 0, skipped: 0 };
+      byJourney.set(journeyId, found);
+    }
+    return found;
+  };
+  for (const row of entries) {
+    const o = of(String(row.journey_id));
+    o.entered = { today: Number(row.today), week: Number(row.week), all: Number(row.entered) };
+    o.active = Number(row.active);
+  }
+  for (const row of outcomes) of(String(row.journey_id)).outcomes[String(row.outcome)] = Number(row.count);
+  for (const row of steps) {
+    const o = of(String(row.journey_id));
+    if (row.kind === 'sent') o.sent = Number(row.count);
+    else o.skipped = Number(row.count);
+  }
+  return [...byJourney.values()].sort((a, b) => a.journeyId.localeCompare(b.journeyId));
+}
+
+/**
+ * Canonical ids of customers whose id, linked anonymous id, email or phone is `term`; an address
+ * is compared in its canonical form, as the store keeps it. At most `limit`, ordered by id.
+ */
+export async function findCustomers(db: Runner, term: string, limit: number): Promise<string[]> {
+  const text = term.trim();
+  if (text === '') return [];
+  const email = canonical('email', text);
+  const phone = canonical('sms', text);
+  // An anonymous id linked to a user resolves to that user: the person is listed once.
+  const rows = await db.all(
+    sql`SELECT DISTINCT COALESCE(l.user_id, f.id) AS id FROM (
+          SELECT id FROM customers WHERE id = ${text} OR email = ${email} OR phone = ${phone}
+          UNION SELECT anonymous_id AS id FROM identity_links WHERE anonymous_id = ${text}
+          UNION SELECT customer_id AS id FROM enrolments WHERE customer_id = ${text}
+        ) f LEFT JOIN identity_links l ON l.anonymous_id = f.id ORDER BY 1 LIMIT ${limit}`,
+  );
+  return rows.map((row) => String(row.id));
+}
+
+function canonical(channel: string, text: string): string {
+  try {
+    return normaliseAddress(channel, text);
+  } catch {
+    return text;
+  }
+}
