@@ -5,7 +5,7 @@
  * listing and (later) the workflow all use it, so an audience means one thing everywhere.
  */
 import type { Condition, Step } from '../compiler/plan';
-import { evaluate, type Scope } from './conditions';
+import { evaluate, forEachReadPath, type Scope } from './conditions';
 import type { ConsentStates } from './consent';
 
 /** The condition root that reads event aggregates: `events.order_completed.count`. */
@@ -96,21 +96,7 @@ export function aggregateReads(...conditions: (Condition | undefined)[]): Aggreg
     read.fields[parsed.field] = parsed.windowMs === undefined ? { kind: parsed.kind } : { kind: parsed.kind, windowMs: parsed.windowMs };
     found.set(parsed.event, read);
   };
-  const visitValue = (value: unknown): void => {
-    if (typeof value === 'string') for (const m of value.matchAll(/\{\{\s*([A-Za-z_][\w.$-]*)\s*\}\}/g)) add(m[1]);
-    else if (Array.isArray(value)) value.forEach(visitValue);
-  };
-  const visit = (c: Condition | undefined): void => {
-    if (!c) return;
-    if ('all' in c) c.all.forEach(visit);
-    else if ('any' in c) c.any.forEach(visit);
-    else if ('not' in c) visit(c.not);
-    else {
-      add(c.path);
-      visitValue(c.value);
-    }
-  };
-  conditions.forEach(visit);
+  forEachReadPath(conditions, add);
   return [...found.values()];
 }
 

@@ -22,6 +22,29 @@ export interface Scope {
 const EXPRESSION = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;
 const WHOLE_EXPRESSION = /^\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}$/;
 
+/**
+ * Calls `onPath` for every path a set of conditions reads: the path of each test and each
+ * `{{ path }}` in its value, through all/any/not. What consent and event-aggregate loading use to
+ * know what to fetch before a condition is evaluated.
+ */
+export function forEachReadPath(conditions: readonly (Condition | undefined)[], onPath: (path: string) => void): void {
+  const visitValue = (value: unknown): void => {
+    if (typeof value === 'string') for (const m of value.matchAll(EXPRESSION)) onPath(m[1]);
+    else if (Array.isArray(value)) value.forEach(visitValue);
+  };
+  const visit = (c: Condition | undefined): void => {
+    if (!c) return;
+    if ('all' in c) c.all.forEach(visit);
+    else if ('any' in c) c.any.forEach(visit);
+    else if ('not' in c) visit(c.not);
+    else {
+      onPath(c.path);
+      visitValue(c.value);
+    }
+  };
+  conditions.forEach(visit);
+}
+
 /** Reads a dotted path such as `profile.address.city` from the scope. */
 export function readPath(scope: Scope, path: string): unknown {
   let current: unknown = scope;

@@ -4,6 +4,7 @@
  * the compiler, the router, the workflow and the send activity all use it.
  */
 import type { Condition, JourneyPlan, Step } from '../compiler/plan';
+import { forEachReadPath } from './conditions';
 
 /** The condition root that reads a customer's subscription: `consent.sms.marketing`. */
 export const CONSENT_ROOT = 'consent';
@@ -43,8 +44,6 @@ export function consentAllows(state: ConsentState, mode: ConsentMode): boolean {
   return state === 'subscribed' || (state === 'unknown' && mode === 'opt-out');
 }
 
-const EXPRESSION_PATH = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;
-
 /** The channel and category of a `consent.<channel>.<category>` path, or undefined for another path. */
 export function consentReadOf(path: string): ConsentRead | undefined {
   const [root, channel, category, ...rest] = path.split('.');
@@ -59,21 +58,7 @@ export function consentReads(...conditions: (Condition | undefined)[]): ConsentR
     const read = consentReadOf(path);
     if (read) found.set(`${read.channel}.${read.category}`, read);
   };
-  const visitValue = (value: unknown): void => {
-    if (typeof value === 'string') for (const m of value.matchAll(EXPRESSION_PATH)) add(m[1]);
-    else if (Array.isArray(value)) value.forEach(visitValue);
-  };
-  const visit = (c: Condition | undefined): void => {
-    if (!c) return;
-    if ('all' in c) c.all.forEach(visit);
-    else if ('any' in c) c.any.forEach(visit);
-    else if ('not' in c) visit(c.not);
-    else {
-      add(c.path);
-      visitValue(c.value);
-    }
-  };
-  conditions.forEach(visit);
+  forEachReadPath(conditions, add);
   return [...found.values()];
 }
 
