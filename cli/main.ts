@@ -27,11 +27,14 @@ import { startBanner, StartError, startSystem } from './start';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
+import { findTestFiles, parseTestFile, type JourneyTest } from './journey-tests/parse';
+import { coverage, formatResults, runJourneyTests } from './journey-tests/run';
 import { formatPreview, isChannel, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
 
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
+  unbroken test [name-filter] [--definitions DIR] [--json]
   unbroken graph <journey-id> [--format mermaid|svg] [--out FILE] [--definitions DIR]
   unbroken preview <template-id> --profile FILE [--data JSON] [--channel email|sms|webhook] [--out FILE] [--definitions DIR] [--json]
   unbroken start [--definitions DIR] [--deploy]
@@ -111,6 +114,73 @@ function readJson(file: string): unknown {
   }
 }
 
+/**
+ * Caps and quiet hours as configured; unsubscribe and survey links are signed with a throw-away
+ * secret, and short codes kept in the simulation's own store, so they look like the real ones but work nowhere.
+ */
+function simulationDelivery(config: Config) {
+  const throwAway = randomBytes(32).toString('hex');
+  return {
+    caps: config.frequencyCaps,
+    consentModes: config.consentModes,
+    unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, throwAway, config.unsubscribeTtlMs),
+    surveyLink: surveyLinkBuilder(config.publicUrl, throwAway, DEFAULT_SURVEY_LINK_TTL_MS),
+    shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
+    surveyFatigueMs: config.surveyFatigueMs,
+  };
+}
+
+/** `unbroken test`: exit 0 all pass, 1 any fails, 2 invalid definitions or test files. */
+async function testCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { definitions: { type: 'string', default: 'definitions' }, json: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  if (positionals.length > 1) throw new UsageError(`test takes at most one name filter (got "${positionals.join('" "')}")`);
+  const started = Date.now();
+  const compiled = compile(values.definitions);
+  if (compiled.errors.length) {
+    printErrors(compiled, values.json);
+    return 2;
+  }
+  const files = findTestFiles(values.definitions);
+  if (files.length === 0) throw new UsageError(`no test files in ${path.join(values.definitions, 'tests')} (write <name>.test.yaml files there)`);
+  const tests: JourneyTest[] = [];
+  const errors: CompileError[] = [];
+  for (const file of files) {
+    const parsed = parseTestFile(file, fs.readFileSync(file, 'utf8'), compiled);
+    tests.push(...parsed.tests);
+    errors.push(...parsed.errors);
+  }
+  if (errors.length) {
+    if (values.json) write(JSON.stringify({ ok: false, errors: errors.map(problemJson) }));
+    else {
+      for (const e of errors) process.stderr.write(`${formatError(e)}\n`);
+      process.stderr.write(`${errors.length} problem${errors.length === 1 ? '' : 's'} in test files.\n`);
+    }
+    return 2;
+  }
+  const filter = positionals[0]?.toLowerCase();
+  const chosen = filter === undefined ? tests : tests.filter((t) => t.name.toLowerCase().includes(filter));
+  if (chosen.length === 0) throw new UsageError(`no test name contains "${positionals[0]}"`);
+  const config = loadConfig();
+  installRuntime('ERROR');
+  const results = await runJourneyTests(chosen, compiled.plans, {
+    defaultTimezone: config.defaultTimezone,
+    delivery: simulationDelivery(config),
+    quietHours: quietHoursWindow(config),
+  });
+  // Coverage of a filtered run would only list what the filter left out: shown for full runs.
+  const cov = filter === undefined ? coverage([...compiled.plans.keys()].sort(), compiled.plans, results) : undefined;
+  const ok = results.every((r) => r.ok);
+  if (values.json) {
+    const body = results.map((r) => ({ file: r.test.file, line: r.test.line, name: r.test.name, ok: r.ok, failures: r.failures }));
+    write(JSON.stringify({ ok, tests: body, ...(cov ? { coverage: cov } : {}) }));
+  } else write(formatResults(results, cov, (Date.now() - started) / 1000));
+  return ok ? 0 : 1;
+}
+
 async function simulateCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -149,17 +219,7 @@ async function simulateCommand(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   installRuntime('ERROR');
-  // Caps and quiet hours as configured; unsubscribe and survey links are signed with a throw-away
-  // secret, and short codes kept in the simulation's own store, so they look like the real ones but work nowhere.
-  const throwAway = randomBytes(32).toString('hex');
-  const delivery = {
-    caps: config.frequencyCaps,
-    consentModes: config.consentModes,
-    unsubscribeUrl: unsubscribePolicyUrl(config.publicUrl, throwAway, config.unsubscribeTtlMs),
-    surveyLink: surveyLinkBuilder(config.publicUrl, throwAway, DEFAULT_SURVEY_LINK_TTL_MS),
-    shortUnsubscribe: shortUnsubscribeLinks(config.publicUrl, config.unsubscribeTtlMs),
-    surveyFatigueMs: config.surveyFatigueMs,
-  };
+  const delivery = simulationDelivery(config);
   const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
   write(values.json ? JSON.stringify(report) : formatReport(report));
   return 0;
@@ -532,6 +592,8 @@ export async function main(argv: string[]): Promise<number> {
         return validate(rest);
       case 'simulate':
         return await simulateCommand(rest);
+      case 'test':
+        return await testCommand(rest);
       case 'graph':
         return await graphCommand(rest);
       case 'preview':

@@ -130,6 +130,19 @@ export interface SimulateOptions {
   quietHours?: TimeWindow;
   /** Called with the finished workflow, e.g. to record its history for replay tests. */
   onFinished?: (handle: WorkflowHandle) => Promise<void>;
+  /** Moves the server clock for this run when several simulations share one server (`unbroken test`). */
+  clock?: SimClock;
+}
+
+/**
+ * Who moves the time-skipping server's clock. Alone, a simulation sleeps the server itself; runs
+ * sharing a server must not, or one run's sleep would skip another's timers past its next event.
+ */
+export interface SimClock {
+  /** Resolves once the server clock has reached `serverMs`. */
+  until(serverMs: number): Promise<void>;
+  /** The run's result, letting the clock skip ahead while it is awaited. */
+  result(handle: WorkflowHandle): Promise<unknown>;
 }
 
 /**
@@ -203,6 +216,7 @@ async function drive(
   // workflow runs it is anchored to the workflow's own start.
   let offset = startMs - (await env.currentTimeMs());
   const advanceTo = async (atMs: number): Promise<void> => {
+    if (opts.clock) return opts.clock.until(atMs - offset);
     const gap = atMs - offset - (await env.currentTimeMs());
     if (gap > 0) await env.sleep(gap);
   };
@@ -276,7 +290,7 @@ async function drive(
       await handle.signal(eventSignal, { event: e.event, properties: e.properties, timestamp });
     }
   }
-  const result = (await handle.result()) as JourneyResult;
+  const result = (await (opts.clock ? opts.clock.result(handle) : handle.result())) as JourneyResult;
   await opts.onFinished?.(handle);
   return result;
 }
