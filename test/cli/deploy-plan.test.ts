@@ -3,48 +3,18 @@
  * operator runs them, on SQLite and (with TEST_DATABASE_URL) PostgreSQL in a schema of its own.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'pg';
+import { testDatabases, type TestDatabase } from '../support/databases';
 import type { DeployPlan } from '../../cli/deploy-plan';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
 
 const root = path.resolve(__dirname, '..', '..');
-const pgUrl = process.env.TEST_DATABASE_URL?.trim() ?? '';
 
-interface Database {
-  url: string;
-  file?: string;
-  drop(): Promise<void>;
-}
-
-async function sqliteDatabase(): Promise<Database> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-deploy-plan-'));
-  const file = path.join(dir, 'profiles.sqlite');
-  return { url: `sqlite:${file}`, file, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function postgresDatabase(): Promise<Database> {
-  const schema = `unbroken_deploy_plan_${randomBytes(6).toString('hex')}`;
-  const admin = new Pool({ connectionString: pgUrl, max: 1 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(pgUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    },
-  };
-}
-
-const stores: [string, () => Promise<Database>][] = [['SQLite', sqliteDatabase]];
-if (pgUrl !== '') stores.push(['PostgreSQL', postgresDatabase]);
-else if (process.env.CI === 'true') throw new Error('TEST_DATABASE_URL is not set: CI must run the PostgreSQL cases');
+const stores = testDatabases('deploy-plan');
 
 /** A copy of the example definitions to change, as a marketer's branch would. */
 function copyDefinitions(): string {
@@ -61,7 +31,7 @@ function edit(file: string, from: string | RegExp, to: string): void {
 }
 
 describe.each(stores)('unbroken deploy --dry-run on %s', (_name, create) => {
-  let db: Database;
+  let db: TestDatabase;
   let defs: string;
   const unbroken = (...args: string[]) => {
     const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], {

@@ -3,50 +3,18 @@
  * and (with TEST_DATABASE_URL) PostgreSQL in a schema of its own.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Pool } from 'pg';
+import { testDatabases, type TestDatabase } from '../support/databases';
 
 const root = path.resolve(__dirname, '..', '..');
 const definitions = path.join(root, 'test', 'fixtures', 'live');
-const pgUrl = process.env.TEST_DATABASE_URL?.trim() ?? '';
 
-interface Database {
-  url: string;
-  /** The SQLite file, which must not exist before `migrate` creates it. */
-  file?: string;
-  drop(): Promise<void>;
-}
-
-async function sqliteDatabase(): Promise<Database> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-migrate-'));
-  const file = path.join(dir, 'profiles.sqlite');
-  return { url: `sqlite:${file}`, file, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function postgresDatabase(): Promise<Database> {
-  const schema = `unbroken_migrate_${randomBytes(6).toString('hex')}`;
-  const admin = new Pool({ connectionString: pgUrl, max: 1 });
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(pgUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    drop: async () => {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.end();
-    },
-  };
-}
-
-const stores: [string, () => Promise<Database>][] = [['SQLite', sqliteDatabase]];
-if (pgUrl !== '') stores.push(['PostgreSQL', postgresDatabase]);
-else if (process.env.CI === 'true') throw new Error('TEST_DATABASE_URL is not set: CI must run the PostgreSQL cases');
+const stores = testDatabases('migrate');
 
 describe.each(stores)('unbroken migrate on %s', (_name, create) => {
-  let db: Database;
+  let db: TestDatabase;
   const unbroken = (...args: string[]) => {
     const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], {
       cwd: root,
