@@ -16,6 +16,7 @@ import type { EventRouter, EventStore, ReadyReport } from './types';
 import { brokenLinkPage, isUnsubscribePath, registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 import { registerSurvey, SURVEY_MAX_PARAM_LENGTH, type SurveyDeps } from './survey';
 import { adminRoutes, type AdminDeps } from './admin';
+import { consoleRoutes, type ConsoleDeps } from '../console/routes';
 import type { ProcessMetrics } from '../observability/metrics';
 import { countAccepted, registerHttpMetrics } from '../observability/metrics-http';
 import type { Logger } from '../observability/log';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   suppressions?: Pick<DeliveryStore, 'suppress'>;
   /** Serves the privacy routes behind the admin key (api/admin.ts). Absent: no such routes. */
   admin?: AdminDeps;
+  /** Serves the web console under `/console` behind the admin key (console/routes.ts). Absent: no such routes. */
+  console?: ConsoleDeps;
   /** Counts requests and events, and serves them on `GET /metrics`. Absent: no counting, no such route. */
   metrics?: ProcessMetrics;
 }
@@ -121,6 +124,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Their own context under /v1, so the write key's hook never applies to them, nor theirs to events.
   if (deps.admin !== undefined) await app.register(adminRoutes(deps.admin), { prefix: '/v1' });
+  if (deps.console !== undefined) await app.register(consoleRoutes(deps.console), { prefix: '/console' });
 
   await app.register(
     async (v1) => {

@@ -265,6 +265,7 @@ export async function startSystem(
       survey: { secret: unsubscribeSecret(config), store, graceMs: config.surveyGraceMs },
       suppressions: store,
       admin: { key: admin, store, hashAddress: addressHasher(unsubscribeSecret(config)), temporal: async () => client },
+      console: { key: admin, store, secureCookie: config.publicUrl.startsWith('https:') },
       metrics,
       ready: () => withRouting(readiness(health.report(), worker.getState() === 'RUNNING'), routing.part()),
     });
@@ -388,6 +389,7 @@ export function startBanner(s: RunningSystem): string {
     `  Temporal         ${s.temporalAddress}${s.temporalUiUrl ? `  (Web UI: ${s.temporalUiUrl})` : ''}`,
   ];
   lines.push(`  admin key        ${s.adminKeyFromEnv ? 'from UNBROKEN_ADMIN_KEY' : s.adminKey}  (Authorization: Bearer; forget and export, docs/privacy.md)`);
+  lines.push(`  console          ${s.apiUrl}/console  (log in with the admin key; docs/console.md)`);
   if (s.mailUrl) lines.push(`  mail catcher     ${s.mailUrl}`);
   if (s.metricsUrl) lines.push(`  metrics, health  ${s.metricsUrl}  (/metrics, /healthz, /readyz)`);
   const [journeys, ...notes] = formatLiveJourneys(s.live, s.definitionsDir);

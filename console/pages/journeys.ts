@@ -1,0 +1,63 @@
+/** The journeys page: every deployed journey with its numbers and a pause or resume button. */
+import type { DeployedJourney, JourneyOverview } from '../../profiles/store';
+import { csrfField, escapeHtml, table, time, type ConsolePage } from './layout';
+
+/** One row of the page: what is deployed and what happened in it. */
+export interface JourneyRow {
+  deployed: DeployedJourney;
+  numbers: JourneyOverview;
+}
+
+/** Converted runs out of entered ones, or undefined before anyone entered. */
+export function conversionRate(numbers: JourneyOverview): number | undefined {
+  return numbers.entered.all === 0 ? undefined : (numbers.outcomes.converted ?? 0) / numbers.entered.all;
+}
+
+/** A rate as a percentage with one decimal, `—` when there is none. */
+export function percent(rate: number | undefined): string {
+  return rate === undefined ? '—' : `${(rate * 100).toFixed(1)} %`;
+}
+
+export function journeysPage(rows: readonly JourneyRow[], csrf: string, notice?: string): ConsolePage {
+  const intro = notice === undefined ? '' : `<p role="status" class="good">${escapeHtml(notice)}</p>`;
+  if (rows.length === 0) return { title: 'Journeys', csrf, body: `${intro}<p>No journey is deployed yet: put journey files in the definitions folder and run <code>unbroken deploy</code>.</p>` };
+  const cells = rows.map(({ deployed: d, numbers: n }) => {
+    const id = escapeHtml(d.journeyId);
+    const status = d.paused ? '<span class="bad">paused</span>' : '<span class="good">live</span>';
+    const outcomes = Object.entries(n.outcomes)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([outcome, count]) => `${escapeHtml(outcome)} ${count}`)
+      .join(', ');
+    const action = d.paused ? 'resume' : 'pause';
+    const button =
+      `<form class="inline" method="post" action="/console/journeys/${encodeURIComponent(d.journeyId)}/${action}">${csrfField(csrf)}` +
+      `<button type="submit" aria-label="${action === 'pause' ? 'Pause' : 'Resume'} ${id}">${action === 'pause' ? 'Pause' : 'Resume'}</button></form>`;
+    return [
+      `<span data-journey="${id}">${id}</span>`,
+      status,
+      `<code title="${escapeHtml(d.version)}">${escapeHtml(d.version.slice(0, 12))}</code>`,
+      time(d.deployedAt),
+      String(n.entered.today),
+      String(n.entered.week),
+      String(n.entered.all),
+      String(n.active),
+      outcomes === '' ? '<span class="muted">none yet</span>' : outcomes,
+      percent(conversionRate(n)),
+      String(n.sent),
+      String(n.skipped),
+      button,
+    ];
+  });
+  return {
+    title: 'Journeys',
+    csrf,
+    body:
+      intro +
+      table(
+        ['Journey', 'Status', 'Version', 'Deployed', 'Entered today', 'Entered 7 days', 'Entered all', 'Inside now', 'Outcomes', 'Conversion', 'Sent', 'Skipped', ''],
+        cells,
+        { numeric: [4, 5, 6, 7, 9, 10, 11], caption: 'Over all versions. Today is since midnight UTC; conversion is converted runs out of entered ones.' },
+      ) +
+      '<p class="muted">Pausing stops new entries; customers already inside go on.</p>',
+  };
+}
