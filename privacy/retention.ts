@@ -6,6 +6,7 @@
  */
 import { log } from '../observability/log';
 import type { PrivacyStore } from '../profiles/store';
+import { Periodic } from '../worker/periodic';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -28,57 +29,44 @@ export interface RetentionResult {
   messages: number;
 }
 
-/** A background loop over `sweep`; `stop` waits for the sweep in progress. */
+/** A background loop over `sweep` (worker/periodic.ts); `stop` waits for the sweep in progress. */
 export class RetentionSweeper {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<RetentionResult>;
-  private stopped = false;
+  private readonly loop: Periodic<RetentionResult>;
 
   constructor(private readonly opts: RetentionOptions) {
     if (!Number.isSafeInteger(opts.days) || opts.days < 1) throw new Error(`retention: days must be a whole number of at least 1, got ${opts.days}`);
+    this.loop = new Periodic({
+      run: () => this.sweepBatches(),
+      firstDelayMs: opts.firstDelayMs ?? 60_000,
+      intervalMs: opts.intervalMs ?? 60 * 60 * 1000,
+      onError: (err) => this.warn('retention sweep failed; trying again at the next interval', { error: String(err) }),
+    });
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(this.opts.firstDelayMs ?? 60_000);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** Deletes batch after batch until a batch comes back short (nothing older is left) or the sweeper stops. */
   sweep(): Promise<RetentionResult> {
-    this.running ??= this.sweepBatches().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.loop.runNow();
   }
 
   private async sweepBatches(): Promise<RetentionResult> {
     const limit = this.opts.batch ?? 500;
     const before = new Date((this.opts.now?.() ?? new Date()).getTime() - this.opts.days * DAY_MS).toISOString();
     const total: RetentionResult = { events: 0, messages: 0 };
-    while (!this.stopped) {
+    while (!this.loop.stopping) {
       const batch = await this.opts.store.applyRetention({ before, limit });
       total.events += batch.events;
       total.messages += batch.messages;
       if (batch.events < limit && batch.messages < limit) break;
     }
     return total;
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.sweep()
-        .catch((err: unknown) => this.warn('retention sweep failed; trying again at the next interval', { error: String(err) }))
-        .finally(() => this.schedule(this.opts.intervalMs ?? 60 * 60 * 1000));
-    }, delayMs);
-    // The loop alone never keeps a process alive.
-    this.timer.unref();
   }
 
   private warn(message: string, detail: Record<string, unknown>): void {

@@ -11,6 +11,7 @@ import { log } from '../observability/log';
 import type { LiveStore, StoredEvent } from '../profiles/store';
 import { ROUTING_LEASE_MS } from '../profiles/store';
 import { isUnavailable } from './router';
+import { Periodic } from '../worker/periodic';
 
 /** Failed routing attempts after which an event is set aside (UNBROKEN_ROUTE_ATTEMPTS' default). */
 export const DEFAULT_ROUTE_ATTEMPTS = 5;
@@ -60,24 +61,27 @@ export interface SweepResult {
   deadLettered: number;
 }
 
-/** A background loop over `sweep`; `stop` waits for the sweep in progress. */
+/** A background loop over `sweep` (worker/periodic.ts); `stop` waits for the sweep in progress. */
 export class Redriver {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<SweepResult>;
-  private stopped = false;
+  private readonly loop: Periodic<SweepResult>;
 
-  constructor(private readonly opts: RedriveOptions) {}
+  constructor(private readonly opts: RedriveOptions) {
+    const intervalMs = opts.intervalMs ?? 5000;
+    this.loop = new Periodic({
+      run: () => this.sweepPages(),
+      firstDelayMs: intervalMs,
+      intervalMs,
+      onError: (err) => this.warn('re-driving stored events failed; trying again later', { error: String(err) }),
+    });
+  }
 
   /** Sweeps every `intervalMs` until stopped; the first sweep comes after one interval. */
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /**
@@ -87,26 +91,12 @@ export class Redriver {
    * re-driver never overlap.
    */
   sweep(): Promise<SweepResult> {
-    this.running ??= this.sweepPages().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.sweep()
-        .catch((err: unknown) => this.warn('re-driving stored events failed; trying again later', { error: String(err) }))
-        .finally(() => this.schedule());
-    }, this.opts.intervalMs ?? 5000);
-    // The loop alone never keeps a process alive.
-    this.timer.unref();
+    return this.loop.runNow();
   }
 
   private async sweepPages(): Promise<SweepResult> {
     const result: SweepResult = { routed: 0, failed: 0, retrying: 0, deadLettered: 0 };
-    while (!this.stopped && result.failed === 0) {
+    while (!this.loop.stopping && result.failed === 0) {
       const page = await this.opts.store.claimUnroutedEvents({
         receivedBefore: new Date(Date.now() - (this.opts.graceMs ?? ROUTING_LEASE_MS)).toISOString(),
         leaseMs: this.opts.leaseMs ?? 60_000,
