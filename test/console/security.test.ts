@@ -115,7 +115,7 @@ describe('without the admin key', () => {
     const basic = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
     const wrong = [undefined, basic, `Bearer ${WRITE_KEY}`, `Bearer ${ADMIN_KEY}x`, `Bearer ${ADMIN_KEY.slice(0, -1)}`, ADMIN_KEY, `Basic ${Buffer.from(`${ADMIN_KEY}:`).toString('base64')}`];
     for (const authorization of wrong) {
-      const headers = authorization === undefined ? {} : { authorization };
+      const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
       for (const url of PAGES) {
         const res = await app.inject({ method: 'GET', url, headers });
         expect({ authorization, url, status: res.statusCode }).toEqual({ authorization, url, status: 401 });
