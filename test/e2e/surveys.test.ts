@@ -52,8 +52,9 @@ afterAll(async () => {
 const databaseUrl = () => `sqlite:${path.join(tmp, 'profiles.sqlite')}`;
 
 // Declared after the hook above, so the definitions (with the receiver's port) exist when it starts.
+// The ticket receiver listens on loopback, which outgoing requests reach only when allowed.
 useLiveSystem(
-  { temporal: devServerEnv, definitions: () => path.join(tmp, 'definitions'), taskQueue: 'surveys-e2e', env: () => ({ DATABASE_URL: databaseUrl() }) },
+  { temporal: devServerEnv, definitions: () => path.join(tmp, 'definitions'), taskQueue: 'surveys-e2e', env: () => ({ DATABASE_URL: databaseUrl(), UNBROKEN_HTTP_ALLOW_PRIVATE: '127.0.0.1' }) },
   (servers) => {
     ({ smtp, live, system, env: temporal } = servers);
   },
