@@ -22,6 +22,7 @@ const STYLE = [
   'table{border-collapse:collapse;margin:.3rem 0 1rem;font-variant-numeric:tabular-nums}',
   'th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}',
   'th{background:var(--head)}td.n{text-align:right}',
+  'caption{text-align:left;padding:.2rem 0}time{white-space:nowrap}',
   'button,input{font:inherit;color:inherit}',
   'button{padding:.3rem .8rem;border:1px solid var(--fg);border-radius:.3rem;background:var(--bg);cursor:pointer}',
   'input[type=text],input[type=password],input[type=search]{padding:.35rem .5rem;border:1px solid var(--muted);border-radius:.3rem;background:var(--bg);min-width:18rem}',
