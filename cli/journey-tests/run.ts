@@ -75,10 +75,15 @@ export async function runJourneyTests(tests: readonly JourneyTest[], plans: Read
 
 const sends = (r: SimulationReport): TimelineEntry[] => r.timeline.filter((t) => t.kind === 'sent');
 
-/** `+1h` after the test's start, or the ISO time when it is before the start. */
+/**
+ * `+1h` after the test's start (to the minute: activities take real time on the test server, so
+ * a send lands a few hundred milliseconds after its moment), or the ISO time before the start.
+ */
 function relative(ms: number, startMs: number): string {
   const offset = ms - startMs;
-  return offset >= 0 ? `+${offset === 0 ? '0m' : formatDuration(Math.round(offset / 1000) * 1000)}` : new Date(ms).toISOString();
+  if (offset < 0) return new Date(ms).toISOString();
+  const rounded = offset < 60_000 ? Math.round(offset / 1000) * 1000 : Math.round(offset / 60_000) * 60_000;
+  return `+${rounded === 0 ? '0m' : formatDuration(rounded)}`;
 }
 
 function describeSends(r: SimulationReport, startMs: number): string {
