@@ -13,7 +13,7 @@ import { logApiError } from '../observability/log-http';
 import { InvalidCustomerIdError, parseCustomerId } from '../privacy/forget';
 import type { LiveStore } from '../profiles/store';
 import { customerPage, customerHref, searchPage } from './pages/customer';
-import { journeysPage } from './pages/journeys';
+import { conversionRate, journeysPage } from './pages/journeys';
 import { sendConsolePage } from './pages/layout';
 import { loginPage } from './pages/login';
 import { cookieValue, sameSecret, Sessions, type Session } from './session';
@@ -144,7 +144,22 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
       const rows = deployed
         .sort((a, b) => a.journeyId.localeCompare(b.journeyId))
         .map((d) => ({ deployed: d, numbers: numbers.get(d.journeyId) ?? { journeyId: d.journeyId, entered: { today: 0, week: 0, all: 0 }, active: 0, outcomes: {}, sent: 0, skipped: 0 } }));
-      if (!wantsHtml(request) && request.consoleCaller?.kind === 'bearer') return reply.send({ journeys: rows });
+      if (!wantsHtml(request) && request.consoleCaller?.kind === 'bearer') {
+        return reply.send({
+          journeys: rows.map(({ deployed: d, numbers: n }) => ({
+            journey: d.journeyId,
+            status: d.paused ? 'paused' : 'live',
+            version: d.version,
+            deployedAt: d.deployedAt,
+            entered: n.entered,
+            inside: n.active,
+            outcomes: n.outcomes,
+            conversionRate: conversionRate(n) ?? null,
+            sent: n.sent,
+            skipped: n.skipped,
+          })),
+        });
+      }
       const q = request.query as { done?: unknown; journey?: unknown };
       const notice = (q.done === 'paused' || q.done === 'resumed') && typeof q.journey === 'string' ? `${q.journey} is ${q.done === 'paused' ? 'paused: nobody new enters' : 'live again'}.` : undefined;
       return sendConsolePage(reply, 200, journeysPage(rows, csrfOf(request), notice));

@@ -192,6 +192,23 @@ describe('with the admin key', () => {
       const res = await app.inject({ method: 'GET', url, headers: { ...BROWSER, authorization: `Bearer ${ADMIN_KEY}` } });
       expect({ url, status: res.statusCode }).toEqual({ url, status: 200 });
     }
+    const json = await app.inject({ method: 'GET', url: '/console/journeys', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    expect(json.json()).toEqual({
+      journeys: [
+        {
+          journey: 'welcome',
+          status: 'live',
+          version: 'v1',
+          deployedAt: NOW.toISOString(),
+          entered: { today: 1, week: 1, all: 1 },
+          inside: 1,
+          outcomes: {},
+          conversionRate: 0,
+          sent: 0,
+          skipped: 1,
+        },
+      ],
+    });
     const found = await app.inject({ method: 'GET', url: '/console/customers?q=HOSTILE@example.com', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(found.statusCode).toBe(303);
     expect(found.headers.location).toBe('/console/customers/hostile');
