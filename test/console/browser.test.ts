@@ -140,6 +140,18 @@ test('the journeys page, after logging in by keyboard, shows what the store coun
     const welcome = shown.find((r) => r[0] === 'welcome') ?? [];
     expect(welcome.slice(4, 12)).toEqual(['3', '3', '3', '2', 'converted 1', '33.3 %', '2', '1']);
     expect(shown.find((r) => r[0] === 'promo')?.slice(4, 12)).toEqual(['1', '1', '1', '0', 'completed 1', '0.0 %', '1', '0']);
+    // The keyboard's first stop is the skip link, then the navigation.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Journeys');
+    // A script with the Bearer key reads the same numbers as JSON.
+    const res = await fetch(`${system.apiUrl}/console/journeys`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const json = (await res.json()) as { journeys: { journey: string; entered: { all: number }; inside: number; sent: number; skipped: number; conversionRate: number | null }[] };
+    expect(json.journeys.map((j) => [j.journey, j.entered.all, j.inside, j.sent, j.skipped, j.conversionRate])).toEqual([
+      ['promo', 1, 0, 1, 0, 0],
+      ['welcome', 3, 2, 2, 1, 1 / 3],
+    ]);
     await page.screenshot({ path: path.join(artifacts, 'journeys.png'), fullPage: true });
     await page.screenshot({ path: path.join(docsImages, 'console-journeys.png'), fullPage: true });
     expect(problems).toEqual([]);
