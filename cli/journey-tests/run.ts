@@ -219,7 +219,8 @@ export function formatResults(results: readonly TestResult[], cov: Record<string
   if (cov) {
     lines.push('', 'Coverage (steps and branches some test passed through):');
     for (const [journey, c] of Object.entries(cov)) {
-      lines.push(`  ${journey.padEnd(24)} ${c.covered}/${c.steps}${c.uncovered.length ? `  uncovered: ${c.uncovered.join(', ')}` : ''}`);
+      const gaps = c.covered === 0 ? '  no test runs it' : c.uncovered.length ? `  uncovered: ${c.uncovered.join(', ')}` : '';
+      lines.push(`  ${journey.padEnd(24)} ${c.covered}/${c.steps}${gaps}`);
     }
   }
   const passed = results.filter((r) => r.ok).length;
