@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { audienceJsonSchema, journeyJsonSchema, templateJsonSchema } from './schema';
+import { journeyTestJsonSchema } from './test-schema';
 
 /** The committed JSON Schema files, by name, as they should read byte for byte. */
 export function renderSchemaFiles(): Record<string, string> {
   return {
     'audience.schema.json': `${JSON.stringify(audienceJsonSchema(), null, 2)}\n`,
     'journey.schema.json': `${JSON.stringify(journeyJsonSchema(), null, 2)}\n`,
+    'journey-test.schema.json': `${JSON.stringify(journeyTestJsonSchema(), null, 2)}\n`,
     'template.schema.json': `${JSON.stringify(templateJsonSchema(), null, 2)}\n`,
   };
 }

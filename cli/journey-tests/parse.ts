@@ -5,12 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import type { CompileError } from '../../compiler/errors';
 import { pathToString } from '../../compiler/errors';
 import { parseDuration } from '../../compiler/durations';
 import { stepBranches, type JourneyPlan, type Step } from '../../compiler/plan';
 import { parseYaml, type YamlPath } from '../../compiler/source';
+import { identifySchema, OUTCOMES, testSchema, trackSchema } from '../../compiler/test-schema';
 import { didYouMean } from '../../compiler/suggest';
 import type { Profile } from '../../profiles/store';
 import type { SimEvent } from '../simulate';
@@ -19,36 +19,6 @@ import type { SimEvent } from '../simulate';
 export const DEFAULT_TEST_START = '2026-03-03T10:00:00Z';
 /** How far a send's actual time may be from an expected `at` (one minute), unless the test sets `tolerance`. */
 export const DEFAULT_AT_TOLERANCE_MS = 60_000;
-export const OUTCOMES = ['converted', 'completed', 'exited', 'failed', 'not_entered'] as const;
-
-/** A moment in a test: `+<duration>` from the test's start, or an ISO time. */
-const moment = z.string().min(1);
-
-const sendSchema = z.strictObject({
-  template: z.string().min(1),
-  at: moment.optional(),
-  subject_contains: z.string().min(1).optional(),
-});
-
-const testSchema = z.strictObject({
-  test: z.string().min(1),
-  journey: z.string().min(1),
-  start: z.string().optional(),
-  tolerance: z.string().optional(),
-  profile: z.looseObject({ id: z.union([z.string().min(1), z.number()]).transform(String) }),
-  events: z.array(z.record(z.string(), z.unknown())).default([]),
-  expect: z.strictObject({
-    outcome: z.enum(OUTCOMES).optional(),
-    sends: z.array(sendSchema).optional(),
-    not_sent: z.array(z.string().min(1)).optional(),
-    skipped: z.array(z.strictObject({ step: z.string().min(1), reason: z.string().min(1).optional() })).optional(),
-    path: z.array(z.string().min(1)).optional(),
-    profile: z.record(z.string(), z.unknown()).optional(),
-  }),
-});
-
-const trackSchema = z.strictObject({ at: moment, event: z.string().min(1), properties: z.record(z.string(), z.unknown()).default({}) });
-const identifySchema = z.strictObject({ at: moment, identify: z.record(z.string(), z.unknown()) });
 
 /** One expectation, with the line it is written on (failures point there). */
 export interface Expected<T> {
