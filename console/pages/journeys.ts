@@ -54,7 +54,7 @@ export function journeysPage(rows: readonly JourneyRow[], csrf: string, notice?:
     body:
       intro +
       table(
-        ['Journey', 'Status', 'Version', 'Deployed', 'Entered today', 'Entered 7 days', 'Entered all', 'Inside now', 'Outcomes', 'Conversion', 'Sent', 'Skipped', ''],
+        ['Journey', 'Status', 'Version', 'Deployed', 'Entered today', '7 days', 'all', 'Inside now', 'Outcomes', 'Conversion', 'Sent', 'Skipped', 'New entries'],
         cells,
         { numeric: [4, 5, 6, 7, 9, 10, 11], caption: 'Over all versions. Today is since midnight UTC; conversion is converted runs out of entered ones.' },
       ) +

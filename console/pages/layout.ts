@@ -17,7 +17,8 @@ const STYLE = [
   'header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;padding:.6rem 1rem;border-bottom:1px solid var(--line)}',
   'header nav{display:flex;gap:1rem;flex:1}',
   'header strong{margin-right:1rem}',
-  'main{padding:1rem;max-width:80rem}',
+  'main{padding:1rem;max-width:96rem;box-sizing:border-box}',
+  '.scroll{overflow-x:auto}td>code:only-child{white-space:nowrap}',
   'h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .5rem}h3{font-size:1rem;margin:1rem 0 .3rem}',
   'table{border-collapse:collapse;margin:.3rem 0 1rem;font-variant-numeric:tabular-nums}',
   'th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}',
@@ -87,7 +88,8 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   const caption = opts.caption === undefined ? '' : `<caption class="muted">${escapeHtml(opts.caption)}</caption>`;
   const head = `<thead><tr>${headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
   const body = rows.map((cells) => `<tr>${cells.map((c, i) => (numeric.has(i) ? `<td class="n">${c}</td>` : `<td>${c}</td>`)).join('')}</tr>`).join('');
-  return `<table>${caption}${head}<tbody>${body}</tbody></table>`;
+  // Wide tables scroll on their own instead of pushing the page sideways on a narrow screen.
+  return `<div class="scroll"><table>${caption}${head}<tbody>${body}</tbody></table></div>`;
 }
 
 /** A time as `2026-12-02 18:40:05 UTC` in a <time> element; anything else as escaped text. */
