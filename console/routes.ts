@@ -139,11 +139,12 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
     app.get('/', async (_request, reply) => reply.code(303).header('location', '/console/journeys').send());
 
     app.get('/journeys', async (request, reply) => {
-      const [deployed, overview] = await Promise.all([deps.store.deployedJourneys(), deps.store.journeyOverview(windows(now()))]);
-      const numbers = new Map(overview.map((o) => [o.journeyId, o]));
-      const rows = deployed
-        .sort((a, b) => a.journeyId.localeCompare(b.journeyId))
-        .map((d) => ({ deployed: d, numbers: numbers.get(d.journeyId) ?? { journeyId: d.journeyId, entered: { today: 0, week: 0, all: 0 }, active: 0, outcomes: {}, sent: 0, skipped: 0 } }));
+      const deployed = (await deps.store.deployedJourneys()).sort((a, b) => a.journeyId.localeCompare(b.journeyId));
+      const overview = await deps.store.journeyOverview(
+        deployed.map((d) => d.journeyId),
+        windows(now()),
+      );
+      const rows = deployed.map((d, i) => ({ deployed: d, numbers: overview[i] }));
       if (!wantsHtml(request) && request.consoleCaller?.kind === 'bearer') {
         return reply.send({
           journeys: rows.map(({ deployed: d, numbers: n }) => ({

@@ -390,8 +390,8 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * ended runs, and each (step, kind) in order of first appearance, with reasons for `skipped`.
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
-  /** The console's journeys page: entries since `today` and `week` (ISO) and in all, customers inside, outcomes, sends and skips, per journey with runs or records. */
-  journeyOverview(since: { today: string; week: string }): Promise<JourneyOverview[]>;
+  /** The console's journeys page: for each journey asked about, in that order, entries since `today` and `week` (ISO) and in all, customers inside, outcomes, sends and skips. */
+  journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]>;
   /** Canonical ids of customers whose id, linked anonymous id, email or phone (compared canonically) is `term`; at most `limit`. */
   findCustomers(term: string, limit: number): Promise<string[]>;
   /**

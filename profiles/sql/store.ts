@@ -580,8 +580,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     });
   }
 
-  async journeyOverview(since: { today: string; week: string }): Promise<JourneyOverview[]> {
-    return consoleQueries.journeyOverview(this.db, { today: isoTime(since.today, 'today'), week: isoTime(since.week, 'week') });
+  async journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]> {
+    return consoleQueries.journeyOverview(this.db, journeyIds, { today: isoTime(since.today, 'today'), week: isoTime(since.week, 'week') });
   }
 
   async findCustomers(term: string, limit: number): Promise<string[]> {

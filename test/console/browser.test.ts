@@ -125,7 +125,10 @@ test('the journeys page, after logging in by keyboard, shows what the store coun
     expect(await page.title()).toBe('Journeys · Unbroken');
     const shown = await rows(page);
     const deployed = await system.store.deployedJourneys();
-    const overview = await system.store.journeyOverview(windows());
+    const overview = await system.store.journeyOverview(
+      deployed.map((d) => d.journeyId),
+      windows(),
+    );
     expect(shown.map((r) => r[0])).toEqual(deployed.map((d) => d.journeyId).sort());
     for (const d of deployed) {
       const n = overview.find((o) => o.journeyId === d.journeyId);

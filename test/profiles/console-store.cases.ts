@@ -37,19 +37,31 @@ export function consoleStoreCases(store: () => LiveStore): void {
       const other = await enter(s, 'cart', 'a', at(0));
       await step(s, other, 'cart', 'a', 'mail', 'sent', at(1000));
 
-      const overview = await s.journeyOverview({ today: at(0), week: at(-7 * DAY) });
+      const overview = await s.journeyOverview(['cart', 'welcome'], { today: at(0), week: at(-7 * DAY) });
       expect(overview).toEqual([
         { journeyId: 'cart', entered: { today: 1, week: 1, all: 1 }, active: 1, outcomes: {}, sent: 1, skipped: 0 },
         { journeyId: 'welcome', entered: { today: 1, week: 2, all: 3 }, active: 1, outcomes: { converted: 1, completed: 1 }, sent: 2, skipped: 1 },
       ]);
-      expect(await s.journeyOverview({ today: at(DAY), week: at(DAY) })).toEqual(
+      expect(await s.journeyOverview(['cart', 'welcome'], { today: at(DAY), week: at(DAY) })).toEqual(
         overview.map((o) => ({ ...o, entered: { today: 0, week: 0, all: o.entered.all } })),
+      );
+      // A journey not asked about is not counted.
+      expect(await s.journeyOverview(['welcome'], { today: at(0), week: at(-7 * DAY) })).toEqual([overview[1]]
       );
     });
 
-    it('answers no journeys on an empty store and refuses a time that is no time', async () => {
-      expect(await store().journeyOverview({ today: T0, week: T0 })).toEqual([]);
-      await expect(store().journeyOverview({ today: 'yesterday', week: T0 })).rejects.toThrow(/today/);
+    it('answers zeros for a journey without runs, in the order asked, nothing for no journeys, and refuses a time that is no time', async () => {
+      const s = store();
+      const run = await enter(s, 'welcome', 'a', at(0));
+      await step(s, run, 'welcome', 'a', 'hello', 'sent', at(0));
+      const zero = { entered: { today: 0, week: 0, all: 0 }, active: 0, outcomes: {}, sent: 0, skipped: 0 };
+      expect(await s.journeyOverview(['zeta', 'welcome', "it's"], { today: T0, week: T0 })).toEqual([
+        { journeyId: 'zeta', ...zero },
+        { journeyId: 'welcome', entered: { today: 1, week: 1, all: 1 }, active: 1, outcomes: {}, sent: 1, skipped: 0 },
+        { journeyId: "it's", ...zero },
+      ]);
+      expect(await s.journeyOverview([], { today: T0, week: T0 })).toEqual([]);
+      await expect(s.journeyOverview(['welcome'], { today: 'yesterday', week: T0 })).rejects.toThrow(/today/);
     });
 
     it('finds a customer by id, by email or phone in any spelling, and by a linked anonymous id', async () => {
