@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../api/server';
+import { startBanner, type RunningSystem } from '../../cli/start';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
 import { FakeRouter } from '../api/fakes';
@@ -280,4 +281,20 @@ describe('CSRF', () => {
     const unknown = await app.inject({ method: 'POST', url: '/console/journeys/nope/pause', headers: form, payload: `csrf=${encodeURIComponent(csrf)}` });
     expect(unknown.statusCode).toBe(404);
   });
+});
+
+test('the start banner names the console and how to open it, never printing a key from the environment', () => {
+  const banner = startBanner({
+    apiUrl: 'http://127.0.0.1:3000',
+    apiListening: '127.0.0.1:3000',
+    temporalAddress: '127.0.0.1:7233',
+    writeKey: WRITE_KEY,
+    writeKeyFromEnv: true,
+    adminKey: ADMIN_KEY,
+    adminKeyFromEnv: true,
+    live: { journeys: [], differs: [] },
+    definitionsDir: 'definitions',
+  } as unknown as RunningSystem);
+  expect(banner).toContain('console          http://127.0.0.1:3000/console  (log in with the admin key; docs/console.md)');
+  expect(banner).not.toContain(ADMIN_KEY);
 });
