@@ -283,6 +283,16 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       CREATE INDEX events_customer_event ON events (customer_id, event, timestamp);
     `,
   },
+  {
+    version: 10,
+    name: 'customers found by address',
+    sql: sql`
+      -- The console's customer search and the privacy requests find a person by email or phone
+      -- (stored canonical since version 8's door checks); without these each search scans customers.
+      CREATE INDEX customers_email ON customers (email);
+      CREATE INDEX customers_phone ON customers (phone);
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */
