@@ -126,7 +126,9 @@ function parseOne(
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) fail([...where, key], `unknown key "${key}"`, knownKeysHint(where.slice(base.length)), true);
       } else {
-        fail(where, `${pathToString(issue.path as (string | number)[]) || 'test'}: ${issue.message}`, EXAMPLE_HINT, issue.message.includes('received undefined'));
+        const name = pathToString(issue.path as (string | number)[]) || 'test';
+        const missing = valueAt(item, issue.path as (string | number)[]) === undefined;
+        fail(where, missing ? `${name} is missing` : `${name}: ${issue.message}`, EXAMPLE_HINT, missing);
       }
     }
     return undefined;
@@ -226,6 +228,10 @@ function parseOne(
       profile: x.profile === undefined ? undefined : { value: x.profile, line: line(['expect', 'profile']) },
     },
   };
+}
+
+function valueAt(value: unknown, where: readonly (string | number)[]): unknown {
+  return where.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[key] : undefined), value);
 }
 
 const EXAMPLE_HINT = 'a test is { test, journey, start?, tolerance?, profile: { id, ... }, events: [...], expect: { outcome, sends, not_sent, skipped, path, profile } }';

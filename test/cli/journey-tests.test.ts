@@ -165,6 +165,7 @@ describe('unbroken test', () => {
         '',
       ].join('\n'),
       'nested/syntax.test.yaml': 'test: broken\n  journey: [abandoned-cart\n',
+      'missing.test.yaml': 'test: no expect\njourney: abandoned-cart\nprofile: { name: x }\nevents: [3]\n',
       'nested/second.test.yaml': 'test: one\njourney: welcome-series\nprofile: { id: a }\nexpect: {}\n---\ntest: two\njourny: welcome-series\nprofile: { id: b }\nexpect: {}\n',
     });
     const r = unbroken(['--definitions', 'defs'], cwd);
@@ -176,6 +177,9 @@ describe('unbroken test', () => {
     has('defs/tests/bad.test.yaml:13:', 'unknown key "colour"');
     has('defs/tests/bad.test.yaml:15:', 'unknown journey "abandoned-carts" (did you mean "abandoned-cart"?)');
     has('defs/tests/nested/syntax.test.yaml:', 'YAML syntax error');
+    has('defs/tests/missing.test.yaml:1:', 'expect is missing');
+    has('defs/tests/missing.test.yaml:3:', 'profile.id is missing');
+    has('defs/tests/missing.test.yaml:4:', 'events[0]: Invalid input: expected record, received number');
     has('defs/tests/nested/second.test.yaml:7:', 'unknown key "journy"');
     expect(r.stderr).toMatch(/\d+ problems in test files\.\n$/);
 
