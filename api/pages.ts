@@ -20,17 +20,22 @@ const STYLE = [
 ].join('');
 
 /**
- * No scripts, images, frames or outside resources; only this exact stylesheet (by hash) and
- * forms posting back to this server. `form-action 'self'` also keeps an injected form, if an
- * escaping bug ever let one in, from posting anywhere else.
+ * The security policy of a page Unbroken serves: no scripts, images, frames or outside resources;
+ * only the page's own stylesheet (by hash) and forms posting back to this server. `form-action
+ * 'self'` also keeps an injected form, if an escaping bug ever let one in, from posting anywhere
+ * else. The customer pages here and the console share it.
  */
-const CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`,
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+export function pageSecurityPolicy(stylesheet: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${createHash('sha256').update(stylesheet, 'utf8').digest('base64')}'`,
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+const CSP = pageSecurityPolicy(STYLE);
 
 /** A page: its title (also its heading) and its body, HTML built with `escapeHtml` by the caller. */
 export interface Page {

@@ -3,9 +3,8 @@
  * navigation of real links, and a security policy allowing no script at all. Every value from
  * outside reaches the page through `escapeHtml` (api/pages.ts) or the helpers here.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { escapeHtml } from '../../api/pages';
+import { escapeHtml, pageSecurityPolicy } from '../../api/pages';
 
 export { escapeHtml };
 
@@ -35,13 +34,7 @@ const STYLE = [
 ].join('');
 
 /** No scripts at all, no outside resources, only this stylesheet; forms post back here only. */
-const CSP = [
-  "default-src 'none'",
-  `style-src 'sha256-${createHash('sha256').update(STYLE, 'utf8').digest('base64')}'`,
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+const CSP = pageSecurityPolicy(STYLE);
 
 /** A console page: its title (also its heading), its body (HTML built with `escapeHtml`), and the session's CSRF token for the logout button. */
 export interface ConsolePage {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan } from '../../compiler/plan';
@@ -16,10 +16,10 @@ import { renderGraph } from '../../cli/graph';
 import { toMermaid } from '../../cli/graph/mermaid';
 import { journeyGraph } from '../../cli/graph/model';
 import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan, widePlan } from './graph.fixtures';
+import { launchChromium } from '../support/browser';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'graph');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface Rect {
   x: number;
@@ -43,13 +43,7 @@ const inside = (inner: Rect, outer: Rect, slack = 0.5) =>
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the graph picture test needs a real browser. Install it with ` +
-        '`sudo apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome executable.',
-    );
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await launchChromium('the graph picture test');
   fs.mkdirSync(artifacts, { recursive: true });
 });
 

@@ -9,17 +9,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { RunningSystem } from '../../cli/start';
 import { customerStatus } from '../../cli/live';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
+import { launchChromium } from '../support/browser';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'console');
 const docsImages = process.env.UPDATE_DOCS_IMAGES === '1' ? path.join(root, 'docs', 'images') : undefined;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ADMIN_KEY = 'console-browser-admin-key-0123456789';
 const SCRIPT = '<script>alert(1)</script>';
 
@@ -29,13 +29,7 @@ let system: RunningSystem;
 let smtp: TestSmtpServer;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the console browser test needs a real browser. Install it with ` +
-        '`sudo apt-get install -y chromium` (Debian/Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome executable.',
-    );
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  browser = await launchChromium('the console browser test');
   fs.mkdirSync(artifacts, { recursive: true });
 });
 
