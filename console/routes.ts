@@ -16,7 +16,8 @@ import { customerPage, customerHref, searchPage } from './pages/customer';
 import { conversionRate, journeysPage } from './pages/journeys';
 import { sendConsolePage } from './pages/layout';
 import { loginPage } from './pages/login';
-import { cookieValue, sameSecret, Sessions, type Session } from './session';
+import { csrfOf, formField, wantsHtml, wantsJson } from './request';
+import { cookieValue, sameSecret, Sessions } from './session';
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'unbroken_console';
@@ -41,15 +42,6 @@ export interface ConsoleDeps {
   now?: () => Date;
   /** Session lifetime (default 12 hours). */
   sessionTtlMs?: number;
-}
-
-/** Who is asking: a logged-in browser (with its session) or a script with the key. */
-type Caller = { kind: 'session'; session: Session } | { kind: 'bearer' };
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    consoleCaller?: Caller;
-  }
 }
 
 /** A fastify plugin (register it with prefix `/console`) serving the console. */
@@ -145,7 +137,7 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
         windows(now()),
       );
       const rows = deployed.map((d, i) => ({ deployed: d, numbers: overview[i] }));
-      if (!wantsHtml(request) && request.consoleCaller?.kind === 'bearer') {
+      if (wantsJson(request)) {
         return reply.send({
           journeys: rows.map(({ deployed: d, numbers: n }) => ({
             journey: d.journeyId,
@@ -175,7 +167,7 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
         const known = await deps.store.setPaused(id, paused);
         if (!known) return sendConsolePage(reply, 404, { title: 'No such journey', csrf: csrfOf(request), body: '<p>That journey was never deployed.</p>' });
         const done = paused ? 'paused' : 'resumed';
-        if (request.consoleCaller?.kind === 'bearer' && !wantsHtml(request)) return reply.send({ journey: id, paused });
+        if (wantsJson(request)) return reply.send({ journey: id, paused });
         return reply.code(303).header('location', `/console/journeys?done=${done}&journey=${encodeURIComponent(id)}`).send();
       });
     }
@@ -203,6 +195,8 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
       if (data === undefined) return sendConsolePage(reply, 404, searchPage(csrfOf(request), id, []));
       return sendConsolePage(reply, 200, customerPage(data, csrfOf(request)));
     });
+
+    // The other pages, one file each beside this one; each registers its own routes.
   };
 }
 
@@ -210,22 +204,6 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
 function windows(at: Date): { today: string; week: string } {
   const today = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
   return { today: today.toISOString(), week: new Date(at.getTime() - 7 * DAY_MS).toISOString() };
-}
-
-function wantsHtml(request: FastifyRequest): boolean {
-  return (request.headers.accept ?? '').includes('text/html');
-}
-
-/** A script's pages have no logout form to protect: an empty token is never accepted by a session. */
-function csrfOf(request: FastifyRequest): string {
-  const caller = request.consoleCaller;
-  return caller?.kind === 'session' ? caller.session.csrf : '';
-}
-
-function formField(body: unknown, name: string): string | undefined {
-  if (body === null || typeof body !== 'object') return undefined;
-  const v = (body as Record<string, unknown>)[name];
-  return typeof v === 'string' ? v : undefined;
 }
 
 function refuse(request: FastifyRequest, reply: FastifyReply, field: string): FastifyReply {

@@ -50,7 +50,8 @@ export function sendConsolePage(reply: FastifyReply, status: number, page: Conso
     page.csrf === undefined
       ? '<header><strong>Unbroken console</strong></header>'
       : '<header><strong>Unbroken console</strong><nav aria-label="Console">' +
-        '<a href="/console/journeys">Journeys</a><a href="/console/customers">Customers</a></nav>' +
+        '<a href="/console/journeys">Journeys</a><a href="/console/customers">Customers</a>' +
+        '<a href="/console/messages">Messages</a><a href="/console/templates">Templates</a></nav>' +
         `<form class="inline" method="post" action="/console/logout">${csrfField(page.csrf)}<button type="submit">Log out</button></form></header>`;
   const html =
     '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
