@@ -54,6 +54,30 @@ export interface MessageRecord {
   result?: Record<string, unknown>;
 }
 
+/** Where a page of the messages list starts: after the message with this time and sequence number. */
+export interface MessageCursor {
+  createdAt: string;
+  seq: number;
+}
+
+/** Which messages the console's list shows: all of them, or those of one journey, channel, status or skip reason. */
+export interface MessagesQuery {
+  journeyId?: string;
+  channel?: string;
+  status?: MessageRecord['status'];
+  /** A skip's `result.reason`; only skipped messages have one. */
+  reason?: string;
+  /** Only messages older than this one (the next page). */
+  before?: MessageCursor;
+  limit: number;
+}
+
+/** A message as the console lists it: the record, when it was claimed, and its place in the order. */
+export interface ListedMessage extends MessageRecord {
+  createdAt: string;
+  seq: number;
+}
+
 export interface ProfileStore {
   /** Returns the profile, or undefined when the customer is unknown. */
   getProfile(id: string): Promise<Profile | undefined>;
@@ -392,6 +416,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
   journeyStats(journeyId: string): Promise<JourneyStats>;
   /** The console's journeys page: for each journey asked about, in that order, entries since `today` and `week` (ISO) and in all, customers inside, outcomes, sends and skips. */
   journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]>;
+  /**
+   * The console's messages list: the newest messages matching `query`, newest first (by creation
+   * time, then insertion order), at most `limit`, older than `query.before` when given; and the
+   * cursor of the next (older) page, absent on the last page.
+   */
+  messagesPage(query: MessagesQuery): Promise<{ messages: ListedMessage[]; older?: MessageCursor }>;
   /** Canonical ids of customers whose id, linked anonymous id, email or phone (compared canonically) is `term`; at most `limit`. */
   findCustomers(term: string, limit: number): Promise<string[]>;
   /**

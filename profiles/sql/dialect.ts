@@ -28,6 +28,8 @@ export type Word =
   | 'time'
   | 'bool'
   | 'false'
+  /** The tie-breaker as an index's last column, with its comma: PostgreSQL's seq; nothing in SQLite, whose every index ends in the rowid. */
+  | 'seqKey'
   /** Insertion order, the tie-breaker among equal times: SQLite's rowid, PostgreSQL's identity column. */
   | 'seq'
   /** The identity column PostgreSQL needs for `seq` (SQLite has rowid already), with its comma. */
@@ -120,7 +122,7 @@ export const sqliteDialect: Dialect = {
     const code = (err as { code?: unknown } | null)?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
-  words: { json: 'TEXT', time: 'TEXT', bool: 'INTEGER', false: '0', seq: 'rowid', seqColumn: '' },
+  words: { json: 'TEXT', time: 'TEXT', bool: 'INTEGER', false: '0', seq: 'rowid', seqKey: '', seqColumn: '' },
 };
 
 /** PostgreSQL keeps JSON as JSONB, times as TIMESTAMPTZ (read back as ISO text, see the driver). */
@@ -136,6 +138,7 @@ export const postgresDialect: Dialect = {
     bool: 'BOOLEAN',
     false: 'FALSE',
     seq: 'seq',
+    seqKey: ', seq',
     seqColumn: '\n        seq             BIGINT GENERATED ALWAYS AS IDENTITY,',
   },
 };

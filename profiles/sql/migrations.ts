@@ -21,6 +21,7 @@ const TIME = word('time');
 const BOOL = word('bool');
 const FALSE = word('false');
 const SEQ = word('seqColumn');
+const SEQ_KEY = word('seqKey');
 
 /** The schema history, applied in order on open. Append new entries; never edit old ones. */
 const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
@@ -291,6 +292,19 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       -- (stored canonical since version 8's door checks); without these each search scans customers.
       CREATE INDEX customers_email ON customers (email);
       CREATE INDEX customers_phone ON customers (phone);
+    `,
+  },
+  {
+    version: 11,
+    name: 'messages listed newest first, by journey, channel and result',
+    sql: sql`
+      -- The console's messages page reads the latest sends, optionally of one journey, channel or
+      -- result, a page at a time from a (created_at, seq) cursor: each filter seeks its own index
+      -- instead of walking every message ever sent.
+      CREATE INDEX messages_recent ON messages (created_at${SEQ_KEY});
+      CREATE INDEX messages_journey_recent ON messages (journey_id, created_at${SEQ_KEY});
+      CREATE INDEX messages_channel_recent ON messages (channel, created_at${SEQ_KEY});
+      CREATE INDEX messages_status_recent ON messages (status, created_at${SEQ_KEY});
     `,
   },
 ];

@@ -60,6 +60,8 @@ import { ROUTING_LEASE_MS } from '../store';
 import * as privacy from './privacy';
 import * as audiences from './audience';
 import * as consoleQueries from './console';
+import * as messagesList from './messages-page';
+import type { ListedMessage, MessageCursor, MessagesQuery } from '../store';
 import { withZeroCounts, type AggregateRead, type EventAggregates } from '../../core/audiences';
 import type { Condition } from '../../compiler/plan';
 import type { ConsentState } from '../../core/consent';
@@ -586,6 +588,10 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async findCustomers(term: string, limit: number): Promise<string[]> {
     return consoleQueries.findCustomers(this.db, term, limit);
+  }
+
+  async messagesPage(query: MessagesQuery): Promise<{ messages: ListedMessage[]; older?: MessageCursor }> {
+    return messagesList.messagesPage(this.db, this.db.dialect, query);
   }
 
   // --- surveys: answers ----------------------------------------------------------------------
