@@ -7,17 +7,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../worker/config';
-import { secretFromEnvOrDataDir } from '../worker/deps';
+import { existingSecret, secretFromEnvOrDataDir } from '../worker/deps';
 import { logApiError } from '../observability/log-http';
 import { exportCustomer } from '../privacy/export';
 import { forgetCustomer, InvalidCustomerIdError, RunsNotEndedError, type PrivacyDeps } from '../privacy/forget';
 
 /** Bytes of a generated admin key (base64url: 32 characters). */
 const GENERATED_KEY_BYTES = 24;
+/** Where a generated admin key is kept, in the data folder. */
+const ADMIN_KEY_FILE = 'admin-key';
 
 /** The admin key: UNBROKEN_ADMIN_KEY, or one generated once into the data folder (mode 0600) and reused. */
 export function adminKey(config: Config): string {
-  return secretFromEnvOrDataDir(config, config.adminKey, 'admin-key', GENERATED_KEY_BYTES);
+  return secretFromEnvOrDataDir(config, config.adminKey, ADMIN_KEY_FILE, GENERATED_KEY_BYTES);
+}
+
+/**
+ * The admin key a deployment already has (UNBROKEN_ADMIN_KEY, or the one `start` generated into
+ * the data folder); undefined when it has none, since a new key here would open nothing elsewhere.
+ */
+export function existingAdminKey(config: Config): string | undefined {
+  return existingSecret(config, config.adminKey, ADMIN_KEY_FILE);
 }
 
 /** What the admin routes are built from. */

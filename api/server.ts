@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import zlib from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import pino from 'pino';
 import type { z } from 'zod';
 import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
@@ -54,6 +54,24 @@ export interface ApiDeps {
   metrics?: ProcessMetrics;
 }
 
+/**
+ * What every HTTP server of Unbroken has, the event API and `unbroken console` alike: access and
+ * error lines in the process's log with request ids, a JSON 404 naming the route, and
+ * `GET /healthz` (the process answers). Routes are added by the caller.
+ */
+export function httpServer(logger: Logger | undefined, options: Pick<FastifyServerOptions, 'bodyLimit' | 'routerOptions' | 'frameworkErrors'> = {}): FastifyInstance {
+  // Typed as fastify's logger so the instance keeps its default type (pino's Logger is one).
+  const loggerInstance: FastifyBaseLogger = logger ?? pino({ level: 'silent' });
+  const app = Fastify({ loggerInstance, logController: requestLogController(), genReqId: requestIdOf, ...options });
+  registerRequestLogging(app);
+  app.setNotFoundHandler((request, reply) => {
+    logApiError(request, 404, { error: 'not_found' }, 'no such route');
+    void reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  return app;
+}
+
 /** A request body that failed validation; rendered as 400 with one entry per bad field. */
 class InvalidRequestError extends Error {
   override readonly name = 'InvalidRequestError';
@@ -70,15 +88,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     throw new Error('the event API needs a write key: set UNBROKEN_WRITE_KEY to a secret string');
   }
   const bodyLimit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  // Unsubscribe and survey tokens are route parameters longer than fastify's default limit of
-  // 100, which would answer them 404; no other route has parameters.
-  // Typed as fastify's logger so the instance keeps its default type (pino's Logger is one).
-  const logger: FastifyBaseLogger = deps.logger ?? pino({ level: 'silent' });
-  const app = Fastify({
-    loggerInstance: logger,
-    logController: requestLogController(),
-    genReqId: requestIdOf,
+  const app = httpServer(deps.logger, {
     bodyLimit,
+    // Unsubscribe and survey tokens are route parameters longer than fastify's default limit of
+    // 100, which would answer them 404; no other route has parameters.
     routerOptions: { maxParamLength: Math.max(UNSUBSCRIBE_MAX_PARAM_LENGTH, SURVEY_MAX_PARAM_LENGTH) },
     // A link too long or badly percent-encoded fails before any route's scope: people who followed
     // an unsubscribe link get a page, everyone else fastify's usual JSON.
@@ -88,7 +101,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       return (reply as FastifyReply).code(status).send({ error: 'Bad Request', code: error.code, message: error.message, statusCode: status });
     },
   });
-  registerRequestLogging(app);
   // Only JSON is accepted; without this fastify would hand text/plain bodies through as strings.
   app.removeContentTypeParser('text/plain');
 
@@ -102,12 +114,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply, bodyLimit));
-  app.setNotFoundHandler((request, reply) => {
-    logApiError(request, 404, { error: 'not_found' }, 'no such route');
-    void reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url}` });
-  });
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     const { ok, parts, checks } = readyBody(await probe(deps.ready, deps.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS));

@@ -24,6 +24,7 @@ import { exportFromCli, forgetFromCli, formatForget } from './privacy';
 import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
 import { formatDeadLetters, formatRoutingSummary, routingSummary } from './dead-letters';
 import { startBanner, StartError, startSystem } from './start';
+import { consoleBanner, startConsole } from './console';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
@@ -38,6 +39,7 @@ const USAGE = `Usage:
   unbroken graph <journey-id> [--format mermaid|svg] [--out FILE] [--definitions DIR]
   unbroken preview <template-id> --profile FILE [--data JSON] [--channel email|sms|webhook] [--out FILE] [--definitions DIR] [--json]
   unbroken start [--definitions DIR] [--deploy]
+  unbroken console
   unbroken deploy [--definitions DIR] [--dry-run] [--json]
   unbroken migrate [--status] [--json]
   unbroken doctor [--json]
@@ -54,7 +56,8 @@ const USAGE = `Usage:
 
 DIR defaults to ./definitions (holding journeys/, templates/ and audiences/). start publishes DIR only as the
 embedded quick start (neither DATABASE_URL nor TEMPORAL_ADDRESS set) or with --deploy; otherwise
-it shows what is live, and deploy publishes.`;
+it shows what is live, and deploy publishes. console serves only the web console (HOST:UNBROKEN_CONSOLE_PORT)
+against the store of a deployment whose API runs elsewhere, with its admin key (UNBROKEN_ADMIN_KEY or the data folder's).`;
 
 /** Wrong usage: exit code 2. */
 class UsageError extends Error {}
@@ -390,6 +393,27 @@ async function startCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function consoleCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  if (positionals.length) throw new UsageError(`console takes no positional arguments (got "${positionals[0]}")`);
+  const config = loadConfig();
+  installLogger({ service: 'console', level: config.logLevel ?? 'warn' });
+  const signalled = nextStopSignal();
+  const starting = startConsole(config);
+  const first = await Promise.race([starting, signalled]);
+  if (typeof first === 'string') {
+    process.stderr.write(`\nunbroken: ${first} received while the console was starting; stopped.\n`);
+    starting.then((c) => c.stop()).catch(() => undefined);
+    return INTERRUPTED;
+  }
+  write(consoleBanner(first));
+  const signal = await signalled;
+  process.stderr.write(`\nunbroken: ${signal} received, stopping the console…\n`);
+  await first.stop();
+  process.stderr.write('unbroken: stopped.\n');
+  return 0;
+}
+
 async function workerCommand(): Promise<number> {
   const config = loadConfig();
   // Until the worker runs (and drains on a signal itself), a signal stops the start at once.
@@ -600,6 +624,8 @@ export async function main(argv: string[]): Promise<number> {
         return await previewCommand(rest);
       case 'start':
         return await startCommand(rest);
+      case 'console':
+        return await consoleCommand(rest);
       case 'deploy':
         return await deployCommand(rest);
       case 'migrate':

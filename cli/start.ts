@@ -372,7 +372,7 @@ function withRouting(report: HealthReport, routing: PartHealth | undefined): Hea
 }
 
 /** The bound address as shown, and a URL to it from this machine: a wildcard bind answers on loopback. */
-function apiAddresses(bound: AddressInfo): { apiUrl: string; apiListening: string } {
+export function apiAddresses(bound: AddressInfo): { apiUrl: string; apiListening: string } {
   const hostPort = (host: string) => (host.includes(':') ? `[${host}]:${bound.port}` : `${host}:${bound.port}`);
   const local = bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address === '::' ? '::1' : bound.address;
   return { apiUrl: `http://${hostPort(local)}`, apiListening: hostPort(bound.address) };

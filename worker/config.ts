@@ -410,7 +410,7 @@ export const configSchema = z.object({
         'must be an IP address to listen on, e.g. 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 interface) or :: (every interface, IPv6 too), or localhost',
       )
       .default('127.0.0.1'),
-    'address the event API listens on: `127.0.0.1` (this machine only), `0.0.0.0` in a container or behind a load balancer, `::` for IPv6 too',
+    'address the event API (and `unbroken console`) listens on: `127.0.0.1` (this machine only), `0.0.0.0` in a container or behind a load balancer, `::` for IPv6 too',
     {
       ...API,
       details:
@@ -421,6 +421,11 @@ export const configSchema = z.object({
   PORT: documented(
     z.coerce.number().int().min(0).max(65535).default(3000),
     'port of the Segment-compatible event API (`POST /v1/track`, `/v1/identify`, `/v1/batch`)',
+    API,
+  ),
+  UNBROKEN_CONSOLE_PORT: documented(
+    z.coerce.number().int().min(0).max(65535).default(3001),
+    'port of the web console when it runs on its own (`unbroken console`, on HOST); `unbroken start` serves it on PORT under `/console`',
     API,
   ),
   UNBROKEN_WRITE_KEY: documented(
@@ -581,6 +586,8 @@ export type Config = {
   /** Address the event API listens on (HOST). */
   host: string;
   port: number;
+  /** Port of `unbroken console` (UNBROKEN_CONSOLE_PORT). */
+  consolePort: number;
   writeKey?: string;
   /** Admin key of the privacy routes (UNBROKEN_ADMIN_KEY); absent: `unbroken start` generates one into the data dir. */
   adminKey?: string;
@@ -731,6 +738,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     host: e.HOST,
     port: e.PORT,
+    consolePort: e.UNBROKEN_CONSOLE_PORT,
     writeKey: e.UNBROKEN_WRITE_KEY,
     adminKey: e.UNBROKEN_ADMIN_KEY,
     retentionDays: e.UNBROKEN_RETENTION_DAYS,

@@ -21,13 +21,23 @@ import type { Config } from './config';
  * machines must share it through the environment.
  */
 export function secretFromEnvOrDataDir(config: Config, value: string | undefined, file: string, bytes: number): string {
-  if (value) return value;
+  const known = existingSecret(config, value, file);
+  if (known !== undefined) return known;
   const where = path.join(config.dataDir, file);
-  if (fs.existsSync(where)) return fs.readFileSync(where, 'utf8').trim();
   const secret = randomBytes(bytes).toString('base64url');
   fs.mkdirSync(config.dataDir, { recursive: true });
   fs.writeFileSync(where, `${secret}\n`, { mode: 0o600 });
   return secret;
+}
+
+/**
+ * The secret from the environment or the data folder, never generating one: for a process that
+ * must agree with a deployment which already has it (`unbroken console`).
+ */
+export function existingSecret(config: Config, value: string | undefined, file: string): string | undefined {
+  if (value) return value;
+  const where = path.join(config.dataDir, file);
+  return fs.existsSync(where) ? fs.readFileSync(where, 'utf8').trim() : undefined;
 }
 
 /** The secret that signs unsubscribe links (UNBROKEN_UNSUBSCRIBE_SECRET, or the data folder's). */
