@@ -6,6 +6,8 @@ import { compileDefinitions, formatError } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
 import { openProfileStore, type OpenOptions } from '../profiles/index';
 import type { ConsentChange, DeployResult, JourneyStats, LiveStore } from '../profiles/store';
+import { conversionRate } from '../core/statistics';
+import type { SplitReport } from '../core/splits';
 import type { Config } from '../worker/config';
 import { connectClient } from '../worker/connection';
 import { stateQuery } from '../workflows/definitions';
@@ -193,7 +195,7 @@ export function formatStatus(s: CustomerStatus & { live?: boolean }): string {
 
 /** Per-step counts as a table. */
 export function formatStats(s: JourneyStats): string {
-  const out = [`${s.journeyId}: entered ${s.entered}, inside now ${s.active}`];
+  const out = [`${s.journeyId}: entered ${s.entered}, inside now ${s.active}, conversion ${pct(conversionRate(s.entered, s.outcomes))}`];
   const outcomes = Object.entries(s.outcomes).map(([k, v]) => `${k} ${v}`).join(', ');
   out.push(`outcomes: ${outcomes || 'none yet'}`);
   out.push('');
@@ -201,6 +203,26 @@ export function formatStats(s: JourneyStats): string {
   for (const st of s.steps) {
     out.push(`${st.stepId.padEnd(36)} ${st.kind.padEnd(16)} ${st.count}`);
     for (const [reason, n] of Object.entries(st.reasons ?? {})) out.push(`${''.padEnd(36)}   ${reason.padEnd(14)} ${n}`);
+  }
+  return out.join('\n');
+}
+
+/** A rate as a percentage with one decimal. */
+function pct(r: number | null | undefined): string {
+  return r === null || r === undefined ? '—' : `${(r * 100).toFixed(1)}%`;
+}
+
+/** Each split's arms with rate, 95 % interval and lift against the baseline, then the verdict. */
+export function formatSplits(reports: readonly SplitReport[]): string {
+  const out: string[] = [];
+  for (const r of reports) {
+    out.push(`split ${r.step} (compared with ${r.baseline}): ${r.verdict}`);
+    out.push(`  ${'arm'.padEnd(20)} ${'entered'.padStart(8)} ${'converted'.padStart(9)}  ${'rate'.padStart(6)}  ${'95% interval'.padEnd(15)} lift`);
+    for (const a of [...r.variants, ...(r.holdout ? [r.holdout] : [])]) {
+      const interval = a.interval ? `${pct(a.interval[0])}–${pct(a.interval[1])}` : '—';
+      const lift = a.lift === undefined ? '' : a.lift === null ? '—' : `${a.lift >= 0 ? '+' : ''}${(a.lift * 100).toFixed(1)}%`;
+      out.push(`  ${a.name.padEnd(20)} ${String(a.entered).padStart(8)} ${String(a.converted).padStart(9)}  ${pct(a.conversion_rate).padStart(6)}  ${interval.padEnd(15)} ${lift}`.trimEnd());
+    }
   }
   return out.join('\n');
 }

@@ -15,7 +15,9 @@ import { installRuntime, temporalLevel } from '../worker/logging';
 import { runWorker } from '../worker/main';
 import { temporalMetricsAddress } from '../worker/metrics-server';
 import { deployPlan, formatDeployPlan } from './deploy-plan';
-import { addLiveSteps, customerStatus, deploy, formatDeploy, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
+import { addLiveSteps, customerStatus, deploy, formatDeploy, formatSplits, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
+import { conversionRate } from '../core/statistics';
+import type { SplitReport } from '../core/splits';
 import { ProfileStoreError, type JourneyStats } from '../profiles/index';
 import { doctor, formatDoctor } from './doctor';
 import { formatFeedback, PERIODS, readFeedback, type Period } from './feedback';
@@ -514,11 +516,13 @@ async function statsCommand(args: string[]): Promise<number> {
   const journeyId = positionals[0];
   const found = await withStore(
     loadConfig(),
-    async (store): Promise<{ stats?: JourneyStats; routing: Awaited<ReturnType<typeof routingSummary>> } | { known: string[] }> => {
+    async (store): Promise<{ stats?: JourneyStats; splits?: SplitReport[]; routing: Awaited<ReturnType<typeof routingSummary>> } | { known: string[] }> => {
       const routing = await routingSummary(store);
       if (journeyId === undefined) return { routing };
       const deployed = await store.deployedJourneys();
-      return deployed.some((j) => j.journeyId === journeyId) ? { stats: await store.journeyStats(journeyId), routing } : { known: deployed.map((j) => j.journeyId).sort() };
+      if (!deployed.some((j) => j.journeyId === journeyId)) return { known: deployed.map((j) => j.journeyId).sort() };
+      const [stats, splits] = await Promise.all([store.journeyStats(journeyId), store.splitResults(journeyId)]);
+      return { stats, splits, routing };
     },
     NO_MIGRATION,
   );
@@ -527,8 +531,9 @@ async function statsCommand(args: string[]): Promise<number> {
     return 1;
   }
   // Routing is not per journey: the backlog and the dead letters are shown with every journey's numbers.
-  if (values.json) write(JSON.stringify(found.stats ? { ...found.stats, routing: found.routing } : { routing: found.routing }));
-  else write([...(found.stats ? [formatStats(found.stats), ''] : []), formatRoutingSummary(found.routing)].join('\n'));
+  const { stats, splits = [], routing } = found;
+  if (values.json) write(JSON.stringify(stats ? { ...stats, conversion_rate: conversionRate(stats.entered, stats.outcomes) ?? null, splits, routing } : { routing }));
+  else write([...(stats ? [formatStats(stats), ...(splits.length ? ['', formatSplits(splits)] : []), ''] : []), formatRoutingSummary(routing)].join('\n'));
   return 0;
 }
 

@@ -5,6 +5,7 @@
 import type { ConsentState } from '../core/consent';
 import type { AggregateRead, EventAggregates } from '../core/audiences';
 import type { Condition } from '../compiler/plan';
+import type { SplitReport } from '../core/splits';
 
 /** Who matches an audience now: how many, and the first ids in id order (`unbroken audience`). */
 export interface AudienceListing {
@@ -414,6 +415,11 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * ended runs, and each (step, kind) in order of first appearance, with reasons for `skipped`.
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
+  /**
+   * Every split of a journey (over all versions, or one) with each arm's entered and converted
+   * runs, rates with 95 % intervals, lift and verdict (core/splits.ts), in the order of the plan.
+   */
+  splitResults(journeyId: string, version?: string): Promise<SplitReport[]>;
   /** The console's journeys page: for each journey asked about, in that order, entries since `today` and `week` (ISO) and in all, customers inside, outcomes, sends and skips. */
   journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]>;
   /**

@@ -1,4 +1,5 @@
 /** The journeys page: every deployed journey with its numbers and a pause or resume button. */
+import { conversionRate as journeyConversion } from '../../core/statistics';
 import type { DeployedJourney, JourneyOverview } from '../../profiles/store';
 import { csrfField, escapeHtml, table, time, type ConsolePage } from './layout';
 
@@ -10,7 +11,7 @@ export interface JourneyRow {
 
 /** Converted runs out of entered ones, or undefined before anyone entered. */
 export function conversionRate(numbers: JourneyOverview): number | undefined {
-  return numbers.entered.all === 0 ? undefined : (numbers.outcomes.converted ?? 0) / numbers.entered.all;
+  return journeyConversion(numbers.entered.all, numbers.outcomes);
 }
 
 /** A rate as a percentage with one decimal, `—` when there is none. */

@@ -1456,5 +1456,47 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.journeyStats('never-deployed')).toEqual({ journeyId: 'never-deployed', entered: 0, active: 0, outcomes: {}, steps: [] });
       });
     });
+
+    describe('split results', () => {
+      const splitPlan = { steps: [{ kind: 'split', id: 'offer', variants: [{ name: 'A', weight: 50, steps: [] }, { name: 'B', weight: 50, steps: [] }], holdout: 10 }] };
+
+      it('counts each arm of each split and its conversions, in the order of the plan, per version or over all', async () => {
+        await store.deployJourneys([{ journeyId: 'cart', version: 'v1', plan: splitPlan }], T0);
+        // c1..c3 in A (c1 converts), c4 and c5 in B (both convert), c6 held out; c7 on version v0.
+        const arms: [string, string, string, string][] = [
+          ['c1', 'A', 'converted', 'v1'],
+          ['c2', 'A', 'completed', 'v1'],
+          ['c3', 'A', '', 'v1'],
+          ['c4', 'B', 'converted', 'v1'],
+          ['c5', 'B', 'converted', 'v1'],
+          ['c6', 'holdout', 'completed', 'v1'],
+          ['c7', 'B', 'completed', 'v0'],
+        ];
+        for (const [i, [customer, variant, end, version]] of arms.entries()) {
+          await store.tryEnrol(enrolArgs({ customerId: customer, version, workflowIdPrefix: `cart:${customer}` }));
+          const wf = `cart:${customer}:1`;
+          await store.recordStep({ ...step(wf, `${customer}/split`, 'offer', 'branched', at(i), { variant }), customerId: customer, version });
+          if (end) await store.recordStep({ ...step(wf, `${customer}/end`, 'end', end, at(100 + i)), customerId: customer, version });
+        }
+        // An `if`'s branch record is no split arm.
+        await store.recordStep({ ...step('cart:c1:1', 'c1/if', 'vip', 'branched', at(50), { branch: 'then' }), customerId: 'c1' });
+
+        const all = await store.splitResults('cart');
+        expect(all).toHaveLength(1);
+        expect(all[0]).toMatchObject({ step: 'offer', baseline: 'holdout' });
+        expect(all[0].variants.map((v) => [v.name, v.entered, v.converted])).toEqual([
+          ['A', 3, 1],
+          ['B', 3, 2],
+        ]);
+        expect(all[0].holdout).toMatchObject({ name: 'holdout', entered: 1, converted: 0, conversion_rate: 0 });
+        const v1 = await store.splitResults('cart', 'v1');
+        expect(v1[0].variants.map((v) => [v.name, v.entered, v.converted])).toEqual([
+          ['A', 3, 1],
+          ['B', 2, 2],
+        ]);
+        expect(v1[0].verdict).toBe('not enough data yet');
+        expect(await store.splitResults('never-deployed')).toEqual([]);
+      });
+    });
   });
 }
