@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { logApiError } from '../observability/log-http';
 import { InvalidCustomerIdError, parseCustomerId } from '../privacy/forget';
 import type { LiveStore } from '../profiles/store';
+import { journeyRoutes } from './journey-routes';
 import { customerPage, customerHref, searchPage } from './pages/customer';
 import { conversionRate, journeysPage } from './pages/journeys';
 import { sendConsolePage } from './pages/layout';
@@ -30,7 +31,7 @@ const MAX_FOUND = 20;
 const FORM_LIMIT_BYTES = 4096;
 
 /** What the store must answer for the console. */
-export type ConsoleStore = Pick<LiveStore, 'deployedJourneys' | 'journeyOverview' | 'setPaused' | 'findCustomers' | 'customerData'>;
+export type ConsoleStore = Pick<LiveStore, 'deployedJourneys' | 'journeyOverview' | 'setPaused' | 'findCustomers' | 'customerData' | 'journeyPage' | 'journeyVersion'>;
 
 /** What the console is built from. */
 export interface ConsoleDeps {
@@ -197,6 +198,7 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
     });
 
     // The other pages, one file each beside this one; each registers its own routes.
+    journeyRoutes(app, deps);
   };
 }
 

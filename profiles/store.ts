@@ -251,6 +251,35 @@ export interface JourneyOverview {
   skipped: number;
 }
 
+/** What one step's box on a journey's console page says. */
+export interface StepNumbers {
+  stepId: string;
+  /** Runs with any record of this step, each counted once. */
+  passed: number;
+  /** Runs not ended whose latest record is of this step. */
+  waiting: number;
+  /** Records of kind `sent` (a send, or a `do` step's call). */
+  sent: number;
+  /** Records of kind `skipped`, by their `reason` (`unknown` when a record has none). */
+  skipped: Record<string, number>;
+}
+
+/** One journey's numbers on its console page, over all its versions or one. */
+export interface JourneyPageNumbers {
+  journeyId: string;
+  /** Every deployed version, newest first. Empty for a journey that was never deployed. */
+  versions: { version: string; deployedAt: string }[];
+  entered: number;
+  /** Runs not ended. */
+  active: number;
+  /** Ended runs by outcome. */
+  outcomes: Record<string, number>;
+  /** Steps with any record or anyone waiting, by step id order. */
+  steps: StepNumbers[];
+  /** Runs ended on each UTC day (`YYYY-MM-DD`) since the asked time, by outcome; only days with any, oldest first. */
+  days: { day: string; outcomes: Record<string, number> }[];
+}
+
 /** One survey message that went out (a reminder is another ask in the same run). */
 export interface SurveyAsk {
   surveyId: string;
@@ -428,6 +457,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * cursor of the next (older) page, absent on the last page.
    */
   messagesPage(query: MessagesQuery): Promise<{ messages: ListedMessage[]; older?: MessageCursor }>;
+  /**
+   * The console's page of one journey (over all versions, or `version`): entries, outcomes, each
+   * step's runs passed and waiting with sends and skips by reason, and runs ended per UTC day
+   * since `since` (ISO); with every deployed version of the journey.
+   */
+  journeyPage(journeyId: string, opts: { version?: string; since: string }): Promise<JourneyPageNumbers>;
   /** Canonical ids of customers whose id, linked anonymous id, email or phone (compared canonically) is `term`; at most `limit`. */
   findCustomers(term: string, limit: number): Promise<string[]>;
   /**

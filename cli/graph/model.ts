@@ -19,6 +19,8 @@ export interface GraphNode {
   shape: NodeShape;
   /** The plan's step id, for steps only. */
   stepId?: string;
+  /** Extra lines drawn below the text, set apart (the console's counts); the CLI draws none. */
+  notes?: string[];
 }
 
 export interface GraphEdge {

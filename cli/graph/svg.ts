@@ -36,9 +36,18 @@ export function xmlEscape(text: string): string {
     .replace(/'/g, '&apos;');
 }
 
+/** Notes (GraphNode.notes) are drawn in this colour, dark enough on every box's fill. */
+const NOTE_COLOR = '#1d4f91';
+
+interface Line {
+  text: string;
+  bold: boolean;
+  note?: boolean;
+}
+
 interface Box {
   node: GraphNode;
-  lines: { text: string; bold: boolean }[];
+  lines: Line[];
   width: number;
   height: number;
 }
@@ -46,7 +55,8 @@ interface Box {
 function measureNode(node: GraphNode): Box {
   const title = wrapText(node.title, FONT, MAX_TEXT, true).map((text) => ({ text, bold: true }));
   const body = wrapText(node.text, FONT, MAX_TEXT).map((text) => ({ text, bold: false }));
-  const lines = [...title, ...body];
+  const notes = (node.notes ?? []).flatMap((note) => wrapText(note, FONT, MAX_TEXT).map((text) => ({ text, bold: false, note: true })));
+  const lines = [...title, ...body, ...notes];
   const inset = node.shape === 'decision' ? HEX_INSET : node.shape === 'step' ? 0 : LINE / 2;
   const textW = Math.max(...lines.map((l) => textWidth(l.text, FONT, l.bold)));
   return { node, lines, width: Math.ceil(textW + 2 * (PAD_X + inset)), height: lines.length * LINE + 2 * PAD_Y };
@@ -76,8 +86,10 @@ function shapeSvg(box: Box, x: number, y: number): string {
   }
 }
 
-function textSvg(lines: { text: string; bold: boolean }[], cx: number, top: number, size: number): string {
-  const spans = lines.map((l, i) => `<tspan x="${cx}" y="${top + (i + 0.5) * LINE}"${l.bold ? ' font-weight="bold"' : ''}>${xmlEscape(l.text)}</tspan>`);
+function textSvg(lines: Line[], cx: number, top: number, size: number): string {
+  const spans = lines.map(
+    (l, i) => `<tspan x="${cx}" y="${top + (i + 0.5) * LINE}"${l.bold ? ' font-weight="bold"' : ''}${l.note ? ` fill="${NOTE_COLOR}" font-style="italic"` : ''}>${xmlEscape(l.text)}</tspan>`,
+  );
   return `<text text-anchor="middle" dominant-baseline="central" font-size="${size}">${spans.join('')}</text>`;
 }
 

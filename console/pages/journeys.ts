@@ -19,6 +19,20 @@ export function percent(rate: number | undefined): string {
   return rate === undefined ? '—' : `${(rate * 100).toFixed(1)} %`;
 }
 
+/** The address of a journey's own page (console/pages/journey.ts). */
+export function journeyHref(journeyId: string): string {
+  return `/console/journeys/${encodeURIComponent(journeyId)}`;
+}
+
+/** The pause (or, when paused, resume) button of a journey, posting to its route with the CSRF token. */
+export function pauseForm(d: DeployedJourney, csrf: string): string {
+  const label = d.paused ? 'Resume' : 'Pause';
+  return (
+    `<form class="inline" method="post" action="/console/journeys/${encodeURIComponent(d.journeyId)}/${label.toLowerCase()}">${csrfField(csrf)}` +
+    `<button type="submit" aria-label="${label} ${escapeHtml(d.journeyId)}">${label}</button></form>`
+  );
+}
+
 export function journeysPage(rows: readonly JourneyRow[], csrf: string, notice?: string): ConsolePage {
   const intro = notice === undefined ? '' : `<p role="status" class="good">${escapeHtml(notice)}</p>`;
   if (rows.length === 0) return { title: 'Journeys', csrf, body: `${intro}<p>No journey is deployed yet: put journey files in the definitions folder and run <code>unbroken deploy</code>.</p>` };
@@ -29,12 +43,8 @@ export function journeysPage(rows: readonly JourneyRow[], csrf: string, notice?:
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([outcome, count]) => `${escapeHtml(outcome)} ${count}`)
       .join(', ');
-    const action = d.paused ? 'resume' : 'pause';
-    const button =
-      `<form class="inline" method="post" action="/console/journeys/${encodeURIComponent(d.journeyId)}/${action}">${csrfField(csrf)}` +
-      `<button type="submit" aria-label="${action === 'pause' ? 'Pause' : 'Resume'} ${id}">${action === 'pause' ? 'Pause' : 'Resume'}</button></form>`;
     return [
-      `<span data-journey="${id}">${id}</span>`,
+      `<a href="${journeyHref(d.journeyId)}" data-journey="${id}">${id}</a>`,
       status,
       `<code title="${escapeHtml(d.version)}">${escapeHtml(d.version.slice(0, 12))}</code>`,
       time(d.deployedAt),
@@ -46,7 +56,7 @@ export function journeysPage(rows: readonly JourneyRow[], csrf: string, notice?:
       percent(conversionRate(n)),
       String(n.sent),
       String(n.skipped),
-      button,
+      pauseForm(d, csrf),
     ];
   });
   return {

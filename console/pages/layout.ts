@@ -31,6 +31,12 @@ const STYLE = [
   '.muted{color:var(--muted)}.bad{color:var(--bad);font-weight:600}.good{color:var(--good);font-weight:600}',
   'code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;white-space:pre-wrap;word-break:break-word;margin:0}',
   '.skip-link{position:absolute;left:-999px}.skip-link:focus{left:1rem;top:.5rem;background:var(--bg);padding:.3rem}',
+  // The journey page: pictures keep their light panel in dark mode (their colours are drawn for it).
+  '.picture{margin:.3rem 0 1rem;padding:.5rem;background:#fff;color:#1a1a1a;border:1px solid var(--line);border-radius:.3rem;max-width:100%;box-sizing:border-box;display:inline-block}',
+  '.picture svg{display:block;max-width:100%;height:auto}.picture figcaption{color:#555;font-size:.9em;margin-top:.3rem}',
+  'dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0 0 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}',
+  'select{font:inherit;color:inherit;background:var(--bg);padding:.3rem;border:1px solid var(--muted);border-radius:.3rem}',
+  'select:focus-visible,summary:focus-visible{outline:3px solid var(--accent);outline-offset:2px}summary{cursor:pointer}',
 ].join('');
 
 /** No scripts at all, no outside resources, only this stylesheet; forms post back here only. */

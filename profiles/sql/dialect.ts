@@ -33,7 +33,10 @@ export type Word =
   /** Insertion order, the tie-breaker among equal times: SQLite's rowid, PostgreSQL's identity column. */
   | 'seq'
   /** The identity column PostgreSQL needs for `seq` (SQLite has rowid already), with its comma. */
-  | 'seqColumn';
+  | 'seqColumn'
+  /** Before and after a time column, making it its UTC day as `YYYY-MM-DD` text (see `utcDay`). */
+  | 'utcDayOpen'
+  | 'utcDayClose';
 
 class Param {
   constructor(
@@ -89,6 +92,11 @@ export function raw(text: string): Sql {
   return new Sql([text]);
 }
 
+/** The UTC day of a time column as `YYYY-MM-DD` text, e.g. to group runs by the day they ended. */
+export function utcDay(column: string): Sql {
+  return new Sql([new WordRef('utcDayOpen'), column, new WordRef('utcDayClose')]);
+}
+
 /** Fragments joined by a separator, e.g. a VALUES list. */
 export function join(parts: readonly Sql[], separator: string): Sql {
   return new Sql(parts.flatMap((part, i) => (i === 0 ? part.chunks : [separator, ...part.chunks])));
@@ -122,7 +130,8 @@ export const sqliteDialect: Dialect = {
     const code = (err as { code?: unknown } | null)?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
-  words: { json: 'TEXT', time: 'TEXT', bool: 'INTEGER', false: '0', seq: 'rowid', seqKey: '', seqColumn: '' },
+  // An ISO-8601 UTC time's first ten characters are its day.
+  words: { json: 'TEXT', time: 'TEXT', bool: 'INTEGER', false: '0', seq: 'rowid', seqKey: '', seqColumn: '', utcDayOpen: 'substr(', utcDayClose: ', 1, 10)' },
 };
 
 /** PostgreSQL keeps JSON as JSONB, times as TIMESTAMPTZ (read back as ISO text, see the driver). */
@@ -140,5 +149,8 @@ export const postgresDialect: Dialect = {
     seq: 'seq',
     seqKey: ', seq',
     seqColumn: '\n        seq             BIGINT GENERATED ALWAYS AS IDENTITY,',
+    // In UTC whatever the session's time zone.
+    utcDayOpen: 'to_char(',
+    utcDayClose: " AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
   },
 };

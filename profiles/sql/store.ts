@@ -57,6 +57,8 @@ import type {
 } from '../store';
 import type { AudienceListing, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import { ROUTING_LEASE_MS } from '../store';
+import type { JourneyPageNumbers } from '../store';
+import { journeyPage } from './journey-page';
 import * as privacy from './privacy';
 import * as audiences from './audience';
 import * as consoleQueries from './console';
@@ -603,6 +605,10 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]> {
     return consoleQueries.journeyOverview(this.db, journeyIds, { today: isoTime(since.today, 'today'), week: isoTime(since.week, 'week') });
+  }
+
+  async journeyPage(journeyId: string, opts: { version?: string; since: string }): Promise<JourneyPageNumbers> {
+    return journeyPage(this.db, journeyId, { ...opts, since: isoTime(opts.since, 'since') });
   }
 
   async findCustomers(term: string, limit: number): Promise<string[]> {
