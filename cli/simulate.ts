@@ -23,6 +23,7 @@ import { triggerMatches } from '../core/events';
 import { aggregateReads, aggregatesFromEvents } from '../core/audiences';
 import { eventsHeardBy } from '../routing/router';
 import { instanceKeyOf } from '../core/instance-key';
+import { isValidTimeZone, localClockText } from '../core/time';
 import {
   eventSignal,
   identifySignal,
@@ -297,7 +298,11 @@ async function drive(
 
 /** Renders a report as a timeline for a person to read. */
 export function formatReport(r: SimulationReport): string {
+  // The customer's own clock beside UTC: quiet hours and send windows are judged by it.
+  const zone = isValidTimeZone(r.profile.timezone) ? r.profile.timezone : undefined;
+  const local = (at: string) => (zone === undefined ? '' : `  ${localClockText(Date.parse(at), zone)}`);
   const lines = [`${r.journey} (version ${r.version}) for customer ${r.customer}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`];
+  if (zone !== undefined) lines.push(`  times in UTC, then the customer's local time (${zone})`);
   for (const t of r.timeline) {
     const { at, step, kind, ...rest } = t;
     let what = '';
@@ -309,7 +314,7 @@ export function formatReport(r: SimulationReport): string {
     else if (kind === 'profile_updated') what = JSON.stringify(rest.changes ?? rest.traits ?? {});
     else if (rest.reason) what = String(rest.reason);
     if (Array.isArray(rest.passedOver)) what += `; passed over ${(rest.passedOver as { channel: string; reason: string }[]).map((p) => `${p.channel} (${p.reason})`).join(', ')}`;
-    lines.push(`  ${at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}  ${kind.padEnd(15)} ${step.padEnd(28)} ${what}`.trimEnd());
+    lines.push(`  ${at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}${local(at)}  ${kind.padEnd(15)} ${step.padEnd(28)} ${what}`.trimEnd());
   }
   return lines.join('\n');
 }

@@ -91,6 +91,15 @@ export function localDateOf(ms: number, timeZone: string): { year: number; month
   return { year, month, day };
 }
 
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** The local weekday and wall-clock time of an instant, as `Thu 09:00`, for timelines a person reads. */
+export function localClockText(ms: number, timeZone: string): string {
+  const { year, month, day, hour, minute } = localParts(ms, timeZone);
+  const weekday = WEEKDAYS[new Date(Date.UTC(year, month - 1, day)).getUTCDay()];
+  return `${weekday} ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+}
+
 /**
  * Milliseconds from `nowMs` until the next moment inside the window (0 when inside now).
  * Windows whose end is not after their start run overnight into the next day.

@@ -102,6 +102,9 @@ describe('unbroken simulate', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toContain('abandoned-cart (version');
     expect(human.stdout).toContain(sent[0].subject);
+    // Beside UTC, the customer's own clock (Ann lives in Berlin, UTC+1 in November).
+    expect(human.stdout).toContain("times in UTC, then the customer's local time (Europe/Berlin)");
+    expect(human.stdout).toMatch(/^ {2}2026-11-24 10:00:00Z {2}Tue 11:00 {2}entered /m);
   });
 
   test('a dated wait on a missing date ends the run as exited, with invalid_date and the value in the timeline', () => {

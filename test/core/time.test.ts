@@ -1,4 +1,4 @@
-import { msUntilWindow, zonedTimeToInstant } from '../../core/time';
+import { localClockText, msUntilWindow, zonedTimeToInstant } from '../../core/time';
 import type { TimeWindow } from '../../compiler/plan';
 
 const weekdays9to20: TimeWindow = { days: [1, 2, 3, 4, 5], startMinute: 9 * 60, endMinute: 20 * 60, timezone: 'customer' };
@@ -49,5 +49,17 @@ describe('send windows in the customer timezone', () => {
   test('a local time skipped by DST resolves one hour later', () => {
     // 02:30 does not exist in Berlin on 29 March 2026; it becomes 03:30 CEST = 01:30Z.
     expect(zonedTimeToInstant(2026, 3, 29, 150, 'Europe/Berlin')).toBe(at('2026-03-29T01:30:00Z'));
+  });
+});
+
+describe('the local clock of an instant', () => {
+  it('gives the weekday and time in the zone, across a date line and a DST change', () => {
+    expect(localClockText(Date.parse('2026-11-24T10:00:00Z'), 'Europe/Berlin')).toBe('Tue 11:00');
+    expect(localClockText(Date.parse('2026-11-24T10:00:00Z'), 'Pacific/Auckland')).toBe('Tue 23:00');
+    expect(localClockText(Date.parse('2026-11-24T12:30:00Z'), 'Pacific/Auckland')).toBe('Wed 01:30');
+    // Berlin leaves summer time on 2026-10-25 at 01:00 UTC.
+    expect(localClockText(Date.parse('2026-10-25T00:30:00Z'), 'Europe/Berlin')).toBe('Sun 02:30');
+    expect(localClockText(Date.parse('2026-10-25T01:30:00Z'), 'Europe/Berlin')).toBe('Sun 02:30');
+    expect(localClockText(Date.parse('2026-10-25T00:00:00Z'), 'UTC')).toBe('Sun 00:00');
   });
 });
