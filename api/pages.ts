@@ -25,10 +25,12 @@ const STYLE = [
  * 'self'` also keeps an injected form, if an escaping bug ever let one in, from posting anywhere
  * else. The customer pages here and the console share it.
  */
-export function pageSecurityPolicy(stylesheet: string): string {
+export function pageSecurityPolicy(stylesheet: string, opts: { framesSelf?: boolean } = {}): string {
   return [
     "default-src 'none'",
     `style-src 'sha256-${createHash('sha256').update(stylesheet, 'utf8').digest('base64')}'`,
+    // Only for a page that frames a document of this server (the console's e-mail preview).
+    ...(opts.framesSelf === true ? ["frame-src 'self'"] : []),
     "form-action 'self'",
     "frame-ancestors 'none'",
     "base-uri 'none'",

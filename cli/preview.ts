@@ -22,7 +22,7 @@ import { shortUnsubscribeLinks, type ShortUnsubscribeLinks } from '../delivery/s
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { unsubscribePolicyUrl } from '../delivery/tokens';
 import { SqliteProfileStore } from '../profiles/sqlite';
-import type { Profile } from '../profiles/store';
+import type { ConsentChange, Profile } from '../profiles/store';
 
 /** The id every preview runs under: journey, step, workflow and idempotency key. */
 export const PREVIEW_ID = 'preview';
@@ -89,9 +89,11 @@ export interface PreviewOptions {
   template: TemplatePlan;
   /** Another channel's section of the template (`sms:`, …) to render instead of its top level, as a send with `channels:` would. */
   channel?: TemplatePlan['channel'];
-  /** The definitions folder the template came from: errors name its file. */
-  definitionsDir: string;
+  /** The definitions folder the template came from: errors name its file. Absent (a deployed plan): errors name no line. */
+  definitionsDir?: string;
   profile: Profile;
+  /** What the store holds about a real customer's consent and addresses, so the preview skips as a send to them would. */
+  stored?: StoredConsent;
   context?: PreviewContext;
   publicUrl: string;
   mailFrom: string;
@@ -99,6 +101,12 @@ export interface PreviewOptions {
   consentModes?: DeliveryPolicy['consentModes'];
   /** The journey clock: `{{ now }}` and the links' lifetimes. */
   now?: Date;
+}
+
+/** A stored customer's consent statements (oldest first) and the suppressions of their addresses. */
+export interface StoredConsent {
+  consentChanges: readonly Pick<ConsentChange, 'channel' | 'category' | 'status' | 'source' | 'happenedAt'>[];
+  suppressions: readonly { channel: string; address: string; reason: string; at: string }[];
 }
 
 /**
@@ -113,6 +121,7 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
   try {
     const { id, ...traits } = opts.profile;
     await store.identify(id, traits);
+    await replay(store, id, opts.stored);
     const deps = previewDeps(store, opts, now);
     const input = previewInput(opts, now);
     const attempt = await openAttempt(deps, deliveryStoreOf(store), input);
@@ -128,6 +137,12 @@ export async function preview(opts: PreviewOptions): Promise<PreviewResult> {
   } finally {
     await store.close();
   }
+}
+
+/** Puts a stored customer's consent and suppressions into the preview's own store, in the order they happened. */
+async function replay(store: SqliteProfileStore, id: string, stored: StoredConsent | undefined): Promise<void> {
+  for (const c of stored?.consentChanges ?? []) await store.setSubscription(id, c.channel, c.category, c.status, c.source, c.happenedAt);
+  for (const s of stored?.suppressions ?? []) await store.suppress(s.channel, s.address, s.reason, s.at);
 }
 
 /**
@@ -229,6 +244,7 @@ function describe(template: TemplatePlan, out: Outgoing): PreviewResult {
  * else the line where the part starts. A variable from `--data` has no line in the template.
  */
 function locate(opts: PreviewOptions, err: TemplateRenderError): string | undefined {
+  if (opts.definitionsDir === undefined) return undefined;
   const file = path.join(opts.definitionsDir, opts.template.file);
   let text: string;
   try {

@@ -265,7 +265,12 @@ export async function startSystem(
       survey: { secret: unsubscribeSecret(config), store, graceMs: config.surveyGraceMs },
       suppressions: store,
       admin: { key: admin, store, hashAddress: addressHasher(unsubscribeSecret(config)), temporal: async () => client },
-      console: { key: admin, store, secureCookie: config.publicUrl.startsWith('https:') },
+      console: {
+        key: admin,
+        store,
+        secureCookie: config.publicUrl.startsWith('https:'),
+        preview: { publicUrl: config.publicUrl, mailFrom: config.mailFrom, unsubscribeTtlMs: config.unsubscribeTtlMs, consentModes: config.consentModes },
+      },
       metrics,
       ready: () => withRouting(readiness(health.report(), worker.getState() === 'RUNNING'), routing.part()),
     });

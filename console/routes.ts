@@ -13,6 +13,7 @@ import { logApiError } from '../observability/log-http';
 import { InvalidCustomerIdError, parseCustomerId } from '../privacy/forget';
 import type { LiveStore } from '../profiles/store';
 import { journeyRoutes } from './journey-routes';
+import { messagesRoutes, type PreviewSettings } from './messages-routes';
 import { customerPage, customerHref, searchPage } from './pages/customer';
 import { conversionRate, journeysPage } from './pages/journeys';
 import { sendConsolePage } from './pages/layout';
@@ -31,7 +32,7 @@ const MAX_FOUND = 20;
 const FORM_LIMIT_BYTES = 4096;
 
 /** What the store must answer for the console. */
-export type ConsoleStore = Pick<LiveStore, 'deployedJourneys' | 'journeyOverview' | 'setPaused' | 'findCustomers' | 'customerData' | 'journeyPage' | 'journeyVersion'>;
+export type ConsoleStore = Pick<LiveStore, 'deployedJourneys' | 'journeyOverview' | 'setPaused' | 'findCustomers' | 'customerData' | 'messagesPage' | 'getProfile' | 'consentHistory' | 'suppression' | 'journeyPage' | 'journeyVersion'>;
 
 /** What the console is built from. */
 export interface ConsoleDeps {
@@ -43,6 +44,8 @@ export interface ConsoleDeps {
   now?: () => Date;
   /** Session lifetime (default 12 hours). */
   sessionTtlMs?: number;
+  /** The server's send settings for the template preview; without them the preview says it is unavailable. */
+  preview?: PreviewSettings;
 }
 
 /** A fastify plugin (register it with prefix `/console`) serving the console. */
@@ -198,6 +201,7 @@ export function consoleRoutes(deps: ConsoleDeps): (app: FastifyInstance) => Prom
     });
 
     // The other pages, one file each beside this one; each registers its own routes.
+    messagesRoutes(app, deps);
     journeyRoutes(app, deps);
   };
 }

@@ -3,20 +3,27 @@ import type { TemplatePlan } from '../../compiler/plan';
 import type { DeliveryStore, Profile, ProfileStore } from '../../profiles/store';
 import type { ActivityDeps, PassedOverChannel, SendMessageInput, SendMessageResult } from '../types';
 
-/** Why a send was skipped; stored in the result and shown in reports. */
-export type SkipReason =
-  | 'no_address'
-  | 'invalid_address'
-  | 'suppressed'
-  /** The address belonged to a forgotten customer and no new consent was stated since (send/forgotten.ts). */
-  | 'forgotten'
-  | 'unsubscribed'
-  | 'template_error'
-  | 'channel_unavailable'
-  | 'frequency_cap'
-  | 'survey_fatigue'
-  | 'survey_answered'
-  | 'no_channel';
+/**
+ * Why a send is skipped, every reason there is (the console filters by them); stored in the result
+ * and shown in reports. `forgotten`: the address belonged to a forgotten customer and no new
+ * consent was stated since (send/forgotten.ts).
+ */
+export const SKIP_REASONS = [
+  'no_address',
+  'invalid_address',
+  'suppressed',
+  'forgotten',
+  'unsubscribed',
+  'template_error',
+  'channel_unavailable',
+  'frequency_cap',
+  'survey_fatigue',
+  'survey_answered',
+  'no_channel',
+] as const;
+
+/** Why a send was skipped (one of SKIP_REASONS). */
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** The store as consent and caps need it, when it offers that (both shipped stores do). */
 export function deliveryStoreOf(store: ProfileStore): (ProfileStore & DeliveryStore) | undefined {

@@ -37,10 +37,16 @@ const STYLE = [
   'dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0 0 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}',
   'select{font:inherit;color:inherit;background:var(--bg);padding:.3rem;border:1px solid var(--muted);border-radius:.3rem}',
   'select:focus-visible,summary:focus-visible{outline:3px solid var(--accent);outline-offset:2px}summary{cursor:pointer}',
+  'form.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:0 0 1rem}.field{white-space:nowrap}.pager{display:flex;gap:1.5rem}',
+  'pre.message{border:1px solid var(--line);background:var(--head);padding:.6rem;max-width:60rem}',
+  // The e-mail keeps its own colours: a white sheet in dark mode too, as a mail client shows it.
+  'iframe.mail{width:100%;max-width:60rem;height:28rem;border:1px solid var(--line);background:#fff}details{margin:.5rem 0}',
 ].join('');
 
 /** No scripts at all, no outside resources, only this stylesheet; forms post back here only. */
 const CSP = pageSecurityPolicy(STYLE);
+/** The same, for a page that frames one of the console's own documents (the template preview). */
+const CSP_FRAMING = pageSecurityPolicy(STYLE, { framesSelf: true });
 
 /** A console page: its title (also its heading), its body (HTML built with `escapeHtml`), and the session's CSRF token for the logout button. */
 export interface ConsolePage {
@@ -48,6 +54,8 @@ export interface ConsolePage {
   body: string;
   /** Absent on the login page: no navigation then. */
   csrf?: string;
+  /** The page frames a console document (its policy then allows `frame-src 'self'`). */
+  framesSelf?: boolean;
 }
 
 /** Sends a console page with headers that keep it out of caches, frames and other sites' referrers. */
@@ -68,7 +76,7 @@ export function sendConsolePage(reply: FastifyReply, status: number, page: Conso
   return reply
     .code(status)
     .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', CSP)
+    .header('content-security-policy', page.framesSelf === true ? CSP_FRAMING : CSP)
     .header('x-content-type-options', 'nosniff')
     .header('x-frame-options', 'DENY')
     .header('referrer-policy', 'same-origin')
