@@ -194,7 +194,7 @@ function outcomesSection(view: JourneyView): string {
   return (
     '<h2>Outcomes over time</h2>' +
     `<figure class="picture">${outcomeChart(view.days, byDay, outcomes, caption)}</figure>` +
-    `<details><summary>The numbers by day</summary>${table(['Day', ...outcomes], rows, { numeric: outcomes.map((_, i) => i + 1), caption: `${caption}; days without any are left out.` })}</details>`
+    `<details><summary>The numbers by day</summary>${table(['Day', ...outcomes], rows, { numeric: outcomes.map((_, i) => i + 1), caption: 'Days without any are left out.' })}</details>`
   );
 }
 
@@ -216,7 +216,8 @@ function outcomeChart(days: readonly string[], byDay: ReadonlyMap<string, Record
       y -= h;
       parts.push(`<rect x="${x}" y="${y.toFixed(1)}" width="${BAR}" height="${h.toFixed(1)}" fill="${OUTCOME_COLORS[o] ?? OTHER_COLOR}"><title>${xmlEscape(`${day}: ${o} ${count}`)}</title></rect>`);
     }
-    if (i % 7 === 0 || i === days.length - 1) parts.push(`<text x="${x + BAR / 2}" y="${TOP + CHART_H + 16}" text-anchor="middle" font-size="11" fill="#333333">${day.slice(5)}</text>`);
+    // A label a week apart, counted back from today's, so the newest day is always named.
+    if ((days.length - 1 - i) % 7 === 0) parts.push(`<text x="${x + BAR / 2}" y="${TOP + CHART_H + 16}" text-anchor="middle" font-size="11" fill="#333333">${day.slice(5)}</text>`);
   });
   outcomes.forEach((o, i) => {
     const x = LEFT + i * 110;

@@ -1,7 +1,8 @@
 /**
  * The numbers of the console's page of one journey (console/pages/journey.ts), for both
- * databases: a few grouped queries, each seeking by journey through an index (enrolments by their
- * unique (journey_id, customer_id, …) keys, step records by (journey_id, kind)).
+ * databases: a few grouped queries, each seeking by journey through an index (enrolments by
+ * journey and outcome or their unique (journey_id, customer_id, …) key, step records by
+ * (journey_id, step_id, workflow_id, kind) or (journey_id, kind)).
  */
 import type { JourneyPageNumbers, StepNumbers } from '../store';
 import { sql, utcDay } from './dialect';
@@ -10,7 +11,7 @@ import type { Row, Runner } from './driver';
 /** One journey's page numbers over all its versions, or over `version` alone. */
 export async function journeyPage(db: Runner, journeyId: string, opts: { version?: string; since: string }): Promise<JourneyPageNumbers> {
   const version = opts.version === undefined ? sql`` : sql`AND version = ${opts.version}`;
-  const [versions, runs, waiting, steps, skips, days] = await Promise.all([
+  const [versions, runs, waiting, passed, sent, skips, days] = await Promise.all([
     db.all(sql`SELECT version, deployed_at FROM journey_versions WHERE journey_id = ${journeyId} ORDER BY deployed_at DESC, version`),
     db.all(
       sql`SELECT outcome, COUNT(*) AS runs, COUNT(*) FILTER (WHERE ended_at IS NULL) AS active
@@ -20,11 +21,11 @@ export async function journeyPage(db: Runner, journeyId: string, opts: { version
       sql`SELECT current_step, COUNT(*) AS runs FROM enrolments
           WHERE journey_id = ${journeyId} AND ended_at IS NULL ${version} GROUP BY current_step`,
     ),
-    // A run records several entries at one step (a wait, then the event that ended it): it passed once.
-    db.all(
-      sql`SELECT step_id, COUNT(DISTINCT workflow_id) AS runs, COUNT(*) FILTER (WHERE kind = 'sent') AS sent
-          FROM step_records WHERE journey_id = ${journeyId} ${version} GROUP BY step_id`,
-    ),
+    // A run records several entries at one step (a wait, then the event that ended it): it passed
+    // once. Passed and sent are two queries: each streams through the (journey_id, step_id,
+    // workflow_id, kind) index in order, where one query with both needs a temporary sort.
+    db.all(sql`SELECT step_id, COUNT(DISTINCT workflow_id) AS runs FROM step_records WHERE journey_id = ${journeyId} ${version} GROUP BY step_id`),
+    db.all(sql`SELECT step_id, COUNT(*) AS sent FROM step_records WHERE journey_id = ${journeyId} AND kind = 'sent' ${version} GROUP BY step_id`),
     // SQLite's ->> returns a JSON number as a number, PostgreSQL's as text: String() makes both text.
     db.all(
       sql`SELECT step_id, detail->>'reason' AS reason, COUNT(*) AS count FROM step_records
@@ -49,13 +50,13 @@ export async function journeyPage(db: Runner, journeyId: string, opts: { version
     entered,
     active,
     outcomes,
-    steps: stepNumbers(steps, waiting, skips),
+    steps: stepNumbers({ passed, sent, waiting, skips }),
     days: byDay(days),
   };
 }
 
 /** Each step's box: what passed it, who waits there, sends and skips; a step known to any query is listed. */
-function stepNumbers(steps: readonly Row[], waiting: readonly Row[], skips: readonly Row[]): StepNumbers[] {
+function stepNumbers(rows: { passed: readonly Row[]; sent: readonly Row[]; waiting: readonly Row[]; skips: readonly Row[] }): StepNumbers[] {
   const byStep = new Map<string, StepNumbers>();
   const of = (stepId: string): StepNumbers => {
     let s = byStep.get(stepId);
@@ -65,10 +66,11 @@ function stepNumbers(steps: readonly Row[], waiting: readonly Row[], skips: read
     }
     return s;
   };
-  for (const row of steps) Object.assign(of(String(row.step_id)), { passed: Number(row.runs), sent: Number(row.sent) });
+  for (const row of rows.passed) of(String(row.step_id)).passed = Number(row.runs);
+  for (const row of rows.sent) of(String(row.step_id)).sent = Number(row.sent);
   // A run that has recorded nothing yet has no current step: it is not at any box.
-  for (const row of waiting) if (row.current_step !== null) of(String(row.current_step)).waiting = Number(row.runs);
-  for (const row of skips) {
+  for (const row of rows.waiting) if (row.current_step !== null) of(String(row.current_step)).waiting = Number(row.runs);
+  for (const row of rows.skips) {
     const reason = row.reason === null || row.reason === undefined ? 'unknown' : String(row.reason);
     const skipped = of(String(row.step_id)).skipped;
     skipped[reason] = (skipped[reason] ?? 0) + Number(row.count);
