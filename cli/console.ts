@@ -12,7 +12,7 @@ import { consoleRoutes } from '../console/routes';
 import { log } from '../observability/log';
 import { openProfileStore, storeLocation } from '../profiles/index';
 import type { Config } from '../worker/config';
-import { apiAddresses, StartError } from './start';
+import { apiAddresses, consoleDeps, StartError } from './start';
 
 /** The console as it runs. */
 export interface RunningConsole {
@@ -44,7 +44,7 @@ export async function startConsole(config: Config): Promise<RunningConsole> {
   const store = await openProfileStore(config.databaseUrl, config.dataDir, { database: config.database, migrate: false });
   try {
     const app = httpServer(log());
-    await app.register(consoleRoutes({ key, store, secureCookie: config.publicUrl.startsWith('https:') }), { prefix: '/console' });
+    await app.register(consoleRoutes(consoleDeps(config, key, store)), { prefix: '/console' });
     await app.listen({ port: config.consolePort, host: config.host });
     const { apiUrl, apiListening } = apiAddresses(app.server.address() as AddressInfo);
     return {

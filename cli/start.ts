@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Client, type Connection } from '@temporalio/client';
 import { adminKey } from '../api/admin';
 import { buildApi } from '../api/server';
+import type { ConsoleDeps } from '../console/routes';
 import { smtpMailer } from '../activities/mailer';
 import { MailCatcherStartError, startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
@@ -265,12 +266,7 @@ export async function startSystem(
       survey: { secret: unsubscribeSecret(config), store, graceMs: config.surveyGraceMs },
       suppressions: store,
       admin: { key: admin, store, hashAddress: addressHasher(unsubscribeSecret(config)), temporal: async () => client },
-      console: {
-        key: admin,
-        store,
-        secureCookie: config.publicUrl.startsWith('https:'),
-        preview: { publicUrl: config.publicUrl, mailFrom: config.mailFrom, unsubscribeTtlMs: config.unsubscribeTtlMs, consentModes: config.consentModes },
-      },
+      console: consoleDeps(config, admin, store),
       metrics,
       ready: () => withRouting(readiness(health.report(), worker.getState() === 'RUNNING'), routing.part()),
     });
@@ -302,6 +298,16 @@ export async function startSystem(
     await stopAll();
     throw err;
   }
+}
+
+/** What the console is built from, the same for `unbroken start` and `unbroken console`. */
+export function consoleDeps(config: Config, key: string, store: LiveStore): ConsoleDeps {
+  return {
+    key,
+    store,
+    secureCookie: config.publicUrl.startsWith('https:'),
+    preview: { publicUrl: config.publicUrl, mailFrom: config.mailFrom, unsubscribeTtlMs: config.unsubscribeTtlMs, consentModes: config.consentModes },
+  };
 }
 
 /** Starts probing the store, Temporal and SMTP in the background; `stop` ends it. */
