@@ -307,6 +307,21 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       CREATE INDEX messages_status_recent ON messages (status, created_at${SEQ_KEY});
     `,
   },
+  {
+    version: 12,
+    name: 'console pages: journey numbers and a customer\'s events read from indexes',
+    sql: sql`
+      -- The journeys page and a journey's page count runs by journey and outcome, entered and ended
+      -- when: covering, so they read this index instead of every run's row (input JSON and all).
+      CREATE INDEX enrolments_journey_outcome ON enrolments (journey_id, outcome, entered_at, ended_at);
+      -- A journey's page counts, per step, the runs that passed it: covering, in step order.
+      CREATE INDEX step_records_journey_step ON step_records (journey_id, step_id, workflow_id, kind);
+      -- A customer's page (and export) reads their events by customer, user or anonymous id: one
+      -- index per column, so the OR is a union of seeks rather than a scan of every event.
+      CREATE INDEX events_user ON events (user_id);
+      CREATE INDEX events_anonymous ON events (anonymous_id);
+    `,
+  },
 ];
 
 /** The schema history as `dialect` runs it. */
