@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only engine,ingest,ttfm,waiting,compile] [-- --profile]`
+ * `npm run bench [-- --quick] [-- --only engine,ingest,ttfm,waiting,compile,console] [-- --profile]`
  *
  * Starts its own real parts (Temporal dev server from the project-local CLI, an SMTP sink, SQLite
  * in a temp folder, PostgreSQL when DATABASE_URL is postgres://), runs each benchmark with its
@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { compileBenchmark } from './benchmarks/compile';
+import { consoleBenchmark } from './benchmarks/console';
 import { engineOverhead } from './benchmarks/engine';
 import { ingestion } from './benchmarks/ingest';
 import { timeToFirstMessage } from './benchmarks/ttfm';
@@ -29,6 +30,7 @@ const BENCHMARKS = {
   ttfm: timeToFirstMessage,
   waiting: waitingCustomers,
   compile: compileBenchmark,
+  console: consoleBenchmark,
 } as const;
 type Name = keyof typeof BENCHMARKS;
 
@@ -45,6 +47,9 @@ const QUICK: Sizes = {
   waitingCustomers: 100,
   compileJourneys: 100,
   compileRounds: 2,
+  consoleCustomers: 10_000,
+  consoleStepRecords: 100_000,
+  consoleRequests: 20,
 };
 
 const FULL: Sizes = {
@@ -61,6 +66,10 @@ const FULL: Sizes = {
   waitingCustomers: 2_000,
   compileJourneys: 1_000,
   compileRounds: 3,
+  // The issue's sizes: seeding them is set-based SQL, seconds rather than minutes.
+  consoleCustomers: 100_000,
+  consoleStepRecords: 1_000_000,
+  consoleRequests: 50,
 };
 
 function parseArgs(argv: string[]): { quick: boolean; only: Name[]; profile: boolean; waiting?: number; customers?: number } {

@@ -22,6 +22,10 @@ export interface Sizes {
   /** Benchmark 5: generated journeys, and rounds per variant. */
   compileJourneys: number;
   compileRounds: number;
+  /** Benchmark 6: customers and step records in the console's store, and timed requests per page. */
+  consoleCustomers: number;
+  consoleStepRecords: number;
+  consoleRequests: number;
 }
 
 export interface BenchContext {
