@@ -198,8 +198,11 @@ export interface FrequencyCap {
 /** Configuration of consent and caps, built once per worker from the environment. */
 export interface DeliveryPolicy {
   caps: FrequencyCap[];
-  /** Builds the signed, expiring one-click unsubscribe URL for a customer and category. */
-  unsubscribeUrl(customerId: string, channel: string, category: string): string;
+  /**
+   * Builds the signed, expiring one-click unsubscribe URL for a customer and category, valid for
+   * the lifetime from `at` (the journey's time of the send; default: now).
+   */
+  unsubscribeUrl(customerId: string, channel: string, category: string, at?: Date): string;
   /**
    * Builds `{{ unsubscribe_short_url }}` (`<public url>/u/<code>`, for SMS) from a random code the
    * activity draws and the store keeps, with the same lifetime as the signed link.

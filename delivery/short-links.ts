@@ -34,8 +34,8 @@ export function isShortCode(value: unknown): value is string {
 export interface ShortUnsubscribeLinks {
   /** The link for a code: `<public url>/u/<code>`. */
   url(code: string): string;
-  /** When a code drawn now was created and stops working: the signed link's lifetime from now. */
-  lifetime(): { createdAt: string; expiresAt: string };
+  /** When a code made `at` (default: now) was created and stops working: the signed link's lifetime from then. */
+  lifetime(at?: Date): { createdAt: string; expiresAt: string };
 }
 
 /**
@@ -50,8 +50,8 @@ export function shortUnsubscribeLinks(baseUrl: string, ttlMs: number, now: () =>
       if (!isShortCode(code)) throw new Error(`not a short unsubscribe code: ${JSON.stringify(code)}`);
       return `${base}/u/${code}`;
     },
-    lifetime() {
-      const created = now().getTime();
+    lifetime(at) {
+      const created = (at ?? now()).getTime();
       return { createdAt: new Date(created).toISOString(), expiresAt: new Date(created + ttlMs).toISOString() };
     },
   };

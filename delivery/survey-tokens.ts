@@ -87,7 +87,7 @@ export function verifySurveyToken(token: string, secret: string, now: Date): Sur
 export type SurveyLinkClaims = Omit<SurveyClaims, 'expiresAt'>;
 
 /** Builds a survey's base link (`<public url>/s/<token>`, the answer page). */
-export type SurveyLinkBuilder = (claims: SurveyLinkClaims) => string;
+export type SurveyLinkBuilder = (claims: SurveyLinkClaims, at?: Date) => string;
 
 /**
  * Builds `DeliveryPolicy.surveyLink`: each call mints a token valid for `ttlMs` from `now()`.
@@ -95,8 +95,8 @@ export type SurveyLinkBuilder = (claims: SurveyLinkClaims) => string;
  */
 export function surveyLinkBuilder(publicUrl: string, secret: string, ttlMs: number, now: () => Date = () => new Date()): SurveyLinkBuilder {
   const base = linkBase(publicUrl, secret, ttlMs, 'survey');
-  return (claims) => {
-    const expiresAt = new Date(now().getTime() + ttlMs);
+  return (claims, at) => {
+    const expiresAt = new Date((at ?? now()).getTime() + ttlMs);
     // Tokens are base64url plus '.', all URL-safe, so no encoding is needed.
     return `${base}/s/${createSurveyToken({ ...claims, expiresAt }, secret)}`;
   };

@@ -103,10 +103,10 @@ export function unsubscribePolicyUrl(
   secret: string,
   ttlMs: number,
   now: () => Date = () => new Date(),
-): (customerId: string, channel: string, category: string) => string {
+): (customerId: string, channel: string, category: string, at?: Date) => string {
   const base = linkBase(baseUrl, secret, ttlMs, 'unsubscribe');
-  return (customerId, channel, category) => {
-    const expiresAt = new Date(now().getTime() + ttlMs);
+  return (customerId, channel, category, at) => {
+    const expiresAt = new Date((at ?? now()).getTime() + ttlMs);
     // Tokens are base64url plus '.', all URL-safe, so no encoding is needed.
     return `${base}/unsubscribe/${createUnsubscribeToken({ customerId, channel, category, expiresAt }, secret)}`;
   };

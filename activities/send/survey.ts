@@ -13,6 +13,7 @@ import { surveyScoreLink, type SurveyLinkBuilder } from '../../delivery/survey-t
 import { liquidEngines } from '../../templating/liquid';
 import { renderTemplate, TemplateRenderError, type RenderContext } from '../render';
 import type { JourneyContext } from '../types';
+import { journeyTime } from './unsubscribe';
 
 /** A private-use character around each marker: no escaping changes it, and no real text has it. */
 const marker = (name: string) => `\uE000${name}\uE000`;
@@ -38,6 +39,8 @@ export interface RenderedSurvey {
 export interface SurveyAsk {
   context: JourneyContext;
   stepId: string;
+  /** The journey's time of the send: the link's lifetime counts from it. */
+  now?: string;
 }
 
 /**
@@ -60,7 +63,7 @@ export async function renderSurvey(spec: SurveySpec, ask: SurveyAsk, ctx: Render
     stepId: ask.stepId,
     surveyId: spec.id,
     scale: spec.scale,
-  });
+  }, journeyTime(ask.now));
   const scores = scoreLabels(spec.scale).map((label) => ({ ...label, url: surveyScoreLink(page, label.score) }));
   return { question, page, scores, low: SCALES[spec.scale].low, high: SCALES[spec.scale].high };
 }

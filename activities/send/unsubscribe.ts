@@ -4,6 +4,16 @@ import { renderContext, type RenderContext } from '../render';
 import type { DeliveryPolicy, SendMessageInput } from '../types';
 import type { SendAttempt } from './attempt';
 
+/**
+ * The journey's time of a send (`input.now`), from which its links' lifetimes count: the same
+ * link on a retry, and in a simulation the simulated time rather than the machine's. Undefined
+ * (the links then count from now) if a run's input has none.
+ */
+export function journeyTime(now: string | undefined): Date | undefined {
+  const ms = now === undefined ? NaN : Date.parse(now);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
 /** What templates may read while sending: the usual context plus the customer's unsubscribe links. */
 export type SendRenderContext = RenderContext & { unsubscribe_url?: string; unsubscribe_short_url?: string };
 
@@ -33,7 +43,7 @@ export async function sendContext(
   const { deps, input, profile, category } = attempt;
   // Anything not explicitly transactional is treated as marketing: consent applies by default.
   const unsubscribeUrl =
-    deps.delivery && !attempt.transactional ? deps.delivery.unsubscribeUrl(profile.id, template.channel, category) : undefined;
+    deps.delivery && !attempt.transactional ? deps.delivery.unsubscribeUrl(profile.id, template.channel, category, journeyTime(input.now)) : undefined;
   const base: SendRenderContext = renderContext(profile, input.context, input.now, {}, input.received);
   if (unsubscribeUrl !== undefined) base.unsubscribe_url = unsubscribeUrl;
   if (unsubscribeUrl !== undefined && deps.delivery && usesShortUnsubscribeLink(template, input)) {
@@ -56,7 +66,7 @@ async function shortUnsubscribeUrl(attempt: SendAttempt, policy: DeliveryPolicy,
       customerId: profile.id,
       channel,
       category,
-      ...policy.shortUnsubscribe.lifetime(),
+      ...policy.shortUnsubscribe.lifetime(journeyTime(input.now)),
     });
     if (code !== undefined) return policy.shortUnsubscribe.url(code);
   }

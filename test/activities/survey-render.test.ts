@@ -13,7 +13,8 @@ import { journeyContext, sendInput, tempStore } from './helpers';
 
 const SECRET = 'survey-render-test-secret-0123456789abcdef';
 const PUBLIC_URL = 'https://mail.example.com/cx';
-const NOW = new Date();
+/** Half an hour after the sends (the helpers' journey time), when a customer clicks: links count their lifetime from the send. */
+const NOW = new Date('2024-05-01T11:30:00.000Z');
 
 let store: SqliteProfileStore;
 let cleanup: () => Promise<void>;

@@ -107,6 +107,26 @@ describe('unbroken simulate', () => {
     expect(human.stdout).toMatch(/^ {2}2026-11-24 10:00:00Z {2}Tue 11:00 {2}entered /m);
   });
 
+  test('unsubscribe links expire by the simulated clock: a send 30 simulated days in gets a link valid for the lifetime after that send', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-link-'));
+    fs.mkdirSync(path.join(tmp, 'defs', 'journeys'), { recursive: true });
+    fs.mkdirSync(path.join(tmp, 'defs', 'templates'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'defs', 'templates', 'news.yaml'), 'template: news\nchannel: email\nsubject: News\ntext: "Leave: {{ unsubscribe_url }}"\n');
+    fs.writeFileSync(path.join(tmp, 'defs', 'journeys', 'later.yaml'), ['journey: later', 'trigger:', '  event: signed_up', 'steps:', '  - wait: 30d', '  - send: news', ''].join('\n'));
+    fs.writeFileSync(path.join(tmp, 'profile.json'), '{"id":"cus_link","email":"link@example.com"}\n');
+    fs.writeFileSync(path.join(tmp, 'events.jsonl'), '{"at":"+0m","type":"track","event":"signed_up"}\n');
+    const r = unbroken(['simulate', 'later', '--definitions', 'defs', '--profile', 'profile.json', '--events', 'events.jsonl', '--start', '2031-01-06T09:00:00Z', '--json'], tmp);
+    expect(r.code).toBe(0);
+    const sent = JSON.parse(r.stdout).timeline.find((t: { kind: string }) => t.kind === 'sent');
+    expect(sent.at).toMatch(/^2031-02-05T09:00/);
+    const token = /\/unsubscribe\/([A-Za-z0-9_-]+)\./.exec(sent.body)?.[1];
+    expect(token).toBeDefined();
+    const claims = JSON.parse(Buffer.from(token!, 'base64url').toString('utf8'));
+    // UNBROKEN_UNSUBSCRIBE_TTL is 60 days by default, counted from the simulated send (to the second).
+    expect(claims.exp * 1000 - Date.parse(sent.at)).toBeGreaterThan(60 * 86_400_000 - 1000);
+    expect(claims.exp * 1000 - Date.parse(sent.at)).toBeLessThanOrEqual(60 * 86_400_000);
+  });
+
   test('a dated wait on a missing date ends the run as exited, with invalid_date and the value in the timeline', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sim-date-'));
     fs.mkdirSync(path.join(tmp, 'defs', 'journeys'), { recursive: true });
