@@ -11,6 +11,7 @@ import type { JourneyPageNumbers } from '../profiles/store';
 import { chartDays, journeyConversion, journeyPage, journeyPicture } from './pages/journey';
 import { journeyHref } from './pages/journeys';
 import { escapeHtml, sendConsolePage } from './pages/layout';
+import { splitsSection } from './pages/splits';
 import { csrfOf, wantsJson } from './request';
 import type { ConsoleDeps } from './routes';
 
@@ -42,23 +43,24 @@ export function journeyRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const q = parseRequest(request);
     if (!q.ok) return refuse(request, reply, 400, q.field, q.message);
     const days = chartDays(deps.now?.() ?? new Date());
-    const [deployed, chosen, numbers] = await Promise.all([
+    const [deployed, chosen, numbers, splits] = await Promise.all([
       deps.store.deployedJourneys().then((all) => all.find((d) => d.journeyId === q.id)),
       q.version === undefined ? undefined : deps.store.journeyVersion(q.id, q.version),
       deps.store.journeyPage(q.id, { version: q.version, since: `${days[0]}T00:00:00.000Z` }),
+      deps.store.splitResults(q.id, q.version),
     ]);
     if (numbers.versions.length === 0) return refuse(request, reply, 404, 'id', `id: no journey "${q.id}" was ever deployed`);
     if (q.version !== undefined && chosen === undefined) return refuse(request, reply, 400, 'version', `version: journey ${q.id} has no deployed version "${q.version}"`);
-    if (wantsJson(request)) return reply.send(journeyJson(q.id, q.version, deployed, numbers));
+    if (wantsJson(request)) return reply.send({ ...journeyJson(q.id, q.version, deployed, numbers), splits });
     // The picture is of the chosen version, else the live one, else (withdrawn) the newest.
     const shown = chosen ?? deployed ?? (await deps.store.journeyVersion(q.id, numbers.versions[0].version));
     const plan = shown?.plan as JourneyPlan;
-    const view = { journeyId: q.id, deployed, version: q.version, numbers, plan, days, picture: await journeyPicture(plan, numbers) };
+    const view = { journeyId: q.id, deployed, version: q.version, numbers, plan, days, picture: await journeyPicture(plan, numbers), splits: splitsSection(splits) };
     return sendConsolePage(reply, 200, journeyPage(view, csrfOf(request)));
   });
 }
 
-function journeyJson(id: string, version: string | undefined, deployed: { version: string; deployedAt: string; paused: boolean } | undefined, n: JourneyPageNumbers): unknown {
+function journeyJson(id: string, version: string | undefined, deployed: { version: string; deployedAt: string; paused: boolean } | undefined, n: JourneyPageNumbers): Record<string, unknown> {
   return {
     journey: id,
     status: deployed === undefined ? 'withdrawn' : deployed.paused ? 'paused' : 'live',

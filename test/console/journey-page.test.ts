@@ -163,6 +163,18 @@ test('the journey page, opened from the journeys page by keyboard, shows each st
     await page.keyboard.press('Enter');
     expect(await page.locator('details table tbody tr').allTextContents()).toEqual([`${today}1`]);
 
+    // The split: each arm with who entered and converted, as the store counts them, and a verdict
+    // that does not pretend with five customers.
+    const splits = await system.store.splitResults(JOURNEY);
+    expect(splits.map((r) => r.step)).toEqual(['pick']);
+    const arms = splits[0].variants.map((a) => [a.name, String(a.entered), String(a.converted)]);
+    expect(arms.map((a) => Number(a[1])).reduce((x, y) => x + y, 0)).toBe(5);
+    const armRows = (await page.evaluate(
+      `[...document.querySelector('p.verdict + .scroll table').tBodies[0].rows].map((r) => [...r.cells].slice(0, 3).map((c) => c.textContent.trim()))`,
+    )) as string[][];
+    expect(armRows).toEqual(arms.map(([name, ...rest], i) => [i === 0 ? `${name} (baseline)` : name, ...rest]));
+    expect(await page.textContent('p.verdict')).toBe('Not enough data yet.');
+
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     await page.screenshot({ path: path.join(artifacts, 'journey.png'), fullPage: true });
     if (docsImages) await page.screenshot({ path: path.join(docsImages, 'console-journey.png'), fullPage: true });
@@ -216,6 +228,7 @@ test('a script with the admin key gets the same numbers as JSON, without it noth
   const json = (await res.json()) as Record<string, unknown>;
   const n = await system.store.journeyPage(JOURNEY, { version: firstVersion, since: new Date(0).toISOString() });
   expect(json).toMatchObject({ journey: JOURNEY, status: 'live', version: firstVersion, entered: 5, inside: 4, outcomes: { converted: 1 }, conversionRate: 0.2, steps: n.steps, versions: n.versions });
+  expect(json.splits).toEqual(JSON.parse(JSON.stringify(await system.store.splitResults(JOURNEY, firstVersion))));
 
   const unknown = await get(`${JOURNEY}?version=nope`);
   expect([unknown.status, ((await unknown.json()) as { field: string }).field]).toEqual([400, 'version']);
