@@ -72,7 +72,7 @@ test('stats --json gives the conversion rate and each split with intervals, lift
   expect(b.conversion_rate).toBeCloseTo(0.14, 12);
   expect(b.interval[0]).toBeLessThan(0.14);
   expect(b.interval[1]).toBeGreaterThan(0.14);
-  // B (14 %) against the holdout (9 %): 56 % more conversions, probably (~97 %) better.
+  // B (14 %) against the holdout (9 %): 56 % more conversions, probably (~96 %) better.
   expect(offer.lift).toBeCloseTo(0.14 / 0.09 - 1, 12);
   expect(offer.verdict).toMatch(/^B converts better than holdout with 9\d % probability$/);
 });
