@@ -74,7 +74,17 @@ async function build(secureCookie = false, sessionTtlMs?: number): Promise<Serve
 beforeEach(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-console-'));
   store = await openProfileStore(undefined, dataDir);
-  await store.deployJourneys([{ journeyId: 'welcome', version: 'v1', plan: { journeyId: 'welcome' } }], NOW.toISOString());
+  // A plan whose names from YAML are hostile too: the journey page draws them.
+  const plan = {
+    journey: 'welcome',
+    version: 'v1',
+    trigger: { event: `<b>signed_up</b>` },
+    reEntry: { mode: 'never' },
+    exitWhen: [],
+    steps: [{ kind: 'send', id: 'hello', name: SCRIPT, template: 'hello' }],
+    templates: { hello: { id: 'hello', channel: 'email', category: 'marketing', subject: SCRIPT, text: 'Hi {{ profile.first_name }}' } },
+  };
+  await store.deployJourneys([{ journeyId: 'welcome', version: 'v1', plan }], NOW.toISOString());
   await store.identify('hostile', { email: 'hostile@example.com', first_name: SCRIPT, '<img src=x onerror=alert(2)>': '"><b>bold</b>' });
   await store.recordEvent({ messageId: 'm1', type: 'track', customerId: 'hostile', userId: 'hostile', event: `<i>${SCRIPT}</i>`, properties: { note: SCRIPT }, timestamp: NOW.toISOString(), receivedAt: NOW.toISOString() });
   const run = await store.tryEnrol({ journeyId: 'welcome', customerId: 'hostile', version: 'v1', reEntry: { mode: 'always' }, at: NOW.toISOString(), workflowIdPrefix: 'journey:welcome:hostile', input: null });
@@ -89,7 +99,21 @@ afterEach(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const PAGES = ['/console', '/console/', '/console/journeys', '/console/customers', '/console/customers?q=hostile', '/console/customers/hostile'];
+const PAGES = [
+  '/console',
+  '/console/',
+  '/console/journeys',
+  '/console/journeys/welcome',
+  '/console/journeys/welcome?version=v1',
+  '/console/customers',
+  '/console/customers?q=hostile',
+  '/console/customers/hostile',
+  '/console/messages',
+  '/console/messages?journey=welcome&channel=email',
+  '/console/templates',
+  '/console/templates/welcome/hello?customer=hostile',
+  '/console/templates/welcome/hello/html?customer=hostile',
+];
 const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 
 /** Logs in through the form; answers the session cookie and the page's CSRF token. */
@@ -189,9 +213,10 @@ describe('with the admin key', () => {
   });
 
   it('opens every page to a script with Authorization: Bearer', async () => {
-    for (const url of ['/console/journeys', '/console/customers', '/console/customers/hostile']) {
+    for (const url of ['/console/journeys', '/console/journeys/welcome', '/console/customers', '/console/customers/hostile', '/console/messages', '/console/templates']) {
       const res = await app.inject({ method: 'GET', url, headers: { ...BROWSER, authorization: `Bearer ${ADMIN_KEY}` } });
       expect({ url, status: res.statusCode }).toEqual({ url, status: 200 });
+      expect({ url, escaped: !res.body.includes('<script>') && !res.body.includes('<b>') }).toEqual({ url, escaped: true });
     }
     const json = await app.inject({ method: 'GET', url: '/console/journeys', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     expect(json.json()).toEqual({
