@@ -9,13 +9,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import type { RunningSystem } from '../../cli/start';
 import { customerStatus } from '../../cli/live';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
-import { launchChromium } from '../support/browser';
+import { launchChromium, openWatchedPage, type WatchedPage } from '../support/browser';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'console');
@@ -49,20 +49,8 @@ useLiveSystem(
   },
 );
 
-/** A fresh browser context whose console errors and page errors are collected (and dialogs refused and counted). */
-async function openPage(colorScheme: 'light' | 'dark' = 'light'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  return { context, page, problems };
+function openPage(colorScheme: 'light' | 'dark' = 'light'): Promise<WatchedPage> {
+  return openWatchedPage(browser, colorScheme);
 }
 
 /** Logs in through the form using only the keyboard; ends on the journeys page. */

@@ -9,11 +9,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { customerStatus, deploy } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
 import type { JourneyPageNumbers } from '../../profiles/store';
-import { launchChromium } from '../support/browser';
+import { launchChromium, openWatchedPage, type WatchedPage } from '../support/browser';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
@@ -80,19 +80,8 @@ beforeAll(async () => {
   await deploy(system.store, definitions);
 }, 120_000);
 
-async function openPage(colorScheme: 'light' | 'dark' = 'light'): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  return { context, page, problems };
+function openPage(colorScheme: 'light' | 'dark' = 'light'): Promise<WatchedPage> {
+  return openWatchedPage(browser, colorScheme);
 }
 
 async function logIn(page: Page): Promise<void> {

@@ -13,7 +13,7 @@ import type { RunningSystem } from '../../cli/start';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
 import { devServerEnv } from '../support/temporal';
-import { launchChromium } from '../support/browser';
+import { launchChromium, openWatchedPage } from '../support/browser';
 
 const root = path.resolve(__dirname, '..', '..');
 const artifacts = path.join(root, 'test-artifacts', 'console');
@@ -60,17 +60,7 @@ beforeAll(async () => {
 }, 120_000);
 
 test('Messages from the navigation lists the sends, filters by journey, and a template opens its preview for a real customer', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
+  const { context, page, problems } = await openWatchedPage(browser);
   try {
     await page.goto(`${system.apiUrl}/console/login`);
     await page.getByLabel('Admin key').fill(ADMIN_KEY);
