@@ -3,23 +3,19 @@
  * its rate, 95 % interval, lift against the holdout and a verdict — as text and as JSON. The real
  * command on a real SQLite store filled through the store's own calls.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openProfileStore } from '../../profiles/index';
+import { unbrokenOnDataDir, type CommandResult } from '../support/cli';
 import type { LiveStore } from '../../profiles/store';
 
-const root = path.resolve(__dirname, '..', '..');
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 let dataDir: string;
 let store: LiveStore;
 
-function unbroken(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, UNBROKEN_DATA_DIR: dataDir };
-  delete env.DATABASE_URL;
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], { cwd: root, encoding: 'utf8', env });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function unbroken(...args: string[]): CommandResult {
+  return unbrokenOnDataDir(dataDir, ...args);
 }
 
 const plan = {
