@@ -27,6 +27,7 @@ import { InvalidCustomerIdError, RunsNotEndedError } from '../privacy/forget';
 import { formatDeadLetters, formatRoutingSummary, routingSummary } from './dead-letters';
 import { startBanner, StartError, startSystem } from './start';
 import { consoleBanner, startConsole } from './console';
+import { formatAllReport, simulateAll } from './simulate-all';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
@@ -37,6 +38,7 @@ import { formatPreview, isChannel, parsePreviewContext, preview, PreviewFailure,
 const USAGE = `Usage:
   unbroken validate [--definitions DIR] [--json]
   unbroken simulate <journey-id> --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
+  unbroken simulate --all --profile FILE --events FILE [--definitions DIR] [--start ISO] [--json]
   unbroken test [name-filter] [--definitions DIR] [--json]
   unbroken graph <journey-id> [--format mermaid|svg] [--out FILE] [--definitions DIR]
   unbroken preview <template-id> --profile FILE [--data JSON] [--channel email|sms|webhook] [--out FILE] [--definitions DIR] [--json]
@@ -195,10 +197,12 @@ async function simulateCommand(args: string[]): Promise<number> {
       events: { type: 'string' },
       start: { type: 'string' },
       json: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
     },
     allowPositionals: true,
   });
-  if (positionals.length !== 1) throw new UsageError('simulate needs exactly one journey id');
+  if (values.all && positionals.length > 0) throw new UsageError(`simulate --all runs every journey; leave out the journey id "${positionals[0]}"`);
+  if (!values.all && positionals.length !== 1) throw new UsageError('simulate needs exactly one journey id, or --all for every journey');
   if (!values.profile) throw new UsageError('simulate needs --profile FILE');
   if (!values.events) throw new UsageError('simulate needs --events FILE');
   const startMs = values.start === undefined ? Date.now() : Date.parse(values.start);
@@ -217,15 +221,22 @@ async function simulateCommand(args: string[]): Promise<number> {
     printErrors(result, values.json);
     return 1;
   }
+  const config = loadConfig();
+  const run = { profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery: simulationDelivery(config), quietHours: quietHoursWindow(config) };
+  if (values.all) {
+    installRuntime('ERROR');
+    const plans = [...result.plans.keys()].sort().map((id) => result.plans.get(id)!);
+    const report = await simulateAll({ ...run, plans });
+    write(values.json ? JSON.stringify(report) : formatAllReport(report));
+    return 0;
+  }
   const plan = result.plans.get(positionals[0]);
   if (!plan) {
     const known = [...result.plans.keys()].sort().join(', ');
     throw new UsageError(`no journey "${positionals[0]}" in ${path.join(values.definitions, 'journeys')} (known: ${known || 'none'})`);
   }
-  const config = loadConfig();
   installRuntime('ERROR');
-  const delivery = simulationDelivery(config);
-  const report = await simulate({ plan, profile, events, startMs, defaultTimezone: config.defaultTimezone, delivery, quietHours: quietHoursWindow(config) });
+  const report = await simulate({ ...run, plan });
   write(values.json ? JSON.stringify(report) : formatReport(report));
   return 0;
 }

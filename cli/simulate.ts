@@ -171,31 +171,49 @@ function previewDelivery(): DeliveryPolicy {
   };
 }
 
+/** The worker of a simulation: the real workflow code, every channel captured and every `do:` simulated. */
+export async function simulationWorker(env: TestWorkflowEnvironment, store: SqliteProfileStore, delivery: DeliveryPolicy | undefined): Promise<{ worker: Worker; taskQueue: string }> {
+  const taskQueue = `simulate-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    workflowBundle: await journeyBundle(),
+    activities: withSimulatedDo(createActivities({
+      store,
+      mailer: captureMailer(),
+      mailFrom: 'Unbroken simulation <simulate@localhost>',
+      // Nothing leaves the machine: SMS and webhooks are rendered and reported, not delivered.
+      sms: { name: 'simulation', send: async () => ({ providerId: 'simulated' }) },
+      webhook: { send: async () => ({ status: 200 }) },
+      delivery: delivery ?? previewDelivery(),
+    })),
+  });
+  return { worker, taskQueue };
+}
+
+/** A simulation's own store: in memory, holding only the customer. */
+export async function simulationStore(profile: Profile): Promise<SqliteProfileStore> {
+  const store = new SqliteProfileStore(':memory:');
+  const { id, tags, ...traits } = profile;
+  await store.identify(id, { ...traits, tags });
+  return store;
+}
+
+/** A time-skipping server of a simulation's own, unless the caller shares one. */
+export async function simulationServer(shared: TestWorkflowEnvironment | undefined): Promise<TestWorkflowEnvironment> {
+  return shared ?? TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
+}
+
 /** Runs the simulation and returns what the customer experienced. */
 export async function simulate(opts: SimulateOptions): Promise<SimulationReport> {
   const { plan } = opts;
-  const env = opts.env ?? (await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } }));
-  const store = new SqliteProfileStore(':memory:');
+  const env = await simulationServer(opts.env);
+  const store = await simulationStore(opts.profile);
   try {
-    const { id, tags, ...traits } = opts.profile;
-    await store.identify(id, { ...traits, tags });
-    const taskQueue = `simulate-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.namespace,
-      taskQueue,
-      workflowBundle: await journeyBundle(),
-      activities: withSimulatedDo(createActivities({
-        store,
-        mailer: captureMailer(),
-        mailFrom: 'Unbroken simulation <simulate@localhost>',
-        // Nothing leaves the machine: SMS and webhooks are rendered and reported, not delivered.
-        sms: { name: 'simulation', send: async () => ({ providerId: 'simulated' }) },
-        webhook: { send: async () => ({ status: 200 }) },
-        delivery: opts.delivery ?? previewDelivery(),
-      })),
-    });
+    const { worker, taskQueue } = await simulationWorker(env, store, opts.delivery);
     const result = await worker.runUntil(drive(env, store, taskQueue, opts));
+    const id = opts.profile.id;
     const profile = (await store.getProfile(id)) ?? opts.profile;
     const timeline = [...result.timeline].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     return { journey: plan.journey, version: plan.version, customer: id, outcome: result.outcome, reason: result.reason, timeline, profile };
@@ -205,22 +223,102 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
   }
 }
 
+/**
+ * Journey-clock time = server time + offset. Before the first entry the offset is an estimate;
+ * once a workflow runs it is anchored to that workflow's own start.
+ */
+export interface JourneyClock {
+  /** Waits until the journey clock reads `atMs` (the server's, or the shared clock's, way). */
+  advanceTo(atMs: number): Promise<void>;
+  /** Anchors journey time `atMs` to the server time the run started at. */
+  anchor(atMs: number, handle: WorkflowHandle): Promise<void>;
+}
+
+/** The journey clock of a simulation starting at `startMs`. */
+export async function journeyClock(env: TestWorkflowEnvironment, startMs: number, clock: SimClock | undefined): Promise<JourneyClock> {
+  let offset = startMs - (await env.currentTimeMs());
+  return {
+    async advanceTo(atMs) {
+      if (clock) return clock.until(atMs - offset);
+      const gap = atMs - offset - (await env.currentTimeMs());
+      if (gap > 0) await env.sleep(gap);
+    },
+    async anchor(atMs, handle) {
+      offset = atMs - (await handle.describe()).startTime.getTime();
+    },
+  };
+}
+
+/** Whether event `index` enters the journey, and with which trigger key, judged as the router judges it. */
+export async function entryOf(
+  plan: JourneyPlan,
+  events: readonly SimEvent[],
+  index: number,
+  store: SqliteProfileStore,
+  fallback: Profile,
+): Promise<{ enters: true; key?: string } | { enters: false; keyProblem?: string }> {
+  const e = events[index];
+  if (e.type !== 'track' || e.event !== plan.trigger.event) return { enters: false };
+  const customerId = fallback.id;
+  const profile = (await store.getProfile(customerId)) ?? fallback;
+  const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
+  const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => store.consent(customerId, channel, category));
+  // events.* and in_audience read the track events of the file up to this one, by their times.
+  const reads = aggregateReads(plan.trigger.where);
+  const history = events.slice(0, index + 1).flatMap((s) => (s.type === 'track' ? [{ event: s.event, timestamp: new Date(s.atMs).toISOString() }] : []));
+  const aggregates = reads.length === 0 ? {} : aggregatesFromEvents(reads, history, e.atMs);
+  if (!triggerMatches(plan.trigger, trigger, profile, e.atMs, consent, aggregates)) return { enters: false };
+  // As the router does: an event without a usable key enters nobody.
+  const found = plan.trigger.key ? instanceKeyOf(plan.trigger.key, trigger) : undefined;
+  if (found && !found.ok) return { enters: false, keyProblem: found.reason };
+  return found ? { enters: true, key: found.key } : { enters: true };
+}
+
+/** Starts a run of `plan` entered by the track event `entry`, under `workflowId`. */
+export async function startRun(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  opts: { plan: JourneyPlan; customerId: string; entry: Extract<SimEvent, { type: 'track' }>; key?: string; workflowId: string; defaultTimezone: string; quietHours?: TimeWindow },
+): Promise<WorkflowHandle> {
+  const trigger: TrackEvent = { event: opts.entry.event, properties: opts.entry.properties, timestamp: new Date(opts.entry.atMs).toISOString() };
+  const input: JourneyInput = {
+    plan: opts.plan,
+    customerId: opts.customerId,
+    trigger,
+    defaultTimezone: opts.defaultTimezone,
+    startAt: trigger.timestamp,
+    ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
+    ...(opts.key ? { key: opts.key } : {}),
+  };
+  return env.client.workflow.start(JOURNEY_WORKFLOW, { args: [input], taskQueue, workflowId: opts.workflowId });
+}
+
+/**
+ * As the router does: a run hears only the events its journey listens for (goal, exits,
+ * wait_for), and in a keyed journey an event naming another key belongs to another run.
+ */
+export function runHears(plan: JourneyPlan, heard: ReadonlySet<string>, key: string | undefined, e: Extract<SimEvent, { type: 'track' }>): boolean {
+  if (!heard.has(e.event)) return false;
+  const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
+  return !(other?.ok && other.key !== key);
+}
+
+/** Sends a scripted event to a run as the router would signal it. */
+export async function signalRun(handle: WorkflowHandle, e: SimEvent): Promise<void> {
+  const timestamp = new Date(e.atMs).toISOString();
+  if (e.type === 'identify') await handle.signal(identifySignal, { traits: e.traits, timestamp });
+  else await handle.signal(eventSignal, { event: e.event, properties: e.properties, timestamp });
+}
+
 async function drive(
   env: TestWorkflowEnvironment,
   store: SqliteProfileStore,
   taskQueue: string,
   opts: SimulateOptions,
 ): Promise<Omit<JourneyResult, 'outcome'> & { outcome: Outcome | 'not_entered' }> {
-  const { plan, startMs } = opts;
+  const { plan } = opts;
   const customerId = opts.profile.id;
-  // Journey-clock time = server time + offset. Before entry the offset is an estimate; once the
-  // workflow runs it is anchored to the workflow's own start.
-  let offset = startMs - (await env.currentTimeMs());
-  const advanceTo = async (atMs: number): Promise<void> => {
-    if (opts.clock) return opts.clock.until(atMs - offset);
-    const gap = atMs - offset - (await env.currentTimeMs());
-    if (gap > 0) await env.sleep(gap);
-  };
+  const clock = await journeyClock(env, opts.startMs, opts.clock);
 
   // Everything before the entering event only shapes the profile.
   let entryIndex = -1;
@@ -232,64 +330,32 @@ async function drive(
       await store.identify(customerId, e.traits);
       continue;
     }
-    const profile = (await store.getProfile(customerId)) ?? opts.profile;
-    const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
-    const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => store.consent(customerId, channel, category));
-    // events.* and in_audience read the track events of the file up to this one, by their times.
-    const reads = aggregateReads(plan.trigger.where);
-    const history = opts.events.slice(0, i + 1).flatMap((s) => (s.type === 'track' ? [{ event: s.event, timestamp: new Date(s.atMs).toISOString() }] : []));
-    const aggregates = reads.length === 0 ? {} : aggregatesFromEvents(reads, history, e.atMs);
-    if (triggerMatches(plan.trigger, trigger, profile, e.atMs, consent, aggregates)) {
-      // As the router does: an event without a usable key enters nobody.
-      const found = plan.trigger.key ? instanceKeyOf(plan.trigger.key, trigger) : undefined;
-      if (found && !found.ok) {
-        keyProblem ??= found.reason;
-        continue;
-      }
-      key = found?.key;
-      entryIndex = i;
-      break;
+    const found = await entryOf(plan, opts.events, i, store, opts.profile);
+    if (!found.enters) {
+      keyProblem ??= found.keyProblem;
+      continue;
     }
+    key = found.key;
+    entryIndex = i;
+    break;
   }
   if (entryIndex < 0) {
     return { outcome: 'not_entered', reason: keyProblem ?? `no "${plan.trigger.event}" event matched the trigger`, timeline: [] };
   }
   const entry = opts.events[entryIndex] as Extract<SimEvent, { type: 'track' }>;
-  await advanceTo(entry.atMs);
-  const trigger: TrackEvent = { event: entry.event, properties: entry.properties, timestamp: new Date(entry.atMs).toISOString() };
-  const input: JourneyInput = {
-    plan,
-    customerId,
-    trigger,
-    defaultTimezone: opts.defaultTimezone,
-    startAt: trigger.timestamp,
-    ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
-    ...(key ? { key } : {}),
-  };
-  const handle = await env.client.workflow.start(JOURNEY_WORKFLOW, {
-    args: [input],
-    taskQueue,
-    workflowId: `${journeyWorkflowId(plan.journey, customerId, key)}:simulation:${randomUUID()}`,
-  });
-  offset = entry.atMs - (await handle.describe()).startTime.getTime();
+  await clock.advanceTo(entry.atMs);
+  const workflowId = `${journeyWorkflowId(plan.journey, customerId, key)}:simulation:${randomUUID()}`;
+  const handle = await startRun(env, taskQueue, { plan, customerId, entry, key, workflowId, defaultTimezone: opts.defaultTimezone, quietHours: opts.quietHours });
+  await clock.anchor(entry.atMs, handle);
 
-  // As the router does: a run hears only the events its journey listens for (goal, exits, wait_for).
   const heard = eventsHeardBy(plan);
   for (const e of opts.events.slice(entryIndex + 1)) {
-    await advanceTo(e.atMs);
+    await clock.advanceTo(e.atMs);
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') break;
-    const timestamp = new Date(e.atMs).toISOString();
-    if (e.type === 'identify') {
-      await store.identify(customerId, e.traits);
-      await handle.signal(identifySignal, { traits: e.traits, timestamp });
-    } else {
-      if (!heard.has(e.event)) continue;
-      // The one simulated run has `key`; an event naming another key belongs to another run.
-      const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
-      if (other?.ok && other.key !== key) continue;
-      await handle.signal(eventSignal, { event: e.event, properties: e.properties, timestamp });
-    }
+    if (e.type === 'identify') await store.identify(customerId, e.traits);
+    else if (!runHears(plan, heard, key, e)) continue;
+    await signalRun(handle, e);
   }
   const result = (await (opts.clock ? opts.clock.result(handle) : handle.result())) as JourneyResult;
   await opts.onFinished?.(handle);

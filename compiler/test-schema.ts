@@ -29,8 +29,16 @@ export const identifySchema = z
   })
   .describe('A profile change, e.g. { at: "+2d", identify: { vip: false } }.');
 
+/** The journey an expectation is about; a test that leaves out `journey` runs them all. */
+const expectationJourney = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('The journey this is about, e.g. welcome-series; required in a test without `journey`, which runs every journey.');
+
 const sendSchema = z
   .strictObject({
+    journey: expectationJourney,
     template: z.string().min(1).describe('The template the send used, e.g. cart-reminder.'),
     at: moment.optional().describe('When it was sent, within the test\'s tolerance (one minute unless `tolerance` says otherwise).'),
     subject_contains: z.string().min(1).optional().describe('Text the rendered subject (or SMS body) must contain, e.g. "15%".'),
@@ -39,13 +47,22 @@ const sendSchema = z
 
 const expectSchema = z
   .strictObject({
-    outcome: z.enum(OUTCOMES).optional().describe('How the run must end: converted, completed, exited, failed, or not_entered.'),
+    outcome: z.enum(OUTCOMES).optional().describe('How the run must end: converted, completed, exited, failed, or not_entered. Only in a test with `journey`.'),
     sends: z.array(sendSchema).optional().describe('Sends that must happen, in this order; other sends may come between.'),
-    not_sent: z.array(z.string().min(1)).optional().describe('Templates that must not be sent, e.g. [cart-last-chance].'),
+    not_sent: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.strictObject({ journey: expectationJourney, template: z.string().min(1).describe('The template, e.g. welcome-tips.') }),
+        ]),
+      )
+      .optional()
+      .describe('Templates that must not be sent, e.g. [cart-last-chance]; a bare name must be sent by no journey, { journey, template } by that journey.'),
     skipped: z
       .array(
         z
           .strictObject({
+            journey: expectationJourney,
             step: z.string().min(1).describe('The send step\'s id.'),
             reason: z.string().min(1).optional().describe('The skip reason the timeline gives, e.g. unsubscribed.'),
           })
@@ -53,7 +70,7 @@ const expectSchema = z
       )
       .optional()
       .describe('Send steps that must be skipped.'),
-    path: z.array(z.string().min(1)).optional().describe('Step ids the run must pass through, in this order; others may come between.'),
+    path: z.array(z.string().min(1)).optional().describe('Step ids the run must pass through, in this order; others may come between. Only in a test with `journey`.'),
     profile: z.record(z.string(), z.unknown()).optional().describe('Traits the profile must have after the run, e.g. { cart_nudges: 1 }.'),
   })
   .describe('What must and must not happen; every key is optional.');
@@ -62,7 +79,11 @@ function buildTestSchema<E extends z.ZodType>(event: E) {
   return z
     .strictObject({
       test: z.string().min(1).describe('The test\'s name, a sentence; `unbroken test <filter>` runs tests whose name contains the filter.'),
-      journey: z.string().min(1).describe('The journey id, e.g. abandoned-cart.'),
+      journey: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('The journey id, e.g. abandoned-cart. Leave it out to run every journey as `simulate --all` does; each expectation then names its journey.'),
       start: z.string().optional().describe('When the test starts, an ISO time; default 2026-03-03T10:00:00Z (a Tuesday).'),
       tolerance: z.string().optional().describe('How far a send may be from an expected `at`, a duration; default 1m.'),
       profile: z

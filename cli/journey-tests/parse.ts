@@ -27,6 +27,8 @@ export interface Expected<T> {
 }
 
 export interface ExpectedSend {
+  /** The journey that must send it; absent in a one-journey test. */
+  journey?: string;
   template: string;
   atMs?: number;
   subjectContains?: string;
@@ -37,7 +39,8 @@ export interface JourneyTest {
   file: string;
   line: number;
   name: string;
-  journey: string;
+  /** The one journey simulated; absent when the test runs every journey (`simulate --all`). */
+  journey?: string;
   startMs: number;
   toleranceMs: number;
   profile: Profile;
@@ -45,8 +48,8 @@ export interface JourneyTest {
   expect: {
     outcome?: Expected<(typeof OUTCOMES)[number]>;
     sends: Expected<ExpectedSend>[];
-    notSent: Expected<string>[];
-    skipped: Expected<{ step: string; reason?: string }>[];
+    notSent: Expected<{ journey?: string; template: string }>[];
+    skipped: Expected<{ journey?: string; step: string; reason?: string }>[];
     path?: Expected<string[]>;
     profile?: Expected<Record<string, unknown>>;
   };
@@ -141,8 +144,12 @@ function parseOne(
     fail([...base, ...where], `test "${t.test}": ${message}`, hint, key);
   };
 
-  const plan = defs.plans.get(t.journey);
-  if (!plan) bad(['journey'], `unknown journey "${t.journey}"${didYouMean(t.journey, defs.plans.keys())}`, `journeys are the files in journeys/: ${[...defs.plans.keys()].sort().join(', ')}`);
+  const journeyKnown = (id: string, where: YamlPath): JourneyPlan | undefined => {
+    const found = defs.plans.get(id);
+    if (!found) bad(where, `unknown journey "${id}"${didYouMean(id, defs.plans.keys())}`, `journeys are the files in journeys/: ${[...defs.plans.keys()].sort().join(', ')}`);
+    return found;
+  };
+  const plan = t.journey === undefined ? undefined : journeyKnown(t.journey, ['journey']);
   const startMs = Date.parse(t.start ?? DEFAULT_TEST_START);
   if (Number.isNaN(startMs)) bad(['start'], `start "${t.start}" is not an ISO time`, 'write it like 2026-03-02T10:00:00Z');
   let toleranceMs = DEFAULT_AT_TOLERANCE_MS;
@@ -189,25 +196,50 @@ function parseOne(
   const templateKnown = (name: string, where: YamlPath): void => {
     if (!defs.templates.has(name)) bad(where, `unknown template "${name}"${didYouMean(name, defs.templates.keys())}`, 'templates are the files in templates/');
   };
-  const ids = plan ? stepIds(plan.steps) : [];
-  const stepKnown = (id: string, where: YamlPath): void => {
-    if (plan && !ids.includes(id)) bad(where, `journey "${plan.journey}" has no step "${id}"${didYouMean(id, ids)}`, `its steps: ${ids.join(', ')}`);
+  const stepKnown = (of: JourneyPlan | undefined, id: string, where: YamlPath): void => {
+    const ids = of ? stepIds(of.steps) : [];
+    if (of && !ids.includes(id)) bad(where, `journey "${of.journey}" has no step "${id}"${didYouMean(id, ids)}`, `its steps: ${ids.join(', ')}`);
+  };
+  /**
+   * The journey an expectation is about. A one-journey test may repeat its own journey; a test
+   * of every journey must name one where templates or step ids alone would be ambiguous.
+   */
+  const aboutJourney = (journey: string | undefined, where: YamlPath, required: boolean): JourneyPlan | undefined => {
+    if (journey === undefined) {
+      if (t.journey === undefined && required) bad(where, `${pathToString(where)} needs a journey: this test runs every journey`, `name it, e.g. { journey: ${[...defs.plans.keys()].sort()[0] ?? 'welcome-series'}, ... }, or give the test a journey`);
+      return plan;
+    }
+    if (t.journey !== undefined && journey !== t.journey) {
+      bad([...where, 'journey'], `journey "${journey}": this test runs only journey "${t.journey}"`, 'leave the test\'s journey out to run every journey');
+      return undefined;
+    }
+    return journeyKnown(journey, [...where, 'journey']);
   };
   const x = t.expect;
+  if (t.journey === undefined) {
+    // An outcome and a path belong to one run; a test of every journey may run a journey several times or not at all.
+    for (const key of ['outcome', 'path'] as const) {
+      if (x[key] !== undefined) bad(['expect', key], `${key} needs the test's journey: a test without journey runs every journey`, 'check sends, not_sent, skipped and profile here, or write a test with journey: for this');
+    }
+  }
   const sends = (x.sends ?? []).map((s, i) => {
+    aboutJourney(s.journey, ['expect', 'sends', i], true);
     templateKnown(s.template, ['expect', 'sends', i, 'template']);
     const atMs = s.at === undefined ? undefined : toMs(s.at, ['expect', 'sends', i, 'at']);
-    return { value: { template: s.template, atMs, subjectContains: s.subject_contains }, line: line(['expect', 'sends', i]) };
+    return { value: { journey: s.journey, template: s.template, atMs, subjectContains: s.subject_contains }, line: line(['expect', 'sends', i]) };
   });
-  const notSent = (x.not_sent ?? []).map((name, i) => {
-    templateKnown(name, ['expect', 'not_sent', i]);
-    return { value: name, line: line(['expect', 'not_sent', i]) };
+  const notSent = (x.not_sent ?? []).map((item, i) => {
+    const value = typeof item === 'string' ? { template: item } : item;
+    // A bare name in a test of every journey means no journey may send it.
+    if (typeof item !== 'string') aboutJourney(item.journey, ['expect', 'not_sent', i], false);
+    templateKnown(value.template, typeof item === 'string' ? ['expect', 'not_sent', i] : ['expect', 'not_sent', i, 'template']);
+    return { value, line: line(['expect', 'not_sent', i]) };
   });
   const skipped = (x.skipped ?? []).map((s, i) => {
-    stepKnown(s.step, ['expect', 'skipped', i, 'step']);
+    stepKnown(aboutJourney(s.journey, ['expect', 'skipped', i], true), s.step, ['expect', 'skipped', i, 'step']);
     return { value: s, line: line(['expect', 'skipped', i]) };
   });
-  (x.path ?? []).forEach((id, i) => stepKnown(id, ['expect', 'path', i]));
+  (x.path ?? []).forEach((id, i) => stepKnown(plan, id, ['expect', 'path', i]));
   if (problems.count > 0) return undefined;
   const { id, tags, ...traits } = t.profile as Record<string, unknown> & { id: string };
   return {
@@ -234,13 +266,14 @@ function valueAt(value: unknown, where: readonly (string | number)[]): unknown {
   return where.reduce<unknown>((v, key) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[key] : undefined), value);
 }
 
-const EXAMPLE_HINT = 'a test is { test, journey, start?, tolerance?, profile: { id, ... }, events: [...], expect: { outcome, sends, not_sent, skipped, path, profile } }';
+const EXAMPLE_HINT = 'a test is { test, journey?, start?, tolerance?, profile: { id, ... }, events: [...], expect: { outcome, sends, not_sent, skipped, path, profile } }';
 
 function knownKeysHint(where: YamlPath): string {
   const inner = where.filter((s) => typeof s === 'string').join('.');
   if (inner === '') return 'the keys of a test: test, journey, start, tolerance, profile, events, expect';
   if (inner === 'expect') return 'the keys of expect: outcome, sends, not_sent, skipped, path, profile';
-  if (inner === 'expect.sends') return 'the keys of a send: template, at, subject_contains';
-  if (inner === 'expect.skipped') return 'the keys of a skipped step: step, reason';
+  if (inner === 'expect.sends') return 'the keys of a send: journey, template, at, subject_contains';
+  if (inner === 'expect.not_sent') return 'the keys of a template not sent: journey, template';
+  if (inner === 'expect.skipped') return 'the keys of a skipped step: journey, step, reason';
   return EXAMPLE_HINT;
 }

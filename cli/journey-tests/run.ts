@@ -9,6 +9,7 @@ import { stepBranches, type JourneyPlan, type Step, type TimeWindow } from '../.
 import type { TimelineEntry } from '../../workflows/definitions';
 import { testServerExecutable } from '../../worker/binaries';
 import { formatReport, simulate, type SimulationReport } from '../simulate';
+import { formatAllReport, simulateAll, type AllSimulationReport } from '../simulate-all';
 import { SharedClock } from './clock';
 import type { JourneyTest } from './parse';
 
@@ -24,7 +25,8 @@ export interface TestResult {
   test: JourneyTest;
   ok: boolean;
   failures: TestFailure[];
-  report?: SimulationReport;
+  /** One journey's report, or every journey's for a test without `journey`. */
+  report?: SimulationReport | AllSimulationReport;
 }
 
 export interface RunOptions {
@@ -46,19 +48,9 @@ export async function runJourneyTests(tests: readonly JourneyTest[], plans: Read
         const index = next++;
         const test = tests[index];
         try {
-          const report = await clock.run(() =>
-            simulate({
-              plan: plans.get(test.journey)!,
-              profile: test.profile,
-              events: test.events,
-              startMs: test.startMs,
-              defaultTimezone: opts.defaultTimezone,
-              delivery: opts.delivery,
-              quietHours: opts.quietHours,
-              env,
-              clock,
-            }),
-          );
+          const run = { profile: test.profile, events: test.events, startMs: test.startMs, defaultTimezone: opts.defaultTimezone, delivery: opts.delivery, quietHours: opts.quietHours, env, clock };
+          const every = [...plans.keys()].sort().map((id) => plans.get(id)!);
+          const report = await clock.run<Report>(() => (test.journey === undefined ? simulateAll({ ...run, plans: every }) : simulate({ ...run, plan: plans.get(test.journey)! })));
           const failures = check(test, report);
           results[index] = { test, ok: failures.length === 0, failures, report };
         } catch (err) {
@@ -73,7 +65,14 @@ export async function runJourneyTests(tests: readonly JourneyTest[], plans: Read
   }
 }
 
-const sends = (r: SimulationReport): TimelineEntry[] => r.timeline.filter((t) => t.kind === 'sent');
+type Report = SimulationReport | AllSimulationReport;
+/** A timeline entry with the journey it belongs to (a one-journey report's entries carry none). */
+type Entry = TimelineEntry & { journey?: string };
+
+const sends = (r: Report): Entry[] => r.timeline.filter((t) => t.kind === 'sent');
+
+/** Whether an entry is of the journey an expectation names; an expectation naming none matches every journey. */
+const ofJourney = (t: Entry, journey: string | undefined): boolean => journey === undefined || t.journey === undefined || t.journey === journey;
 
 /**
  * `+1h` after the test's start (to the minute: activities take real time on the test server, so
@@ -86,24 +85,25 @@ function relative(ms: number, startMs: number): string {
   return `+${rounded === 0 ? '0m' : formatDuration(rounded)}`;
 }
 
-function describeSends(r: SimulationReport, startMs: number): string {
+function describeSends(r: Report, startMs: number): string {
   const all = sends(r);
-  return all.length === 0 ? 'nothing was sent' : `sent: ${all.map((s) => `${String(s.template)} at ${relative(Date.parse(s.at), startMs)}`).join(', ')}`;
+  return all.length === 0 ? 'nothing was sent' : `sent: ${all.map((s) => `${s.journey ? `${s.journey}/` : ''}${String(s.template)} at ${relative(Date.parse(s.at), startMs)}`).join(', ')}`;
 }
 
 /** The step ids a run passed, in order, each once. */
-function passedSteps(r: SimulationReport): string[] {
+function passedSteps(r: Report): string[] {
   const seen: string[] = [];
   for (const t of r.timeline) if (t.step !== 'entry' && !seen.includes(t.step)) seen.push(t.step);
   return seen;
 }
 
 /** What went wrong, each with the line of the expectation it broke; empty when the test passed. */
-export function check(test: JourneyTest, r: SimulationReport): TestFailure[] {
+export function check(test: JourneyTest, r: Report): TestFailure[] {
   const failures: TestFailure[] = [];
   const x = test.expect;
   const fail = (line: number, message: string): number => failures.push({ message, line });
-  if (x.outcome && r.outcome !== x.outcome.value) {
+  // The parser allows outcome and path only in one-journey tests.
+  if (x.outcome && 'outcome' in r && r.outcome !== x.outcome.value) {
     fail(x.outcome.line, `outcome: expected ${x.outcome.value}, got ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`);
   }
 
@@ -111,12 +111,13 @@ export function check(test: JourneyTest, r: SimulationReport): TestFailure[] {
   let from = 0;
   let previous: string | undefined;
   for (const { value: want, line } of x.sends) {
-    const fits = (s: TimelineEntry, timed: boolean): boolean =>
+    const fits = (s: Entry, timed: boolean): boolean =>
       s.template === want.template &&
+      ofJourney(s, want.journey) &&
       (!timed || want.atMs === undefined || Math.abs(Date.parse(s.at) - want.atMs) <= test.toleranceMs) &&
       (want.subjectContains === undefined || String(s.subject ?? s.body ?? '').includes(want.subjectContains));
     const found = actual.findIndex((s, i) => i >= from && fits(s, true));
-    const label = `${want.template}${want.atMs === undefined ? '' : ` at ${relative(want.atMs, test.startMs)} (±${formatDuration(test.toleranceMs)})`}${want.subjectContains === undefined ? '' : ` with a subject containing "${want.subjectContains}"`}`;
+    const label = `${want.journey ? `${want.journey}/` : ''}${want.template}${want.atMs === undefined ? '' : ` at ${relative(want.atMs, test.startMs)} (±${formatDuration(test.toleranceMs)})`}${want.subjectContains === undefined ? '' : ` with a subject containing "${want.subjectContains}"`}`;
     if (found >= 0) {
       from = found + 1;
       previous = want.template;
@@ -132,14 +133,14 @@ export function check(test: JourneyTest, r: SimulationReport): TestFailure[] {
       fail(line, `sends: expected ${label}${after}; ${earlier ? 'it was sent only before that' : 'it was not sent'} (${describeSends(r, test.startMs)})`);
     }
   }
-  for (const { value: template, line } of x.notSent) {
-    const sent = actual.find((s) => s.template === template);
-    if (sent) fail(line, `not_sent: ${template} was sent at ${relative(Date.parse(sent.at), test.startMs)} (step ${sent.step})`);
+  for (const { value: want, line } of x.notSent) {
+    const sent = actual.find((s) => s.template === want.template && ofJourney(s, want.journey));
+    if (sent) fail(line, `not_sent: ${want.template} was sent at ${relative(Date.parse(sent.at), test.startMs)} (${sent.journey ? `journey ${sent.journey}, ` : ''}step ${sent.step})`);
   }
   for (const { value: want, line } of x.skipped) {
-    const skips = r.timeline.filter((t) => t.kind === 'skipped' && t.step === want.step);
-    if (skips.some((t) => want.reason === undefined || t.reason === want.reason)) continue;
-    const there = r.timeline.filter((t) => t.step === want.step).map((t) => `${t.kind}${t.reason ? ` (${String(t.reason)})` : ''}`);
+    const atStep = (r.timeline as Entry[]).filter((t) => t.step === want.step && ofJourney(t, want.journey));
+    if (atStep.some((t) => t.kind === 'skipped' && (want.reason === undefined || t.reason === want.reason))) continue;
+    const there = atStep.map((t) => `${t.kind}${t.reason ? ` (${String(t.reason)})` : ''}`);
     fail(line, `skipped: expected step ${want.step} to be skipped${want.reason ? ` because ${want.reason}` : ''}; ${there.length ? `it was ${there.join(', ')}` : 'the run never reached it'}`);
   }
   if (x.path) {
@@ -192,8 +193,10 @@ export function coverage(journeys: readonly string[], plans: ReadonlyMap<string,
     const items = coverageItems(plans.get(journey)!.steps);
     const seen = new Set<string>();
     for (const { test, report } of results) {
-      if (test.journey !== journey || !report) continue;
-      for (const t of report.timeline) {
+      if (!report || (test.journey !== undefined && test.journey !== journey)) continue;
+      // A test of every journey covers the steps each of its runs passed.
+      for (const t of report.timeline as Entry[]) {
+        if (t.journey !== undefined && t.journey !== journey) continue;
         seen.add(t.step);
         if (t.kind === 'branched') seen.add(`${t.step}:${String(t.branch ?? t.variant)}`);
       }
@@ -213,7 +216,8 @@ export function formatResults(results: readonly TestResult[], cov: Record<string
     for (const f of r.failures) lines.push(`  ✕ ${r.test.file}:${f.line}  ${f.message}`);
     if (r.report) {
       lines.push('    what happened:');
-      for (const l of formatReport(r.report).split('\n')) lines.push(`    ${l}`);
+      const text = 'runs' in r.report ? formatAllReport(r.report) : formatReport(r.report);
+      for (const l of text.split('\n')) lines.push(`    ${l}`);
     }
   }
   if (cov) {
