@@ -193,7 +193,7 @@ export function formatAllReport(r: AllSimulationReport): string {
     version: '',
     customer: r.customer,
     outcome: 'completed',
-    timeline: r.timeline.map(({ journey, ...t }) => ({ ...t, step: `${journey.padEnd(width)} ${t.step}` })),
+    timeline: r.timeline.map(({ journey, ...t }) => ({ ...t, step: `${journey.padEnd(width)} ${t.step.padEnd(28)}` })),
     profile: r.profile,
   })
     .split('\n')
