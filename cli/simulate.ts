@@ -4,7 +4,7 @@
  * sent: mail goes to a capturing mailer and the profile lives in an in-memory SQLite store.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
@@ -34,7 +34,7 @@ import {
   type Outcome,
   type TimelineEntry,
 } from '../workflows/definitions';
-import { testServerExecutable } from '../worker/binaries';
+import { createTimeSkippingEnv } from '../worker/test-server';
 import { journeyBundle } from '../worker/worker';
 
 /** A scripted event, at an absolute journey-clock time. */
@@ -202,7 +202,7 @@ export async function simulationStore(profile: Profile): Promise<SqliteProfileSt
 
 /** A time-skipping server of a simulation's own, unless the caller shares one. */
 export async function simulationServer(shared: TestWorkflowEnvironment | undefined): Promise<TestWorkflowEnvironment> {
-  return shared ?? TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
+  return shared ?? createTimeSkippingEnv();
 }
 
 /** Runs the simulation and returns what the customer experienced. */

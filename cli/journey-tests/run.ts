@@ -2,12 +2,11 @@
  * Runs journey tests on one time-skipping server, concurrently, with the engine of `unbroken
  * simulate`, and checks what happened against each test's expectations.
  */
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DeliveryPolicy } from '../../activities/types';
 import { formatDuration } from '../../compiler/durations';
 import { stepBranches, type JourneyPlan, type Step, type TimeWindow } from '../../compiler/plan';
 import type { TimelineEntry } from '../../workflows/definitions';
-import { testServerExecutable } from '../../worker/binaries';
+import { createTimeSkippingEnv } from '../../worker/test-server';
 import { formatReport, simulate, type SimulationReport } from '../simulate';
 import { formatAllReport, simulateAll, type AllSimulationReport } from '../simulate-all';
 import { SharedClock } from './clock';
@@ -38,7 +37,7 @@ export interface RunOptions {
 
 /** Simulates every test (sharing one server) and checks its expectations; results keep the tests' order. */
 export async function runJourneyTests(tests: readonly JourneyTest[], plans: ReadonlyMap<string, JourneyPlan>, opts: RunOptions): Promise<TestResult[]> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
+  const env = await createTimeSkippingEnv();
   try {
     const clock = new SharedClock(env);
     const results: TestResult[] = new Array<TestResult>(tests.length);

@@ -1,10 +1,11 @@
 /** Temporal servers for tests: the time-skipping test server and the real dev server (CLI). */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerExecutable, testServerExecutable } from '../../worker/binaries';
+import { devServerExecutable } from '../../worker/binaries';
+import { createTimeSkippingEnv } from '../../worker/test-server';
 
 /** Starts Temporal's time-skipping test server (Java). */
 export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
+  return createTimeSkippingEnv();
 }
 
 /** Starts a real `temporal server start-dev`, optionally persisting to a SQLite file. */
