@@ -26,6 +26,8 @@ const FILES: Record<string, string> = {
   // Makes the customer a VIP: the offer journey reads it.
   'journeys/first-promo.yaml': ['journey: first-promo', 'trigger: { event: signed_up }', 'steps:', '  - send: promo-a', '  - id: make-vip', '    update_profile: { set: { vip: true } }', ''].join('\n'),
   'journeys/second-promo.yaml': ['journey: second-promo', 'trigger: { event: signed_up }', 're_entry: always', 'steps:', '  - wait: 1h', '  - id: promo-b', '    send: promo-b', ''].join('\n'),
+  // Its goal is its own trigger: the event that ends a run enters the next one once it has closed.
+  'journeys/visit.yaml': ['journey: visit', 'trigger: { event: browsed }', 'goal: { event: browsed }', 're_entry: always', 'steps:', '  - wait: 1d', ''].join('\n'),
   'journeys/offer.yaml': [
     'journey: offer',
     'trigger: { event: browsed }',
@@ -77,8 +79,16 @@ describe('unbroken simulate --all', () => {
     const body = JSON.parse(r.stdout) as { customer: string; runs: { journey: string; version: string; outcome: string }[]; timeline: Entry[]; profile: Record<string, unknown> };
     expect(Object.keys(body).sort()).toEqual(['customer', 'profile', 'runs', 'timeline']);
     expect(body.customer).toBe('u1');
-    // offer twice (re_entry: always, the first run had ended), each promo once: the second signed_up entered nothing.
-    expect(body.runs.map((run) => `${run.journey} ${run.outcome}`)).toEqual(['offer completed', 'first-promo completed', 'second-promo completed', 'offer completed']);
+    // offer twice (re_entry: always, the first run had ended), each promo once: the second signed_up
+    // entered nothing; the second browsed converted the first visit and then entered the next.
+    expect(body.runs.map((run) => `${run.journey} ${run.outcome}`)).toEqual([
+      'offer completed',
+      'visit converted',
+      'first-promo completed',
+      'second-promo completed',
+      'offer completed',
+      'visit completed',
+    ]);
     for (const run of body.runs) expect(run.version).toMatch(/^[0-9a-f]{12}$/);
     // Merged in time order, every entry with its journey.
     const times = body.timeline.map((t) => Date.parse(t.at));
@@ -93,7 +103,7 @@ describe('unbroken simulate --all', () => {
 
     const human = unbroken(args, cwd);
     expect(human.code).toBe(0);
-    expect(human.stdout).toContain('every journey for customer u1: 4 runs');
+    expect(human.stdout).toContain('every journey for customer u1: 6 runs');
     expect(human.stdout).toMatch(/^ {2}2026-03-03 11:01:00Z {2}Tue 12:01 {2}skipped +second-promo +promo-b +promo-b because frequency_cap$/m);
   }, RUN_TIMEOUT);
 
@@ -147,10 +157,11 @@ describe('journey tests without journey', () => {
     ]);
     expect(body.coverage.offer.uncovered).toEqual([]);
     expect(body.coverage['first-promo'].uncovered).toEqual([]);
+    expect(body.coverage.visit.uncovered).toEqual([]);
 
     const text = unbroken(['test', '--definitions', 'defs'], cwd);
     expect(text.stdout).toContain('✕ defs/tests/all.test.yaml:27  sends: expected second-promo/promo-b');
-    expect(text.stdout).toMatch(/every journey for customer u1: 4 runs/);
+    expect(text.stdout).toMatch(/every journey for customer u1: 6 runs/);
     expect(text.stdout).toContain('1 passed, 1 failed');
   }, RUN_TIMEOUT);
 
