@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only engine,ingest,ttfm,waiting,compile,console] [-- --profile]`
+ * `npm run bench [-- --quick] [-- --only engine,ingest,ttfm,waiting,compile,console,tests] [-- --profile]`
  *
  * Starts its own real parts (Temporal dev server from the project-local CLI, an SMTP sink, SQLite
  * in a temp folder, PostgreSQL when DATABASE_URL is postgres://), runs each benchmark with its
@@ -15,6 +15,7 @@ import { compileBenchmark } from './benchmarks/compile';
 import { consoleBenchmark } from './benchmarks/console';
 import { engineOverhead } from './benchmarks/engine';
 import { ingestion } from './benchmarks/ingest';
+import { journeyTestsBenchmark } from './benchmarks/journey-tests';
 import { timeToFirstMessage } from './benchmarks/ttfm';
 import { waitingCustomers } from './benchmarks/waiting';
 import type { BenchContext, Sizes } from './lib/context';
@@ -31,6 +32,7 @@ const BENCHMARKS = {
   waiting: waitingCustomers,
   compile: compileBenchmark,
   console: consoleBenchmark,
+  tests: journeyTestsBenchmark,
 } as const;
 type Name = keyof typeof BENCHMARKS;
 
@@ -50,6 +52,8 @@ const QUICK: Sizes = {
   consoleCustomers: 10_000,
   consoleStepRecords: 100_000,
   consoleRequests: 20,
+  journeyTests: 12,
+  journeyTestsBaseline: 2,
 };
 
 const FULL: Sizes = {
@@ -70,6 +74,9 @@ const FULL: Sizes = {
   consoleCustomers: 100_000,
   consoleStepRecords: 1_000_000,
   consoleRequests: 50,
+  // The issue's size. Each baseline test starts a JVM (several seconds), so it runs 10 and scales.
+  journeyTests: 50,
+  journeyTestsBaseline: 10,
 };
 
 function parseArgs(argv: string[]): { quick: boolean; only: Name[]; profile: boolean; waiting?: number; customers?: number } {

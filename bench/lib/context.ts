@@ -26,6 +26,9 @@ export interface Sizes {
   consoleCustomers: number;
   consoleStepRecords: number;
   consoleRequests: number;
+  /** Benchmark 7: journey tests run by `unbroken test`'s runner, and how many of them the one-server-each baseline runs. */
+  journeyTests: number;
+  journeyTestsBaseline: number;
 }
 
 export interface BenchContext {
