@@ -52,6 +52,13 @@ describe('the time-skipping test server', () => {
     expect(JSON.parse(r.stdout).outcome).toBe('completed');
   });
 
+  test('a passing `unbroken test` run prints nothing on stderr either', () => {
+    const r = unbroken(['test', 'last chance']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\n1 passed, 0 failed/);
+  });
+
   test('a server that fails to start is reported with its exit code, what it printed (minus SLF4J) and how to fix it', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-bad-server-'));
     const fake = path.join(tmp, 'temporal-test-server');
