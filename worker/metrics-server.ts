@@ -7,11 +7,11 @@
  * loopback port and read at each scrape, so one address serves both.
  */
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from '@temporalio/client';
 import { HealthMonitor, reasonOf, storeProbe, temporalProbe, type HealthReport } from '../health/probes';
 import type { ProcessMetrics } from '../observability/metrics';
+import { freeLoopbackPort } from './ports';
 
 let temporalExporter: string | undefined;
 
@@ -22,21 +22,10 @@ let temporalExporter: string | undefined;
  */
 export async function temporalMetricsAddress(metricsAddress: string | undefined): Promise<string | undefined> {
   if (metricsAddress === undefined) return undefined;
-  temporalExporter = await freeLoopbackAddress();
+  temporalExporter = `127.0.0.1:${await freeLoopbackPort()}`;
   return temporalExporter;
 }
 
-/** A loopback port free right now (the OS picks it). */
-function freeLoopbackAddress(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(`127.0.0.1:${port}`));
-    });
-  });
-}
 
 export interface MetricsServerOptions {
   /** host:port to listen on (UNBROKEN_METRICS_ADDRESS); port 0 picks one. */

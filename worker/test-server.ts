@@ -13,6 +13,7 @@ import net from 'node:net';
 import readline from 'node:readline';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTestServer, testServerExecutable } from './binaries';
+import { freeLoopbackPort } from './ports';
 
 /** A JVM on a busy two-core machine can take well over the SDK's five seconds to listen. */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -82,18 +83,6 @@ class ServerProcess {
   }
 }
 
-/** A port nobody listens on now; the server binds it a moment later (the SDK does the same). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -156,7 +145,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   const found = findTestServer();
   // Without an installed server the SDK downloads one and must start it itself (noise and all).
   if (!found) return TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testServerExecutable() } });
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const server = new ServerProcess(found.path, spawn(found.path, [String(port)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
     await waitUntilListening(server, port);
