@@ -17,7 +17,8 @@ import { temporalMetricsAddress } from '../worker/metrics-server';
 import { deployPlan, formatDeployPlan } from './deploy-plan';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatSplits, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { conversionRate } from '../core/statistics';
-import type { SplitReport } from '../core/splits';
+import { splitReports, type SplitReport } from '../core/splits';
+import type { JourneyPlan } from '../compiler/plan';
 import { ProfileStoreError, type JourneyStats } from '../profiles/index';
 import { doctor, formatDoctor } from './doctor';
 import { formatFeedback, PERIODS, readFeedback, type Period } from './feedback';
@@ -531,9 +532,10 @@ async function statsCommand(args: string[]): Promise<number> {
       const routing = await routingSummary(store);
       if (journeyId === undefined) return { routing };
       const deployed = await store.deployedJourneys();
-      if (!deployed.some((j) => j.journeyId === journeyId)) return { known: deployed.map((j) => j.journeyId).sort() };
-      const [stats, splits] = await Promise.all([store.journeyStats(journeyId), store.splitResults(journeyId)]);
-      return { stats, splits, routing };
+      const live = deployed.find((j) => j.journeyId === journeyId);
+      if (live === undefined) return { known: deployed.map((j) => j.journeyId).sort() };
+      const [stats, counts] = await Promise.all([store.journeyStats(journeyId), store.splitCounts(journeyId)]);
+      return { stats, splits: splitReports(live.plan as JourneyPlan, counts), routing };
     },
     NO_MIGRATION,
   );

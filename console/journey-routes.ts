@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JourneyPlan } from '../compiler/plan';
 import { KEBAB_RE } from '../compiler/schema';
+import { splitReports } from '../core/splits';
 import { logApiError } from '../observability/log-http';
 import type { JourneyPageNumbers } from '../profiles/store';
 import { chartDays, journeyConversion, journeyPage, journeyPicture } from './pages/journey';
@@ -43,14 +44,16 @@ export function journeyRoutes(app: FastifyInstance, deps: ConsoleDeps): void {
     const q = parseRequest(request);
     if (!q.ok) return refuse(request, reply, 400, q.field, q.message);
     const days = chartDays(deps.now?.() ?? new Date());
-    const [deployed, chosen, numbers, splits] = await Promise.all([
+    const [deployed, chosen, numbers, counts] = await Promise.all([
       deps.store.deployedJourneys().then((all) => all.find((d) => d.journeyId === q.id)),
       q.version === undefined ? undefined : deps.store.journeyVersion(q.id, q.version),
       deps.store.journeyPage(q.id, { version: q.version, since: `${days[0]}T00:00:00.000Z` }),
-      deps.store.splitResults(q.id, q.version),
+      deps.store.splitCounts(q.id, q.version),
     ]);
     if (numbers.versions.length === 0) return refuse(request, reply, 404, 'id', `id: no journey "${q.id}" was ever deployed`);
     if (q.version !== undefined && chosen === undefined) return refuse(request, reply, 400, 'version', `version: journey ${q.id} has no deployed version "${q.version}"`);
+    // Arms are ordered and completed by the chosen version's plan, else the live one's.
+    const splits = splitReports((chosen ?? deployed)?.plan as JourneyPlan | undefined, counts);
     if (wantsJson(request)) return reply.send({ ...journeyJson(q.id, q.version, deployed, numbers), splits });
     // The picture is of the chosen version, else the live one, else (withdrawn) the newest.
     const shown = chosen ?? deployed ?? (await deps.store.journeyVersion(q.id, numbers.versions[0].version));

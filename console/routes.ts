@@ -32,7 +32,7 @@ const MAX_FOUND = 20;
 const FORM_LIMIT_BYTES = 4096;
 
 /** What the store must answer for the console. */
-export type ConsoleStore = Pick<LiveStore, 'deployedJourneys' | 'journeyOverview' | 'setPaused' | 'findCustomers' | 'customerData' | 'messagesPage' | 'getProfile' | 'consentHistory' | 'suppression' | 'journeyPage' | 'journeyVersion' | 'splitResults'>;
+export type ConsoleStore = Pick<LiveStore, 'deployedJourneys' | 'journeyOverview' | 'setPaused' | 'findCustomers' | 'customerData' | 'messagesPage' | 'getProfile' | 'consentHistory' | 'suppression' | 'journeyPage' | 'journeyVersion' | 'splitCounts'>;
 
 /** What the console is built from. */
 export interface ConsoleDeps {

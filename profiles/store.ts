@@ -5,7 +5,7 @@
 import type { ConsentState } from '../core/consent';
 import type { AggregateRead, EventAggregates } from '../core/audiences';
 import type { Condition } from '../compiler/plan';
-import type { SplitReport } from '../core/splits';
+import type { SplitCount } from '../core/splits';
 
 /** Who matches an audience now: how many, and the first ids in id order (`unbroken audience`). */
 export interface AudienceListing {
@@ -445,10 +445,11 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
   /**
-   * Every split of a journey (over all versions, or one) with each arm's entered and converted
-   * runs, rates with 95 % intervals, lift and verdict (core/splits.ts), in the order of the plan.
+   * Runs that reached each arm of each split of a journey (over all versions, or one), and how
+   * many of them converted; `splitReports` (core/splits.ts) turns them, with the plan the caller
+   * already holds, into rates, intervals, lift and verdicts.
    */
-  splitResults(journeyId: string, version?: string): Promise<SplitReport[]>;
+  splitCounts(journeyId: string, version?: string): Promise<SplitCount[]>;
   /** The console's journeys page: for each journey asked about, in that order, entries since `today` and `week` (ISO) and in all, customers inside, outcomes, sends and skips. */
   journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]>;
   /**

@@ -65,8 +65,8 @@ import * as consoleQueries from './console';
 import * as messagesList from './messages-page';
 import type { ListedMessage, MessageCursor, MessagesQuery } from '../store';
 import { withZeroCounts, type AggregateRead, type EventAggregates } from '../../core/audiences';
-import type { Condition, JourneyPlan } from '../../compiler/plan';
-import { splitReports, type SplitReport } from '../../core/splits';
+import type { Condition } from '../../compiler/plan';
+import type { SplitCount } from '../../core/splits';
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
 import { join, json, raw, sql, typed, word, type Sql } from './dialect';
@@ -585,22 +585,18 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     });
   }
 
-  async splitResults(journeyId: string, version?: string): Promise<SplitReport[]> {
+  async splitCounts(journeyId: string, version?: string): Promise<SplitCount[]> {
     const onlyVersion = version === undefined ? sql`` : sql`AND s.version = ${version}`;
     // One `branched` record per run and split; a split's records name their arm (`variant`), an
     // `if`'s or a `wait_for`'s do not.
-    const [rows, plan] = await Promise.all([
-      this.db.all(
-        sql`SELECT s.step_id AS "stepId", s.detail->>'variant' AS variant, COUNT(*) AS entered,
-                   COUNT(*) FILTER (WHERE e.outcome = 'converted') AS converted
-            FROM step_records s JOIN enrolments e ON e.workflow_id = s.workflow_id
-            WHERE s.journey_id = ${journeyId} AND s.kind = 'branched' AND s.detail->>'variant' IS NOT NULL ${onlyVersion}
-            GROUP BY 1, 2`,
-      ),
-      version === undefined ? this.deployedJourneys().then((all) => all.find((j) => j.journeyId === journeyId)) : this.journeyVersion(journeyId, version),
-    ]);
-    const counts = rows.map((row) => ({ stepId: String(row.stepId), variant: String(row.variant), entered: Number(row.entered), converted: Number(row.converted) }));
-    return splitReports(plan?.plan as JourneyPlan | undefined, counts);
+    const rows = await this.db.all(
+      sql`SELECT s.step_id AS "stepId", s.detail->>'variant' AS variant, COUNT(*) AS entered,
+                 COUNT(*) FILTER (WHERE e.outcome = 'converted') AS converted
+          FROM step_records s JOIN enrolments e ON e.workflow_id = s.workflow_id
+          WHERE s.journey_id = ${journeyId} AND s.kind = 'branched' AND s.detail->>'variant' IS NOT NULL ${onlyVersion}
+          GROUP BY 1, 2`,
+    );
+    return rows.map((row) => ({ stepId: String(row.stepId), variant: String(row.variant), entered: Number(row.entered), converted: Number(row.converted) }));
   }
 
   async journeyOverview(journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]> {

@@ -12,6 +12,8 @@ import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { customerStatus, deploy } from '../../cli/live';
 import type { RunningSystem } from '../../cli/start';
+import type { JourneyPlan } from '../../compiler/plan';
+import { splitReports } from '../../core/splits';
 import type { JourneyPageNumbers } from '../../profiles/store';
 import { launchChromium, openWatchedPage, type WatchedPage } from '../support/browser';
 import { until, useLiveSystem, type TestSystem } from '../support/system';
@@ -154,7 +156,8 @@ test('the journey page, opened from the journeys page by keyboard, shows each st
 
     // The split: each arm with who entered and converted, as the store counts them, and a verdict
     // that does not pretend with five customers.
-    const splits = await system.store.splitResults(JOURNEY);
+    const live = (await system.store.deployedJourneys()).find((d) => d.journeyId === JOURNEY);
+    const splits = splitReports(live?.plan as JourneyPlan, await system.store.splitCounts(JOURNEY));
     expect(splits.map((r) => r.step)).toEqual(['pick']);
     const arms = splits[0].variants.map((a) => [a.name, String(a.entered), String(a.converted)]);
     expect(arms.map((a) => Number(a[1])).reduce((x, y) => x + y, 0)).toBe(5);
@@ -217,7 +220,8 @@ test('a script with the admin key gets the same numbers as JSON, without it noth
   const json = (await res.json()) as Record<string, unknown>;
   const n = await system.store.journeyPage(JOURNEY, { version: firstVersion, since: new Date(0).toISOString() });
   expect(json).toMatchObject({ journey: JOURNEY, status: 'live', version: firstVersion, entered: 5, inside: 4, outcomes: { converted: 1 }, conversionRate: 0.2, steps: n.steps, versions: n.versions });
-  expect(json.splits).toEqual(JSON.parse(JSON.stringify(await system.store.splitResults(JOURNEY, firstVersion))));
+  const first = await system.store.journeyVersion(JOURNEY, firstVersion);
+  expect(json.splits).toEqual(JSON.parse(JSON.stringify(splitReports(first?.plan as JourneyPlan, await system.store.splitCounts(JOURNEY, firstVersion)))));
 
   const unknown = await get(`${JOURNEY}?version=nope`);
   expect([unknown.status, ((await unknown.json()) as { field: string }).field]).toEqual([400, 'version']);

@@ -8,6 +8,7 @@ import { privacyStoreCases } from './privacy-store.cases';
 import { audienceStoreCases } from './audience-store.cases';
 import { consoleStoreCases } from './console-store.cases';
 import { ProfileStoreError } from '../../profiles/errors';
+import { splitReports } from '../../core/splits';
 import type { Driver } from '../../profiles/sql/driver';
 import { SURVEY_ANSWER, SURVEY_ASK, insertRow } from '../../profiles/sql/rows';
 import type { CapCheck, EnrolDecision, LiveStore, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAnswerInput, SurveyAsk, SurveyAskCheck, UnroutedClaim, UnsubscribeCode } from '../../profiles/store';
@@ -1481,7 +1482,7 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         // An `if`'s branch record is no split arm.
         await store.recordStep({ ...step('cart:c1:1', 'c1/if', 'vip', 'branched', at(50), { branch: 'then' }), customerId: 'c1' });
 
-        const all = await store.splitResults('cart');
+        const all = splitReports(splitPlan as never, await store.splitCounts('cart'));
         expect(all).toHaveLength(1);
         expect(all[0]).toMatchObject({ step: 'offer', baseline: 'holdout' });
         expect(all[0].variants.map((v) => [v.name, v.entered, v.converted])).toEqual([
@@ -1489,13 +1490,13 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
           ['B', 3, 2],
         ]);
         expect(all[0].holdout).toMatchObject({ name: 'holdout', entered: 1, converted: 0, conversion_rate: 0 });
-        const v1 = await store.splitResults('cart', 'v1');
+        const v1 = splitReports(splitPlan as never, await store.splitCounts('cart', 'v1'));
         expect(v1[0].variants.map((v) => [v.name, v.entered, v.converted])).toEqual([
           ['A', 3, 1],
           ['B', 2, 2],
         ]);
         expect(v1[0].verdict).toBe('not enough data yet');
-        expect(await store.splitResults('never-deployed')).toEqual([]);
+        expect(await store.splitCounts('never-deployed')).toEqual([]);
       });
     });
   });
