@@ -237,12 +237,7 @@ async function storedConsent(deps: ConsoleDeps, profile: Profile): Promise<Store
 }
 
 function canonicalAddress(channel: string, address: unknown): string | undefined {
-  if (typeof address !== 'string' || address === '') return undefined;
-  try {
-    return normaliseAddress(channel, address);
-  } catch {
-    return undefined;
-  }
+  return typeof address === 'string' && address !== '' ? normaliseAddress(channel, address) : undefined;
 }
 
 function outcomeJson(outcome: PreviewOutcome): unknown {

@@ -19,13 +19,9 @@ export function forgottenAddressKey(secret: string): Buffer {
 export function addressHasher(secret: string): (channel: string, address: string) => string {
   const key = forgottenAddressKey(secret);
   return (channel, address) => {
-    let canonical: string;
-    try {
-      canonical = normaliseAddress(channel, address);
-    } catch {
-      // Text that is no address still gets one stable form, so its erasure is still remembered.
-      canonical = address.trim().toLowerCase();
-    }
+    // Text that is no address still gets one stable form (normaliseAddress never throws), so its
+    // erasure is still remembered.
+    const canonical = normaliseAddress(channel, address);
     return createHmac('sha256', key).update(`${channel}\n${canonical}`, 'utf8').digest('hex');
   };
 }

@@ -53,8 +53,8 @@ export async function journeyOverview(db: Runner, journeyIds: readonly string[],
 export async function findCustomers(db: Runner, term: string, limit: number): Promise<string[]> {
   const text = term.trim();
   if (text === '') return [];
-  const email = canonical('email', text);
-  const phone = canonical('sms', text);
+  const email = normaliseAddress('email', text);
+  const phone = normaliseAddress('sms', text);
   // An anonymous id linked to a user resolves to that user: the person is listed once.
   const rows = await db.all(
     sql`SELECT DISTINCT COALESCE(l.user_id, f.id) AS id FROM (
@@ -64,12 +64,4 @@ export async function findCustomers(db: Runner, term: string, limit: number): Pr
         ) f LEFT JOIN identity_links l ON l.anonymous_id = f.id ORDER BY 1 LIMIT ${limit}`,
   );
   return rows.map((row) => String(row.id));
-}
-
-function canonical(channel: string, text: string): string {
-  try {
-    return normaliseAddress(channel, text);
-  } catch {
-    return text;
-  }
 }
