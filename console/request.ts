@@ -37,9 +37,3 @@ export function formField(body: unknown, name: string): string | undefined {
   const v = (body as Record<string, unknown>)[name];
   return typeof v === 'string' ? v : undefined;
 }
-
-/** A query parameter given once as text, or undefined (absent, repeated or empty). */
-export function queryText(request: FastifyRequest, name: string): string | undefined {
-  const v = (request.query as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}

@@ -15,8 +15,8 @@ export function conversionRate(numbers: JourneyOverview): number | undefined {
 }
 
 /** A rate as a percentage with one decimal, `—` when there is none. */
-export function percent(rate: number | undefined): string {
-  return rate === undefined ? '—' : `${(rate * 100).toFixed(1)} %`;
+export function percent(rate: number | null | undefined): string {
+  return rate === undefined || rate === null ? '—' : `${(rate * 100).toFixed(1)} %`;
 }
 
 /** The address of a journey's own page (console/pages/journey.ts). */

@@ -5,15 +5,11 @@
  */
 import type { ArmResult, SplitReport } from '../../core/splits';
 import { probabilityText } from '../../core/statistics';
+import { percent as pct } from './journeys';
 import { escapeHtml, table } from './layout';
 
 const CHART_WIDTH = 220;
 const ROW_HEIGHT = 16;
-
-/** A rate as a percentage with one decimal, `—` when there is none. */
-function pct(r: number | null | undefined): string {
-  return r === null || r === undefined ? '—' : `${(r * 100).toFixed(1)} %`;
-}
 
 function signedPct(r: number | null | undefined): string {
   if (r === null || r === undefined) return '—';
