@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowClient, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { DeliveryPolicy } from '../activities/types';
-import type { JourneyPlan, TimeWindow } from '../compiler/plan';
+import type { JourneyPlan } from '../compiler/plan';
 import type { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
 import { eventsHeardBy } from '../routing/router';
@@ -24,8 +23,8 @@ import {
   simulationWorker,
   startRun,
   type JourneyClock,
-  type SimClock,
   type SimEvent,
+  type SimulateOptions,
 } from './simulate';
 
 /** A timeline entry of `simulate --all`: which journey's run it belongs to. */
@@ -48,17 +47,8 @@ export interface AllSimulationReport {
   profile: Profile;
 }
 
-export interface SimulateAllOptions {
-  plans: readonly JourneyPlan[];
-  profile: Profile;
-  events: SimEvent[];
-  startMs: number;
-  defaultTimezone: string;
-  env?: TestWorkflowEnvironment;
-  delivery?: DeliveryPolicy;
-  quietHours?: TimeWindow;
-  clock?: SimClock;
-}
+/** What `simulate` takes, with every journey of the definitions instead of one. */
+export type SimulateAllOptions = Omit<SimulateOptions, 'plan' | 'onFinished'> & { plans: readonly JourneyPlan[] };
 
 interface Run {
   plan: JourneyPlan;
