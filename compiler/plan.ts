@@ -232,6 +232,11 @@ export interface TrackEvent {
   messageId?: string;
 }
 
+/** Every step of a step list, nested branches included, depth first in plan order (a step before its branches). */
+export function allSteps(steps: readonly Step[]): Step[] {
+  return steps.flatMap((s) => [s, ...stepBranches(s).flatMap(allSteps)]);
+}
+
 /** The step lists nested in a step (its branches, its variants' steps), for walks over a plan. */
 export function stepBranches(step: Step): Step[][] {
   switch (step.kind) {

@@ -4,7 +4,7 @@
  * interval, the lift against the baseline and a plain verdict. The baseline is the holdout when
  * the split has one, else its first variant. The statistics are in core/statistics.ts.
  */
-import type { JourneyPlan, Step } from '../compiler/plan';
+import { allSteps, type JourneyPlan, type Step } from '../compiler/plan';
 import { lift, probabilityBetter, rate, verdict, wilsonInterval, type Tally } from './statistics';
 
 /** The arm name a run held out of a split is recorded under. */
@@ -42,21 +42,7 @@ export interface SplitReport {
 
 /** Every split step of a plan with its variant names in order, however deeply nested. */
 export function splitSteps(steps: readonly Step[]): { stepId: string; variants: string[]; holdout: boolean }[] {
-  return steps.flatMap((step) => {
-    switch (step.kind) {
-      case 'split':
-        return [
-          { stepId: step.id, variants: step.variants.map((v) => v.name), holdout: step.holdout > 0 },
-          ...step.variants.flatMap((v) => splitSteps(v.steps)),
-        ];
-      case 'if':
-        return [...splitSteps(step.then), ...splitSteps(step.else)];
-      case 'wait_for':
-        return [...splitSteps(step.onEvent), ...splitSteps(step.onTimeout)];
-      default:
-        return [];
-    }
-  });
+  return allSteps(steps).flatMap((step) => (step.kind === 'split' ? [{ stepId: step.id, variants: step.variants.map((v) => v.name), holdout: step.holdout > 0 }] : []));
 }
 
 /**

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
-import { stepBranches, type JourneyPlan, type Step } from '../../compiler/plan';
+import { allSteps, type JourneyPlan } from '../../compiler/plan';
 import { findTestFiles, parseTestFile, type JourneyTest } from '../../cli/journey-tests/parse';
 import { check, runJourneyTests, TEST_CONCURRENCY } from '../../cli/journey-tests/run';
 import { simulate } from '../../cli/simulate';
@@ -25,12 +25,9 @@ const DEFINITIONS = path.resolve(__dirname, '..', '..', 'definitions');
 
 /** The arm of every split of the journey a customer lands in (splits assign by customer id). */
 function arms(plan: JourneyPlan, customerId: string): string {
-  const walk = (steps: readonly Step[]): string[] =>
-    steps.flatMap((step) => [
-      ...(step.kind === 'split' ? [variantForBucket(splitBucket(plan.journey, step.id, customerId), step.holdout, step.variants)?.name ?? 'holdout'] : []),
-      ...stepBranches(step).flatMap(walk),
-    ]);
-  return walk(plan.steps).join(',');
+  return allSteps(plan.steps)
+    .flatMap((step) => (step.kind === 'split' ? [variantForBucket(splitBucket(plan.journey, step.id, customerId), step.holdout, step.variants)?.name ?? 'holdout'] : []))
+    .join(',');
 }
 
 /** A customer id of its own for copy `i`, in the same split arms as the original, so the copy's expectations hold. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { CompileError } from '../../compiler/errors';
 import { pathToString } from '../../compiler/errors';
 import { parseDuration } from '../../compiler/durations';
-import { stepBranches, type JourneyPlan, type Step } from '../../compiler/plan';
+import { allSteps, type JourneyPlan, type Step } from '../../compiler/plan';
 import { parseYaml, type YamlPath } from '../../compiler/source';
 import { identifySchema, OUTCOMES, testSchema, trackSchema } from '../../compiler/test-schema';
 import { didYouMean } from '../../compiler/suggest';
@@ -78,7 +78,7 @@ export function findTestFiles(definitions: string): string[] {
 
 /** Every step id of a plan, nested branches included, in plan order. */
 export function stepIds(steps: readonly Step[]): string[] {
-  return steps.flatMap((s) => [s.id, ...stepBranches(s).flatMap((b) => stepIds(b))]);
+  return allSteps(steps).map((s) => s.id);
 }
 
 /** Reads and checks one test file; `file` is shown as given. */

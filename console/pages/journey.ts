@@ -6,7 +6,7 @@
  */
 import { journeyGraph, type GraphNode, type JourneyGraph } from '../../cli/graph/model';
 import { toSvg, xmlEscape } from '../../cli/graph/svg';
-import { stepBranches, type JourneyPlan, type Step } from '../../compiler/plan';
+import { allSteps, type JourneyPlan } from '../../compiler/plan';
 import { conversionRate } from '../../core/statistics';
 import type { DeployedJourney, JourneyPageNumbers, StepNumbers } from '../../profiles/store';
 import { journeyHref, pauseForm, percent } from './journeys';
@@ -97,11 +97,6 @@ function versionForm(view: JourneyView): string {
   );
 }
 
-/** Every step of a plan, in the order the picture reads (depth first). */
-export function planSteps(steps: readonly Step[]): Step[] {
-  return steps.flatMap((s) => [s, ...stepBranches(s).flatMap(planSteps)]);
-}
-
 function skippedText(skipped: Readonly<Record<string, number>>): string {
   return Object.entries(skipped)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -113,7 +108,7 @@ const totalSkipped = (s: StepNumbers) => Object.values(s.skipped).reduce((a, b) 
 
 function stepsTable(view: JourneyView): string {
   const byId = new Map(view.numbers.steps.map((s) => [s.stepId, s]));
-  const steps = planSteps(view.plan.steps);
+  const steps = allSteps(view.plan.steps);
   const inPlan = new Set(steps.map((s) => s.id));
   const rows = steps.map((step) => stepRow(step.id, step.kind, byId.get(step.id)));
   // Steps of other versions (all versions chosen) are not in this picture but still counted.
@@ -141,7 +136,7 @@ function stepRow(stepId: string, kind: string, s: StepNumbers | undefined): stri
 export function annotatedGraph(plan: JourneyPlan, n: JourneyPageNumbers): JourneyGraph {
   const graph = journeyGraph(plan);
   const byId = new Map(n.steps.map((s) => [s.stepId, s]));
-  const sends = new Set(planSteps(plan.steps).filter((s) => s.kind === 'send' || s.kind === 'do').map((s) => s.id));
+  const sends = new Set(allSteps(plan.steps).filter((s) => s.kind === 'send' || s.kind === 'do').map((s) => s.id));
   const notes = (node: GraphNode): string[] => {
     if (node.stepId !== undefined) return stepNotes(byId.get(node.stepId), sends.has(node.stepId));
     if (node.shape === 'start') return [`entered ${n.entered}`, ...waitingNote(byId.get('entry'))];
