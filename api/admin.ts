@@ -15,7 +15,7 @@ import { forgetCustomer, InvalidCustomerIdError, RunsNotEndedError, type Privacy
 /** Bytes of a generated admin key (base64url: 32 characters). */
 const GENERATED_KEY_BYTES = 24;
 /** Where a generated admin key is kept, in the data folder. */
-const ADMIN_KEY_FILE = 'admin-key';
+export const ADMIN_KEY_FILE = 'admin-key';
 
 /** The admin key: UNBROKEN_ADMIN_KEY, or one generated once into the data folder (mode 0600) and reused. */
 export function adminKey(config: Config): string {

@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { existingAdminKey } from '../api/admin';
+import { ADMIN_KEY_FILE, existingAdminKey } from '../api/admin';
 import { httpServer } from '../api/server';
 import { consoleRoutes } from '../console/routes';
 import { log } from '../observability/log';
@@ -34,7 +34,7 @@ export interface RunningConsole {
  */
 export async function startConsole(config: Config): Promise<RunningConsole> {
   const key = existingAdminKey(config);
-  const keyFile = path.resolve(config.dataDir, 'admin-key');
+  const keyFile = path.resolve(config.dataDir, ADMIN_KEY_FILE);
   if (key === undefined) {
     throw new StartError(
       `the console needs the deployment's admin key: set UNBROKEN_ADMIN_KEY to it, or UNBROKEN_DATA_DIR to the data folder where \`unbroken start\` generated it (no ${keyFile})`,
