@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ActivityPolicy } from '../compiler/plan';
-import { postJson, requireHttpUrl } from './channels/http';
+import { jsonRequest, postJson, requireHttpUrl, shownRequest, type JsonPost } from './channels/http';
 import { INVALID_ACTIVITY_INPUT, PERMANENT_DELIVERY_ERROR } from './errors';
-import type { ActivityDefinition, ActivityDeps, DoInput } from './types';
+import type { ActivityDefinition, ActivityDeps, DoInput, SimulatedCall } from './types';
 
 /** Schema of `with:` for `do: http_post`; checked when the journey compiles. */
 export const input = z
@@ -50,23 +50,35 @@ export { signBody } from './channels/http';
  */
 function create(deps: ActivityDeps): (input: DoInput<HttpPostWith>) => Promise<{ status: number }> {
   return async function httpPost(call: DoInput<HttpPostWith>): Promise<{ status: number }> {
-    // `{{ ... }}` in `with` were resolved by the journey before this call; rendering them again
-    // here would evaluate any braces a customer put into their own profile data.
-    const spec = call.with;
-    // The compiler checked the literal URL; this re-check covers what expression resolution put into it.
-    requireHttpUrl(spec.url, 'http_post', INVALID_ACTIVITY_INPUT);
     const { status } = await postJson({
-      url: spec.url,
-      body: JSON.stringify(spec.body ?? {}),
-      headers: spec.headers,
+      ...post(call, deps),
       timeoutMs: REQUEST_TIMEOUT_MS,
-      idempotencyKey: call.idempotencyKey,
-      secret: deps.webhookSecret,
-      label: 'http_post',
       // The URL may be built from customer data: always checked against the private ranges.
       destinations: { allow: deps.httpAllowPrivate ?? [] },
     });
     return { status };
+  };
+}
+
+/** The request of one call, built as `create`'s function builds it, signed at the journey's time. */
+function simulate(call: DoInput<HttpPostWith>, deps: ActivityDeps): SimulatedCall {
+  return { request: shownRequest(jsonRequest({ ...post(call, deps), now: () => Date.parse(call.now) })) };
+}
+
+/** What one call POSTs, before transport options. */
+function post(call: DoInput<HttpPostWith>, deps: ActivityDeps): Omit<JsonPost, 'timeoutMs'> {
+  // `{{ ... }}` in `with` were resolved by the journey before this call; rendering them again
+  // here would evaluate any braces a customer put into their own profile data.
+  const spec = call.with;
+  // The compiler checked the literal URL; this re-check covers what expression resolution put into it.
+  requireHttpUrl(spec.url, 'http_post', INVALID_ACTIVITY_INPUT);
+  return {
+    url: spec.url,
+    body: JSON.stringify(spec.body ?? {}),
+    headers: spec.headers,
+    idempotencyKey: call.idempotencyKey,
+    secret: deps.webhookSecret,
+    label: 'http_post',
   };
 }
 
@@ -77,4 +89,5 @@ export const httpPost: ActivityDefinition<HttpPostWith> = {
   input,
   policy,
   create,
+  simulate,
 };

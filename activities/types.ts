@@ -79,6 +79,28 @@ export interface ActivityDefinition<W = unknown> {
   input: z.ZodType<W>;
   policy: ActivityPolicy;
   create(deps: ActivityDeps): (input: DoInput<W>) => Promise<unknown>;
+  /**
+   * What the step would do, for `simulate` and journey tests, which never call `create`'s
+   * function: build the request (or record, or message) exactly as the real call would, and
+   * return it without sending it. Without this hook a simulation shows the resolved `with`.
+   */
+  simulate?(input: DoInput<W>, deps: ActivityDeps): SimulatedCall;
+}
+
+/** An HTTP request as a simulation shows it: credentials in headers masked (see channels/http.ts). */
+export interface SimulatedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What a `do:` step or a webhook would have sent; attached to its timeline entry by `simulate`. */
+export interface SimulatedCall {
+  /** The HTTP request that would have gone out. */
+  request?: SimulatedRequest;
+  /** Anything else that describes the effect (a CRM record, a ticket), shown as JSON. */
+  effect?: Record<string, unknown>;
 }
 
 // --- built-in activities the interpreter calls --------------------------------------------

@@ -63,10 +63,10 @@ export async function simulateAll(opts: SimulateAllOptions): Promise<AllSimulati
   const env = await simulationServer(opts.env);
   const store = await simulationStore(opts.profile);
   try {
-    const { worker, taskQueue } = await simulationWorker(env, store, opts.delivery);
+    const { worker, taskQueue, calls } = await simulationWorker(env, store, opts.delivery);
     const finished = await worker.runUntil(new Router(env, store, taskQueue, opts).drive());
     const timeline = finished
-      .flatMap(({ run, result }) => result.timeline.map((t) => ({ ...t, journey: run.plan.journey })))
+      .flatMap(({ run, result }) => calls.attach(run.handle.workflowId, result.timeline).map((t) => ({ ...t, journey: run.plan.journey })))
       .map((t, i) => ({ t, i }))
       .sort((a, b) => Date.parse(a.t.at) - Date.parse(b.t.at) || a.i - b.i)
       .map(({ t }) => t);

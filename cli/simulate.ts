@@ -8,9 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { z } from 'zod';
-import { createActivities, registry, type ActivityFunction } from '../activities/index';
 import { captureMailer } from '../activities/mailer';
-import type { DeliveryPolicy } from '../activities/types';
+import type { DeliveryPolicy, SimulatedRequest } from '../activities/types';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { DEFAULT_UNSUBSCRIBE_TTL_MS, unsubscribePolicyUrl } from '../delivery/tokens';
@@ -36,6 +35,7 @@ import {
 } from '../workflows/definitions';
 import { createTimeSkippingEnv } from '../worker/test-server';
 import { journeyBundle } from '../worker/worker';
+import { SimulatedCalls } from './simulated-calls';
 
 /** A scripted event, at an absolute journey-clock time. */
 export type SimEvent =
@@ -147,15 +147,6 @@ export interface SimClock {
 }
 
 /**
- * The activities with every `do:` one replaced: reported on the timeline, never called, so a
- * preview does not open a support ticket or post to a CRM.
- */
-function withSimulatedDo(activities: Record<string, ActivityFunction>): Record<string, ActivityFunction> {
-  const simulated = Object.keys(registry).map((name) => [name, async () => ({ simulated: true })]);
-  return { ...activities, ...Object.fromEntries(simulated) };
-}
-
-/**
  * The delivery policy of a preview given none: no caps, and unsubscribe and survey links signed
  * with a throw-away secret, so a survey (which cannot be sent without links) shows its links
  * as they would look, and they work nowhere.
@@ -171,25 +162,34 @@ function previewDelivery(): DeliveryPolicy {
   };
 }
 
+/** A simulation's worker and what its side effects would have sent. */
+export interface SimulationWorker {
+  worker: Worker;
+  taskQueue: string;
+  calls: SimulatedCalls;
+}
+
 /** The worker of a simulation: the real workflow code, every channel captured and every `do:` simulated. */
-export async function simulationWorker(env: TestWorkflowEnvironment, store: SqliteProfileStore, delivery: DeliveryPolicy | undefined): Promise<{ worker: Worker; taskQueue: string }> {
+export async function simulationWorker(env: TestWorkflowEnvironment, store: SqliteProfileStore, delivery: DeliveryPolicy | undefined): Promise<SimulationWorker> {
   const taskQueue = `simulate-${randomUUID()}`;
+  const calls = new SimulatedCalls();
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace,
     taskQueue,
     workflowBundle: await journeyBundle(),
-    activities: withSimulatedDo(createActivities({
+    activities: calls.activities({
       store,
       mailer: captureMailer(),
       mailFrom: 'Unbroken simulation <simulate@localhost>',
-      // Nothing leaves the machine: SMS and webhooks are rendered and reported, not delivered.
+      // Nothing leaves the machine: SMS is rendered and reported, webhooks and `do:` requests
+      // are built and shown (./simulated-calls), signed with a key that works nowhere.
       sms: { name: 'simulation', send: async () => ({ providerId: 'simulated' }) },
-      webhook: { send: async () => ({ status: 200 }) },
+      webhookSecret: randomBytes(32).toString('hex'),
       delivery: delivery ?? previewDelivery(),
-    })),
+    }),
   });
-  return { worker, taskQueue };
+  return { worker, taskQueue, calls };
 }
 
 /** A simulation's own store: in memory, holding only the customer. */
@@ -211,11 +211,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationReport>
   const env = await simulationServer(opts.env);
   const store = await simulationStore(opts.profile);
   try {
-    const { worker, taskQueue } = await simulationWorker(env, store, opts.delivery);
+    const { worker, taskQueue, calls } = await simulationWorker(env, store, opts.delivery);
     const result = await worker.runUntil(drive(env, store, taskQueue, opts));
     const id = opts.profile.id;
     const profile = (await store.getProfile(id)) ?? opts.profile;
-    const timeline = [...result.timeline].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    const shown = result.workflowId === undefined ? result.timeline : calls.attach(result.workflowId, result.timeline);
+    const timeline = [...shown].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     return { journey: plan.journey, version: plan.version, customer: id, outcome: result.outcome, reason: result.reason, timeline, profile };
   } finally {
     await store.close();
@@ -315,7 +316,7 @@ async function drive(
   store: SqliteProfileStore,
   taskQueue: string,
   opts: SimulateOptions,
-): Promise<Omit<JourneyResult, 'outcome'> & { outcome: Outcome | 'not_entered' }> {
+): Promise<Omit<JourneyResult, 'outcome'> & { outcome: Outcome | 'not_entered'; workflowId?: string }> {
   const { plan } = opts;
   const customerId = opts.profile.id;
   const clock = await journeyClock(env, opts.startMs, opts.clock);
@@ -359,7 +360,7 @@ async function drive(
   }
   const result = (await (opts.clock ? opts.clock.result(handle) : handle.result())) as JourneyResult;
   await opts.onFinished?.(handle);
-  return result;
+  return { ...result, workflowId };
 }
 
 /** Renders a report as a timeline for a person to read. */
@@ -372,7 +373,8 @@ export function formatReport(r: SimulationReport): string {
   for (const t of r.timeline) {
     const { at, step, kind, ...rest } = t;
     let what = '';
-    if (kind === 'sent') what = `${rest.channel} "${rest.subject ?? rest.activity ?? ''}" to ${rest.to ?? '-'} (template ${rest.template ?? '-'})`;
+    if (kind === 'sent' && rest.channel === 'do') what = `do ${String(rest.activity)}`;
+    else if (kind === 'sent') what = `${rest.channel}${rest.subject ? ` "${rest.subject}"` : ''} to ${rest.to ?? '-'} (template ${rest.template ?? '-'})`;
     else if (kind === 'skipped') what = `${rest.template ?? ''} because ${rest.reason}${rest.error ? `: ${rest.error}` : ''}`;
     else if (kind === 'branched') what = `${rest.branch ?? rest.variant}`;
     else if (kind === 'event_received' || kind === 'entered') what = String(rest.event ?? '');
@@ -381,6 +383,24 @@ export function formatReport(r: SimulationReport): string {
     else if (rest.reason) what = String(rest.reason);
     if (Array.isArray(rest.passedOver)) what += `; passed over ${(rest.passedOver as { channel: string; reason: string }[]).map((p) => `${p.channel} (${p.reason})`).join(', ')}`;
     lines.push(`  ${at.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}${local(at)}  ${kind.padEnd(15)} ${step.padEnd(28)} ${what}`.trimEnd());
+    lines.push(...simulatedCallLines(rest).map((line) => `      | ${line}`));
   }
   return lines.join('\n');
+}
+
+/** The most of a request body the text timeline prints; `--json` has all of it. */
+const SHOWN_BODY_CHARS = 2000;
+
+/** What a `do:` step or webhook would have sent (./simulated-calls), as lines under its entry. */
+function simulatedCallLines(entry: { request?: unknown; effect?: unknown }): string[] {
+  const lines: string[] = [];
+  const request = entry.request as SimulatedRequest | undefined;
+  if (request) {
+    lines.push(`${request.method} ${request.url}`);
+    for (const [name, value] of Object.entries(request.headers)) lines.push(`${name}: ${value}`);
+    const cut = request.body.length > SHOWN_BODY_CHARS;
+    lines.push(cut ? `${request.body.slice(0, SHOWN_BODY_CHARS)}… (${request.body.length - SHOWN_BODY_CHARS} more characters in --json)` : request.body);
+  }
+  if (entry.effect !== undefined) lines.push(`would do: ${JSON.stringify(entry.effect)}`);
+  return lines;
 }

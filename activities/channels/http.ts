@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { PERMANENT_DELIVERY_ERROR } from '../errors';
 import { DeliveryError } from '../mailer';
+import type { SimulatedRequest } from '../types';
 import { bareHost, checkAddress, DestinationDenied, guardedLookup, type AllowList, type Resolver } from './destination';
 
 /**
@@ -260,11 +261,27 @@ export interface JsonPost {
   destinations?: Destinations;
 }
 
+/** A JSON POST built and ready to go: what {@link postJson} sends and a simulation shows. */
+export interface PreparedPost {
+  url: URL;
+  headers: Headers;
+  body: string;
+}
+
 /**
  * POSTs a JSON body: `Content-Type: application/json`, `Idempotency-Key`, and with a secret
  * `X-Unbroken-Signature` (+ `X-Unbroken-Timestamp`). Failures are classified as in {@link postRequest}.
  */
 export async function postJson(post: JsonPost): Promise<HttpAnswer> {
+  const { url, headers, body } = jsonRequest(post);
+  return postRequest({ url, headers, body, timeoutMs: post.timeoutMs, label: post.label, destinations: post.destinations });
+}
+
+/**
+ * The request {@link postJson} sends, without sending it: URL checked, headers merged and signed.
+ * `simulate` and journey tests show exactly this, so what they print is what a receiver gets.
+ */
+export function jsonRequest(post: Omit<JsonPost, 'timeoutMs' | 'destinations'>): PreparedPost {
   const url = requireHttpUrl(post.url, post.label);
   let headers: Headers;
   try {
@@ -285,7 +302,27 @@ export async function postJson(post: JsonPost): Promise<HttpAnswer> {
     headers.set(TIMESTAMP_HEADER, timestamp);
     headers.set(SIGNATURE_HEADER, signBody(post.secret, signedString(timestamp, post.body)));
   }
-  return postRequest({ url, headers, body: post.body, timeoutMs: post.timeoutMs, label: post.label, destinations: post.destinations });
+  return { url, headers, body: post.body };
+}
+
+/** Header names whose values are credentials: masked wherever a request is shown rather than sent. */
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie)$|token|secret|password|api-?key/i;
+
+/**
+ * A prepared request as `simulate` shows it: every header as sent, except credentials, of which
+ * only the scheme and the last four characters remain (`Bearer …9f2c`). Definitions may hold a
+ * token a simulation's output must not spread into CI logs and pull requests.
+ */
+export function shownRequest(prepared: PreparedPost): SimulatedRequest {
+  const headers: Record<string, string> = {};
+  prepared.headers.forEach((value, name) => (headers[name] = CREDENTIAL_HEADER.test(name) ? maskCredential(value) : value));
+  return { method: 'POST', url: prepared.url.toString(), headers, body: prepared.body };
+}
+
+function maskCredential(value: string): string {
+  const [, scheme, secret] = /^(\S+\s+)?(.*)$/s.exec(value) ?? [];
+  const tail = secret !== undefined && secret.length > 12 ? secret.slice(-4) : '';
+  return `${scheme ?? ''}…${tail}`;
 }
 
 /** `Retry-After` as milliseconds (delta-seconds or HTTP-date), clamped to [0, MAX_RETRY_AFTER_MS]; undefined when absent or unreadable. */

@@ -2,7 +2,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { PERMANENT_DELIVERY_ERROR } from '../errors';
 import type { WebhookSender } from '../types';
 import type { AllowList, Resolver } from './destination';
-import { postJson, requireHttpUrl, safeTarget } from './http';
+import { postJson, requireHttpUrl, safeTarget, type JsonPost } from './http';
+
+/** One message of the webhook channel. */
+type WebhookMessage = Parameters<WebhookSender['send']>[0];
 
 /** Default time one webhook request may take: well inside sendMessage's 30 s start-to-close timeout. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -31,29 +34,29 @@ export function webhookSender(options: WebhookOptions = {}): WebhookSender {
   const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   return {
     async send(message) {
-      const url = requireHttpUrl(message.url, 'webhook');
-      // The body is Liquid output; a value inserted without `| json` can break the syntax. The
-      // receiver would answer 400 anyway, but this says which side is wrong and sends nothing.
-      try {
-        JSON.parse(message.body);
-      } catch (err) {
-        throw ApplicationFailure.nonRetryable(
-          `webhook to ${safeTarget(url)}: body is not valid JSON (${(err as Error).message}); insert values with "| json"`,
-          PERMANENT_DELIVERY_ERROR,
-        );
-      }
       const { status } = await postJson({
-        url: message.url,
-        body: message.body,
+        ...webhookPost(message, options),
         timeoutMs,
-        idempotencyKey: message.idempotencyKey,
-        secret: options.secret,
-        label: 'webhook',
-        now: options.now,
         // The URL is rendered from the template and may carry customer data: always checked.
         destinations: { allow: options.allowPrivate ?? [], resolve: options.resolve },
       });
       return { status };
     },
   };
+}
+
+/** What the webhook channel POSTs for one message; `simulate` shows the same. */
+export function webhookPost(message: WebhookMessage, options: Pick<WebhookOptions, 'secret' | 'now'>): Omit<JsonPost, 'timeoutMs'> {
+  const url = requireHttpUrl(message.url, 'webhook');
+  // The body is Liquid output; a value inserted without `| json` can break the syntax. The
+  // receiver would answer 400 anyway, but this says which side is wrong and sends nothing.
+  try {
+    JSON.parse(message.body);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `webhook to ${safeTarget(url)}: body is not valid JSON (${(err as Error).message}); insert values with "| json"`,
+      PERMANENT_DELIVERY_ERROR,
+    );
+  }
+  return { url: message.url, body: message.body, idempotencyKey: message.idempotencyKey, secret: options.secret, label: 'webhook', now: options.now };
 }
