@@ -15,7 +15,7 @@ export interface Runner {
  * Things a transaction may lock, one namespace each, so a collision between, say, a customer id
  * and a journey never makes unrelated work wait on each other.
  */
-export type LockSpace = 'customer' | 'enrol' | 'deploy' | 'send' | 'message';
+export type LockSpace = 'customer' | 'enrol' | 'deploy' | 'send' | 'message' | 'run';
 
 /** One open transaction. */
 export interface Transaction extends Runner {

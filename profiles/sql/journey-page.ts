@@ -2,7 +2,7 @@
  * The numbers of the console's page of one journey (console/pages/journey.ts), for both
  * databases: a few grouped queries, each seeking by journey through an index (enrolments by
  * journey and outcome or their unique (journey_id, customer_id, …) key, step records by
- * (journey_id, step_id, workflow_id, kind) or (journey_id, kind)).
+ * (journey_id, kind, …)), and the runs past each step from their counters (sql/counters.ts).
  */
 import type { JourneyPageNumbers, StepNumbers } from '../store';
 import { sql, utcDay } from './dialect';
@@ -22,9 +22,8 @@ export async function journeyPage(db: Runner, journeyId: string, opts: { version
           WHERE journey_id = ${journeyId} AND ended_at IS NULL ${version} GROUP BY current_step`,
     ),
     // A run records several entries at one step (a wait, then the event that ended it): it passed
-    // once. Passed and sent are two queries: each streams through the (journey_id, step_id,
-    // workflow_id, kind) index in order, where one query with both needs a temporary sort.
-    db.all(sql`SELECT step_id, COUNT(DISTINCT workflow_id) AS runs FROM step_records WHERE journey_id = ${journeyId} ${version} GROUP BY step_id`),
+    // once, counted when its first record there was written (sql/counters.ts); summed over versions.
+    db.all(sql`SELECT step_id, SUM(runs) AS runs FROM step_passes WHERE journey_id = ${journeyId} ${version} GROUP BY step_id`),
     db.all(sql`SELECT step_id, COUNT(*) AS sent FROM step_records WHERE journey_id = ${journeyId} AND kind = 'sent' ${version} GROUP BY step_id`),
     // SQLite's ->> returns a JSON number as a number, PostgreSQL's as text: String() makes both text.
     db.all(

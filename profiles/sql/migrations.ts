@@ -6,7 +6,8 @@
  * has its rowid. Rendered per dialect, each version is exactly the schema databases already hold.
  */
 import { ProfileStoreError } from '../errors';
-import { render, sql, word, type Dialect, type Sql } from './dialect';
+import { recountSteps } from './counters';
+import { join, render, sql, word, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
 
 /** One schema change as it runs on one database. Versions only ever grow; a shipped migration is never edited. */
@@ -325,6 +326,34 @@ const HISTORY: readonly { version: number; name: string; sql: Sql }[] = [
       -- index per column, so the OR is a union of seeks rather than a scan of every event.
       CREATE INDEX events_user ON events (user_id);
       CREATE INDEX events_anonymous ON events (anonymous_id);
+    `,
+  },
+  {
+    version: 13,
+    name: 'console counters: runs past each step and split arms, counted as records are written',
+    sql: sql`
+      -- A journey's page read the runs past each step as COUNT(DISTINCT workflow_id) over all of
+      -- the journey's records, and a split's arms by joining its records to their runs: both grow
+      -- with the history. The store now counts them as it writes a record (sql/counters.ts), and
+      -- the page reads a few rows per step.
+      CREATE TABLE step_passes (
+        journey_id TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        step_id    TEXT NOT NULL,
+        runs       INTEGER NOT NULL,
+        PRIMARY KEY (journey_id, version, step_id)
+      );
+      CREATE TABLE split_arms (
+        journey_id TEXT NOT NULL,
+        version    TEXT NOT NULL,
+        step_id    TEXT NOT NULL,
+        variant    TEXT NOT NULL,
+        entered    INTEGER NOT NULL,
+        converted  INTEGER NOT NULL,
+        PRIMARY KEY (journey_id, version, step_id, variant)
+      );
+      -- The history so far, counted once (the same statements an erasure recounts with).
+      ${join(recountSteps(), ';\n')};
     `,
   },
 ];

@@ -8,7 +8,7 @@ import { APPLIED_VERSIONS, migrationSteps } from './migrations';
  * First keys of the two-key advisory locks, one per namespace. The numbers are what running
  * processes already use: keep them, so old and new processes lock the same things.
  */
-const LOCK_SPACE: Record<LockSpace | 'migrate', number> = { migrate: 1, customer: 2, enrol: 3, deploy: 4, send: 5, message: 6 };
+const LOCK_SPACE: Record<LockSpace | 'migrate', number> = { migrate: 1, customer: 2, enrol: 3, deploy: 4, send: 5, message: 6, run: 7 };
 
 /**
  * Times come back as ISO text (what SQLite stores and the interface speaks) and counts as

@@ -13,6 +13,7 @@ import type {
   ForgetResult,
   RetentionSweep,
 } from '../store';
+import { recountSteps } from './counters';
 import { join, json, raw, sql, typed, word, type Dialect, type Sql } from './dialect';
 import { first, type Row, type Runner, type Transaction } from './driver';
 import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, MESSAGE, STEP, SURVEY_ANSWER, SURVEY_ASK, type Shape } from './rows';
@@ -159,13 +160,15 @@ export async function forgetCustomer(tx: Transaction, dialect: Dialect, request:
     );
   }
   const steps = await tx.all(
-    sql`SELECT idempotency_key, workflow_id, detail FROM step_records WHERE customer_id IN (${group}) ${runFilter} ORDER BY at, ${SEQ}`,
+    sql`SELECT idempotency_key, workflow_id, journey_id, detail FROM step_records WHERE customer_id IN (${group}) ${runFilter} ORDER BY at, ${SEQ}`,
   );
+  const lostRecords = new Set<string>();
   for (const [i, step] of steps.entries()) {
     const replacement = renamed.get(String(step.workflow_id));
     const key = String(step.idempotency_key);
     if (replacement === undefined) {
       counts.stepRecords += await tx.run(sql`DELETE FROM step_records WHERE idempotency_key = ${key}`);
+      lostRecords.add(String(step.journey_id));
       continue;
     }
     counts.stepRecords += await tx.run(
@@ -174,6 +177,12 @@ export async function forgetCustomer(tx: Transaction, dialect: Dialect, request:
           WHERE idempotency_key = ${key}`,
     );
   }
+  // The step counters (sql/counters.ts) are aggregates, no personal data: a renamed run still
+  // counts, as its records and enrolment do. Records of no run of this customer's are deleted,
+  // and the sends and skips the page counts from records drop with them: the counters of their
+  // journeys are counted again, so a journey's page stays what its records say (rare: records
+  // are written by enrolled runs).
+  for (const journeyId of lostRecords) for (const q of recountSteps(journeyId)) await tx.run(q);
   const found = Object.values(counts).some((n) => n > 0) || Object.keys(forgottenAddresses).length > 0;
   return { customer: ids[0], ids, erased: counts, forgottenAddresses, found, openRuns };
 }

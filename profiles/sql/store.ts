@@ -58,6 +58,7 @@ import type {
 import type { AudienceListing, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import { ROUTING_LEASE_MS } from '../store';
 import type { JourneyPageNumbers } from '../store';
+import { countConversion, countRecord } from './counters';
 import { journeyPage } from './journey-page';
 import * as privacy from './privacy';
 import * as audiences from './audience';
@@ -187,9 +188,14 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async recordStep(record: StepRecord): Promise<void> {
     await this.db.transaction(async (tx) => {
+      // Records of one run arriving together (a retry racing its first attempt) are counted one
+      // after another, so exactly one of them is the run's first at its step (sql/counters.ts).
+      await tx.lock('run', record.workflowId);
       const inserted = await tx.run(sql`${insertRow('step_records', STEP, record)} ON CONFLICT DO NOTHING`);
-      // A replayed record must not move the run back to an older step.
+      // A replayed record must not move the run back to an older step, nor count again.
       if (inserted === 0) return;
+      for (const q of countRecord(record)) await tx.run(q);
+      const converts = record.kind === 'converted' && (await first(tx, sql`SELECT 1 AS open FROM enrolments WHERE workflow_id = ${record.workflowId} AND ended_at IS NULL`)) !== undefined;
       const ending = typed(ENDING_KINDS.has(record.kind), 'boolean');
       // An ended run keeps its first outcome; ended_at only goes from NULL to a time.
       await tx.run(
@@ -198,6 +204,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
               ended_at = CASE WHEN ${ending} AND ended_at IS NULL THEN ${typed(record.at, 'timestamptz')} ELSE ended_at END
             WHERE workflow_id = ${record.workflowId}`,
       );
+      if (converts) await tx.run(countConversion(record.workflowId));
     });
   }
 
@@ -586,15 +593,11 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async splitCounts(journeyId: string, version?: string): Promise<SplitCount[]> {
-    const onlyVersion = version === undefined ? sql`` : sql`AND s.version = ${version}`;
-    // One `branched` record per run and split; a split's records name their arm (`variant`), an
-    // `if`'s or a `wait_for`'s do not.
+    const onlyVersion = version === undefined ? sql`` : sql`AND version = ${version}`;
+    // Counted as the `branched` records that name an arm are written (sql/counters.ts).
     const rows = await this.db.all(
-      sql`SELECT s.step_id AS "stepId", s.detail->>'variant' AS variant, COUNT(*) AS entered,
-                 COUNT(*) FILTER (WHERE e.outcome = 'converted') AS converted
-          FROM step_records s JOIN enrolments e ON e.workflow_id = s.workflow_id
-          WHERE s.journey_id = ${journeyId} AND s.kind = 'branched' AND s.detail->>'variant' IS NOT NULL ${onlyVersion}
-          GROUP BY 1, 2`,
+      sql`SELECT step_id AS "stepId", variant, SUM(entered) AS entered, SUM(converted) AS converted
+          FROM split_arms WHERE journey_id = ${journeyId} ${onlyVersion} GROUP BY step_id, variant HAVING SUM(entered) > 0`,
     );
     return rows.map((row) => ({ stepId: String(row.stepId), variant: String(row.variant), entered: Number(row.entered), converted: Number(row.converted) }));
   }
