@@ -8,17 +8,18 @@ import zlib from 'node:zlib';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import pino from 'pino';
 import type { z } from 'zod';
-import { createInFlight, ingest, IngestUnavailableError, type IngestDeps } from './ingest';
+import { BacklogFullError, type BacklogGuard } from './backlog';
+import { ingest, IngestUnavailableError, type IngestDeps } from './ingest';
 import type { DeliveryStore } from '../profiles/store';
 import { batchCalls, batchSchema, identifySchema, suppressionSchema, toFieldIssues, trackSchema, type Call, type FieldIssue } from './schemas';
 import type { PartHealth } from '../health/probes';
-import type { EventRouter, EventStore, ReadyReport } from './types';
+import type { EventStore, ReadyReport } from './types';
 import { brokenLinkPage, isUnsubscribePath, registerUnsubscribe, UNSUBSCRIBE_MAX_PARAM_LENGTH, type UnsubscribeDeps } from './unsubscribe';
 import { registerSurvey, SURVEY_MAX_PARAM_LENGTH, type SurveyDeps } from './survey';
 import { adminRoutes, type AdminDeps } from './admin';
 import { consoleRoutes, type ConsoleDeps } from '../console/routes';
 import type { ProcessMetrics } from '../observability/metrics';
-import { countAccepted, registerHttpMetrics } from '../observability/metrics-http';
+import { registerHttpMetrics } from '../observability/metrics-http';
 import type { Logger } from '../observability/log';
 import { logApiError, registerRequestLogging, requestIdOf, requestLogController } from '../observability/log-http';
 
@@ -30,7 +31,13 @@ export const DEFAULT_READY_TIMEOUT_MS = 1000;
 /** What the API is built from; every outside dependency is injected. */
 export interface ApiDeps {
   store: EventStore;
-  router: EventRouter;
+  /**
+   * Told of each request's newly stored events; `unbroken start` wakes its router loop
+   * (routing/loop.ts) with it. Absent: stored events wait for a loop's next sweep.
+   */
+  accepted?: () => void;
+  /** Refuses events with 503 and Retry-After while the routing backlog is at its limit (api/backlog.ts). Absent: no limit. */
+  backlog?: BacklogGuard;
   /** Segment-style write key clients authenticate with (`UNBROKEN_WRITE_KEY`). */
   writeKey: string;
   bodyLimitBytes?: number;
@@ -108,9 +115,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   if (metrics) registerHttpMetrics(app, metrics);
   const ingestDeps: IngestDeps = {
     store: deps.store,
-    router: metrics ? countAccepted(deps.router, metrics) : deps.router,
     now: deps.now ?? (() => new Date()),
-    inFlight: createInFlight(),
+    backlog: deps.backlog,
+    accepted: (events) => {
+      for (const event of events) metrics?.eventAccepted(event.type);
+      deps.accepted?.();
+    },
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(error, request, reply, bodyLimit));
@@ -208,6 +218,13 @@ function sendError(error: FastifyError | Error, request: FastifyRequest, reply: 
     logApiError(request, 503, { err: error.cause, stage: error.stage, messageId: error.messageId }, 'event ingestion failed');
     // 503 tells Segment clients to retry; the retry carries the same messageIds and finishes the job.
     return reply.code(503).send({ error: 'unavailable', message: `${error.message}; retry the request`, stage: error.stage });
+  }
+  if (error instanceof BacklogFullError) {
+    logApiError(request, 503, { waiting: error.waiting, limit: error.limit }, 'routing backlog full');
+    return reply
+      .code(503)
+      .header('Retry-After', String(error.retryAfterSec))
+      .send({ error: 'backlog_full', message: error.message, waiting: error.waiting, limit: error.limit });
   }
   const code = 'code' in error ? error.code : undefined;
   if (typeof code === 'string' && code.startsWith('Z_')) {

@@ -4,7 +4,7 @@ import type { LiveStore, StoredEvent } from '../profiles/store';
 
 /** Hands stored events to journeys; routing/ implements it with Temporal signal-with-start. */
 export interface EventRouter {
-  /** Called for each accepted, stored, non-duplicate event (customerId already resolved). */
+  /** Called by the router loop for each accepted event, in order per customer (customerId already resolved). */
   route(event: StoredEvent): Promise<void>;
 }
 
@@ -12,7 +12,7 @@ export interface EventRouter {
  * The part of the live store the API uses. Any `LiveStore` fits; naming the subset keeps test
  * doubles and benchmarks honest about what ingestion touches.
  */
-export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent' | 'markEventRouted' | 'releaseEvent' | 'identify'>;
+export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent'>;
 
 /**
  * Result of `GET /readyz`'s probe: overall state and each part (store, temporal, smtp, worker) by

@@ -19,7 +19,8 @@ import { log } from '../observability/log';
 import { HealthMonitor, reasonOf, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled, type HealthReport, type PartHealth } from '../health/probes';
 import { addressHasher } from '../privacy/hash';
 import { RetentionSweeper } from '../privacy/retention';
-import { Redriver } from '../routing/redrive';
+import { RoutingLoop } from '../routing/loop';
+import { BacklogGuard } from '../api/backlog';
 import { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
 import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
@@ -244,11 +245,12 @@ export async function startSystem(
       metrics,
       temporalHealth: () => health.report().parts.temporal,
     });
-    const redriver = new Redriver({ store, router, maxAttempts: config.routeAttempts });
+    // Accept first, route next: the API stores events and wakes this loop, which routes them.
+    const loop = new RoutingLoop({ store, router, maxAttempts: config.routeAttempts });
     const routing = watchRouting(store);
     stops.push(routing.stop);
-    redriver.start();
-    stops.push(() => redriver.stop());
+    loop.start();
+    stops.push(() => loop.stop());
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
     const admin = adminKey(config);
     if (config.retentionDays !== undefined) {
@@ -258,7 +260,8 @@ export async function startSystem(
     }
     const api = await buildApi({
       store,
-      router,
+      accepted: () => loop.wake(),
+      backlog: new BacklogGuard({ limit: config.routingBacklogLimit, count: async () => (await store.routingBacklog()).events }),
       writeKey,
       bodyLimitBytes: config.maxBodyBytes,
       logger: log(),

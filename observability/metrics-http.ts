@@ -1,6 +1,5 @@
 /** Metrics of the event API: requests by route pattern and status, event rejections, and `GET /metrics`. */
 import type { FastifyInstance } from 'fastify';
-import type { EventRouter } from '../api/types';
 import { rejectionReason, type ProcessMetrics } from './metrics';
 
 /** The routes whose refusals count as rejected events. */
@@ -24,15 +23,3 @@ export function registerHttpMetrics(app: FastifyInstance, metrics: ProcessMetric
   app.get('/metrics', async (_request, reply) => reply.header('content-type', metrics.contentType).send(await metrics.text()));
 }
 
-/**
- * The router, counting each event it routes as accepted: it sees every stored, non-duplicate
- * event once, after which the event is done (a failed routing is retried and counted then).
- */
-export function countAccepted(router: EventRouter, metrics: ProcessMetrics): EventRouter {
-  return {
-    async route(event) {
-      await router.route(event);
-      metrics.eventAccepted(event.type);
-    },
-  };
-}

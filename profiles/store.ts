@@ -137,22 +137,20 @@ export interface StoredEvent {
 }
 
 /**
- * Outcome of recording an event under its messageId. `duplicate` means a previous delivery was
- * fully routed; a previous delivery that was stored but never routed comes back as `new` again
- * so a retry finishes the job, unless another delivery or the re-driver holds its routing lease
- * (`routing`: stored, and being routed by someone else).
+ * Outcome of recording an event under its messageId: `new`, or `duplicate` when the messageId is
+ * stored already, routed or not (an accepted event is routed by the router loop, once).
  */
-export type RecordEventResult = { status: 'new' } | { status: 'duplicate' } | { status: 'routing' };
+export type RecordEventResult = { status: 'new' } | { status: 'duplicate' };
 
-/**
- * How long the delivery that recorded an event owns its routing (a lease from `receivedAt`):
- * meanwhile another delivery of it is answered `routing` and the re-driver leaves it alone.
- */
-export const ROUTING_LEASE_MS = 30_000;
+/** The traits of an identify, applied in the same transaction that stores the event. */
+export interface IdentifyOnAccept {
+  traits: Record<string, unknown>;
+  stated?: StatementOrigin;
+}
 
-/** What the re-driver asks for: a page of customers with unrouted events received before a time. */
+/** What the router loop asks for: a page of customers with unrouted events received before a time. */
 export interface UnroutedClaim {
-  /** Only events received before this (ISO): younger ones may still be in their first delivery. */
+  /** Only events received before this (ISO). */
   receivedBefore: string;
   /** How long the claimed events are the caller's, from now. */
   leaseMs: number;
@@ -348,12 +346,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    */
   resolveCustomer(ids: { userId?: string; anonymousId?: string }): Promise<string>;
   /**
-   * Stores an event unless its messageId was already fully routed, leased to this delivery until
-   * `receivedAt` + ROUTING_LEASE_MS. A redelivery of a stored but unrouted event answers `new`
-   * (without overwriting the stored copy) and takes the lease when nobody holds it, else
-   * `routing`: of concurrent deliveries, and of a delivery racing the re-driver, one routes it.
+   * Accepts an event: stores it once under its messageId, unrouted and unleased, so the router
+   * loop claims it (`claimUnroutedEvents`). A redelivery of a stored messageId changes nothing
+   * and answers `duplicate`. With `identify`, its traits are applied to the customer in the same
+   * transaction: an accepted identify is applied exactly once, a refused one not at all.
    */
-  recordEvent(event: StoredEvent): Promise<RecordEventResult>;
+  recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult>;
   /** Marks an event routed: later deliveries of the same messageId are duplicates. */
   markEventRouted(messageId: string): Promise<void>;
   /** Gives up the routing lease of an unrouted event (its routing failed), so a retry or the re-driver may take it. */

@@ -50,7 +50,7 @@ export interface RouterOptions {
 /** A run's input as the store keeps it: everything but the plan, which the version names. */
 type StoredInput = Omit<JourneyInput, 'plan'>;
 
-type IdentifyPayload = { traits: Record<string, unknown>; timestamp?: string };
+type IdentifyPayload = { traits: Record<string, unknown>; timestamp?: string; messageId?: string };
 
 /** Every event name a plan reacts to while a customer is inside it. */
 export function eventsHeardBy(plan: JourneyPlan): Set<string> {
@@ -184,7 +184,7 @@ export class JourneyRouter implements EventRouter {
     if (event.type === 'identify') {
       if (active.length === 0) return;
       const traits = await this.statedConsent(event);
-      await Promise.all(active.map((e) => this.signal(e, { identify: { traits, timestamp: event.timestamp } })));
+      await Promise.all(active.map((e) => this.signal(e, { identify: { traits, timestamp: event.timestamp, messageId: event.messageId } })));
       return;
     }
     const track: TrackEvent = {

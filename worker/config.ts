@@ -393,6 +393,16 @@ export const configSchema = z.object({
         'counted and events wait. `unbroken dead-letters` lists them, `--retry` routes them again (docs/operations.md).',
     },
   ),
+  UNBROKEN_ROUTING_BACKLOG_LIMIT: documented(
+    z.coerce.number().int().min(1).default(1_000_000),
+    'most accepted events that may wait to be routed; past it the event API answers 503 with Retry-After and stores nothing',
+    {
+      ...WORKER,
+      details:
+        'The API answers 200 once an event is stored and the router loop routes it; while Temporal is down or slow the backlog grows. ' +
+        'Segment-compatible clients keep refused calls and retry them. The backlog shows in `/readyz` (part `routing`) and `unbroken stats`.',
+    },
+  ),
   UNBROKEN_METRICS_ADDRESS: documented(
     z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
     'host:port where the worker (and `unbroken start`) serves Prometheus metrics (`/metrics`, Temporal\'s included), `/healthz` and `/readyz`',
@@ -619,6 +629,8 @@ export type Config = {
   embeddedPorts: { temporal: number; temporalUi: number; smtp: number; mailWeb: number };
   /** Failed routing attempts after which an event is set aside (UNBROKEN_ROUTE_ATTEMPTS). */
   routeAttempts: number;
+  /** Most accepted events that may wait to be routed (UNBROKEN_ROUTING_BACKLOG_LIMIT). */
+  routingBacklogLimit: number;
 };
 
 /** Keys whose values are never echoed in error messages. */
@@ -762,6 +774,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mailWeb: e.UNBROKEN_EMBEDDED_MAIL_WEB_PORT,
     },
     routeAttempts: e.UNBROKEN_ROUTE_ATTEMPTS,
+    routingBacklogLimit: e.UNBROKEN_ROUTING_BACKLOG_LIMIT,
   };
 }
 

@@ -18,6 +18,8 @@ export class Periodic<T> {
   private timer?: NodeJS.Timeout;
   private running?: Promise<T>;
   private stopped = false;
+  /** A wake came while a run was in progress: run once more after it. */
+  private again = false;
 
   constructor(private readonly opts: PeriodicOptions<T>) {}
 
@@ -41,8 +43,23 @@ export class Periodic<T> {
   runNow(): Promise<T> {
     this.running ??= this.opts.run().finally(() => {
       this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.wake();
+      }
     });
     return this.running;
+  }
+
+  /**
+   * Runs as soon as possible without waiting for the interval: now, or right after the run in
+   * progress, which may already have passed over the work that woke it. Wakes during one run
+   * make one more run, not one each.
+   */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.runNow().catch((error: unknown) => this.opts.onError(error));
   }
 
   private schedule(delayMs: number): void {

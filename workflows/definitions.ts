@@ -77,7 +77,7 @@ export interface JourneyState {
 export const eventSignal = defineSignal<[TrackEvent]>('journeyEvent');
 
 /** The customer's profile changed outside the journey (an identify); recorded in the timeline. */
-export const identifySignal = defineSignal<[{ traits: Record<string, unknown>; timestamp?: string }]>(
+export const identifySignal = defineSignal<[{ traits: Record<string, unknown>; timestamp?: string; messageId?: string }]>(
   'journeyIdentify',
 );
 

@@ -13,6 +13,7 @@ import { compileDefinitions } from '../../compiler/index';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
 import { JourneyRouter } from '../../routing/router';
+import { RoutingLoop } from '../../routing/loop';
 import type { BaselineInput } from '../baseline/workflows';
 import type { BenchContext } from '../lib/context';
 import { sqliteBytes } from '../lib/infra';
@@ -53,7 +54,9 @@ export async function waitingCustomers(ctx: BenchContext): Promise<void> {
   const queues = { engine: `bench-wait-${runId}`, baseline: `bench-wait-baseline-${runId}` };
   // The API and router without a worker: the journeys run in the child's worker only.
   const router = new JourneyRouter({ store, client, taskQueue: queues.engine, defaultTimezone: 'UTC' });
-  const api = await buildApi({ store, router, writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
+  const loop = new RoutingLoop({ store, router });
+  loop.start();
+  const api = await buildApi({ store, accepted: () => loop.wake(), writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
   const apiUrl = await api.listen({ port: 0, host: '127.0.0.1' });
   let workers: Partial<Record<'engine' | 'baseline', ChildWorker>> = {};
   try {
@@ -147,6 +150,7 @@ export async function waitingCustomers(ctx: BenchContext): Promise<void> {
   } finally {
     await Promise.all(Object.values(workers).map((w) => w.stop()));
     await api.close();
+    await loop.stop();
     await store.close();
     await target.drop();
   }

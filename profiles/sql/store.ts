@@ -39,6 +39,7 @@ import type {
   MessageRecord,
   Profile,
   ProfileChanges,
+  IdentifyOnAccept,
   RecordEventResult,
   StatementOrigin,
   StepRecord,
@@ -56,7 +57,6 @@ import type {
   UnsubscribeCode,
 } from '../store';
 import type { AudienceListing, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
-import { ROUTING_LEASE_MS } from '../store';
 import type { JourneyPageNumbers } from '../store';
 import { countConversion, countRecord } from './counters';
 import { journeyPage } from './journey-page';
@@ -157,17 +157,19 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async identify(id: string, traits: Record<string, unknown>, stated?: StatementOrigin): Promise<Profile> {
+    return this.db.transaction((tx) => this.identifyIn(tx, id, traits, stated));
+  }
+
+  private async identifyIn(tx: Transaction, id: string, traits: Record<string, unknown>, stated?: StatementOrigin): Promise<Profile> {
     const at = isoTime(stated?.at ?? now(), `identify of ${id}`);
-    return this.db.transaction(async (tx) => {
-      const customerId = await this.lockCustomer(tx, id);
-      const state = (await this.load(tx, customerId)) ?? emptyCustomer(customerId);
-      // Subscription preferences become rows (the one place consent is read from), not a trait.
-      const split = splitSubscriptionTraits(customerId, traits);
-      applyTraits(state, split.traits);
-      await this.save(tx, state);
-      await this.writeSubscriptions(tx, customerId, split.subscriptions, IDENTIFY_SOURCE, at, stated?.messageId);
-      return toProfile(state);
-    });
+    const customerId = await this.lockCustomer(tx, id);
+    const state = (await this.load(tx, customerId)) ?? emptyCustomer(customerId);
+    // Subscription preferences become rows (the one place consent is read from), not a trait.
+    const split = splitSubscriptionTraits(customerId, traits);
+    applyTraits(state, split.traits);
+    await this.save(tx, state);
+    await this.writeSubscriptions(tx, customerId, split.subscriptions, IDENTIFY_SOURCE, at, stated?.messageId);
+    return toProfile(state);
   }
 
   async applyChanges(idempotencyKey: string, id: string, changes: ProfileChanges): Promise<Profile> {
@@ -290,23 +292,15 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     await tx.run(sql`UPDATE consent_changes SET customer_id = ${userId} WHERE customer_id = ${anonymousId}`);
   }
 
-  async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
-    // Every accepted event passes here, so the common case is one statement, not a transaction.
-    // A conflicting insert waits for the row it conflicts with to commit, so the statements below
-    // find it; should it be marked routed in between, `duplicate` is the true answer.
-    const leaseUntil = new Date(Date.parse(event.receivedAt) + ROUTING_LEASE_MS).toISOString();
-    const insert = insertRow('events', EVENT, event, { skip: ['routedAt'], extra: { routing_lease_until: leaseUntil } });
-    if ((await this.db.run(sql`${insert} ON CONFLICT DO NOTHING`)) === 1) return { status: 'new' };
-    // One statement decides who takes over an unrouted event, so of racing deliveries one does.
-    const time = now();
-    const taken = await this.db.run(
-      sql`UPDATE events SET routing_lease_until = ${leaseAfter(ROUTING_LEASE_MS)}
-          WHERE message_id = ${event.messageId} AND routed_at IS NULL AND dead_at IS NULL AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})`,
-    );
-    if (taken === 1) return { status: 'new' };
-    // A dead-lettered event is acknowledged like a routed one: it is stored, and visible as set aside.
-    const row = await first(this.db, sql`SELECT routed_at, dead_at FROM events WHERE message_id = ${event.messageId}`);
-    return row?.routed_at === null && row.dead_at === null ? { status: 'routing' } : { status: 'duplicate' };
+  async recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult> {
+    const insert = sql`${insertRow('events', EVENT, event, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`;
+    // A track is one statement, the common case; an identify and its traits are one transaction.
+    if (identify === undefined) return { status: (await this.db.run(insert)) === 1 ? 'new' : 'duplicate' };
+    return this.db.transaction(async (tx) => {
+      if ((await tx.run(insert)) === 0) return { status: 'duplicate' };
+      await this.identifyIn(tx, event.customerId, identify.traits, identify.stated);
+      return { status: 'new' };
+    });
   }
 
   async releaseEvent(messageId: string): Promise<void> {

@@ -25,3 +25,10 @@ export const DATED_WAITS_FOLLOW_THE_PROFILE = 'dated-waits-follow-the-profile';
  * `loadAggregates` activity). Plans compiled before audiences existed never reach the read.
  */
 export const IF_READS_EVENT_AGGREGATES = 'if-reads-event-aggregates';
+
+/**
+ * An event or identify signal whose messageId the run has heard already is dropped. The router
+ * loop may deliver an event twice (it crashed after signalling, before marking the event routed);
+ * runs started before this heard such a repeat as a new event and keep doing so on replay.
+ */
+export const SIGNALS_DEDUPED_BY_MESSAGE_ID = 'signals-deduped-by-message-id';

@@ -46,6 +46,8 @@ export class JourneyRun {
   received: TrackEvent | undefined;
   /** Identifies that reached the run so far; a dated wait watches it to follow a moved date. */
   identifies = 0;
+  /** messageIds of the events and identifies signalled so far; a repeat is dropped (./handlers.ts). */
+  readonly heardMessageIds = new Set<string>();
   /** When the journey's own flow last noted an entry (the entry included): where a `wait` counts from. */
   private lastNotedMs: number;
   /** `consent.*` as last read from the store (by a step whose condition reads it) or stated by an identify since. */

@@ -1,15 +1,17 @@
 /**
- * Routes stored events whose routing never finished: a request that got 503 because Temporal was
- * down, a process that died mid-way. Without it such an event is routed only if the client
- * retries, and a customer may look "inside" a journey whose workflow never started (routing that
- * event again starts it: see the router's `enter`). Every process that routes events runs one;
- * the store's leases let them share the work, one router per customer at a time, in order.
+ * The router loop: routes accepted events into journeys. The event API stores an event and
+ * answers at once (api/ingest.ts); this loop claims the stored, unrouted events customer by
+ * customer (each customer's in order, up to a page of customers at a time), routes them and
+ * marks them routed. While Temporal is down it keeps them and tries again, so nothing accepted is
+ * lost; an event that fails for another reason is retried a few times and then set aside where
+ * `unbroken dead-letters` shows it. The process that accepts an event wakes its own loop; every
+ * loop also polls, so several processes can share one PostgreSQL store: the store's leases give
+ * each customer's events to one loop at a time (`claimUnroutedEvents`).
  */
 import type { EventRouter } from '../api/types';
 import { redactUrl } from '../core/redact';
 import { log } from '../observability/log';
 import type { LiveStore, StoredEvent } from '../profiles/store';
-import { ROUTING_LEASE_MS } from '../profiles/store';
 import { isUnavailable } from './router';
 import { Periodic } from '../worker/periodic';
 
@@ -17,6 +19,8 @@ import { Periodic } from '../worker/periodic';
 export const DEFAULT_ROUTE_ATTEMPTS = 5;
 /** How long after a failed attempt the event's customer is tried again. */
 export const DEFAULT_ROUTE_RETRY_MS = 30_000;
+/** Pause between two sweeps of a loop nobody wakes. */
+export const DEFAULT_ROUTING_INTERVAL_MS = 1000;
 
 /**
  * The reason kept with a dead-lettered event: the error's first line, credentials of any URL in
@@ -27,7 +31,7 @@ export function deadReason(err: unknown): string {
   return text.replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, (url) => redactUrl(url)).slice(0, 500);
 }
 
-export interface RedriveOptions {
+export interface RoutingLoopOptions {
   store: Pick<LiveStore, 'claimUnroutedEvents' | 'markEventRouted' | 'releaseEvent' | 'recordRouteFailure'>;
   router: EventRouter;
   /**
@@ -37,11 +41,11 @@ export interface RedriveOptions {
   maxAttempts?: number;
   /** How long after a counted failure the customer's events are tried again (default 30 s). */
   retryAfterMs?: number;
-  /** Events younger than this are left to their first delivery and the client's retries (default: the routing lease, 30 s). */
+  /** Events younger than this are left for a later sweep (default 0: every stored event). */
   graceMs?: number;
-  /** How long a claimed page is this re-driver's (default 60 s); longer than routing a page takes. */
+  /** How long a claimed page is this loop's (default 60 s); longer than routing a page takes. */
   leaseMs?: number;
-  /** Pause between sweeps (default 5 s). */
+  /** Pause between sweeps (default 1 s); a process that accepts an event wakes its loop at once (`wake`). */
   intervalMs?: number;
   /** Customers per claimed page (default 20) and events per customer (default 50). */
   customersPerPage?: number;
@@ -62,22 +66,33 @@ export interface SweepResult {
 }
 
 /** A background loop over `sweep` (worker/periodic.ts); `stop` waits for the sweep in progress. */
-export class Redriver {
+export class RoutingLoop {
   private readonly loop: Periodic<SweepResult>;
+  /** Until when wakes are ignored, after a sweep that found a dependency unavailable. */
+  private quietUntil = 0;
 
-  constructor(private readonly opts: RedriveOptions) {
-    const intervalMs = opts.intervalMs ?? 5000;
+  constructor(private readonly opts: RoutingLoopOptions) {
+    const intervalMs = opts.intervalMs ?? DEFAULT_ROUTING_INTERVAL_MS;
     this.loop = new Periodic({
       run: () => this.sweepPages(),
       firstDelayMs: intervalMs,
       intervalMs,
-      onError: (err) => this.warn('re-driving stored events failed; trying again later', { error: String(err) }),
+      onError: (err) => this.warn('routing stored events failed; trying again later', { error: String(err) }),
     });
   }
 
   /** Sweeps every `intervalMs` until stopped; the first sweep comes after one interval. */
   start(): void {
     this.loop.start();
+  }
+
+  /**
+   * Sweeps now, or right after the sweep in progress: an event was just accepted. While a sweep
+   * found Temporal or the store unavailable, wakes wait for the next interval instead, so an
+   * outage under load costs one claim per interval, not one per accepted event.
+   */
+  wake(): void {
+    if (Date.now() >= this.quietUntil) this.loop.wake();
   }
 
   stop(): Promise<void> {
@@ -88,7 +103,7 @@ export class Redriver {
    * Claims and routes pages of unrouted events until none is left or a dependency is unavailable
    * (Temporal is likely still down: the next sweep tries again). A customer whose event fails for
    * another reason is held back until `retryAfterMs` while the others go on. Sweeps of one
-   * re-driver never overlap.
+   * loop never overlap.
    */
   sweep(): Promise<SweepResult> {
     return this.loop.runNow();
@@ -98,7 +113,7 @@ export class Redriver {
     const result: SweepResult = { routed: 0, failed: 0, retrying: 0, deadLettered: 0 };
     while (!this.loop.stopping && result.failed === 0) {
       const page = await this.opts.store.claimUnroutedEvents({
-        receivedBefore: new Date(Date.now() - (this.opts.graceMs ?? ROUTING_LEASE_MS)).toISOString(),
+        receivedBefore: new Date(Date.now() - (this.opts.graceMs ?? 0)).toISOString(),
         leaseMs: this.opts.leaseMs ?? 60_000,
         customers: this.opts.customersPerPage ?? 20,
         eventsPerCustomer: this.opts.eventsPerCustomer ?? 50,
@@ -112,10 +127,11 @@ export class Redriver {
         if (customer.retrying) result.retrying += 1;
       }
       result.failed = failures.length;
+      if (failures.length > 0) this.quietUntil = Date.now() + (this.opts.intervalMs ?? DEFAULT_ROUTING_INTERVAL_MS);
       // One line per sweep, not per customer: while Temporal is down every customer fails alike.
       if (failures.length > 0) {
         const [{ event, error }] = failures;
-        this.warn(`re-driving stored events failed for ${failures.length} customer(s); they stay stored and are tried again in the next sweep`, {
+        this.warn(`routing stored events failed for ${failures.length} customer(s); they stay stored and are tried again in the next sweep`, {
           messageId: event.messageId,
           customerId: event.customerId,
           error: String(error),
