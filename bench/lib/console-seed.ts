@@ -7,6 +7,8 @@
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
 import type { JourneyPlan, Step } from '../../compiler/plan';
+import { recountSteps } from '../../profiles/sql/counters';
+import { postgresDialect, render, sqliteDialect, type Dialect } from '../../profiles/sql/dialect';
 import type { DeployedJourney } from '../../profiles/store';
 
 /** How big the history is. */
@@ -80,6 +82,8 @@ interface Flavour {
   after(column: string, seconds: string): string;
   json(text: string): string;
   yes: string;
+  /** How the store's own statements are spelled here. */
+  dialect: Dialect;
 }
 
 const SQLITE: Flavour = {
@@ -88,6 +92,7 @@ const SQLITE: Flavour = {
   after: (column, seconds) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column}, '+' || (${seconds}) || ' seconds')`,
   json: (text) => `(${text})`,
   yes: '1',
+  dialect: sqliteDialect,
 };
 
 const POSTGRES: Flavour = {
@@ -96,6 +101,7 @@ const POSTGRES: Flavour = {
   after: (column, seconds) => `(${column} + (${seconds}) * INTERVAL '1 second')`,
   json: (text) => `(${text})::jsonb`,
   yes: 'TRUE',
+  dialect: postgresDialect,
 };
 
 /** The statements that write the history, in order (the layout and journey tables first). */
@@ -159,6 +165,8 @@ function statements(f: Flavour, journeys: readonly DeployedJourney[], sizes: See
                      ELSE NULL END
          FROM enrolments e JOIN bench_layout l ON l.journey_id = e.journey_id
          WHERE e.ended_at IS NOT NULL OR l.pos <= 3`,
+      // The counters the store keeps as it writes records, counted as the migration to them does.
+      ...recountSteps().map((q) => render(q, f.dialect).text),
       `INSERT INTO messages (idempotency_key, customer_id, journey_id, step_id, channel, template, status, result, created_at, updated_at)
          SELECT r.idempotency_key, r.customer_id, r.journey_id, r.step_id, l.channel, l.template, r.kind,
                 CASE WHEN r.kind = 'skipped' THEN r.detail
@@ -190,7 +198,7 @@ function hasSplit(plan: JourneyPlan): boolean {
   return flatten(plan.steps).some((s) => s.kind === 'split');
 }
 
-const TABLES = ['customers', 'enrolments', 'step_records', 'messages', 'events', 'subscriptions', 'consent_changes', 'identity_links', 'suppressions'];
+const TABLES = ['customers', 'enrolments', 'step_records', 'step_passes', 'split_arms', 'messages', 'events', 'subscriptions', 'consent_changes', 'identity_links', 'suppressions'];
 
 /**
  * Writes the history into the store at `url` (`sqlite:<file>` or a PostgreSQL URL whose
