@@ -18,6 +18,9 @@ export class BacklogFullError extends Error {
   }
 }
 
+/** How old a count may be to refuse on, in ms: refusals under overload cost a count each at most this often. */
+const REFUSAL_FRESH_MS = 100;
+
 export interface BacklogGuardOptions {
   /** Most events that may wait to be routed; a request that would go past it is refused whole. */
   limit: number;
@@ -41,9 +44,14 @@ export class BacklogGuard {
 
   constructor(private readonly opts: BacklogGuardOptions) {}
 
-  /** Throws BacklogFullError unless `incoming` more events fit. */
+  /**
+   * Throws BacklogFullError unless `incoming` more events fit. The added local counts never drop
+   * as the router drains the backlog, so a refusal is only made on a count read just now.
+   */
   async admit(incoming: number): Promise<void> {
     if (Date.now() - this.readAt >= (this.opts.ttlMs ?? 1000)) await this.refresh();
+    if (this.known + incoming <= this.opts.limit) return;
+    if (Date.now() - this.readAt >= REFUSAL_FRESH_MS) await this.refresh();
     if (this.known + incoming > this.opts.limit) throw new BacklogFullError(this.known, this.opts.limit, this.opts.retryAfterSec ?? 5);
   }
 

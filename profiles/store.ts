@@ -150,8 +150,8 @@ export interface IdentifyOnAccept {
 
 /** What the router loop asks for: a page of customers with unrouted events received before a time. */
 export interface UnroutedClaim {
-  /** Only events received before this (ISO). */
-  receivedBefore: string;
+  /** Only events received before this (ISO); absent: every stored event. */
+  receivedBefore?: string;
   /** How long the claimed events are the caller's, from now. */
   leaseMs: number;
   /** At most this many customers… */

@@ -113,7 +113,9 @@ export class RoutingLoop {
     const result: SweepResult = { routed: 0, failed: 0, retrying: 0, deadLettered: 0 };
     while (!this.loop.stopping && result.failed === 0) {
       const page = await this.opts.store.claimUnroutedEvents({
-        receivedBefore: new Date(Date.now() - (this.opts.graceMs ?? 0)).toISOString(),
+        // No age filter by default: an event this process stored a moment ago, in the same
+        // millisecond, or by a process whose clock runs ahead, is routed now.
+        ...(this.opts.graceMs ? { receivedBefore: new Date(Date.now() - this.opts.graceMs).toISOString() } : {}),
         leaseMs: this.opts.leaseMs ?? 60_000,
         customers: this.opts.customersPerPage ?? 20,
         eventsPerCustomer: this.opts.eventsPerCustomer ?? 50,

@@ -313,7 +313,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     // page and starve the others; the claim below checks again, under the customer's lock.
     const customers = await this.db.all(
       sql`SELECT customer_id FROM events e
-          WHERE routed_at IS NULL AND dead_at IS NULL AND received_at < ${claim.receivedBefore} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
+          WHERE routed_at IS NULL AND dead_at IS NULL ${receivedBefore(claim)} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
             AND NOT EXISTS (SELECT 1 FROM events b WHERE b.customer_id = e.customer_id AND b.routed_at IS NULL AND b.routing_lease_until > ${time})
           GROUP BY customer_id ORDER BY MIN(received_at), customer_id LIMIT ${claim.customers}`,
     );
@@ -335,7 +335,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     );
     if (busy) return [];
     const rows = await tx.all(
-      sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND dead_at IS NULL AND received_at < ${claim.receivedBefore}
+      sql`SELECT ${columns(EVENT)} FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND dead_at IS NULL ${receivedBefore(claim)}
           ORDER BY timestamp, ${SEQ} LIMIT ${claim.eventsPerCustomer}`,
     );
     const events = this.records(EVENT, rows);
@@ -985,4 +985,9 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
             traits = excluded.traits, tags = excluded.tags, updated_at = excluded.updated_at`,
     );
   }
+}
+
+/** The claim's age filter; none when every stored event may be claimed. */
+function receivedBefore(claim: UnroutedClaim): Sql {
+  return claim.receivedBefore === undefined ? sql`` : sql`AND received_at < ${claim.receivedBefore}`;
 }
