@@ -13,6 +13,7 @@ import { quietHoursWindow } from '../worker/deps';
 import { installLogger } from '../observability/log';
 import { installRuntime, temporalLevel } from '../worker/logging';
 import { runWorker } from '../worker/main';
+import { runRouter } from '../routing/main';
 import { temporalMetricsAddress } from '../worker/metrics-server';
 import { deployPlan, formatDeployPlan } from './deploy-plan';
 import { addLiveSteps, customerStatus, deploy, formatDeploy, formatSplits, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
@@ -58,11 +59,13 @@ const USAGE = `Usage:
   unbroken dead-letters [--retry [--id MESSAGE_ID ...]] [--limit N] [--json]
   unbroken feedback [--survey ID] [--journey ID] [--by day|week|month] [--since ISO] [--json]
   unbroken worker
+  unbroken router
 
 DIR defaults to ./definitions (holding journeys/, templates/ and audiences/). start publishes DIR only as the
 embedded quick start (neither DATABASE_URL nor TEMPORAL_ADDRESS set) or with --deploy; otherwise
 it shows what is live, and deploy publishes. console serves only the web console (HOST:UNBROKEN_CONSOLE_PORT)
-against the store of a deployment whose API runs elsewhere, with its admin key (UNBROKEN_ADMIN_KEY or the data folder's).`;
+against the store of a deployment whose API runs elsewhere, with its admin key (UNBROKEN_ADMIN_KEY or the data folder's).
+router routes the events the API accepted into journeys, apart from start (UNBROKEN_START_ROUTES=false there).`;
 
 /** Wrong usage: exit code 2. */
 class UsageError extends Error {}
@@ -428,6 +431,14 @@ async function consoleCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `unbroken router`: the router loop alone, until SIGINT/SIGTERM (routing/main.ts). */
+async function routerCommand(): Promise<number> {
+  const config = loadConfig();
+  const signalled = nextStopSignal();
+  await runRouter(config, signalled.then((signal) => process.stderr.write(`\nunbroken: ${signal} received, finishing the sweep in progress…\n`)));
+  return 0;
+}
+
 async function workerCommand(): Promise<number> {
   const config = loadConfig();
   // Until the worker runs (and drains on a signal itself), a signal stops the start at once.
@@ -669,6 +680,8 @@ export async function main(argv: string[]): Promise<number> {
         return await feedbackCommand(rest);
       case 'worker':
         return await workerCommand();
+      case 'router':
+        return await routerCommand();
       case undefined:
       case '-h':
       case '--help':

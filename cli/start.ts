@@ -21,9 +21,10 @@ import { addressHasher } from '../privacy/hash';
 import { RetentionSweeper } from '../privacy/retention';
 import { RoutingLoop } from '../routing/loop';
 import { BacklogGuard } from '../api/backlog';
-import { JourneyRouter } from '../routing/router';
+import { configuredRouter } from '../routing/main';
+import type { JourneyRouter } from '../routing/router';
 import { ConfigError, type Config } from '../worker/config';
-import { activityDeps, quietHoursWindow, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
+import { activityDeps, secretFromEnvOrDataDir, unsubscribeSecret } from '../worker/deps';
 import { connectClient, connectWorker } from '../worker/connection';
 import { describeExit, superviseDevServer, type SupervisedDevServer, type SupervisorEvent } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
@@ -236,21 +237,14 @@ export async function startSystem(
       metricsUrl = endpoints.url;
     }
 
-    const router = new JourneyRouter({
-      store,
-      client,
-      taskQueue: temporal.taskQueue,
-      defaultTimezone: config.defaultTimezone,
-      quietHours: quietHoursWindow(config),
-      metrics,
-      temporalHealth: () => health.report().parts.temporal,
-    });
-    // Accept first, route next: the API stores events and wakes this loop, which routes them.
-    const loop = new RoutingLoop({ store, router, maxAttempts: config.routeAttempts });
+    const router = configuredRouter({ ...config, temporal }, { store, client, metrics, temporalHealth: () => health.report().parts.temporal });
+    // Accept first, route next: the API stores events and wakes this loop, which routes them;
+    // unless `unbroken router` processes do (UNBROKEN_START_ROUTES=false).
+    const loop = config.startRoutes ? new RoutingLoop({ store, router, maxAttempts: config.routeAttempts }) : undefined;
     const routing = watchRouting(store);
     stops.push(routing.stop);
-    loop.start();
-    stops.push(() => loop.stop());
+    loop?.start();
+    stops.push(async () => loop?.stop());
     const writeKey = secretFromEnvOrDataDir(config, config.writeKey, 'write-key', 18);
     const admin = adminKey(config);
     if (config.retentionDays !== undefined) {
@@ -260,7 +254,7 @@ export async function startSystem(
     }
     const api = await buildApi({
       store,
-      accepted: () => loop.wake(),
+      accepted: () => loop?.wake(),
       backlog: new BacklogGuard({ limit: config.routingBacklogLimit, count: async () => (await store.routingBacklog()).events }),
       writeKey,
       bodyLimitBytes: config.maxBodyBytes,

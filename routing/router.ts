@@ -32,8 +32,8 @@ export interface RouterOptions {
   endingWaitMs?: number;
   /**
    * Deadline of each start or signal sent to Temporal (default 5 s). The client retries an
-   * unreachable server for about 20 s; the event API answers 503 sooner, and the stored event is
-   * routed again later (routing/redrive.ts).
+   * unreachable server for about 20 s; the router loop gives up sooner, keeps the stored event
+   * and routes it again in a later sweep (routing/loop.ts).
    */
   temporalTimeoutMs?: number;
   /**
@@ -101,7 +101,7 @@ const UNAVAILABLE_WORDS = /\b(timed out|timeout exceeded|connection (terminated|
  * Whether a routing failure says a dependency is unavailable (Temporal or the store down, busy,
  * restarting, a deadline exceeded) rather than that this event cannot be routed. An outage must
  * never count against an event: such failures are retried without limit, and only the others
- * count towards setting an event aside (routing/redrive.ts). Looks through the error's causes.
+ * count towards setting an event aside (routing/loop.ts). Looks through the error's causes.
  * An error with a code (gRPC status, SQLSTATE, errno, the store's own) is judged by its code
  * alone: its text may quote ids a sender chose, which must not make an event unkillable.
  */

@@ -393,6 +393,16 @@ export const configSchema = z.object({
         'counted and events wait. `unbroken dead-letters` lists them, `--retry` routes them again (docs/operations.md).',
     },
   ),
+  UNBROKEN_START_ROUTES: documented(
+    z.enum(['true', 'false']).default('true'),
+    '`false` to run `unbroken start` without its router loop, when separate `unbroken router` processes route the events it accepts',
+    {
+      ...API,
+      details:
+        'By default every `unbroken start` routes the events it accepts at once (and shares the backlog with the others on one PostgreSQL). ' +
+        'With `false` it only accepts; the `unbroken router` processes find the events within a second.',
+    },
+  ),
   UNBROKEN_ROUTING_BACKLOG_LIMIT: documented(
     z.coerce.number().int().min(1).default(1_000_000),
     'most accepted events that may wait to be routed; past it the event API answers 503 with Retry-After and stores nothing',
@@ -631,6 +641,8 @@ export type Config = {
   routeAttempts: number;
   /** Most accepted events that may wait to be routed (UNBROKEN_ROUTING_BACKLOG_LIMIT). */
   routingBacklogLimit: number;
+  /** Whether `unbroken start` runs its own router loop (UNBROKEN_START_ROUTES). */
+  startRoutes: boolean;
 };
 
 /** Keys whose values are never echoed in error messages. */
@@ -775,6 +787,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     routeAttempts: e.UNBROKEN_ROUTE_ATTEMPTS,
     routingBacklogLimit: e.UNBROKEN_ROUTING_BACKLOG_LIMIT,
+    startRoutes: e.UNBROKEN_START_ROUTES === 'true',
   };
 }
 

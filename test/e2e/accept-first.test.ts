@@ -4,6 +4,7 @@
  * router loop routes it, in order per customer, whenever Temporal is there; a backlog at its
  * limit is refused with 503; a router that dies mid-batch loses and duplicates nothing.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -191,5 +192,51 @@ describe('a router loop that dies mid-batch', () => {
     const [enrolment] = await store.enrolmentsFor('dee');
     const steps = await store.stepsFor(enrolment.workflowId);
     expect(steps.filter((s) => s.kind === 'event_received')).toHaveLength(1);
+  });
+});
+
+describe('routing apart from accepting', () => {
+  let env: TestWorkflowEnvironment;
+  let live: TestSystem | undefined;
+  let router: ChildProcess | undefined;
+  beforeAll(async () => {
+    env = await devServerEnv();
+  });
+  afterAll(async () => {
+    if (router && router.exitCode === null) router.kill('SIGKILL');
+    await live?.stop();
+    await env?.teardown();
+  });
+
+  test('with UNBROKEN_START_ROUTES=false start only accepts, and an `unbroken router` process routes what it accepted', async () => {
+    const database = `sqlite:${path.join(tmp, 'split.sqlite')}`;
+    const common = { TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: 'accept-first-split', DATABASE_URL: database };
+    live = await startTestSystem(path.join(tmp, 'definitions'), { ...common, SMTP_URL: smtp.url, UNBROKEN_START_ROUTES: 'false' });
+    await live.post('identify', { userId: 'eve', traits: { email: 'eve@example.com' } });
+    for (const [i, event] of ['signed_up', 'ping', 'ping'].entries()) {
+      expect((await live.post('track', { userId: 'eve', event, messageId: `eve-${i}` })).status).toBe(200);
+    }
+    // Nobody routes yet: the start process has no loop of its own.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await live.system.store.routingBacklog()).events).toBe(4);
+
+    router = spawn(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'unbroken.js'), 'router'], {
+      cwd: tmp,
+      env: { ...process.env, ...common, UNBROKEN_DATA_DIR: path.join(tmp, 'router-data') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    router.stderr!.on('data', (chunk) => (log += chunk));
+    await until('the router process to route the four events', async () => ((await live!.system.store.routingBacklog()).events === 0 ? true : undefined), 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${log}`);
+    });
+    await until('the journey to send', () => (mailsTo('eve@example.com').length ? true : undefined), 30_000);
+    expect(mailsTo('eve@example.com')).toEqual(['two pings']);
+    expect(log).toContain('unbroken router: routing stored events into journeys');
+
+    // SIGTERM: the router finishes its sweep and exits 0.
+    const exited = new Promise<number | null>((resolve) => router!.once('exit', (code) => resolve(code)));
+    router.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
