@@ -1,10 +1,12 @@
 /**
  * Test doubles for the event API: a spy in front of the real SQLite LiveStore (so the tests see
- * what the store really kept) and a router that records or fails.
+ * what the store really kept), a router that records or fails, and the router loop that routes
+ * what the API stored, as `unbroken start` runs one beside it.
  */
 import type { EventRouter, EventStore } from '../../api/types';
 import { SqliteProfileStore } from '../../profiles/sqlite';
-import type { LiveStore, Profile, RecordEventResult, StatementOrigin, StoredEvent } from '../../profiles/store';
+import type { IdentifyOnAccept, LiveStore, RecordEventResult, StoredEvent } from '../../profiles/store';
+import { RoutingLoop, type RoutingLoopOptions, type SweepResult } from '../../routing/loop';
 
 type EventStoreMethod = keyof EventStore;
 
@@ -20,24 +22,9 @@ export class SpyStore implements EventStore {
     return this.live.resolveCustomer(ids);
   }
 
-  async recordEvent(event: StoredEvent): Promise<RecordEventResult> {
+  async recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult> {
     this.enter('recordEvent');
-    return this.live.recordEvent(event);
-  }
-
-  async markEventRouted(messageId: string): Promise<void> {
-    this.enter('markEventRouted');
-    return this.live.markEventRouted(messageId);
-  }
-
-  async releaseEvent(messageId: string): Promise<void> {
-    this.enter('releaseEvent');
-    return this.live.releaseEvent(messageId);
-  }
-
-  async identify(id: string, traits: Record<string, unknown>, stated?: StatementOrigin): Promise<Profile> {
-    this.enter('identify');
-    return this.live.identify(id, traits, stated);
+    return this.live.recordEvent(event, identify);
   }
 
   /** The stored event with that messageId, looked up through the customer it belongs to. */
@@ -62,4 +49,21 @@ export class FakeRouter implements EventRouter {
     if (this.failWith) throw this.failWith;
     this.routed.push(structuredClone(event));
   }
+}
+
+/**
+ * A router loop over the spy's store, never started: the API wakes it (`accepted: () =>
+ * loop.wake()`) and tests sweep it by hand. Warnings are dropped unless `warn` is given.
+ */
+export function routingLoop(store: SpyStore, router: EventRouter, options: Partial<RoutingLoopOptions> = {}): RoutingLoop {
+  return new RoutingLoop({ store: store.live, router, warn: () => undefined, ...options });
+}
+
+/**
+ * Routes everything stored so far. A sweep woken earlier may have claimed its last page before
+ * the latest request stored its events, so this waits for it and then sweeps once more.
+ */
+export async function settle(loop: RoutingLoop): Promise<SweepResult> {
+  await loop.sweep();
+  return loop.sweep();
 }

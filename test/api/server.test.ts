@@ -9,9 +9,11 @@ jest.mock('cookie', () => ({
 
 import { deflateSync, gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
+import { BacklogGuard } from '../../api/backlog';
 import { buildApi, DEFAULT_BODY_LIMIT_BYTES } from '../../api/server';
 import type { ReadyReport } from '../../api/types';
-import { FakeRouter, SpyStore } from './fakes';
+import type { RoutingLoop } from '../../routing/loop';
+import { FakeRouter, routingLoop, settle, SpyStore } from './fakes';
 
 const WRITE_KEY = 'wk_test_123';
 const BASIC = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
@@ -21,35 +23,57 @@ interface Harness {
   app: FastifyInstance;
   store: SpyStore;
   router: FakeRouter;
+  loop: RoutingLoop;
   clock: { now: Date };
 }
 
-const open: { app: FastifyInstance; store: SpyStore }[] = [];
+const open: Harness[] = [];
+/** Each app's router loop, which `post` lets route what the request stored. */
+const loops = new WeakMap<FastifyInstance, RoutingLoop>();
 afterEach(async () => {
-  for (const { app, store } of open.splice(0)) {
+  for (const { app, store, loop } of open.splice(0)) {
     await app.close();
+    await loop.stop();
     await store.live.close();
   }
 });
 
-async function harness(options: { bodyLimitBytes?: number; ready?: () => Promise<ReadyReport>; readyTimeoutMs?: number } = {}): Promise<Harness> {
+interface HarnessOptions {
+  bodyLimitBytes?: number;
+  ready?: () => Promise<ReadyReport>;
+  readyTimeoutMs?: number;
+  /** Most events that may wait to be routed (the backlog is counted afresh on every request). */
+  backlogLimit?: number;
+}
+
+/** The API over a spy store, and a router loop it wakes, routing into a fake router. */
+async function harness(options: HarnessOptions = {}): Promise<Harness> {
   const store = new SpyStore();
   const router = new FakeRouter();
+  const loop = routingLoop(store, router);
   const clock = { now: NOW };
+  const backlog =
+    options.backlogLimit === undefined
+      ? undefined
+      : new BacklogGuard({ limit: options.backlogLimit, ttlMs: 0, count: async () => (await store.live.routingBacklog()).events });
   const app = await buildApi({
     store,
-    router,
+    accepted: () => loop.wake(),
+    backlog,
     writeKey: WRITE_KEY,
     bodyLimitBytes: options.bodyLimitBytes,
     ready: options.ready ?? (async () => ({ ok: true, checks: { store: 'ok', temporal: 'ok' } })),
     readyTimeoutMs: options.readyTimeoutMs,
     now: () => clock.now,
   });
-  open.push({ app, store });
-  return { app, store, router, clock };
+  const h = { app, store, router, loop, clock };
+  open.push(h);
+  loops.set(app, loop);
+  return h;
 }
 
-function post(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}) {
+/** Sends a request without waiting for routing: the answer comes once the events are stored. */
+function send(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}) {
   return app.inject({
     method: 'POST',
     url,
@@ -58,8 +82,16 @@ function post(app: FastifyInstance, url: string, body: unknown, headers: Record<
   });
 }
 
+/** Sends a request, then lets the router loop route what it stored. */
+async function post(app: FastifyInstance, url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await send(app, url, body, headers);
+  const loop = loops.get(app);
+  if (loop) await settle(loop);
+  return res;
+}
+
 describe('POST /v1/track', () => {
-  it('stores the event, routes it with the resolved customer and answers like Segment', async () => {
+  it('stores the event, answers like Segment, and the router loop routes it with the resolved customer', async () => {
     const { app, store, router } = await harness();
     const res = await post(app, '/v1/track', {
       userId: 'u1',
@@ -122,17 +154,34 @@ describe('POST /v1/track', () => {
 });
 
 describe('POST /v1/identify', () => {
-  it('merges the traits into the profile and routes the identify', async () => {
+  it('merges the traits into the profile as it stores the identify, which is then routed', async () => {
     const { app, store, router } = await harness();
-    const res = await post(app, '/v1/identify', { userId: 'u1', traits: { email: 'ada@example.com', plan: 'pro' }, messageId: 'i-1' });
+    const profileWhenRouted: unknown[] = [];
+    const route = router.route.bind(router);
+    router.route = async (event) => {
+      profileWhenRouted.push(await store.live.getProfile(event.customerId));
+      return route(event);
+    };
+    const res = await send(app, '/v1/identify', { userId: 'u1', traits: { email: 'ada@example.com', plan: 'pro' }, messageId: 'i-1' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true });
+    // The traits are applied in the transaction that stores the event: no separate write.
+    expect(store.calls).toEqual(['resolveCustomer', 'recordEvent']);
     expect(await store.live.getProfile('u1')).toMatchObject({ id: 'u1', email: 'ada@example.com', plan: 'pro' });
+    await settle(loops.get(app)!);
     expect(router.routed).toEqual([
       expect.objectContaining({ type: 'identify', customerId: 'u1', traits: { email: 'ada@example.com', plan: 'pro' } }),
     ]);
-    // The profile is updated before routing, so a journey woken by the identify sees the traits.
-    expect(store.calls).toEqual(['resolveCustomer', 'recordEvent', 'identify', 'markEventRouted']);
+    // So a journey woken by the identify sees the traits.
+    expect(profileWhenRouted).toEqual([expect.objectContaining({ email: 'ada@example.com', plan: 'pro' })]);
+  });
+
+  it('applies the traits of a repeated identify once, and not those of a later body under the same messageId', async () => {
+    const { app, store } = await harness();
+    await post(app, '/v1/identify', { userId: 'u1', traits: { plan: 'pro' }, messageId: 'i-1' });
+    await post(app, '/v1/identify', { userId: 'u1', traits: { plan: 'free' }, messageId: 'i-2' });
+    expect((await post(app, '/v1/identify', { userId: 'u1', traits: { plan: 'pro' }, messageId: 'i-1' })).statusCode).toBe(200);
+    expect(await store.live.getProfile('u1')).toMatchObject({ plan: 'free' });
   });
 
   it('links an anonymousId to the user when both are sent', async () => {
@@ -156,8 +205,9 @@ describe('POST /v1/batch', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true });
+    // Routed after the whole batch is stored: the anonymous view is already the linked user's.
     expect(router.routed.map((e) => [e.messageId, e.type, e.customerId])).toEqual([
-      ['b-1', 'track', 'a1'],
+      ['b-1', 'track', 'u1'],
       ['b-2', 'identify', 'u1'],
       ['b-3', 'track', 'u1'],
     ]);
@@ -416,7 +466,7 @@ describe('authentication', () => {
 
   it('refuses to build without a write key', async () => {
     await expect(
-      buildApi({ store: new SpyStore(), router: new FakeRouter(), writeKey: ' ', ready: async () => ({ ok: true, checks: {} }) }),
+      buildApi({ store: new SpyStore(), writeKey: ' ', ready: async () => ({ ok: true, checks: {} }) }),
     ).rejects.toThrow(/UNBROKEN_WRITE_KEY/);
   });
 });
@@ -449,54 +499,64 @@ describe('deduplication by messageId', () => {
     expect(router.routed).toHaveLength(1);
   });
 
-  it('routes once when a retry arrives while the first delivery is still routing', async () => {
-    const { app, router } = await harness();
+  it('answers without waiting for routing, and a retry that arrives while the event is being routed is a duplicate', async () => {
+    const { app, store, router } = await harness();
     let release = () => {};
     router.gate = new Promise((resolve) => (release = resolve));
     const body = { userId: 'u1', event: 'e', messageId: 'slow-1' };
-    const first = post(app, '/v1/track', body);
-    const retry = post(app, '/v1/track', body);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The request woke the loop, whose routing is held at the gate: the answer does not wait for it.
+    expect((await send(app, '/v1/track', body)).statusCode).toBe(200);
+    expect((await send(app, '/v1/track', body)).statusCode).toBe(200);
+    expect(router.routed).toEqual([]);
     release();
-    expect((await first).statusCode).toBe(200);
-    expect((await retry).statusCode).toBe(200);
+    await settle(loops.get(app)!);
     expect(router.routed).toHaveLength(1);
+    expect((await store.event('u1', 'slow-1'))?.routedAt).toEqual(expect.any(String));
   });
 });
 
 describe('dependency failures', () => {
-  it('answers 503 when routing fails, leaves the event unrouted, and routes it on retry', async () => {
-    const { app, store, router } = await harness();
+  it('a routing failure does not fail the request: the event is stored, answered 200, stays unrouted, and the next sweep routes it once routing works', async () => {
+    const { app, store, router, loop } = await harness();
     router.failWith = new Error('14 UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:7233');
     const body = { userId: 'u1', event: 'cart_abandoned', messageId: 'r-1' };
-    const failed = await post(app, '/v1/track', body);
-    expect(failed.statusCode).toBe(503);
-    expect(failed.json()).toMatchObject({ error: 'unavailable', stage: 'route' });
-    expect(failed.json().message).toContain('ECONNREFUSED');
+    const res = await send(app, '/v1/track', body);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ success: true });
+    expect(await settle(loop)).toEqual({ routed: 0, failed: 1, retrying: 0, deadLettered: 0 });
     const stored = await store.event('u1', 'r-1');
-    expect(stored).toBeDefined();
+    expect(stored).toMatchObject({ messageId: 'r-1', event: 'cart_abandoned' });
     expect(stored?.routedAt).toBeUndefined();
+    expect(await store.live.routingBacklog()).toMatchObject({ events: 1 });
 
     router.failWith = undefined;
-    const retried = await post(app, '/v1/track', body);
-    expect(retried.statusCode).toBe(200);
+    expect(await loop.sweep()).toEqual({ routed: 1, failed: 0, retrying: 0, deadLettered: 0 });
     expect(router.routed.map((e) => e.messageId)).toEqual(['r-1']);
     expect((await store.event('u1', 'r-1'))?.routedAt).toEqual(expect.any(String));
+    // The client never needed to retry; should it, the retry is a duplicate.
+    expect((await post(app, '/v1/track', body)).statusCode).toBe(200);
+    expect(router.routed).toHaveLength(1);
   });
 
-  it('stops a batch at the failing call; the retried batch skips what was routed and finishes the rest', async () => {
-    const { app, router } = await harness();
+  it('a store failure mid-batch answers 503; the retried batch stores the rest, and they are routed in order', async () => {
+    const { app, store, router } = await harness();
     const batch = ['a', 'b', 'c'].map((id) => ({ type: 'track', userId: 'u1', event: `e-${id}`, messageId: id }));
-    const realRoute = router.route.bind(router);
+    const record = store.recordEvent.bind(store);
     let calls = 0;
-    router.route = async (event) => {
+    store.recordEvent = async (event, identify) => {
       calls += 1;
-      if (calls === 2) throw new Error('14 UNAVAILABLE: temporal down');
-      return realRoute(event);
+      if (calls === 2) throw new Error('SQLITE_IOERR: disk I/O error');
+      return record(event, identify);
     };
-    expect((await post(app, '/v1/batch', { batch })).statusCode).toBe(503);
+    const failed = await post(app, '/v1/batch', { batch });
+    expect(failed.statusCode).toBe(503);
+    expect(failed.json()).toMatchObject({ error: 'unavailable', stage: 'store' });
+    expect(failed.json().message).toContain('messageId b');
+    // What was stored before the failure is accepted, and routed.
+    expect((await store.live.eventsFor('u1')).map((e) => e.messageId)).toEqual(['a']);
     expect(router.routed.map((e) => e.messageId)).toEqual(['a']);
     expect((await post(app, '/v1/batch', { batch })).statusCode).toBe(200);
+    expect((await store.live.eventsFor('u1')).map((e) => e.messageId)).toEqual(['a', 'b', 'c']);
     expect(router.routed.map((e) => e.messageId)).toEqual(['a', 'b', 'c']);
   });
 
@@ -507,6 +567,23 @@ describe('dependency failures', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ error: 'unavailable', stage: 'store' });
     expect(router.routed).toEqual([]);
+  });
+
+  it('answers 503 with Retry-After while the routing backlog is full, storing nothing of the request, and accepts again once it is routed', async () => {
+    const { app, store, router, loop } = await harness({ backlogLimit: 2 });
+    router.failWith = new Error('14 UNAVAILABLE: temporal down');
+    const track = (messageId: string) => ({ type: 'track', userId: 'u1', event: 'e', messageId });
+    expect((await post(app, '/v1/batch', { batch: [track('t1'), track('t2')] })).statusCode).toBe(200);
+    const full = await post(app, '/v1/track', track('t3'));
+    expect(full.statusCode).toBe(503);
+    expect(full.headers['retry-after']).toBe('5');
+    expect(full.json()).toMatchObject({ error: 'backlog_full', waiting: 2, limit: 2 });
+    expect(await store.event('u1', 't3')).toBeUndefined();
+
+    router.failWith = undefined;
+    expect(await loop.sweep()).toMatchObject({ routed: 2 });
+    expect((await post(app, '/v1/track', track('t3'))).statusCode).toBe(200);
+    expect(router.routed.map((e) => e.messageId)).toEqual(['t1', 't2', 't3']);
   });
 });
 
