@@ -48,3 +48,29 @@ test('keeps running after a failed run, and stop waits for the run in progress',
   await new Promise((r) => setTimeout(r, 20));
   expect(runs).toBe(after);
 });
+
+test('a wake runs at once, and wakes during a run make exactly one more run after it', async () => {
+  const gates = [gate(), gate()];
+  let runs = 0;
+  const loop = new Periodic({ run: async () => (await gates[runs++]?.promise, runs), firstDelayMs: 60_000, intervalMs: 60_000, onError: () => undefined });
+  loop.wake();
+  expect(runs).toBe(1);
+  // Two wakes while the first run is in progress: it may have passed over what they announce.
+  loop.wake();
+  loop.wake();
+  gates[0].open();
+  await new Promise((r) => setTimeout(r, 10));
+  expect(runs).toBe(2);
+  gates[1].open();
+  await new Promise((r) => setTimeout(r, 10));
+  expect(runs).toBe(2);
+});
+
+test('wakes after stop do nothing', async () => {
+  let runs = 0;
+  const loop = new Periodic({ run: async () => void runs++, firstDelayMs: 60_000, intervalMs: 60_000, onError: () => undefined });
+  await loop.stop();
+  loop.wake();
+  await new Promise((r) => setTimeout(r, 10));
+  expect(runs).toBe(0);
+});
