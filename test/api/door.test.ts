@@ -14,7 +14,8 @@ jest.mock('cookie', () => ({
 import type { FastifyInstance } from 'fastify';
 import { MAX_NESTING_DEPTH } from '../../api/schemas';
 import { buildApi } from '../../api/server';
-import { FakeRouter, SpyStore } from './fakes';
+import type { RoutingLoop } from '../../routing/loop';
+import { FakeRouter, routingLoop, settle, SpyStore } from './fakes';
 
 const WRITE_KEY = 'wk_test_door';
 const BASIC = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
@@ -23,12 +24,14 @@ interface Harness {
   app: FastifyInstance;
   store: SpyStore;
   router: FakeRouter;
+  loop: RoutingLoop;
 }
 
 const open: Harness[] = [];
 afterEach(async () => {
-  for (const { app, store } of open.splice(0)) {
+  for (const { app, store, loop } of open.splice(0)) {
     await app.close();
+    await loop.stop();
     await store.live.close();
   }
 });
@@ -36,15 +39,16 @@ afterEach(async () => {
 async function harness(): Promise<Harness> {
   const store = new SpyStore();
   const router = new FakeRouter();
+  const loop = routingLoop(store, router);
   const app = await buildApi({
     store,
-    router,
+    accepted: () => loop.wake(),
     writeKey: WRITE_KEY,
     suppressions: store.live,
     ready: async () => ({ ok: true, checks: { store: 'ok', temporal: 'ok' } }),
     now: () => new Date('2024-05-01T12:00:00.000Z'),
   });
-  const h = { app, store, router };
+  const h = { app, store, router, loop };
   open.push(h);
   return h;
 }
@@ -68,9 +72,10 @@ async function refusedFields(h: Harness, url: string, body: unknown): Promise<st
   return answer.issues.map((issue) => issue.field);
 }
 
-/** Nothing of a refused request reached the store or the router. */
+/** Nothing of a refused request reached the store, nor is anything left for the router loop to route. */
 async function nothingStored(h: Harness, ...customers: string[]): Promise<void> {
   expect(h.store.calls).toEqual([]);
+  await settle(h.loop);
   expect(h.router.routed).toEqual([]);
   for (const customer of customers) {
     expect(await h.store.live.getProfile(customer)).toBeUndefined();

@@ -15,7 +15,8 @@ import { createUnsubscribeToken } from '../../delivery/tokens';
 import type { LiveStore, StoredEvent } from '../../profiles/store';
 import { createLogger } from '../../observability/log';
 import { captureLog, type CapturedLog } from '../observability/log-capture';
-import { FakeRouter, SpyStore } from './fakes';
+import type { RoutingLoop } from '../../routing/loop';
+import { FakeRouter, routingLoop, settle, SpyStore } from './fakes';
 
 const SECRET = 'test-survey-secret-0123456789abcdef-0123';
 const NOW = new Date('2024-05-01T12:00:00.000Z');
@@ -26,32 +27,37 @@ const WORKFLOW = 'nps:customer-4711:1';
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
 
-const open: { app: FastifyInstance; events: SpyStore }[] = [];
+const open: { app: FastifyInstance; events: SpyStore; loop: RoutingLoop }[] = [];
+/** Each app's router loop, which `post` lets route what the answer stored. */
+const loops = new WeakMap<FastifyInstance, RoutingLoop>();
 afterEach(async () => {
-  for (const { app, events } of open.splice(0)) {
+  for (const { app, events, loop } of open.splice(0)) {
     await app.close();
+    await loop.stop();
     await events.live.close();
   }
 });
 
-/** The real API over a real SQLite store (answers and events in one database) and a spy router. */
+/** The real API over a real SQLite store (answers and events in one database), and a router loop into a spy router. */
 async function harness(options: { failingStore?: boolean; log?: CapturedLog } = {}) {
   const events = new SpyStore();
   const router = new FakeRouter();
+  const loop = routingLoop(events, router);
   const clock = { now: NOW };
   const app = await buildApi({
     ...(options.log ? { logger: createLogger({ service: 'start', level: 'info', destination: options.log.stream }) } : {}),
     store: events,
-    router,
+    accepted: () => loop.wake(),
     writeKey: 'wk_test_123',
     ready: async () => ({ ok: true, checks: {} }),
     now: () => clock.now,
     survey: { secret: SECRET, store: options.failingStore ? failing(events.live) : events.live, graceMs: GRACE },
   });
-  open.push({ app, events });
+  open.push({ app, events, loop });
+  loops.set(app, loop);
   const store = events.live;
   const answered = () => router.routed.filter((e) => e.event === 'survey_answered');
-  return { app, router, store, clock, answered, later: (ms: number) => (clock.now = new Date(clock.now.getTime() + ms)) };
+  return { app, events, router, loop, store, clock, answered, later: (ms: number) => (clock.now = new Date(clock.now.getTime() + ms)) };
 }
 
 type Harness = Awaited<ReturnType<typeof harness>>;
@@ -97,8 +103,11 @@ async function enterJourney(h: Harness, question: string, scale: SurveyScale = '
   expect(decision).toMatchObject({ enrolled: true, enrolment: { workflowId: WORKFLOW } });
 }
 
-function post(app: FastifyInstance, t: string, query = '', payload?: string, headers: Record<string, string> = FORM) {
-  return app.inject({ method: 'POST', url: `/s/${t}${query}`, headers, payload });
+/** Posts an answer, then lets the router loop route what it stored. */
+async function post(app: FastifyInstance, t: string, query = '', payload?: string, headers: Record<string, string> = FORM) {
+  const res = await app.inject({ method: 'POST', url: `/s/${t}${query}`, headers, payload });
+  await settle(loops.get(app)!);
+  return res;
 }
 
 function expectPage(res: LightMyRequestResponse, status: number): void {
@@ -248,14 +257,27 @@ describe('POST /s/:token (recording an answer)', () => {
     expect(page.body).not.toContain('<form');
   });
 
-  it('delivers the answer when the customer presses Send again after its routing failed', async () => {
+  it('thanks the customer while routing fails, and the next sweep delivers the answer once routing works', async () => {
+    const h = await harness();
+    h.router.failWith = new Error('14 UNAVAILABLE: temporal unreachable');
+    const res = await post(h.app, token(), '?score=6', '');
+    expectPage(res, 200);
+    expect(res.body).toContain('Your answer: 6.');
+    expect(h.router.routed).toEqual([]);
+    expect(await h.store.getProfile(CUSTOMER)).toMatchObject({ last_delivery_nps_score: 6 });
+    h.router.failWith = undefined;
+    expect(await h.loop.sweep()).toMatchObject({ routed: 2 });
+    expect(h.answered().map((e) => e.properties?.score)).toEqual([6]);
+  });
+
+  it('delivers the answer when the customer presses Send again after its events could not be stored', async () => {
     const h = await harness();
     const t = token();
-    h.router.failWith = new Error('temporal unreachable');
+    h.events.failing = 'recordEvent';
     const failed = await post(h.app, t, '?score=6', '');
     expectPage(failed, 503);
     expect(failed.body).toContain('Your answer is saved');
-    h.router.failWith = undefined;
+    h.events.failing = undefined;
     expectPage(await post(h.app, t, '?score=6', ''), 200);
     expect(h.answered().map((e) => e.properties?.score)).toEqual([6]);
   });
@@ -359,8 +381,8 @@ test('the token never reaches the log: not for pages, answers, refusals, failure
   await h.app.inject({ method: 'GET', url: `/s/${t}?score=3` });
   await post(h.app, t, '?score=3', 'comment=fine');
   await post(h.app, t, '?score=99', '');
-  h.router.failWith = new Error('temporal unreachable');
-  await post(h.app, token({ workflowId: 'other:customer-4711:1' }), '?score=3', '');
+  h.events.failing = 'recordEvent';
+  expect((await post(h.app, token({ workflowId: 'other:customer-4711:1' }), '?score=3', '')).statusCode).toBe(503);
   await h.app.inject({ method: 'GET', url: `/s/${t}/extra` });
   await h.app.close();
   expect(log.lines.some((l) => l.route === '/s/:token')).toBe(true);

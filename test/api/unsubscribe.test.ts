@@ -13,7 +13,7 @@ import type { UnsubscribeDeps } from '../../api/unsubscribe';
 import { createUnsubscribeToken } from '../../delivery/tokens';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import type { SubscriptionStatus, UnsubscribeCode } from '../../profiles/store';
-import { FakeRouter, SpyStore } from './fakes';
+import { SpyStore } from './fakes';
 
 const SECRET = 'test-unsubscribe-secret-0123456789abcdef';
 const NOW = new Date('2024-05-01T12:00:00.000Z');
@@ -82,7 +82,6 @@ async function harness(store: SubscriptionStore = new FakeSubscriptions(), clock
   const events = new SpyStore();
   const app = await buildApi({
     store: events,
-    router: new FakeRouter(),
     writeKey: 'wk_test_123',
     ready: async () => ({ ok: true, checks: {} }),
     now: () => clock.now,
@@ -246,7 +245,7 @@ describe('POST /unsubscribe/:token (RFC 8058 one-click)', () => {
 
   it('is not served when no unsubscribe secret is configured', async () => {
     const events = new SpyStore();
-    const app = await buildApi({ store: events, router: new FakeRouter(), writeKey: 'wk_test_123', ready: async () => ({ ok: true, checks: {} }) });
+    const app = await buildApi({ store: events, writeKey: 'wk_test_123', ready: async () => ({ ok: true, checks: {} }) });
     open.push({ app, close: () => events.live.close() });
     expect((await oneClick(app, token())).statusCode).toBe(404);
   });
@@ -256,7 +255,6 @@ describe('POST /unsubscribe/:token (RFC 8058 one-click)', () => {
     await expect(
       buildApi({
         store: events,
-        router: new FakeRouter(),
         writeKey: 'wk_test_123',
         ready: async () => ({ ok: true, checks: {} }),
         unsubscribe: { secret: 'too-short', store: new FakeSubscriptions() },

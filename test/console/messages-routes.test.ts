@@ -14,7 +14,6 @@ import { buildApi } from '../../api/server';
 import type { TemplatePlan } from '../../compiler/plan';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
-import { FakeRouter } from '../api/fakes';
 import { escapeHtml } from '../../api/pages';
 
 const ADMIN_KEY = 'console-admin-key-0123456789abcdef';
@@ -69,7 +68,6 @@ beforeEach(async () => {
   );
   api = await buildApi({
     store,
-    router: new FakeRouter(),
     writeKey: 'console-write-key-0123456789',
     ready: async () => ({ ok: true, checks: {} }),
     console: { key: ADMIN_KEY, store, secureCookie: false, preview: { publicUrl: 'http://127.0.0.1:8080', mailFrom: 'Shop <shop@example.com>', unsubscribeTtlMs: 86_400_000 } },

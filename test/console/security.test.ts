@@ -15,7 +15,6 @@ import { buildApi } from '../../api/server';
 import { startBanner, type RunningSystem } from '../../cli/start';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
-import { FakeRouter } from '../api/fakes';
 
 const ADMIN_KEY = 'console-admin-key-0123456789abcdef';
 const WRITE_KEY = 'console-write-key-0123456789';
@@ -63,7 +62,6 @@ async function build(secureCookie = false, sessionTtlMs?: number): Promise<Serve
   return serve(
     await buildApi({
       store,
-      router: new FakeRouter(),
       writeKey: WRITE_KEY,
       ready: async () => ({ ok: true, checks: {} }),
       console: { key: ADMIN_KEY, store, secureCookie, now: () => NOW, ...(sessionTtlMs === undefined ? {} : { sessionTtlMs }) },

@@ -10,7 +10,7 @@ import { buildApi } from '../../api/server';
 import { createUnsubscribeToken } from '../../delivery/tokens';
 import { createLogger } from '../../observability/log';
 import { SqliteProfileStore } from '../../profiles/sqlite';
-import { FakeRouter, SpyStore } from '../api/fakes';
+import { SpyStore } from '../api/fakes';
 import { captureLog, type CapturedLog } from './log-capture';
 
 const WRITE_KEY = 'wk_logs_0123456789';
@@ -40,7 +40,6 @@ async function harness(): Promise<Harness> {
   const log = captureLog();
   const app = await buildApi({
     store,
-    router: new FakeRouter(),
     writeKey: WRITE_KEY,
     ready: async () => ({ ok: true, checks: {} }),
     now: () => NOW,
