@@ -403,7 +403,7 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
     });
 
     describe('events', () => {
-      it('stores an event once, keeps every field, and treats a routed messageId as a duplicate', async () => {
+      it('stores an event once, keeps every field, and treats any stored messageId as a duplicate, routed or not', async () => {
         const event = track('e1', 'u1', {
           userId: 'u1',
           anonymousId: 'a1',
@@ -412,8 +412,8 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
           timestamp: at(-1000),
         });
         expect(await store.recordEvent(event)).toEqual({ status: 'new' });
-        // Stored but never routed (the API crashed mid-way): the retry must finish the job.
-        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
+        // Stored and not yet routed: the router loop routes it, a redelivery adds nothing.
+        expect(await store.recordEvent(event)).toEqual({ status: 'duplicate' });
         await store.markEventRouted('e1');
         expect(await store.recordEvent(event)).toEqual({ status: 'duplicate' });
         expect(await store.recordEvent({ ...event, properties: { other: true } })).toEqual({ status: 'duplicate' });
@@ -436,26 +436,44 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect((await store.eventsFor('u1')).map((e) => e.messageId)).toEqual(['early', 'late']);
       });
 
-      it('of concurrent deliveries of one messageId one routes it, the others hear it is being routed; stored once, routedAt not taken from the caller', async () => {
+      it('of concurrent deliveries of one messageId one is new, the others duplicates; stored once, routedAt not taken from the caller', async () => {
         const other = await open();
         const received = new Date().toISOString();
         const results = await Promise.all(
           Array.from({ length: 6 }, (_, i) => (i % 2 ? store : other).recordEvent(track('e1', 'u1', { routedAt: T0, receivedAt: received }))),
         );
         expect(results.filter((r) => r.status === 'new')).toHaveLength(1);
-        expect(results.filter((r) => r.status === 'routing')).toHaveLength(5);
+        expect(results.filter((r) => r.status === 'duplicate')).toHaveLength(5);
         expect(await store.eventsFor('u1')).toEqual([track('e1', 'u1', { receivedAt: received })]);
       });
 
-      it('a delivery whose routing failed releases the event, and the retry routes it', async () => {
-        const event = track('e1', 'u1', { receivedAt: new Date().toISOString() });
-        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
-        expect(await store.recordEvent(event)).toEqual({ status: 'routing' });
-        await store.releaseEvent('e1');
-        expect(await store.recordEvent(event)).toEqual({ status: 'new' });
-        await store.markEventRouted('e1');
-        await store.releaseEvent('e1');
-        expect(await store.recordEvent(event)).toEqual({ status: 'duplicate' });
+      it('an accepted event holds no lease: a router loop claims it at once, even one received ahead of the loop’s clock', async () => {
+        const ahead = new Date(Date.now() + HOUR).toISOString();
+        expect(await store.recordEvent(track('e1', 'u1', { receivedAt: ahead }))).toEqual({ status: 'new' });
+        const claimed = await store.claimUnroutedEvents({ leaseMs: 60_000, customers: 10, eventsPerCustomer: 10 });
+        expect(claimed.map((page) => page.map((e) => e.messageId))).toEqual([['e1']]);
+      });
+
+      it('stores an identify and applies its traits and stated consent in one step; a redelivery applies nothing again', async () => {
+        const identify: StoredEvent = { messageId: 'i1', type: 'identify', customerId: 'u1', userId: 'u1', traits: { plan: 'pro' }, timestamp: T0, receivedAt: T0 };
+        const traits = { plan: 'pro', subscriptions: { email: { marketing: false } } };
+        expect(await store.recordEvent(identify, { traits, stated: { at: T0, messageId: 'i1' } })).toEqual({ status: 'new' });
+        expect(await store.getProfile('u1')).toMatchObject({ id: 'u1', plan: 'pro' });
+        expect(await store.subscription('u1', 'email', 'marketing')).toBe('unsubscribed');
+        // A later identify changes the plan; the redelivered first one must not set it back.
+        await store.identify('u1', { plan: 'free' });
+        expect(await store.recordEvent(identify, { traits, stated: { at: T0, messageId: 'i1' } })).toEqual({ status: 'duplicate' });
+        expect(await store.getProfile('u1')).toMatchObject({ id: 'u1', plan: 'free' });
+        expect(await store.eventsFor('u1')).toEqual([identify]);
+      });
+
+      it('an identify whose traits cannot be applied is not stored either, so its redelivery is new', async () => {
+        const identify: StoredEvent = { messageId: 'i1', type: 'identify', customerId: 'u1', userId: 'u1', traits: { plan: 'pro' }, timestamp: T0, receivedAt: T0 };
+        await expect(store.recordEvent(identify, { traits: { plan: 'pro' }, stated: { at: 'not a time' } })).rejects.toThrow();
+        expect(await store.eventsFor('u1')).toEqual([]);
+        expect(await store.getProfile('u1')).toBeUndefined();
+        expect(await store.recordEvent(identify, { traits: { plan: 'pro' }, stated: { at: T0 } })).toEqual({ status: 'new' });
+        expect(await store.getProfile('u1')).toMatchObject({ id: 'u1', plan: 'pro' });
       });
     });
 
@@ -482,23 +500,25 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(claimed[0][0]).toEqual(track('u2', 'u2', { receivedAt: at(50) }));
       });
 
-      it('a claimed event is nobody else’s until its lease ends: not claimed again, and a redelivery hears it is being routed', async () => {
+      it('a claimed event is nobody else’s until its lease ends or it is released: not claimed again, and a redelivery is a duplicate', async () => {
         await store.recordEvent(track('e1', 'u1'));
         const other = await open();
         const [mine, theirs] = await Promise.all([store.claimUnroutedEvents(claim()), other.claimUnroutedEvents(claim())]);
         expect([...ids(mine), ...ids(theirs)]).toEqual([['e1']]);
         expect(await store.claimUnroutedEvents(claim())).toEqual([]);
-        expect(await store.recordEvent(track('e1', 'u1'))).toEqual({ status: 'routing' });
+        expect(await store.recordEvent(track('e1', 'u1'))).toEqual({ status: 'duplicate' });
         await store.releaseEvent('e1');
         expect(ids(await other.claimUnroutedEvents(claim()))).toEqual([['e1']]);
       });
 
       it('leaves out a customer while another router holds one of their events, so their events keep their order', async () => {
         await store.recordEvent(track('old', 'u1', { receivedAt: at(0) }));
-        await store.recordEvent(track('routing-now', 'u1', { receivedAt: new Date().toISOString() }));
+        expect(ids(await store.claimUnroutedEvents(claim({ customers: 1 })))).toEqual([['old']]);
+        // Accepted while another loop routes 'old': it waits for that lease, whatever its age.
+        await store.recordEvent(track('new', 'u1', { receivedAt: at(5) }));
         await store.recordEvent(track('other', 'u2', { receivedAt: at(10) }));
         // A page of one customer is not taken up by the busy one.
-        expect(ids(await store.claimUnroutedEvents(claim({ receivedBefore: new Date(Date.now() + HOUR).toISOString(), customers: 1 })))).toEqual([['other']]);
+        expect(ids(await store.claimUnroutedEvents(claim({ customers: 1 })))).toEqual([['other']]);
       });
 
       it('claims pages: at most so many customers, so many events each; an expired lease may be claimed again', async () => {
