@@ -190,24 +190,35 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async recordStep(record: StepRecord): Promise<void> {
     await this.db.transaction(async (tx) => {
-      // Records of one run arriving together (a retry racing its first attempt) are counted one
-      // after another, so exactly one of them is the run's first at its step (sql/counters.ts).
-      await tx.lock('run', record.workflowId);
       const inserted = await tx.run(sql`${insertRow('step_records', STEP, record)} ON CONFLICT DO NOTHING`);
       // A replayed record must not move the run back to an older step, nor count again.
       if (inserted === 0) return;
+      const run = await this.moveRun(tx, record);
+      // Records of one run written together are counted one after another, so exactly one of them
+      // is the run's first at its step (sql/counters.ts): the update above holds the run's row
+      // until commit; a record of no run takes the run's lock instead. Counted last: every run of
+      // a journey updates the same few counter rows, each locked from its update to the commit.
+      if (!run.found) await tx.lock('run', record.workflowId);
       for (const q of countRecord(record)) await tx.run(q);
-      const converts = record.kind === 'converted' && (await first(tx, sql`SELECT 1 AS open FROM enrolments WHERE workflow_id = ${record.workflowId} AND ended_at IS NULL`)) !== undefined;
-      const ending = typed(ENDING_KINDS.has(record.kind), 'boolean');
-      // An ended run keeps its first outcome; ended_at only goes from NULL to a time.
-      await tx.run(
-        sql`UPDATE enrolments SET current_step = ${record.stepId},
-              outcome  = CASE WHEN ${ending} AND ended_at IS NULL THEN ${typed(record.kind, 'text')} ELSE outcome END,
-              ended_at = CASE WHEN ${ending} AND ended_at IS NULL THEN ${typed(record.at, 'timestamptz')} ELSE ended_at END
-            WHERE workflow_id = ${record.workflowId}`,
-      );
-      if (converts) await tx.run(countConversion(record.workflowId));
+      if (run.endedNow && record.kind === 'converted') await tx.run(countConversion(record.workflowId));
     });
+  }
+
+  /**
+   * Moves the record's run to its step and, with an ending record, ends the run there unless it
+   * has ended already (a run keeps its first outcome): whether the run exists, and whether this
+   * record ended it.
+   */
+  private async moveRun(tx: Transaction, record: StepRecord): Promise<{ found: boolean; endedNow: boolean }> {
+    if (ENDING_KINDS.has(record.kind)) {
+      const ended = await tx.run(
+        sql`UPDATE enrolments SET current_step = ${record.stepId}, outcome = ${record.kind}, ended_at = ${record.at}
+            WHERE workflow_id = ${record.workflowId} AND ended_at IS NULL`,
+      );
+      if (ended === 1) return { found: true, endedNow: true };
+    }
+    const moved = await tx.run(sql`UPDATE enrolments SET current_step = ${record.stepId} WHERE workflow_id = ${record.workflowId}`);
+    return { found: moved === 1, endedNow: false };
   }
 
   async stepsFor(workflowId: string): Promise<StepRecord[]> {
