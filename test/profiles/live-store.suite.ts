@@ -477,7 +477,7 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
       });
     });
 
-    describe('re-driving unrouted events', () => {
+    describe('claiming unrouted events for the router loop', () => {
       const claim = (overrides: Partial<UnroutedClaim> = {}): UnroutedClaim => ({
         receivedBefore: at(HOUR),
         leaseMs: 60_000,

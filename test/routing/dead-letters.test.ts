@@ -11,8 +11,9 @@ import { buildApi } from '../../api/server';
 import type { EventRouter } from '../../api/types';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import type { StoredEvent } from '../../profiles/store';
-import { deadReason, Redriver } from '../../routing/redrive';
+import { deadReason, RoutingLoop } from '../../routing/loop';
 import { isUnavailable, TemporalUnavailableError } from '../../routing/router';
+import { settle } from '../api/fakes';
 
 const received = () => new Date(Date.now() - 60_000).toISOString();
 
@@ -74,9 +75,9 @@ describe.each(POISONS)('an event that always fails routing: %s', (_name, failure
     }
     const { router, seen } = failingRouter('poison', failure);
     const warnings: string[] = [];
-    const redriver = new Redriver({ store, router, graceMs: 0, maxAttempts: 3, retryAfterMs: -1, warn: (message) => warnings.push(message) });
+    const loop = new RoutingLoop({ store, router, maxAttempts: 3, retryAfterMs: -1, warn: (message) => warnings.push(message) });
 
-    expect(await redriver.sweep()).toEqual({ routed: 4, failed: 0, retrying: 2, deadLettered: 1 });
+    expect(await loop.sweep()).toEqual({ routed: 4, failed: 0, retrying: 2, deadLettered: 1 });
     // Three attempts (the customer held back between them), then the rest of her events in order.
     expect(seen.filter((id) => id.startsWith('ann') || id === 'poison')).toEqual(['ann-1', 'poison', 'poison', 'poison', 'ann-3', 'ann-4']);
     expect(seen).toContain('bob-1');
@@ -95,9 +96,9 @@ describe.each(POISONS)('an event that always fails routing: %s', (_name, failure
     await store.recordEvent(event('ann-2', 'ann', 2));
     await store.recordEvent(event('bob-1', 'bob', 1));
     const { router, seen } = failingRouter('poison', failure);
-    const redriver = new Redriver({ store, router, graceMs: 0, maxAttempts: 3, retryAfterMs: 60_000, warn: () => undefined });
-    expect(await redriver.sweep()).toEqual({ routed: 1, failed: 0, retrying: 1, deadLettered: 0 });
-    expect(await redriver.sweep()).toEqual({ routed: 0, failed: 0, retrying: 0, deadLettered: 0 });
+    const loop = new RoutingLoop({ store, router, maxAttempts: 3, retryAfterMs: 60_000, warn: () => undefined });
+    expect(await loop.sweep()).toEqual({ routed: 1, failed: 0, retrying: 1, deadLettered: 0 });
+    expect(await loop.sweep()).toEqual({ routed: 0, failed: 0, retrying: 0, deadLettered: 0 });
     expect(seen.sort()).toEqual(['bob-1', 'poison']);
     expect(await store.deadLetters()).toEqual({ total: 0, events: [] });
   });
@@ -125,11 +126,11 @@ describe.each(OUTAGES)('an outage: %s', (_name, failure) => {
     await store.recordEvent(event('ann-2', 'ann', 2));
     let outage = 3 + 3;
     const { router, seen } = failingRouter('ann-1', () => (outage-- > 0 ? failure() : undefined));
-    const redriver = new Redriver({ store, router, graceMs: 0, maxAttempts: 3, retryAfterMs: -1, warn: () => undefined });
-    for (let sweep = 0; sweep < 6; sweep++) expect(await redriver.sweep()).toEqual({ routed: 0, failed: 1, retrying: 0, deadLettered: 0 });
+    const loop = new RoutingLoop({ store, router, maxAttempts: 3, retryAfterMs: -1, warn: () => undefined });
+    for (let sweep = 0; sweep < 6; sweep++) expect(await loop.sweep()).toEqual({ routed: 0, failed: 1, retrying: 0, deadLettered: 0 });
     expect(await store.deadLetters()).toEqual({ total: 0, events: [] });
     expect(await store.routingBacklog()).toMatchObject({ events: 2 });
-    expect(await redriver.sweep()).toEqual({ routed: 2, failed: 0, retrying: 0, deadLettered: 0 });
+    expect(await loop.sweep()).toEqual({ routed: 2, failed: 0, retrying: 0, deadLettered: 0 });
     expect(seen.slice(-2)).toEqual(['ann-1', 'ann-2']);
     expect(await store.routingBacklog()).toEqual({ events: 0 });
   });
@@ -151,11 +152,11 @@ it('a dead letter re-driven after the cause is fixed is routed by the next sweep
   await store.recordEvent(event('poison', 'ann', 1));
   let broken = true;
   const { router, seen } = failingRouter('poison', () => (broken ? new Error('journey cart version v9 is not in the store') : undefined));
-  const redriver = new Redriver({ store, router, graceMs: 0, maxAttempts: 1, retryAfterMs: -1, warn: () => undefined });
-  expect(await redriver.sweep()).toMatchObject({ deadLettered: 1 });
+  const loop = new RoutingLoop({ store, router, maxAttempts: 1, retryAfterMs: -1, warn: () => undefined });
+  expect(await loop.sweep()).toMatchObject({ deadLettered: 1 });
   broken = false;
   expect(await store.retryDeadLetters(['poison'])).toBe(1);
-  expect(await redriver.sweep()).toEqual({ routed: 1, failed: 0, retrying: 0, deadLettered: 0 });
+  expect(await loop.sweep()).toEqual({ routed: 1, failed: 0, retrying: 0, deadLettered: 0 });
   expect(seen).toEqual(['poison', 'poison']);
   expect(await store.deadLetters()).toEqual({ total: 0, events: [] });
 });
@@ -163,17 +164,23 @@ it('a dead letter re-driven after the cause is fixed is routed by the next sweep
 describe('the event API', () => {
   const WRITE_KEY = 'dead-letter-test-write-key';
   let api: FastifyInstance | undefined;
+  let loop: RoutingLoop | undefined;
 
   afterEach(async () => {
     await api?.close();
+    await loop?.stop();
     api = undefined;
+    loop = undefined;
   });
 
-  async function serve(router: EventRouter): Promise<(body: unknown) => Promise<number>> {
-    api = await buildApi({ store, router, writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
+  /** The API over HTTP, waking a router loop (2 attempts, no wait between them) as `unbroken start` does. */
+  async function serve(router: EventRouter): Promise<{ post: (body: unknown) => Promise<number>; loop: RoutingLoop }> {
+    const routing = new RoutingLoop({ store, router, maxAttempts: 2, retryAfterMs: -1, warn: () => undefined });
+    loop = routing;
+    api = await buildApi({ store, accepted: () => routing.wake(), writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
     await api.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}/v1/batch`;
-    return async (body) => {
+    const post = async (body: unknown) => {
       const res = await fetch(url, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, 'content-type': 'application/json' },
@@ -181,33 +188,41 @@ describe('the event API', () => {
       });
       return res.status;
     };
+    return { post, loop: routing };
   }
 
   const call = (messageId: string, userId: string) => ({ type: 'track', event: 'page_viewed', userId, messageId });
 
-  it.each(POISONS)('a call whose routing fails for its own reason (%s) is acknowledged, stored for the re-driver, and the calls behind it in the batch are routed', async (_name, failure) => {
+  it.each(POISONS)('a call whose routing fails for its own reason (%s) is acknowledged; the loop sets it aside after its attempts, routes the calls behind it in order, and its redelivery is a duplicate', async (_name, failure) => {
     const { router, seen } = failingRouter('poison', failure);
-    const post = await serve(router);
+    const { post, loop } = await serve(router);
     expect(await post({ batch: [call('ann-1', 'ann'), call('poison', 'ann'), call('ann-3', 'ann'), call('bob-1', 'bob')] })).toBe(200);
-    expect(seen.sort()).toEqual(['ann-1', 'ann-3', 'bob-1', 'poison']);
+    await settle(loop);
+    expect(seen.filter((id) => id !== 'bob-1')).toEqual(['ann-1', 'poison', 'poison', 'ann-3']);
+    expect(seen).toContain('bob-1');
     expect((await store.eventsFor('ann')).map((e) => [e.messageId, e.routedAt !== undefined])).toEqual([
       ['ann-1', true],
       ['poison', false],
       ['ann-3', true],
     ]);
-    // The client's retry is acknowledged too, and the re-driver then counts and sets it aside.
-    expect(await post({ batch: [call('poison', 'ann')] })).toBe(200);
-    const redriver = new Redriver({ store, router, graceMs: -60_000, maxAttempts: 2, retryAfterMs: -1, warn: () => undefined });
-    expect(await redriver.sweep()).toMatchObject({ deadLettered: 1 });
     expect(await store.deadLetters()).toMatchObject({ total: 1, events: [{ event: { messageId: 'poison' }, attempts: 2 }] });
+    // The client's retry is acknowledged, and routed nowhere again.
     expect(await post({ batch: [call('poison', 'ann')] })).toBe(200);
-    expect(seen.filter((id) => id === 'poison')).toHaveLength(4);
+    await settle(loop);
+    expect(seen.filter((id) => id === 'poison')).toHaveLength(2);
   });
 
-  it.each(OUTAGES)('a call that fails because of an outage (%s) gets 503, so the client retries', async (_name, failure) => {
-    const { router } = failingRouter('down', failure);
-    const post = await serve(router);
-    expect(await post({ batch: [call('down', 'ann')] })).toBe(503);
+  it.each(OUTAGES)('a call accepted during an outage (%s) is answered 200 and kept, counting no attempt, and routed once the outage is over', async (_name, failure) => {
+    let outage = true;
+    const { router, seen } = failingRouter('down', () => (outage ? failure() : undefined));
+    const { post, loop } = await serve(router);
+    expect(await post({ batch: [call('down', 'ann')] })).toBe(200);
+    for (let sweep = 0; sweep < 3; sweep++) expect(await loop.sweep()).toEqual({ routed: 0, failed: 1, retrying: 0, deadLettered: 0 });
     expect(await store.deadLetters()).toEqual({ total: 0, events: [] });
+    expect(await store.routingBacklog()).toMatchObject({ events: 1 });
+    outage = false;
+    expect(await loop.sweep()).toEqual({ routed: 1, failed: 0, retrying: 0, deadLettered: 0 });
+    expect(seen.at(-1)).toBe('down');
+    expect(await store.routingBacklog()).toEqual({ events: 0 });
   });
 });

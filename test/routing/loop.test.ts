@@ -1,8 +1,8 @@
 /**
- * Re-driving stored events on real parts: a real Temporal dev server, a SQLite file shared by
- * two "processes", the event API over HTTP. The API first routes through a Temporal that is not
- * there (a dead address), so the event gets 503; then re-drivers on the real server route it
- * without the client retrying.
+ * The router loop on real parts: a real Temporal dev server, a SQLite file shared by two
+ * "processes", the event API over HTTP. The API accepts events while its loop routes through a
+ * Temporal that is not there (a dead address), so they stay stored; then loops on the real server
+ * route them without the client retrying.
  */
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -16,20 +16,23 @@ import type { EventRouter } from '../../api/types';
 import { deploy } from '../../cli/live';
 import { SqliteProfileStore } from '../../profiles/sqlite';
 import type { StoredEvent } from '../../profiles/store';
-import { Redriver } from '../../routing/redrive';
+import { RoutingLoop } from '../../routing/loop';
 import { JourneyRouter } from '../../routing/router';
+import { settle } from '../api/fakes';
 import { until } from '../support/system';
 import { devServerEnv } from '../support/temporal';
 
 jest.setTimeout(120_000);
 
-const WRITE_KEY = 'redrive-test-write-key-0123';
-const TASK_QUEUE = 'redrive-test';
+const WRITE_KEY = 'routing-loop-test-write-key-0123';
+const TASK_QUEUE = 'routing-loop-test';
 
 let env: TestWorkflowEnvironment;
 let dir: string;
 let stores: SqliteProfileStore[];
 let dead: Connection;
+/** The API's own loop, routing into the dead Temporal. */
+let deadLoop: RoutingLoop;
 let api: FastifyInstance;
 let apiUrl: string;
 
@@ -55,7 +58,7 @@ async function post(endpoint: string, body: unknown): Promise<number> {
 
 beforeAll(async () => {
   env = await devServerEnv();
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-redrive-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-routing-loop-'));
   const file = path.join(dir, 'profiles.sqlite');
   stores = [new SqliteProfileStore(file), new SqliteProfileStore(file)];
   await deploy(stores[0], 'definitions');
@@ -68,23 +71,31 @@ beforeAll(async () => {
     defaultTimezone: 'UTC',
     temporalTimeoutMs: 500,
   });
-  api = await buildApi({ store: stores[0], router: deadRouter, writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
+  deadLoop = new RoutingLoop({ store: stores[0], router: deadRouter, warn: () => undefined });
+  api = await buildApi({ store: stores[0], accepted: () => deadLoop.wake(), writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }) });
   await api.listen({ port: 0, host: '127.0.0.1' });
   apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   await api?.close();
+  await deadLoop?.stop();
   await dead?.close();
   for (const store of stores ?? []) await store.close();
   await env?.teardown();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-it('an event that got 503 while Temporal was down enters its customer once Temporal answers, without a retry, once though two re-drivers run', async () => {
+it('an event accepted while Temporal was down enters its customer once Temporal answers, without a retry, once though two loops run', async () => {
   expect(await post('identify', { userId: 'ann', traits: { email: 'ann@example.com' } })).toBe(200);
   const signup = { userId: 'ann', event: 'signed_up', messageId: 'signup-ann', properties: { plan: 'starter' } };
-  expect(await post('track', signup)).toBe(503);
+  expect(await post('track', signup)).toBe(200);
+  // The API's loop routed the identify (no journey to signal) and found Temporal down for the signup.
+  expect(await settle(deadLoop)).toEqual({ routed: 0, failed: 1, retrying: 0, deadLettered: 0 });
+  expect((await stores[0].eventsFor('ann')).map((e) => [e.type, e.routedAt !== undefined])).toEqual([
+    ['identify', true],
+    ['track', false],
+  ]);
   // The store decided the entry before the start failed: she looks inside, with no workflow.
   const [enrolment] = await stores[0].enrolmentsFor('ann');
   expect(enrolment.journeyId).toBe('welcome-series');
@@ -92,12 +103,12 @@ it('an event that got 503 while Temporal was down enters its customer once Tempo
   await expect(env.client.workflow.getHandle(enrolment.workflowId).describe()).rejects.toThrow(/not found/i);
 
   const routed: StoredEvent[] = [];
-  const redrivers = stores.map((store) => new Redriver({ store, router: countingRouter(store, routed), graceMs: 0, intervalMs: 100, warn: () => undefined }));
-  for (const redriver of redrivers) redriver.start();
+  const loops = stores.map((store) => new RoutingLoop({ store, router: countingRouter(store, routed), intervalMs: 100, warn: () => undefined }));
+  for (const loop of loops) loop.start();
   try {
-    await until('the re-drivers to route her event', async () => ((await stores[1].eventsFor('ann')).every((e) => e.routedAt !== undefined) || undefined), 30_000);
+    await until('the loops to route her event', async () => ((await stores[1].eventsFor('ann')).every((e) => e.routedAt !== undefined) || undefined), 30_000);
   } finally {
-    await Promise.all(redrivers.map((r) => r.stop()));
+    await Promise.all(loops.map((l) => l.stop()));
   }
 
   expect(routed.map((e) => e.messageId)).toEqual(['signup-ann']);
@@ -133,8 +144,8 @@ it('keeps a customer’s events in order and stops at the first failure, releasi
     },
   };
   const warnings: { message: string; detail: Record<string, unknown> }[] = [];
-  const redriver = new Redriver({ store, router, graceMs: 0, warn: (message, detail) => warnings.push({ message, detail }) });
-  expect(await redriver.sweep()).toEqual({ routed: 1, failed: 1, retrying: 0, deadLettered: 0 });
+  const loop = new RoutingLoop({ store, router, warn: (message, detail) => warnings.push({ message, detail }) });
+  expect(await loop.sweep()).toEqual({ routed: 1, failed: 1, retrying: 0, deadLettered: 0 });
   expect(seen).toEqual(['bob-1', 'bob-2']);
   expect(warnings).toEqual([
     {
@@ -143,9 +154,9 @@ it('keeps a customer’s events in order and stops at the first failure, releasi
     },
   ]);
   failOn = undefined;
-  expect(await redriver.sweep()).toEqual({ routed: 2, failed: 0, retrying: 0, deadLettered: 0 });
+  expect(await loop.sweep()).toEqual({ routed: 2, failed: 0, retrying: 0, deadLettered: 0 });
   expect(seen).toEqual(['bob-1', 'bob-2', 'bob-2', 'bob-3']);
-  expect(await redriver.sweep()).toEqual({ routed: 0, failed: 0, retrying: 0, deadLettered: 0 });
+  expect(await loop.sweep()).toEqual({ routed: 0, failed: 0, retrying: 0, deadLettered: 0 });
   expect((await store.eventsFor('bob')).every((e) => e.routedAt !== undefined)).toBe(true);
   await store.close();
 });
@@ -179,8 +190,8 @@ it('on the real router and Temporal, an event that cannot be routed (its journey
   await store.recordEvent(track('carla-1', 'carla', 'signed_up'));
   const router = new JourneyRouter({ store, client: env.client, taskQueue: TASK_QUEUE, defaultTimezone: 'UTC', warn: () => undefined });
   const warnings: string[] = [];
-  const redriver = new Redriver({ store, router, graceMs: 0, maxAttempts: 2, retryAfterMs: -1, warn: (message) => warnings.push(message) });
-  const result = await redriver.sweep();
+  const loop = new RoutingLoop({ store, router, maxAttempts: 2, retryAfterMs: -1, warn: (message) => warnings.push(message) });
+  const result = await loop.sweep();
   expect(result).toMatchObject({ failed: 0, deadLettered: 1 });
   expect((await store.eventsFor('carla'))[0].routedAt).toEqual(expect.any(String));
   const [carla] = await store.enrolmentsFor('carla');
@@ -190,4 +201,44 @@ it('on the real router and Temporal, an event that cannot be routed (its journey
     { event: { messageId: 'stranded-1' }, attempts: 2, reason: 'Error: journey welcome-series version deleted-by-hand is not in the store; was the store reset?' },
   ]);
   expect(warnings).toEqual([expect.stringContaining('(attempt 1)'), expect.stringContaining('failed 2 times; it is set aside')]);
+});
+
+it('a wake sweeps at once; after a sweep found Temporal unavailable, wakes wait for the interval, so an outage under load costs one claim per interval, not one per accepted event', async () => {
+  const store = new SqliteProfileStore(':memory:');
+  let claims = 0;
+  const counting = Object.assign(Object.create(store) as SqliteProfileStore, {
+    claimUnroutedEvents: (claim: Parameters<SqliteProfileStore['claimUnroutedEvents']>[0]) => (claims++, store.claimUnroutedEvents(claim)),
+  });
+  const now = new Date().toISOString();
+  const track = (messageId: string): StoredEvent => ({ messageId, type: 'track', customerId: 'dora', userId: 'dora', event: 'e', timestamp: now, receivedAt: now });
+  let down = false;
+  const routed: string[] = [];
+  const router: EventRouter = {
+    route: async (e) => {
+      if (down) throw new Error('14 UNAVAILABLE: Temporal is down');
+      routed.push(e.messageId);
+    },
+  };
+  const loop = new RoutingLoop({ store: counting, router, intervalMs: 60_000, warn: () => undefined });
+  try {
+    await store.recordEvent(track('d1'));
+    loop.wake();
+    expect(claims).toBe(1);
+    await settle(loop);
+    expect(routed).toEqual(['d1']);
+
+    down = true;
+    await store.recordEvent(track('d2'));
+    expect(await loop.sweep()).toMatchObject({ failed: 1 });
+    const before = claims;
+    for (let i = 0; i < 5; i++) loop.wake();
+    expect(claims).toBe(before);
+    // An explicit sweep (the interval's) still tries, and routes once Temporal is back.
+    down = false;
+    expect(await loop.sweep()).toMatchObject({ routed: 1, failed: 0 });
+    expect(routed).toEqual(['d1', 'd2']);
+  } finally {
+    await loop.stop();
+    await store.close();
+  }
 });
