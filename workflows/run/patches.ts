@@ -32,3 +32,11 @@ export const IF_READS_EVENT_AGGREGATES = 'if-reads-event-aggregates';
  * runs started before this heard such a repeat as a new event and keep doing so on replay.
  */
 export const SIGNALS_DEDUPED_BY_MESSAGE_ID = 'signals-deduped-by-message-id';
+
+/**
+ * Every timeline record of the journey's own flow (entered, sent, waited, branched, …) is written
+ * by a local activity, as signal entries already are: a marker in the history instead of an
+ * activity task's round trip through the server per step. Asked once, when the run starts; runs
+ * started before keep their scheduled `recordStep` activities on replay.
+ */
+export const FLOW_RECORDS_LOCAL = 'flow-records-local';

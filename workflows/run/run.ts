@@ -66,6 +66,8 @@ export class JourneyRun {
     readonly input: JourneyInput,
     info: { workflowId: string; firstExecutionRunId: string },
     recordsSignals: () => boolean,
+    /** Whether the flow's own records go through a local activity too (patches.ts FLOW_RECORDS_LOCAL). */
+    flowRecordsLocal = false,
   ) {
     this.plan = input.plan;
     this.offset = input.startAt ? Date.parse(input.startAt) - Date.now() : 0;
@@ -84,7 +86,8 @@ export class JourneyRun {
     this.activities = new PlanActivities(input.plan);
     this.earlierEvents = new EarlierEvents(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
-    const recorders = { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') };
+    const local = this.activities.local('recordStep');
+    const recorders = { flow: flowRecordsLocal ? local : this.activities.builtin('recordStep'), signals: local };
     this.timeline = new Timeline(recorders, this.context, this.identity, recordsSignals);
   }
 
