@@ -105,4 +105,10 @@ test('a worker killed mid-journey is replaced and the journey finishes with each
   expect(new Set(mails.map((m) => m.messageId)).size).toBe(2);
   // SIGTERM drains the worker and exits cleanly.
   expect(exitCode).toBe(0);
+  // What `status` reads from the store is the run's own timeline, entry for entry: the kill and
+  // the replay on the second worker neither lost a record nor wrote one twice.
+  const reader = new SqliteProfileStore(path.join(tmp, 'profiles.sqlite'));
+  const records = await reader.stepsFor(handle.workflowId);
+  await reader.close();
+  expect(records.map((r) => [r.stepId, r.kind])).toEqual(result.timeline.map((t) => [t.step, t.kind]));
 }, 120_000);
