@@ -61,8 +61,6 @@ export interface RunningSystem {
   definitionsDir: string;
   store: LiveStore;
   router: JourneyRouter;
-  /** The router loop, absent with UNBROKEN_START_ROUTES=false (the benchmark pauses it to time acceptance alone). */
-  routing?: RoutingLoop;
   /** Stops everything, newest part first, letting in-flight work finish. */
   stop(): Promise<void>;
   /**
@@ -290,7 +288,6 @@ export async function startSystem(
       definitionsDir: opts.definitionsDir,
       store,
       router,
-      routing: loop,
       stop: stopAll,
       failure: Promise.race([dev?.failed ?? never<Error>(), workerEnded]),
     };

@@ -2,7 +2,8 @@
  * HTTP load with autocannon, in a child process so the load generator never shares an event
  * loop (or a core's time slices) with the API it measures. Bodies are generated per request:
  * `visit` sends each customer one `bench_start` (enters bench-visit) followed by `bench_ping`s
- * (signals to the running journey); `enrol` sends one `bench_wait` per new customer.
+ * (signals to the running journey); `unheard` the same shape of calls with an event no journey
+ * hears; `enrol` sends one `bench_wait` per new customer.
  */
 import { fork } from 'node:child_process';
 
@@ -12,7 +13,7 @@ export interface LoadConfig {
   endpoint: 'track' | 'batch';
   /** Calls per /v1/batch request. */
   batchSize: number;
-  kind: 'visit' | 'enrol' | 'hello';
+  kind: 'visit' | 'unheard' | 'enrol' | 'hello';
   /** Prefix of customer ids and messageIds: unique per run so nothing is a duplicate. */
   prefix: string;
   /** Events per customer for `visit`: one start, then pings. */
@@ -75,7 +76,7 @@ function callsFor(config: LoadConfig, n: number): Record<string, unknown>[] {
       calls.push({
         type: 'track',
         userId: customer,
-        event: first ? 'bench_start' : 'bench_ping',
+        event: config.kind === 'unheard' ? 'bench_unheard' : first ? 'bench_start' : 'bench_ping',
         messageId,
         properties: { page: `/p/${k % 97}`, n: k, referrer: 'https://example.com/' },
         context: { ip: '127.0.0.1', userAgent: 'unbroken-bench' },
