@@ -81,6 +81,9 @@ it('with Temporal stopped answers 503 within a second naming temporal, yet accep
   const [stored] = await live.system.store.eventsFor('ready-u1');
   expect(stored).toMatchObject({ messageId: 'ready-m1', event: 'signed_up' });
   expect(stored.routedAt).toBeUndefined();
+  // /readyz shows it waiting to be routed (informational: it decides nothing).
+  await until('/readyz to show the event waiting', async () => (/^1 event\(s\) waiting, the oldest received /.test((await readyz()).body.parts.routing?.detail ?? '') || undefined), 15_000);
+  expect((await readyz()).body.parts.temporal.state).toBe('down');
 
   temporal = await startTemporal();
   await until('readyz to report ready again', async () => ((await readyz()).status === 200 ? true : undefined), 30_000);

@@ -79,6 +79,7 @@ test('an event racing the start of its journey is not lost: signal-with-start st
 
 test('a trigger whose where does not hold enters nobody', async () => {
   await post('track', { userId: 'cheap', event: 'cart_abandoned', properties: { cart_id: 'c3', total: 5 } });
+  await live.routed();
   expect((await customerStatus(system.store, 'cheap')).journeys).toEqual([]);
 });
 
@@ -97,6 +98,7 @@ test('re-entry rules: never enters once, always enters each time, a cool-down ig
   await post('track', { userId: 'cy', event: 'order_completed', properties: { cart_id: 'c4' } });
   await finished('cy', 'quick-cart');
   await post('track', { userId: 'cy', event: 'cart_abandoned', properties: { cart_id: 'c5', total: 25 } });
+  await live.routed();
 
   expect(await outcomes('cy', 'hello')).toEqual(['completed', 'completed']);
   expect(await outcomes('cy', 'promo')).toEqual(['completed']);
@@ -149,6 +151,7 @@ test('the API answers errors as JSON naming the failing field, and stores nothin
 test('an event that ends a run and triggers its journey starts the next run, on a full server too', async () => {
   await post('identify', { userId: 'hal', traits: { email: 'hal@example.com' } });
   for (let i = 0; i < 3; i++) expect((await post('track', { userId: 'hal', event: 'basket_changed' })).status).toBe(200);
+  await live.routed();
   expect(await outcomes('hal', 'latest-basket')).toEqual([undefined, 'exited', 'exited']);
   expect(await finished('hal', 'latest-basket')).toEqual(['completed', 'exited', 'exited']);
   expect(mailsTo('hal@example.com')).toHaveLength(1);
@@ -157,6 +160,7 @@ test('an event that ends a run and triggers its journey starts the next run, on 
 test('a run ended outside the journey (terminated in Temporal) does not hold its customer inside: the next event ends it as failed and enters again', async () => {
   await post('identify', { userId: 'ivy', traits: { email: 'ivy@example.com' } });
   await post('track', { userId: 'ivy', event: 'basket_changed' });
+  await live.routed();
   const [first] = await system.store.activeEnrolments('ivy');
   await temporal.client.workflow.getHandle(first.workflowId).terminate('ended by hand in the Temporal UI');
   // The store still has the run open; without the router noticing, ivy would stay "inside" forever.

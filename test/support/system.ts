@@ -11,6 +11,11 @@ export interface TestSystem {
   system: RunningSystem;
   /** POSTs JSON to `/v1/<endpoint>` with the write key; returns status and JSON body. */
   post(endpoint: string, body: unknown, authorization?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  /**
+   * Waits until the router loop has routed every accepted event (none waits in the backlog): the
+   * API answers once an event is stored, before it reaches any journey.
+   */
+  routed(): Promise<void>;
   /** Stops the system and removes its data folder. */
   stop(): Promise<void>;
 }
@@ -31,6 +36,9 @@ export async function startTestSystem(definitionsDir: string, env: Record<string
         body: JSON.stringify(body),
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    async routed() {
+      await until('the router loop to route every accepted event', async () => ((await system.store.routingBacklog()).events === 0 ? true : undefined));
     },
     async stop() {
       await system.stop();
