@@ -25,8 +25,10 @@ useLiveSystem({ temporal: timeSkippingEnv, definitions: () => path.join(__dirnam
 
 const HOUR = 3_600_000;
 
+/** Posts a track call and waits until the router loop has routed it. */
 async function track(userId: string, event: string, properties: Record<string, unknown> = {}): Promise<void> {
   expect((await live.post('track', { userId, event, properties })).status).toBe(200);
+  await live.routed();
 }
 
 /** The customer's runs of a journey as [key, entry, outcome], oldest first. */
