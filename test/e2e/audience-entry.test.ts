@@ -48,6 +48,7 @@ test('a lapsed customer (back-dated orders) who visits enters the win-back journ
     }
     await post('track', { userId, event: 'page_viewed', properties: {} });
   }
+  await live.routed();
   await until('the win-back mail to ann', () => (subjectsTo('aud-ann@example.com').length === 1 ? true : undefined));
   expect(subjectsTo('aud-ann@example.com')).toEqual(['We miss you']);
   expect(await journeysOf('aud-ann')).toEqual(['win-back-on-visit']);
@@ -70,6 +71,7 @@ test('a windowed count enters on the third view within seven days; a view from t
   await post('track', { userId, event: 'product_viewed', timestamp: daysAgo(10), properties: {} });
   await post('track', { userId, event: 'product_viewed', timestamp: daysAgo(2), properties: {} });
   await post('track', { userId, event: 'product_viewed', properties: {} });
+  await live.routed();
   expect(await journeysOf(userId)).toEqual([]);
   await post('track', { userId, event: 'product_viewed', properties: {} });
   await until('the nudge to eve', () => (subjectsTo('aud-eve@example.com').length === 1 ? true : undefined));
@@ -84,6 +86,8 @@ test('an if step reads the audience on the journey clock: an order 59 days old a
     await post('track', { userId, event: 'order_completed', timestamp: daysAgo(days), properties: {} });
     await post('track', { userId, event: 'store_visited', properties: {} });
   }
+  // Inside the journey before the clock moves on.
+  await live.routed();
   // Not lapsed yet at entry, by either rule the router or the preview applies.
   const lapsed = { path: 'events.order_completed.last_at', op: 'before' as const, value: { relativeMs: -60 * DAY } };
   expect((await system.store.audience(lapsed, { nowMs: Date.now(), sampleSize: 10 })).sample).not.toContain('aud-gil');

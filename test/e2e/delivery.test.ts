@@ -155,6 +155,7 @@ test('an SMTP server that is down for a while: the mail arrives once, after retr
   await smtp.stop();
   await post('identify', { userId: 'out', traits: { email: 'out@example.com' } });
   await post('track', { userId: 'out', event: 'ping' });
+  await live.routed();
   await new Promise((resolve) => setTimeout(resolve, 3000));
   expect((await customerStatus(system.store, 'out')).journeys[0].outcome).toBeUndefined();
   smtp = await startSmtpServer({ port });

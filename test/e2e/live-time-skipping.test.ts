@@ -23,6 +23,8 @@ const post = async (endpoint: string, body: unknown): Promise<number> => (await 
 test('a whitepaper download brings the personalised demo nudge a week later', async () => {
   expect(await post('identify', { userId: 'wp-1', traits: { email: 'lena@example.com', first_name: 'Lena', timezone: 'Europe/Berlin' } })).toBe(200);
   expect(await post('track', { userId: 'wp-1', event: 'whitepaper_downloaded', properties: { title: 'The State of Retention 2026' } })).toBe(200);
+  // Inside the journey before the clock moves on.
+  await live.routed();
   await env.sleep(6 * 86_400_000);
   expect(smtp.messages.filter((m) => m.to === 'lena@example.com')).toHaveLength(0);
   await env.sleep(2 * 86_400_000);
