@@ -6,6 +6,7 @@ jest.mock('cookie', () => ({
 }));
 
 import type { FastifyInstance } from 'fastify';
+import { BacklogGuard } from '../../api/backlog';
 import { buildApi } from '../../api/server';
 import { createUnsubscribeToken } from '../../delivery/tokens';
 import { createLogger } from '../../observability/log';
@@ -33,13 +34,15 @@ afterEach(async () => {
   }
 });
 
-/** The real API over SQLite stores, logging at info into a captured stream. */
-async function harness(): Promise<Harness> {
+/** The real API over SQLite stores, logging at info into a captured stream; `backlogLimit` caps the events waiting to be routed. */
+async function harness(backlogLimit?: number): Promise<Harness> {
   const store = new SpyStore();
   const subscriptions = new SqliteProfileStore(':memory:');
   const log = captureLog();
+  const backlog = backlogLimit === undefined ? undefined : new BacklogGuard({ limit: backlogLimit, count: async () => (await store.live.routingBacklog()).events });
   const app = await buildApi({
     store,
+    backlog,
     writeKey: WRITE_KEY,
     ready: async () => ({ ok: true, checks: {} }),
     now: () => NOW,
@@ -125,6 +128,16 @@ test('a failing store is logged once at error with its cause', async () => {
   const errors = log.lines.filter((l) => l.msg !== 'request');
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatchObject({ level: 'error', status: 503, err: { message: 'store unreachable (recordEvent)' } });
+});
+
+test('a request refused because the routing backlog is full is logged once at error with the counts, not what was sent', async () => {
+  const { app, log } = await harness(0);
+  const res = await track(app, { userId: 'u1', event: 'signed_up', properties: { secret: 'do-not-log-me' } });
+  expect(res.statusCode).toBe(503);
+  await accessLine(log, res.headers['x-request-id'] as string);
+  const errors = log.lines.filter((l) => l.msg !== 'request');
+  expect(errors).toEqual([expect.objectContaining({ level: 'error', status: 503, waiting: 0, limit: 0, msg: 'routing backlog full' })]);
+  expect(log.raw.join('')).not.toContain('do-not-log-me');
 });
 
 test('a sane X-Request-Id round-trips into the response and the log lines', async () => {
