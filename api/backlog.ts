@@ -18,9 +18,6 @@ export class BacklogFullError extends Error {
   }
 }
 
-/** How old a count may be to refuse on, in ms: refusals under overload cost a count each at most this often. */
-const REFUSAL_FRESH_MS = 100;
-
 export interface BacklogGuardOptions {
   /** Most events that may wait to be routed; a request that would go past it is refused whole. */
   limit: number;
@@ -39,25 +36,29 @@ export interface BacklogGuardOptions {
  */
 export class BacklogGuard {
   private known = 0;
+  /** Events this process accepted since the count was read: the part of `known` that may be stale. */
+  private acceptedSinceRead = 0;
   private readAt = -Infinity;
   private reading?: Promise<void>;
 
   constructor(private readonly opts: BacklogGuardOptions) {}
 
   /**
-   * Throws BacklogFullError unless `incoming` more events fit. The added local counts never drop
-   * as the router drains the backlog, so a refusal is only made on a count read just now.
+   * Throws BacklogFullError unless `incoming` more events fit. Events added since the last read
+   * may have been routed meanwhile, so a refusal that counts them reads the count again first;
+   * under a sustained overload nothing is accepted, and refusals read no more than once per ttl.
    */
   async admit(incoming: number): Promise<void> {
     if (Date.now() - this.readAt >= (this.opts.ttlMs ?? 1000)) await this.refresh();
     if (this.known + incoming <= this.opts.limit) return;
-    if (Date.now() - this.readAt >= REFUSAL_FRESH_MS) await this.refresh();
+    if (this.acceptedSinceRead > 0) await this.refresh();
     if (this.known + incoming > this.opts.limit) throw new BacklogFullError(this.known, this.opts.limit, this.opts.retryAfterSec ?? 5);
   }
 
   /** Counts events this process just stored until the next read. */
   accepted(n: number): void {
     this.known += n;
+    this.acceptedSinceRead += n;
   }
 
   private refresh(): Promise<void> {
@@ -65,6 +66,7 @@ export class BacklogGuard {
       .count()
       .then((n) => {
         this.known = n;
+        this.acceptedSinceRead = 0;
         this.readAt = Date.now();
       })
       .finally(() => {

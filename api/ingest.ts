@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { happenedAt } from '../core/event-time';
 import type { StoredEvent } from '../profiles/store';
-import type { BacklogGuard } from './backlog';
+import { BacklogFullError, type BacklogGuard } from './backlog';
 import type { Call } from './schemas';
 import type { EventStore } from './types';
 
@@ -58,7 +58,7 @@ export const BATCH_CONCURRENCY = 8;
  * the calls in flight have settled; the client's retry finds what was stored as duplicates.
  */
 export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<IngestResult> {
-  await deps.backlog?.admit(calls.length);
+  await admit(calls, deps);
   const receivedAt = deps.now().toISOString();
   const stored: StoredEvent[] = [];
   let duplicates = 0;
@@ -78,6 +78,16 @@ export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<
     }
   }
   return { accepted: stored.length, duplicates };
+}
+
+/** Refuses the calls while the backlog is full; a store that cannot count it is a store outage (503, retry). */
+async function admit(calls: readonly Call[], deps: IngestDeps): Promise<void> {
+  try {
+    await deps.backlog?.admit(calls.length);
+  } catch (error) {
+    if (error instanceof BacklogFullError) throw error;
+    throw new IngestUnavailableError(calls[0]?.messageId ?? '(none yet)', error);
+  }
 }
 
 /** Runs each lane's calls in order, lanes side by side; the first failure ends the rest and is thrown once all settled. */

@@ -585,6 +585,21 @@ describe('dependency failures', () => {
     expect((await post(app, '/v1/track', track('t3'))).statusCode).toBe(200);
     expect(router.routed.map((e) => e.messageId)).toEqual(['t1', 't2', 't3']);
   });
+
+  it('answers 503 naming the store, not 500, when the store cannot even count the backlog', async () => {
+    const store = new SpyStore();
+    const backlog = new BacklogGuard({ limit: 10, count: async () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })) });
+    const app = await buildApi({ store, backlog, writeKey: WRITE_KEY, ready: async () => ({ ok: true, checks: {} }), now: () => NOW });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/v1/track', headers: { authorization: BASIC, 'content-type': 'application/json' }, payload: JSON.stringify({ userId: 'u1', event: 'e', messageId: 'm1' }) });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: 'unavailable', stage: 'store' });
+      expect(store.calls).toEqual([]);
+    } finally {
+      await app.close();
+      await store.live.close();
+    }
+  });
 });
 
 describe('health probes', () => {
