@@ -9,7 +9,7 @@ import { createLoadConsent, policy as loadConsentPolicy, type LoadConsentInput }
 import { createLoadAggregates, policy as loadAggregatesPolicy, type LoadAggregatesInput } from './load-aggregates';
 import type { EventAggregates } from '../core/audiences';
 import { createLoadProfile, policy as loadProfilePolicy } from './load-profile';
-import { createRecordStep, policy as recordStepPolicy } from './record-step';
+import { createRecordStep, createRecordSteps, policy as recordStepPolicy, type RecordStepsInput } from './record-step';
 import { createSendMessage, policy as sendMessagePolicy } from './send-message';
 import type {
   ActivityDefinition,
@@ -46,6 +46,15 @@ export interface BuiltinActivities {
   loadAggregates(input: LoadAggregatesInput): Promise<EventAggregates>;
 }
 
+/**
+ * Built-in activities that came after plans started pinning policies: no plan has one of its own,
+ * and adding one would change every journey's version. Each borrows the policy of the activity
+ * it batches (`recordSteps` runs under `recordStep`'s).
+ */
+export interface BorrowingActivities {
+  recordSteps(input: RecordStepsInput): Promise<void>;
+}
+
 /** Retry/timeout policy of each built-in activity, by the name the worker registers it under. */
 export const builtinActivityPolicies: Record<keyof BuiltinActivities, ActivityPolicy> = {
   sendMessage: sendMessagePolicy,
@@ -77,9 +86,10 @@ export function createActivities(deps: ActivityDeps): Record<string, ActivityFun
     loadConsent: createLoadConsent(deps),
     loadAggregates: createLoadAggregates(deps),
   };
-  const activities: Record<string, ActivityFunction> = { ...builtins };
+  const borrowing: BorrowingActivities = { recordSteps: createRecordSteps(deps) };
+  const activities: Record<string, ActivityFunction> = { ...builtins, ...borrowing };
   for (const [name, definition] of Object.entries(registry)) {
-    if (name in builtins) throw new Error(`activity "${name}" in activities/index.ts clashes with a built-in activity`);
+    if (name in activities) throw new Error(`activity "${name}" in activities/index.ts clashes with a built-in activity`);
     if (definition.name !== name) {
       throw new Error(`activity registered as "${name}" calls itself "${definition.name}": make the two names equal`);
     }

@@ -8,6 +8,19 @@ export const policy: ActivityPolicy = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 };
 
+/** Several records of one run, in timeline order (workflows/run/timeline.ts, batched runs). */
+export interface RecordStepsInput {
+  records: RecordStepInput[];
+}
+
+/** Builds `recordSteps`: each record as `recordStep` stores it, in order; a retry stores each once. */
+export function createRecordSteps(deps: ActivityDeps): (input: RecordStepsInput) => Promise<void> {
+  const recordStep = createRecordStep(deps);
+  return async function recordSteps(input: RecordStepsInput): Promise<void> {
+    for (const record of input.records) await recordStep(record);
+  };
+}
+
 /** Builds `recordStep`: stores that a customer passed a step; a retried record is stored once. */
 export function createRecordStep(deps: ActivityDeps): (input: RecordStepInput) => Promise<void> {
   return async function recordStep(input: RecordStepInput): Promise<void> {

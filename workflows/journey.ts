@@ -10,14 +10,14 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
 import type { JourneyInput, JourneyResult } from './definitions';
 import { setRunHandlers } from './run/handlers';
-import { FLOW_RECORDS_LOCAL, SIGNAL_ENTRIES_RECORDED } from './run/patches';
+import { FLOW_RECORDS_BATCHED, SIGNAL_ENTRIES_RECORDED } from './run/patches';
 import { JourneyRun } from './run/run';
 
 /** Runs one customer through one journey plan, from entry to its outcome. */
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
   // Asked first, before any command, so the marker sits at the same place in every new history.
-  const flowRecordsLocal = patched(FLOW_RECORDS_LOCAL);
-  const run = new JourneyRun(input, workflowInfo(), () => patched(SIGNAL_ENTRIES_RECORDED), flowRecordsLocal);
+  const flowRecordsBatched = patched(FLOW_RECORDS_BATCHED);
+  const run = new JourneyRun(input, workflowInfo(), () => patched(SIGNAL_ENTRIES_RECORDED), flowRecordsBatched);
   setRunHandlers(run);
   await run.enter();
   await run.runPlan();

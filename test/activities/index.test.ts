@@ -32,9 +32,9 @@ describe('activity registry', () => {
     expect(builtinActivityPolicies.sendMessage.retry.nonRetryableErrorTypes).toEqual(['PermanentDeliveryError']);
   });
 
-  it('builds the six built-ins and each registry entry for a worker', () => {
+  it('builds the built-ins (recordSteps among them) and each registry entry for a worker', () => {
     const activities = createActivities(deps);
-    expect(Object.keys(activities).sort()).toEqual(['http_post', 'loadAggregates', 'loadConsent', 'loadProfile', 'recordStep', 'sendMessage', 'updateProfile']);
+    expect(Object.keys(activities).sort()).toEqual(['http_post', 'loadAggregates', 'loadConsent', 'loadProfile', 'recordStep', 'recordSteps', 'sendMessage', 'updateProfile']);
   });
 
   it('refuses a do: call whose with block does not match the schema, without retry', async () => {

@@ -34,9 +34,10 @@ export const IF_READS_EVENT_AGGREGATES = 'if-reads-event-aggregates';
 export const SIGNALS_DEDUPED_BY_MESSAGE_ID = 'signals-deduped-by-message-id';
 
 /**
- * Every timeline record of the journey's own flow (entered, sent, waited, branched, …) is written
- * by a local activity, as signal entries already are: a marker in the history instead of an
- * activity task's round trip through the server per step. Asked once, when the run starts; runs
- * started before keep their scheduled `recordStep` activities on replay.
+ * The timeline records of the journey's own flow (entered, sent, waited, branched, …) are kept
+ * and written together by one local activity (`recordSteps`) whenever the run is about to wait
+ * and when it ends, and a signal's entry goes with them: a marker per wait in the history instead
+ * of an activity task's round trip through the server per step. Asked once, when the run starts;
+ * runs started before keep their scheduled `recordStep` activities on replay.
  */
-export const FLOW_RECORDS_LOCAL = 'flow-records-local';
+export const FLOW_RECORDS_BATCHED = 'flow-records-batched';

@@ -5,7 +5,7 @@
 import { ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { ActivityPolicy, JourneyPlan } from '../../compiler/plan';
-import type { BuiltinActivities } from '../../activities/index';
+import type { BorrowingActivities, BuiltinActivities } from '../../activities/index';
 
 type AnyActivity = (arg: unknown) => Promise<unknown>;
 
@@ -27,6 +27,14 @@ export class PlanActivities {
    */
   local<K extends keyof BuiltinActivities>(name: K): BuiltinActivities[K] {
     return proxied(name, this.plan.activities[name], proxyLocalActivities) as unknown as BuiltinActivities[K];
+  }
+
+  /**
+   * `recordSteps`, local, under `recordStep`'s policy: plans pin no policy of their own for it
+   * (it came later), and it is the same write, several records at a time.
+   */
+  localBatch(): BorrowingActivities['recordSteps'] {
+    return proxied('recordSteps', this.plan.activities.recordStep, proxyLocalActivities) as unknown as BorrowingActivities['recordSteps'];
   }
 
   /** Any activity the plan has a policy for; a `do:` step's activity is known only by name. */

@@ -66,8 +66,8 @@ export class JourneyRun {
     readonly input: JourneyInput,
     info: { workflowId: string; firstExecutionRunId: string },
     recordsSignals: () => boolean,
-    /** Whether the flow's own records go through a local activity too (patches.ts FLOW_RECORDS_LOCAL). */
-    flowRecordsLocal = false,
+    /** Whether the flow's records are written in batches by a local activity (patches.ts FLOW_RECORDS_BATCHED). */
+    flowRecordsBatched = false,
   ) {
     this.plan = input.plan;
     this.offset = input.startAt ? Date.parse(input.startAt) - Date.now() : 0;
@@ -86,8 +86,9 @@ export class JourneyRun {
     this.activities = new PlanActivities(input.plan);
     this.earlierEvents = new EarlierEvents(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
-    const local = this.activities.local('recordStep');
-    const recorders = { flow: flowRecordsLocal ? local : this.activities.builtin('recordStep'), signals: local };
+    const recorders = flowRecordsBatched
+      ? { batch: this.activities.localBatch() }
+      : { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') };
     this.timeline = new Timeline(recorders, this.context, this.identity, recordsSignals);
   }
 
@@ -145,8 +146,14 @@ export class JourneyRun {
 
   /** Sleeps on a durable timer that an ending (goal, exit) cuts short. */
   async sleep(ms: number): Promise<void> {
+    await this.beforeWaiting();
     if (ms > 0) await condition(() => this.ending !== undefined, ms);
     this.stopIfEnded();
+  }
+
+  /** Stores the timeline so far before the run waits, so `status` shows where it waits. */
+  beforeWaiting(): Promise<void> {
+    return this.timeline.flush();
   }
 
   /** Unwinds to `run()` once a signal or a step has ended the journey. */
@@ -233,6 +240,7 @@ export class JourneyRun {
     const end: Ending = this.ending ?? { outcome: 'completed', step: this.currentStep };
     this.ending = end;
     await this.note(end.step, end.outcome, { ...(end.reason ? { reason: end.reason } : {}), ...end.detail });
+    await this.timeline.flush();
     return { outcome: end.outcome, reason: end.reason, timeline: this.timeline.entries };
   }
 

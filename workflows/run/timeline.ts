@@ -8,21 +8,24 @@ import type { TimelineEntry } from '../definitions';
 import { enteredRecordKey, timelineRecordKey, type RunIdentity } from '../pure/keys';
 
 type RecordStep = (input: RecordStepInput) => Promise<void>;
+type RecordSteps = (input: { records: RecordStepInput[] }) => Promise<void>;
 
 /**
- * How records reach the store: the journey's own flow through the `recordStep` activity, entries
- * from signals through the same activity run locally (it rides on the signal's workflow task).
+ * How records reach the store. Runs started before FLOW_RECORDS_BATCHED (patches.ts): the
+ * journey's own flow through the `recordStep` activity, each entry awaited, and entries from
+ * signals through the same activity run locally (it rides on the signal's workflow task). Runs
+ * started since: `batch`, a local `recordSteps`, writes the flow's entries together whenever the
+ * run is about to wait (`flush`), and a signal's entry with them.
  */
-export interface TimelineRecorders {
-  flow: RecordStep;
-  signals: RecordStep;
-}
+export type TimelineRecorders = { flow: RecordStep; signals: RecordStep } | { batch: RecordSteps };
 
 /** Appends timeline entries and writes each to the store through `recordStep`. */
 export class Timeline {
   readonly entries: TimelineEntry[] = [];
   /** Settles when every record asked for so far is written (or has failed). */
   private written: Promise<void> = Promise.resolve();
+  /** Batched runs: the flow's records not written yet, in timeline order. */
+  private pending: RecordStepInput[] = [];
 
   /**
    * `recordsSignals` is asked at each signal entry (it wraps `patched()`): it answers false while
@@ -41,12 +44,32 @@ export class Timeline {
   async entered(at: string, event: string): Promise<void> {
     this.entries.push({ at, step: 'entry', kind: 'entered', event });
     const record = { idempotencyKey: enteredRecordKey(this.identity), context: this.context, stepId: 'entry', kind: 'entered', at };
-    await this.inOrder(() => this.recorders.flow(record));
+    const recorders = this.recorders;
+    if ('batch' in recorders) this.pending.push(record);
+    else await this.inOrder(() => recorders.flow(record));
   }
 
-  /** An entry of the journey's own flow; resolves once it (and every earlier one) is stored. */
+  /**
+   * An entry of the journey's own flow. Batched: kept until the next `flush`. Otherwise resolves
+   * once it (and every earlier one) is stored.
+   */
   async note(entry: TimelineEntry, detail: Record<string, unknown>): Promise<void> {
-    await this.inOrder(this.append(entry, detail, this.recorders.flow));
+    const record = this.append(entry, detail);
+    const recorders = this.recorders;
+    if ('batch' in recorders) this.pending.push(record);
+    else await this.inOrder(() => recorders.flow(record));
+  }
+
+  /**
+   * Writes the flow's records kept so far, in one local activity; the run calls it before it
+   * waits (a timer, an event) and when it ends, so the store is behind the run only while the
+   * run is busy within its steps. No-op for runs that write each record at once.
+   */
+  async flush(): Promise<void> {
+    const recorders = this.recorders;
+    if (!('batch' in recorders) || this.pending.length === 0) return;
+    const records = this.pending.splice(0);
+    await this.inOrder(() => recorders.batch({ records }));
   }
 
   /**
@@ -55,17 +78,26 @@ export class Timeline {
    * journey: the customer's path does not depend on it.
    */
   fromSignal(entry: TimelineEntry, detail: Record<string, unknown>): void {
-    const write = this.append(entry, detail, this.recorders.signals);
-    if (!this.recordsSignals()) return;
+    const record = this.append(entry, detail);
+    const recorders = this.recorders;
+    let write: () => Promise<void>;
+    if ('batch' in recorders) {
+      // With the flow's kept records before it, so the store receives them in timeline order.
+      const records = [...this.pending.splice(0), record];
+      write = () => recorders.batch({ records });
+    } else {
+      if (!this.recordsSignals()) return;
+      write = () => recorders.signals(record);
+    }
     this.inOrder(write).catch((err: unknown) => {
       log.warn('a signal timeline entry could not be stored', { step: entry.step, kind: entry.kind, error: String(err) });
     });
   }
 
-  /** Adds the entry now (its key counts its position) and returns the write that stores it. */
-  private append(entry: TimelineEntry, detail: Record<string, unknown>, recordStep: RecordStep): () => Promise<void> {
+  /** Adds the entry now (its key counts its position) and returns its record. */
+  private append(entry: TimelineEntry, detail: Record<string, unknown>): RecordStepInput {
     this.entries.push(entry);
-    const record: RecordStepInput = {
+    return {
       idempotencyKey: timelineRecordKey(this.identity, entry.step, entry.kind, this.entries.length),
       context: this.context,
       stepId: entry.step,
@@ -73,7 +105,6 @@ export class Timeline {
       at: entry.at,
       detail,
     };
-    return () => recordStep(record);
   }
 
   /** Runs the write after every earlier one, whatever became of them. */

@@ -15,6 +15,7 @@ export async function runWaitFor(step: StepOf<'wait_for'>, run: JourneyRun): Pro
   await run.freshProfile();
   await run.freshConsent(step.where);
   const tookEarlier = step.sinceEntry === true && takeEarlier(waiting, run);
+  if (!tookEarlier) await run.beforeWaiting();
   const arrived = tookEarlier || (await condition(() => run.ending !== undefined || waiting.matched !== undefined, step.withinMs));
   run.waitingFor = undefined;
   run.stopIfEnded();

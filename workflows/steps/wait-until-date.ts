@@ -28,8 +28,9 @@ export async function runWaitUntilDate(step: Step, run: JourneyRun): Promise<voi
       await run.note(step.id, 'waited', { duration_ms: at - startedAt, until: run.iso(target.untilMs), timezone: zone, ...past }, at);
       return;
     }
+    await run.beforeWaiting();
     const identifies = run.identifies;
-    const woken = await condition(() => run.ending !== undefined || run.identifies !== identifies, target.untilMs - now);
+    const woken = await condition(() => run.ending !== undefined || run.identifies !== identifies, target.untilMs - run.now());
     run.stopIfEnded();
     if (woken) {
       // An identify may have moved the date, or the customer's timezone: read it again.

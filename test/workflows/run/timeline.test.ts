@@ -98,3 +98,38 @@ describe('Timeline', () => {
     await expect(second).resolves.toBeUndefined();
   });
 });
+
+describe('Timeline, batched (runs started since FLOW_RECORDS_BATCHED)', () => {
+  /** A fake `recordSteps` that keeps each batch it is given. */
+  function batches() {
+    const written: RecordStepInput[][] = [];
+    return { written, recorders: { batch: async ({ records }: { records: RecordStepInput[] }) => void written.push(records) } };
+  }
+
+  test('the flow keeps its records until the run waits or ends, then writes them in one batch, in order, with the same keys', async () => {
+    const store = batches();
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
+    await timeline.entered(at, 'cart_abandoned');
+    await timeline.note({ at, step: 'first-reminder', kind: 'sent', channel: 'email' }, { channel: 'email' });
+    expect(store.written).toEqual([]);
+    await timeline.flush();
+    await timeline.note({ at, step: 'wait-1', kind: 'waited' }, {});
+    await timeline.note({ at, step: 'wait-1', kind: 'completed' }, {});
+    await timeline.flush();
+    await timeline.flush();
+    expect(store.written.map((batch) => batch.map((r) => r.idempotencyKey))).toEqual([
+      ['journey:cart:c1/run-1/v1/entry/entered', 'journey:cart:c1/run-1/v1/first-reminder/sent/2'],
+      ['journey:cart:c1/run-1/v1/wait-1/waited/3', 'journey:cart:c1/run-1/v1/wait-1/completed/4'],
+    ]);
+  });
+
+  test("a signal's entry goes out with the flow's kept records before it, never ahead of them", async () => {
+    const store = batches();
+    const timeline = new Timeline(store.recorders, context, identity, () => false);
+    await timeline.entered(at, 'cart_abandoned');
+    timeline.fromSignal({ at, step: 'entry', kind: 'event_received', event: 'cart_viewed' }, { event: 'cart_viewed' });
+    await flush();
+    await timeline.flush();
+    expect(store.written.map((batch) => batch.map((r) => r.kind))).toEqual([['entered', 'event_received']]);
+  });
+});
