@@ -53,6 +53,8 @@ export type SimulateAllOptions = Omit<SimulateOptions, 'plan' | 'onFinished'> & 
 interface Run {
   plan: JourneyPlan;
   key?: string;
+  /** The event that entered the run: its trigger. */
+  entry: Extract<SimEvent, { type: 'track' }>;
   heard: ReadonlySet<string>;
   handle: WorkflowHandle;
   ended: boolean;
@@ -108,7 +110,7 @@ class Router {
         continue;
       }
       // Running journeys first, so a journey entered by this very event does not hear it again.
-      const signalled = running.filter((run) => runHears(run.plan, run.heard, run.key, e));
+      const signalled = running.filter((run) => runHears(run.plan, run.heard, run, e));
       for (const run of signalled) await signalRun(run.handle, e);
       for (const plan of this.opts.plans) await this.enter(plan, i, signalled, clock);
     }
@@ -160,7 +162,7 @@ class Router {
       quietHours: this.opts.quietHours,
     });
     if (this.runs.length === 0) await clock.anchor(entry.atMs, handle);
-    this.runs.push({ plan, key: found.key, heard: eventsHeardBy(plan), handle, ended: false });
+    this.runs.push({ plan, key: found.key, entry, heard: eventsHeardBy(plan), handle, ended: false });
   }
 
   /** True once a run that the event just reached has ended and closed (it closes its enrolment first). */

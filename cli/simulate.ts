@@ -21,6 +21,7 @@ import { consentReads, readConsent } from '../core/consent';
 import { triggerMatches } from '../core/events';
 import { aggregateReads, aggregatesFromEvents } from '../core/audiences';
 import { eventsHeardBy } from '../routing/router';
+import { couldMatter } from '../routing/relevance';
 import { instanceKeyOf } from '../core/instance-key';
 import { isValidTimeZone, localClockText } from '../core/time';
 import {
@@ -281,7 +282,7 @@ export async function startRun(
   taskQueue: string,
   opts: { plan: JourneyPlan; customerId: string; entry: Extract<SimEvent, { type: 'track' }>; key?: string; workflowId: string; defaultTimezone: string; quietHours?: TimeWindow },
 ): Promise<WorkflowHandle> {
-  const trigger: TrackEvent = { event: opts.entry.event, properties: opts.entry.properties, timestamp: new Date(opts.entry.atMs).toISOString() };
+  const trigger = trackOf(opts.entry);
   const input: JourneyInput = {
     plan: opts.plan,
     customerId: opts.customerId,
@@ -294,14 +295,25 @@ export async function startRun(
   return env.client.workflow.start(JOURNEY_WORKFLOW, { args: [input], taskQueue, workflowId: opts.workflowId });
 }
 
+/** The track event a scripted event is, as the run receives it. */
+export function trackOf(e: Extract<SimEvent, { type: 'track' }>): TrackEvent {
+  return { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
+}
+
 /**
  * As the router does: a run hears only the events its journey listens for (goal, exits,
- * wait_for), and in a keyed journey an event naming another key belongs to another run.
+ * wait_for) whose `where` could hold for it (routing/relevance.ts), and in a keyed journey an
+ * event naming another key belongs to another run. `entry` is the event that entered the run.
  */
-export function runHears(plan: JourneyPlan, heard: ReadonlySet<string>, key: string | undefined, e: Extract<SimEvent, { type: 'track' }>): boolean {
-  if (!heard.has(e.event)) return false;
+export function runHears(
+  plan: JourneyPlan,
+  heard: ReadonlySet<string>,
+  run: { key?: string; entry: Extract<SimEvent, { type: 'track' }> },
+  e: Extract<SimEvent, { type: 'track' }>,
+): boolean {
+  if (!heard.has(e.event) || !couldMatter(plan, trackOf(e), trackOf(run.entry))) return false;
   const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
-  return !(other?.ok && other.key !== key);
+  return !(other?.ok && other.key !== run.key);
 }
 
 /** Sends a scripted event to a run as the router would signal it. */
@@ -355,7 +367,7 @@ async function drive(
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') break;
     if (e.type === 'identify') await store.identify(customerId, e.traits);
-    else if (!runHears(plan, heard, key, e)) continue;
+    else if (!runHears(plan, heard, { key, entry }, e)) continue;
     await signalRun(handle, e);
   }
   const result = (await (opts.clock ? opts.clock.result(handle) : handle.result())) as JourneyResult;

@@ -12,6 +12,7 @@ import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
 import { aggregateReads, consentReads, emptyProfile, instanceKeyOf, readConsent, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
 import { entryTime } from '../core/event-time';
 import { log } from '../observability/log';
+import { couldMatter } from './relevance';
 import { noMetrics, type Metrics } from '../observability/metrics';
 import type { journeyWorkflow } from '../workflows/journey';
 import { eventSignal, identifySignal, JOURNEY_WORKFLOW, journeyWorkflowId, stateQuery, type JourneyInput } from '../workflows/definitions';
@@ -250,13 +251,16 @@ export class JourneyRouter implements EventRouter {
 
   /**
    * Whether a running run hears the event: its plan listens for the name, it is not the run this
-   * very event entered (a redelivery), and, in a keyed journey, the event carries no key value
-   * or the run's own. An event without the key's value reaches every run of the customer.
+   * very event entered (a redelivery), some matcher's `where` could hold for it (./relevance.ts),
+   * and, in a keyed journey, the event carries no key value or the run's own. An event without
+   * the key's value reaches every run of the customer.
    */
   private async hears(run: Enrolment, event: TrackEvent): Promise<boolean> {
     const plan = await this.planOf(run.journeyId, run.version);
     if (!this.heardBy(plan).has(event.event)) return false;
     if (enteredBy(run, event)) return false;
+    const trigger = (run.input as StoredInput | null)?.trigger;
+    if (trigger && !couldMatter(plan, event, trigger)) return false;
     if (!plan.trigger.key || run.instanceKey === undefined) return true;
     const found = instanceKeyOf(plan.trigger.key, event);
     return !found.ok || found.key === run.instanceKey;

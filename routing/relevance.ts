@@ -1,0 +1,42 @@
+/**
+ * Whether a running journey could act on an event, decided before a signal is sent: a signal
+ * that cannot matter costs a workflow task and a history event for nothing. The rule must never
+ * drop an event the run would have used, so it decides only what it can decide exactly.
+ */
+import { allSteps, type Condition, type EventMatcher, type JourneyPlan, type TrackEvent } from '../compiler/plan';
+import { evaluate, forEachReadPath } from '../core/conditions';
+
+/**
+ * True unless every goal, exit and `wait_for` of the plan that listens for the event's name has a
+ * `where` that is decidable here and false. Decidable: it reads only `event.*` and `trigger.*` (the
+ * run's own trigger, which never changes) and compares no date with the clock (`before`/`after`),
+ * so the run would decide the same whenever the event reaches it. A `where` that reads the
+ * profile, consent, event counts, `received` or the journey is left to the run.
+ */
+export function couldMatter(plan: JourneyPlan, event: TrackEvent, trigger: TrackEvent): boolean {
+  const listening = matchersOf(plan).filter((m) => m.event === event.event);
+  const scope = { event: event as unknown as Record<string, unknown>, trigger: trigger as unknown as Record<string, unknown> };
+  // The clock is never read: decidable conditions have no date test.
+  return listening.some((m) => m.where === undefined || !decidable(m.where) || evaluate(m.where, scope, 0));
+}
+
+/** The goal, the exits and every `wait_for` of a plan. */
+function matchersOf(plan: JourneyPlan): EventMatcher[] {
+  const waits = allSteps(plan.steps).flatMap((s) => (s.kind === 'wait_for' ? [{ event: s.event, where: s.where }] : []));
+  return [...(plan.goal ? [plan.goal] : []), ...plan.exitWhen, ...waits];
+}
+
+function decidable(where: Condition): boolean {
+  let reads = true;
+  forEachReadPath([where], (path) => {
+    if (!path.startsWith('event.') && !path.startsWith('trigger.')) reads = false;
+  });
+  return reads && !comparesWithClock(where);
+}
+
+function comparesWithClock(c: Condition): boolean {
+  if ('all' in c) return c.all.some(comparesWithClock);
+  if ('any' in c) return c.any.some(comparesWithClock);
+  if ('not' in c) return comparesWithClock(c.not);
+  return c.op === 'before' || c.op === 'after';
+}
