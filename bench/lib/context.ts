@@ -8,8 +8,6 @@ export interface Sizes {
   /** Benchmark 1: customers per variant, split over `engineRounds` alternating rounds. */
   engineCustomers: number;
   engineRounds: number;
-  /** Customers for the information-only variant with business activities only (0: skipped). */
-  minimalCustomers: number;
   /** Benchmark 2: seconds per autocannon round, and rounds per variant. */
   ingestSeconds: number;
   ingestRounds: number;
