@@ -276,6 +276,7 @@ export class JourneyRouter implements EventRouter {
       customerId,
       trigger,
       defaultTimezone: this.opts.defaultTimezone,
+      timelineInResult: false,
       ...(this.opts.quietHours ? { quietHours: this.opts.quietHours } : {}),
       ...(key ? { key } : {}),
     };

@@ -52,12 +52,19 @@ export interface JourneyInput {
    * journeys without a `send_window` of their own. Absent: no global quiet hours.
    */
   quietHours?: TimeWindow;
+  /**
+   * `false`: the result leaves the timeline out (empty). The router starts runs so: the store holds
+   * every entry already, and the result is the last event of the history. Absent: included, as
+   * `simulate` and journey tests read it.
+   */
+  timelineInResult?: false;
 }
 
 export interface JourneyResult {
   outcome: Outcome;
   /** Why the journey ended, for `exited` and `failed`. */
   reason?: string;
+  /** Every entry, unless the input said `timelineInResult: false`. */
   timeline: TimelineEntry[];
 }
 

@@ -241,7 +241,8 @@ export class JourneyRun {
     this.ending = end;
     await this.note(end.step, end.outcome, { ...(end.reason ? { reason: end.reason } : {}), ...end.detail });
     await this.timeline.flush();
-    return { outcome: end.outcome, reason: end.reason, timeline: this.timeline.entries };
+    const timeline = this.input.timelineInResult === false ? [] : this.timeline.entries;
+    return { outcome: end.outcome, reason: end.reason, timeline };
   }
 
   /** What the state query answers. */
