@@ -61,6 +61,8 @@ export interface RunningSystem {
   definitionsDir: string;
   store: LiveStore;
   router: JourneyRouter;
+  /** The router loop of this process; absent with UNBROKEN_START_ROUTES=false. */
+  routing?: RoutingLoop;
   /** Stops everything, newest part first, letting in-flight work finish. */
   stop(): Promise<void>;
   /**
@@ -288,6 +290,7 @@ export async function startSystem(
       definitionsDir: opts.definitionsDir,
       store,
       router,
+      routing: loop,
       stop: stopAll,
       failure: Promise.race([dev?.failed ?? never<Error>(), workerEnded]),
     };

@@ -27,14 +27,15 @@ steps:
     send: bench-bye
 `,
   // Benchmark 2: the first event of a customer enters; every later one is a signal to the run
-  // (exit_when makes the journey listen for bench_ping; the where never holds, so it keeps waiting).
+  // (exit_when makes the journey listen for bench_ping; the where never holds, so it keeps
+  // waiting). It reads the profile, so the router cannot rule the signal out (routing/relevance.ts).
   'journeys/bench-visit.yaml': `journey: bench-visit
 trigger:
   event: bench_start
 re_entry: never
 exit_when:
   - event: bench_ping
-    where: { event.properties.stop: true }
+    where: { profile.stop_visits: true }
 steps:
   - wait: 7d
 `,
