@@ -198,6 +198,9 @@ const WORKER = { group: 'Operations' } as const;
 const embeddedPort = (fallback: number) => z.coerce.number().int().min(1, 'must be a port from 1 to 65535').max(65535, 'must be a port from 1 to 65535').default(fallback);
 
 /** A per-process worker limit: a whole number, unset for the SDK's own default. */
+/** Journey runs a worker keeps cached by default (UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS). */
+export const DEFAULT_CACHED_WORKFLOWS = 250;
+
 const workerLimit = (min = 1) => z.coerce.number().int().min(min).max(100_000).optional();
 
 /** The environment keys Unbroken reads, with their meaning, defaults and checks. */
@@ -375,12 +378,20 @@ export const configSchema = z.object({
     },
   ),
   UNBROKEN_WORKER_MAX_CACHED_WORKFLOWS: documented(
-    workerLimit(0).refine((n) => n === undefined || n !== 1, 'must be 0 (no cache) or at least 2'),
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(DEFAULT_CACHED_WORKFLOWS)
+      .refine((n) => n !== 1, 'must be 0 (no cache) or at least 2'),
     'most journey runs one worker process keeps in memory between their steps (0: none, each step replays its history)',
     {
       ...WORKER,
-      unset: 'the Temporal SDK\'s default (from the memory available)',
-      details: 'Each cached waiting customer costs roughly 0.4-0.6 MiB of worker memory (bench/README.md, "waiting").',
+      details:
+        'Bounds the worker\'s memory whatever the number of waiting customers: each cached run costs roughly 0.4-0.6 MiB ' +
+        '(bench/README.md, "waiting"), so the default keeps a worker near 350 MiB. A run not in the cache replays its history ' +
+        'when its next step comes (milliseconds for a journey\'s few dozen events); raise it when many customers are active at once.',
     },
   ),
   UNBROKEN_ROUTE_ATTEMPTS: documented(
@@ -391,16 +402,6 @@ export const configSchema = z.object({
       details:
         'Attempts are about 30 s apart. Only failures of the event itself count: while Temporal or the store is unavailable nothing is ' +
         'counted and events wait. `unbroken dead-letters` lists them, `--retry` routes them again (docs/operations.md).',
-    },
-  ),
-  UNBROKEN_START_ROUTES: documented(
-    z.enum(['true', 'false']).default('true'),
-    '`false` to run `unbroken start` without its router loop, when separate `unbroken router` processes route the events it accepts',
-    {
-      ...API,
-      details:
-        'By default every `unbroken start` routes the events it accepts at once (and shares the backlog with the others on one PostgreSQL). ' +
-        'With `false` it only accepts; the `unbroken router` processes find the events within a second.',
     },
   ),
   UNBROKEN_ROUTING_BACKLOG_LIMIT: documented(
@@ -420,6 +421,16 @@ export const configSchema = z.object({
       group: 'Operations',
       unset: 'no metrics or health endpoint on the worker (the event API still serves `/metrics`)',
       details: 'Metrics hold no personal data; see docs/observability.md.',
+    },
+  ),
+  UNBROKEN_START_ROUTES: documented(
+    z.enum(['true', 'false']).default('true'),
+    '`false` to run `unbroken start` without its router loop, when separate `unbroken router` processes route the events it accepts',
+    {
+      ...API,
+      details:
+        'By default every `unbroken start` routes the events it accepts at once (and shares the backlog with the others on one PostgreSQL). ' +
+        'With `false` it only accepts; the `unbroken router` processes find the events within a second.',
     },
   ),
   HOST: documented(

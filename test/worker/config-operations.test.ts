@@ -26,7 +26,7 @@ describe('TEMPORAL_ADDRESS', () => {
 
 describe('worker limits', () => {
   it('are the SDK defaults (absent) when unset', () => {
-    expect(loadConfig({}).workerLimits).toEqual({ maxConcurrentWorkflowTasks: undefined, maxConcurrentActivities: undefined, maxCachedWorkflows: undefined });
+    expect(loadConfig({}).workerLimits).toEqual({ maxConcurrentWorkflowTasks: undefined, maxConcurrentActivities: undefined, maxCachedWorkflows: 250 });
   });
 
   it('are read as whole numbers', () => {
