@@ -134,7 +134,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await registerUnsubscribe(app, { ...deps.unsubscribe, now: deps.unsubscribe.now ?? ingestDeps.now });
   }
   if (deps.survey !== undefined) {
-    // Answers become events through the same ingestion (routing, metrics, re-drive) as /v1 calls.
+    // Answers become events through the same ingestion (storage, metrics, then the router loop) as /v1 calls.
     await registerSurvey(app, { ...deps.survey, now: deps.survey.now ?? ingestDeps.now }, ingestDeps);
   }
 

@@ -1,6 +1,6 @@
 /**
  * What `unbroken stats` and `unbroken dead-letters` show about routing: events stored but not yet
- * routed into journeys, and events set aside after their routing kept failing (routing/redrive.ts).
+ * routed into journeys, and events set aside after their routing kept failing (routing/loop.ts).
  */
 import type { DeadLetter, LiveStore } from '../profiles/store';
 

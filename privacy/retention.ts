@@ -1,7 +1,7 @@
 /**
  * Retention (UNBROKEN_RETENTION_DAYS): a background loop that deletes routed events and erases the
  * rendered content of messages older than the configured number of days, in batches, so one sweep
- * never holds the database for long. Every process that runs the re-driver runs one; the deletes
+ * never holds the database for long. Every `unbroken start` runs one; the deletes
  * are idempotent, so several processes may sweep at once.
  */
 import { log } from '../observability/log';

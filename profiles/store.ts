@@ -354,10 +354,10 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
   recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult>;
   /** Marks an event routed: later deliveries of the same messageId are duplicates. */
   markEventRouted(messageId: string): Promise<void>;
-  /** Gives up the routing lease of an unrouted event (its routing failed), so a retry or the re-driver may take it. */
+  /** Gives up the routing lease of an unrouted event (its routing failed), so a router loop may take it again. */
   releaseEvent(messageId: string): Promise<void>;
   /**
-   * Claims unrouted events for the re-driver, customer by customer: per customer the oldest
+   * Claims unrouted events for a router loop (routing/loop.ts), customer by customer: per customer the oldest
    * events (by timestamp, then arrival), each leased to the caller for `leaseMs`. A customer
    * with an event whose lease someone else holds is left out, so one customer's events are
    * routed by one router at a time, in order. Safe when several processes claim at once.
@@ -377,7 +377,7 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
   deadLetters(opts?: { limit?: number }): Promise<{ total: number; events: DeadLetter[] }>;
   /**
    * Puts dead-lettered events (all, or those named) back into the routing backlog with their
-   * attempts reset, for the re-driver to route; answers how many went back.
+   * attempts reset, for the router loop to route; answers how many went back.
    */
   retryDeadLetters(messageIds?: readonly string[]): Promise<number>;
   eventsFor(customerId: string): Promise<StoredEvent[]>;

@@ -1,5 +1,5 @@
 /**
- * A background loop of a process (the re-driver, the retention sweep): runs a task now and then,
+ * A background loop of a process (the router loop, the retention sweep): runs a task now and then,
  * never two runs at once, never keeping the process alive by itself, and `stop` waits for the run
  * in progress so a shutdown does not cut a transaction in half.
  */

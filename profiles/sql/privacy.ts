@@ -284,7 +284,7 @@ export async function subscribedSince(db: Runner, customerId: string, channel: s
 export async function applyRetention(db: Runner, dialect: Dialect, sweep: RetentionSweep, now: string): Promise<{ events: number; messages: number }> {
   const before = isoTime(sweep.before, 'retention cut-off');
   const limit = Math.max(1, Math.floor(sweep.limit));
-  // Unrouted events are never deleted: routing (or the re-driver) still owes them a journey.
+  // Unrouted events are never deleted: the router loop still owes them a journey.
   const events = await db.run(
     sql`DELETE FROM events WHERE message_id IN (
           SELECT message_id FROM events WHERE routed_at IS NOT NULL AND received_at < ${before} ORDER BY received_at LIMIT ${limit})`,
