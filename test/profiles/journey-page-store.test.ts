@@ -3,42 +3,28 @@
  * TEST_DATABASE_URL) PostgreSQL in a schema of its own: runs recorded through the store as the
  * workflows record them, then read back over all versions and over one.
  */
-import os from 'node:os';
-import { openProfileStore } from '../../profiles/index';
-import type { LiveStore } from '../../profiles/store';
-import { testDatabases, type TestDatabase } from '../support/databases';
+import { storePerTest, testDatabases } from '../support/databases';
 
 const T0 = Date.parse('2026-11-20T12:00:00.000Z');
 const DAY = 86_400_000;
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
 describe.each(testDatabases('journey-page'))('journeyPage on %s', (_name, create) => {
-  let db: TestDatabase;
-  let store: LiveStore;
-
-  beforeEach(async () => {
-    db = await create();
-    store = await openProfileStore(db.url, os.tmpdir());
-  });
-
-  afterEach(async () => {
-    await store.close();
-    await db.drop();
-  });
+  const opened = storePerTest(create);
 
   /** Enters `customer` into `journey` at `version` and records `steps` ([step, kind, ms, detail?]) in order. */
   async function run(journey: string, version: string, customer: string, enteredMs: number, steps: [string, string, number, Record<string, unknown>?][]): Promise<void> {
-    const decision = await store.tryEnrol({ journeyId: journey, customerId: customer, version, reEntry: { mode: 'always' }, at: at(enteredMs), workflowIdPrefix: `journey:${journey}:${customer}`, input: null });
+    const decision = await opened.store.tryEnrol({ journeyId: journey, customerId: customer, version, reEntry: { mode: 'always' }, at: at(enteredMs), workflowIdPrefix: `journey:${journey}:${customer}`, input: null });
     if (!decision.enrolled) throw new Error(`${customer} did not enter`);
     const workflowId = decision.enrolment.workflowId;
     for (const [i, [stepId, kind, ms, detail]] of steps.entries()) {
-      await store.recordStep({ idempotencyKey: `${workflowId}:${i}`, workflowId, journeyId: journey, version, customerId: customer, stepId, kind, at: at(ms), ...(detail ? { detail } : {}) });
+      await opened.store.recordStep({ idempotencyKey: `${workflowId}:${i}`, workflowId, journeyId: journey, version, customerId: customer, stepId, kind, at: at(ms), ...(detail ? { detail } : {}) });
     }
   }
 
   async function seed(): Promise<void> {
-    await store.deployJourneys([{ journeyId: 'welcome', version: 'v1', plan: { journey: 'welcome' } }], at(-40 * DAY));
-    await store.deployJourneys([{ journeyId: 'welcome', version: 'v2', plan: { journey: 'welcome', changed: true } }], at(-DAY));
+    await opened.store.deployJourneys([{ journeyId: 'welcome', version: 'v1', plan: { journey: 'welcome' } }], at(-40 * DAY));
+    await opened.store.deployJourneys([{ journeyId: 'welcome', version: 'v2', plan: { journey: 'welcome', changed: true } }], at(-DAY));
     // v1: a completes late on day -3 (UTC), b converts at the first instant of day -2, f ended long ago.
     await run('welcome', 'v1', 'a', -4 * DAY, [
       ['entry', 'entered', -4 * DAY],
@@ -77,7 +63,7 @@ describe.each(testDatabases('journey-page'))('journeyPage on %s', (_name, create
 
   it('counts each step once per run, who waits where, sends and skips by reason, and runs ended per UTC day, over all versions', async () => {
     await seed();
-    const n = await store.journeyPage('welcome', { since: at(-30 * DAY) });
+    const n = await opened.store.journeyPage('welcome', { since: at(-30 * DAY) });
     expect(n).toEqual({
       journeyId: 'welcome',
       versions: [
@@ -101,7 +87,7 @@ describe.each(testDatabases('journey-page'))('journeyPage on %s', (_name, create
 
   it('limits every number to one version when asked, and answers nothing but zeros for a journey never deployed', async () => {
     await seed();
-    const v2 = await store.journeyPage('welcome', { version: 'v2', since: at(-30 * DAY) });
+    const v2 = await opened.store.journeyPage('welcome', { version: 'v2', since: at(-30 * DAY) });
     expect(v2).toMatchObject({
       entered: 3,
       active: 3,
@@ -112,13 +98,13 @@ describe.each(testDatabases('journey-page'))('journeyPage on %s', (_name, create
       ],
       days: [],
     });
-    const v1 = await store.journeyPage('welcome', { version: 'v1', since: at(-50 * DAY) });
+    const v1 = await opened.store.journeyPage('welcome', { version: 'v1', since: at(-50 * DAY) });
     expect(v1.outcomes).toEqual({ completed: 2, converted: 1 });
     expect(v1.days.map((d) => d.day)).toEqual(['2026-10-13', '2026-11-17', '2026-11-18']);
-    expect(await store.journeyPage('nobody', { since: at(0) })).toEqual({ journeyId: 'nobody', versions: [], entered: 0, active: 0, outcomes: {}, steps: [], days: [] });
+    expect(await opened.store.journeyPage('nobody', { since: at(0) })).toEqual({ journeyId: 'nobody', versions: [], entered: 0, active: 0, outcomes: {}, steps: [], days: [] });
   });
 
   it('refuses a `since` that is no time', async () => {
-    await expect(store.journeyPage('welcome', { since: "yesterday'; --" })).rejects.toThrow(/since/);
+    await expect(opened.store.journeyPage('welcome', { since: "yesterday'; --" })).rejects.toThrow(/since/);
   });
 });

@@ -11,7 +11,7 @@ import { Pool } from 'pg';
 import { openProfileStore } from '../../profiles/index';
 import type { LiveStore } from '../../profiles/store';
 import type { SplitCount } from '../../core/splits';
-import { testDatabases, type TestDatabase } from '../support/databases';
+import { storePerTest, testDatabases, type TestDatabase } from '../support/databases';
 
 const T0 = Date.parse('2026-11-20T12:00:00.000Z');
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -66,29 +66,18 @@ async function passedOnPage(store: LiveStore, journey: string, version?: string)
 }
 
 describe.each(testDatabases('step-counters'))('step counters on %s', (_name, create) => {
-  let db: TestDatabase;
-  let store: LiveStore;
-
-  beforeEach(async () => {
-    db = await create();
-    store = await openProfileStore(db.url, os.tmpdir());
-  });
-
-  afterEach(async () => {
-    await store.close();
-    await db.drop();
-  });
+  const opened = storePerTest(create);
 
   /** Enters `customer` into `journey` at `version`; returns the run's id. */
   async function enter(journey: string, version: string, customer: string): Promise<string> {
-    const decision = await store.tryEnrol({ journeyId: journey, customerId: customer, version, reEntry: { mode: 'always' }, at: at(0), workflowIdPrefix: `${journey}:${customer}`, input: null });
+    const decision = await opened.store.tryEnrol({ journeyId: journey, customerId: customer, version, reEntry: { mode: 'always' }, at: at(0), workflowIdPrefix: `${journey}:${customer}`, input: null });
     if (!decision.enrolled) throw new Error(`${customer} did not enter`);
     return decision.enrolment.workflowId;
   }
 
   /** Records one step of a run; the key is the run and `n`, so the same `n` again is a replay. */
   function record(run: { workflowId: string; journey: string; version: string; customer: string }, n: number, stepId: string, kind: string, detail?: Record<string, unknown>): Promise<void> {
-    return store.recordStep({
+    return opened.store.recordStep({
       idempotencyKey: `${run.workflowId}:${n}`,
       workflowId: run.workflowId,
       journeyId: run.journey,
@@ -144,27 +133,27 @@ describe.each(testDatabases('step-counters'))('step counters on %s', (_name, cre
   /** Every number the counters answer equals the count over the records, per version and over all. */
   async function expectCountersMatchRecords(journey = 'cart'): Promise<void> {
     for (const version of [undefined, 'v1', 'v2']) {
-      expect(await passedOnPage(store, journey, version)).toEqual(await passedFromRecords(db, journey, version));
-      expect(sorted(await store.splitCounts(journey, version))).toEqual(await armsFromRecords(db, journey, version));
+      expect(await passedOnPage(opened.store, journey, version)).toEqual(await passedFromRecords(opened.db, journey, version));
+      expect(sorted(await opened.store.splitCounts(journey, version))).toEqual(await armsFromRecords(opened.db, journey, version));
     }
   }
 
   it('counts a run once per step and each arm entered and converted once, however often records repeat, per version and over all', async () => {
     await seed();
-    expect(await passedOnPage(store, 'cart')).toEqual({ entry: 9, offer: 9, vip: 8, pause: 8, end: 7 });
-    expect(await passedOnPage(store, 'cart', 'v2')).toEqual({ entry: 3, offer: 3, vip: 3, pause: 3, end: 2 });
-    expect(sorted(await store.splitCounts('cart'))).toEqual([
+    expect(await passedOnPage(opened.store, 'cart')).toEqual({ entry: 9, offer: 9, vip: 8, pause: 8, end: 7 });
+    expect(await passedOnPage(opened.store, 'cart', 'v2')).toEqual({ entry: 3, offer: 3, vip: 3, pause: 3, end: 2 });
+    expect(sorted(await opened.store.splitCounts('cart'))).toEqual([
       { stepId: 'offer', variant: 'A', entered: 3, converted: 2 },
       { stepId: 'offer', variant: 'B', entered: 4, converted: 2 },
       { stepId: 'offer', variant: 'holdout', entered: 2, converted: 1 },
     ]);
-    expect(sorted(await store.splitCounts('cart', 'v1'))).toEqual([
+    expect(sorted(await opened.store.splitCounts('cart', 'v1'))).toEqual([
       { stepId: 'offer', variant: 'A', entered: 2, converted: 1 },
       { stepId: 'offer', variant: 'B', entered: 3, converted: 2 },
       { stepId: 'offer', variant: 'holdout', entered: 1, converted: 1 },
     ]);
     await expectCountersMatchRecords();
-    expect(await store.splitCounts('never-deployed')).toEqual([]);
+    expect(await opened.store.splitCounts('never-deployed')).toEqual([]);
   });
 
   it('counts exactly when records of one run, replays among them, are written at the same time', async () => {
@@ -186,8 +175,8 @@ describe.each(testDatabases('step-counters'))('step counters on %s', (_name, cre
       ]),
       ...strays.flatMap((run) => [record(run, 2, 'pause', 'waited'), record(run, 3, 'pause', 'event'), record(run, 4, 'pause', 'event')]),
     ]);
-    expect(await passedOnPage(store, 'race')).toEqual({ offer: 12, pause: 16, end: 12 });
-    const converted = (await store.splitCounts('race')).reduce((sum, arm) => sum + arm.converted, 0);
+    expect(await passedOnPage(opened.store, 'race')).toEqual({ offer: 12, pause: 16, end: 12 });
+    const converted = (await opened.store.splitCounts('race')).reduce((sum, arm) => sum + arm.converted, 0);
     expect(converted).toBe(4);
     await expectCountersMatchRecords('race');
   });
@@ -196,37 +185,37 @@ describe.each(testDatabases('step-counters'))('step counters on %s', (_name, cre
     await seed();
     // A record of c3's under a run that is not c3's enrolment: an erasure deletes it.
     await record({ workflowId: 'stray:c3', journey: 'cart', version: 'v1', customer: 'c3' }, 1, 'stray-step', 'waited');
-    expect((await passedOnPage(store, 'cart', 'v1'))['stray-step']).toBe(1);
-    const before = await store.journeyPage('cart', { since: at(-1) });
+    expect((await passedOnPage(opened.store, 'cart', 'v1'))['stray-step']).toBe(1);
+    const before = await opened.store.journeyPage('cart', { since: at(-1) });
 
-    const result = await store.forgetCustomer({ id: 'c3', at: at(100), hashAddress: hash });
+    const result = await opened.store.forgetCustomer({ id: 'c3', at: at(100), hashAddress: hash });
     expect(result.erased.stepRecords).toBeGreaterThan(0);
-    const after = await store.journeyPage('cart', { since: at(-1) });
+    const after = await opened.store.journeyPage('cart', { since: at(-1) });
     expect(after.steps).toEqual(before.steps.filter((s) => s.stepId !== 'stray-step'));
     await expectCountersMatchRecords();
   });
 
   it('counts the history of a store of the older schema when it migrates, then goes on counting', async () => {
     await seed();
-    const v12 = { passed: await passedFromRecords(db, 'cart'), arms: await armsFromRecords(db, 'cart') };
-    await store.close();
+    const v12 = { passed: await passedFromRecords(opened.db, 'cart'), arms: await armsFromRecords(opened.db, 'cart') };
+    await opened.store.close();
     // Back to schema v12: no counters (and v12's index for counting), the history in step_records and enrolments only.
-    await rawQuery(db, 'DROP TABLE step_passes');
-    await rawQuery(db, 'DROP TABLE split_arms');
-    await rawQuery(db, 'CREATE INDEX step_records_journey_step ON step_records (journey_id, step_id, workflow_id, kind)');
-    await rawQuery(db, 'DELETE FROM schema_migrations WHERE version = 13');
+    await rawQuery(opened.db, 'DROP TABLE step_passes');
+    await rawQuery(opened.db, 'DROP TABLE split_arms');
+    await rawQuery(opened.db, 'CREATE INDEX step_records_journey_step ON step_records (journey_id, step_id, workflow_id, kind)');
+    await rawQuery(opened.db, 'DELETE FROM schema_migrations WHERE version = 13');
 
-    store = await openProfileStore(db.url, os.tmpdir());
-    expect(await passedOnPage(store, 'cart')).toEqual(v12.passed);
-    expect(sorted(await store.splitCounts('cart'))).toEqual(v12.arms);
+    opened.store = await openProfileStore(opened.db.url, os.tmpdir());
+    expect(await passedOnPage(opened.store, 'cart')).toEqual(v12.passed);
+    expect(sorted(await opened.store.splitCounts('cart'))).toEqual(v12.arms);
     await expectCountersMatchRecords();
 
     // c5 (arm B, waiting) converts after the upgrade; a new run enters A.
-    const c5 = (await store.enrolmentsFor('c5'))[0];
+    const c5 = (await opened.store.enrolmentsFor('c5'))[0];
     await record({ workflowId: c5.workflowId, journey: 'cart', version: 'v1', customer: 'c5' }, 6, 'end', 'converted');
     const c9 = { workflowId: await enter('cart', 'v1', 'c9'), journey: 'cart', version: 'v1', customer: 'c9' };
     await record(c9, 2, 'offer', 'branched', { variant: 'A' });
-    expect(sorted(await store.splitCounts('cart', 'v1'))).toEqual([
+    expect(sorted(await opened.store.splitCounts('cart', 'v1'))).toEqual([
       { stepId: 'offer', variant: 'A', entered: 3, converted: 1 },
       { stepId: 'offer', variant: 'B', entered: 3, converted: 3 },
       { stepId: 'offer', variant: 'holdout', entered: 1, converted: 1 },

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'pg';
+import { openProfileStore } from '../../profiles/index';
+import type { LiveStore } from '../../profiles/store';
 
 export interface TestDatabase {
   url: string;
@@ -45,4 +47,21 @@ export function testDatabases(prefix: string): [string, () => Promise<TestDataba
   if (pgUrl !== '') list.push(['PostgreSQL', () => postgresDatabase(prefix)]);
   else if (process.env.CI === 'true') throw new Error('TEST_DATABASE_URL is not set: CI must run the PostgreSQL cases');
   return list;
+}
+
+/**
+ * A live store opened on a fresh database before each test of the enclosing `describe` and
+ * dropped after it; read `.store` (and `.db`) inside the tests. A test may reopen `.store`.
+ */
+export function storePerTest(create: () => Promise<TestDatabase>): { store: LiveStore; db: TestDatabase } {
+  const holder = {} as { store: LiveStore; db: TestDatabase };
+  beforeEach(async () => {
+    holder.db = await create();
+    holder.store = await openProfileStore(holder.db.url, os.tmpdir());
+  });
+  afterEach(async () => {
+    await holder.store.close();
+    await holder.db.drop();
+  });
+  return holder;
 }
