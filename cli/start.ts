@@ -16,7 +16,7 @@ import { MailCatcherStartError, startMailCatcher } from '../mailcatcher/index';
 import { openProfileStore } from '../profiles/index';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import { log } from '../observability/log';
-import { HealthMonitor, reasonOf, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled, type HealthReport, type PartHealth } from '../health/probes';
+import { deadlinedProbe, HealthMonitor, PROBE_TIMEOUT_MS, reasonOf, smtpProbe, storeProbe, supervisedProbe, temporalProbe, throttled, type HealthReport, type PartHealth } from '../health/probes';
 import { addressHasher } from '../privacy/hash';
 import { RetentionSweeper } from '../privacy/retention';
 import { RoutingLoop } from '../routing/loop';
@@ -33,8 +33,6 @@ import { readiness, serveWorkerEndpoints } from '../worker/metrics-server';
 import { formatRoutingSummary, routingSummary } from './dead-letters';
 import { deploy, formatLiveJourneys, liveJourneys, type LiveJourneys } from './live';
 
-/** How long one health probe may take before its part counts as down. */
-const PROBE_TIMEOUT_MS = 3000;
 /** How often the SMTP relay is asked (EHLO and login): once a minute, whatever the round interval. */
 const SMTP_PROBE_INTERVAL_MS = 60_000;
 
@@ -312,19 +310,12 @@ export function consoleDeps(config: Config, key: string, store: LiveStore): Cons
 
 /** Starts probing the store, Temporal and SMTP in the background; `stop` ends it. */
 function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string, dev?: SupervisedDevServer): { health: HealthMonitor; stop(): Promise<void> } {
-  // A probe of a Temporal that is down goes on retrying after its round gave up on it; its
-  // deadline ends the retries, and stopping waits for that before the connection is closed.
   // The embedded server's supervisor knows first, and says why (restarting, given up).
-  const probeTemporal = dev ? supervisedProbe(temporalProbe(connection), () => dev.state()) : temporalProbe(connection);
-  let temporalCall: Promise<unknown> = Promise.resolve();
+  const temporal = deadlinedProbe(connection, dev ? supervisedProbe(temporalProbe(connection), () => dev.state()) : temporalProbe(connection));
   const health = new HealthMonitor(
     {
       store: storeProbe(store),
-      temporal: () => {
-        const call = connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, probeTemporal);
-        temporalCall = call.catch(() => undefined);
-        return call;
-      },
+      temporal: temporal.probe,
       // A login at the relay once a minute, not every round; reported, but a mail outage does not
       // take the API out of the load balancer: events are still accepted and sends retry.
       smtp: throttled(smtpProbe(smtpUrl), SMTP_PROBE_INTERVAL_MS),
@@ -334,7 +325,7 @@ function monitorParts(store: LiveStore, connection: Connection, smtpUrl: string,
   health.start();
   const stop = async (): Promise<void> => {
     await health.stop();
-    await temporalCall;
+    await temporal.settled();
   };
   return { health, stop };
 }

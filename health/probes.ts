@@ -145,6 +145,28 @@ export function temporalProbe(connection: Pick<Connection, 'workflowService'>): 
   };
 }
 
+/** How long one health probe of a process's monitor may take before its part counts as down. */
+export const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * `probe` (Temporal's) under a deadline of `timeoutMs`: a probe of a Temporal that is down goes on
+ * retrying after its round gave up on it, and the deadline ends those retries. `settled` waits
+ * for the call in flight, so a process stops its monitor, then that, then closes the connection.
+ */
+export function deadlinedProbe(connection: Pick<Connection, 'withDeadline'>, probe: Probe, timeoutMs: number = PROBE_TIMEOUT_MS): { probe: Probe; settled(): Promise<void> } {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  return {
+    probe: () => {
+      const call = connection.withDeadline(Date.now() + timeoutMs, probe);
+      inFlight = call.catch(() => undefined);
+      return call;
+    },
+    settled: async () => {
+      await inFlight;
+    },
+  };
+}
+
 /**
  * A part run by this process under a supervisor (the embedded Temporal server): down with the
  * supervisor's own words while it restarts the part or has given up, else as `probe` finds it.

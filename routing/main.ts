@@ -5,7 +5,7 @@
  * PostgreSQL several share the work, each customer's events going to one of them at a time.
  */
 import { Client, type Connection } from '@temporalio/client';
-import { HealthMonitor, storeProbe, temporalProbe, type PartHealth } from '../health/probes';
+import { deadlinedProbe, HealthMonitor, PROBE_TIMEOUT_MS, storeProbe, temporalProbe, type PartHealth } from '../health/probes';
 import { installLogger } from '../observability/log';
 import type { ProcessMetrics } from '../observability/metrics';
 import { openProfileStore } from '../profiles/index';
@@ -15,9 +15,6 @@ import { connectClient } from '../worker/connection';
 import { quietHoursWindow } from '../worker/deps';
 import { RoutingLoop } from './loop';
 import { JourneyRouter } from './router';
-
-/** How long a health probe of the router process may take. */
-const PROBE_TIMEOUT_MS = 3000;
 
 /** The journey router as configured: the task queue, time zone and quiet hours every start uses. */
 export function configuredRouter(
@@ -44,9 +41,8 @@ export async function runRouter(config: Config, stopped: Promise<unknown>, hooks
     connection = await connectClient(config.temporal);
     const client = new Client({ connection, namespace: config.temporal.namespace });
     // Routing fails fast while Temporal is known to be down, instead of waiting out a deadline per customer.
-    const probe = temporalProbe(connection);
-    const live = connection;
-    const health = new HealthMonitor({ store: storeProbe(store), temporal: () => live.withDeadline(Date.now() + PROBE_TIMEOUT_MS, probe) }, { timeoutMs: PROBE_TIMEOUT_MS });
+    const temporal = deadlinedProbe(connection, temporalProbe(connection));
+    const health = new HealthMonitor({ store: storeProbe(store), temporal: temporal.probe }, { timeoutMs: PROBE_TIMEOUT_MS });
     health.start();
     const router = configuredRouter(config, { store, client, temporalHealth: () => health.report().parts.temporal });
     const loop = new RoutingLoop({ store, router, maxAttempts: config.routeAttempts });
@@ -59,6 +55,7 @@ export async function runRouter(config: Config, stopped: Promise<unknown>, hooks
     await stopped.finally(() => clearInterval(alive));
     await loop.stop();
     await health.stop();
+    await temporal.settled();
   } finally {
     await connection?.close();
     await store.close();
