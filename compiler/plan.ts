@@ -237,6 +237,12 @@ export function allSteps(steps: readonly Step[]): Step[] {
   return steps.flatMap((s) => [s, ...stepBranches(s).flatMap(allSteps)]);
 }
 
+/** What a running journey listens for: its goal, its exits and every `wait_for`, each with its `where`. */
+export function listeners(plan: JourneyPlan): EventMatcher[] {
+  const waits = allSteps(plan.steps).flatMap((s) => (s.kind === 'wait_for' ? [{ event: s.event, where: s.where }] : []));
+  return [...(plan.goal ? [plan.goal] : []), ...plan.exitWhen, ...waits];
+}
+
 /** The step lists nested in a step (its branches, its variants' steps), for walks over a plan. */
 export function stepBranches(step: Step): Step[][] {
   switch (step.kind) {

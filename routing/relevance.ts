@@ -3,7 +3,7 @@
  * that cannot matter costs a workflow task and a history event for nothing. The rule must never
  * drop an event the run would have used, so it decides only what it can decide exactly.
  */
-import { allSteps, type Condition, type EventMatcher, type JourneyPlan, type TrackEvent } from '../compiler/plan';
+import { listeners, type Condition, type JourneyPlan, type TrackEvent } from '../compiler/plan';
 import { evaluate, forEachReadPath } from '../core/conditions';
 
 /**
@@ -14,16 +14,10 @@ import { evaluate, forEachReadPath } from '../core/conditions';
  * profile, consent, event counts, `received` or the journey is left to the run.
  */
 export function couldMatter(plan: JourneyPlan, event: TrackEvent, trigger: TrackEvent): boolean {
-  const listening = matchersOf(plan).filter((m) => m.event === event.event);
+  const listening = listeners(plan).filter((m) => m.event === event.event);
   const scope = { event: event as unknown as Record<string, unknown>, trigger: trigger as unknown as Record<string, unknown> };
   // The clock is never read: decidable conditions have no date test.
   return listening.some((m) => m.where === undefined || !decidable(m.where) || evaluate(m.where, scope, 0));
-}
-
-/** The goal, the exits and every `wait_for` of a plan. */
-function matchersOf(plan: JourneyPlan): EventMatcher[] {
-  const waits = allSteps(plan.steps).flatMap((s) => (s.kind === 'wait_for' ? [{ event: s.event, where: s.where }] : []));
-  return [...(plan.goal ? [plan.goal] : []), ...plan.exitWhen, ...waits];
 }
 
 function decidable(where: Condition): boolean {

@@ -5,7 +5,7 @@
  * and key: an event that carries a key value is heard only by the run with that key.
  */
 import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { JourneyPlan, Step, TimeWindow, TrackEvent } from '../compiler/plan';
+import { listeners, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
@@ -55,25 +55,7 @@ type IdentifyPayload = { traits: Record<string, unknown>; timestamp?: string; me
 
 /** Every event name a plan reacts to while a customer is inside it. */
 export function eventsHeardBy(plan: JourneyPlan): Set<string> {
-  const names = new Set<string>();
-  if (plan.goal) names.add(plan.goal.event);
-  for (const m of plan.exitWhen) names.add(m.event);
-  const walk = (steps: Step[]): void => {
-    for (const s of steps) {
-      if (s.kind === 'wait_for') {
-        names.add(s.event);
-        walk(s.onEvent);
-        walk(s.onTimeout);
-      } else if (s.kind === 'if') {
-        walk(s.then);
-        walk(s.else);
-      } else if (s.kind === 'split') {
-        for (const v of s.variants) walk(v.steps);
-      }
-    }
-  };
-  walk(plan.steps);
-  return names;
+  return new Set(listeners(plan).map((m) => m.event));
 }
 
 /** True when the run was entered by this event (a redelivery or re-drive of its trigger). */
