@@ -43,10 +43,7 @@ export class Timeline {
   /** The first entry: the customer entered with the trigger event. */
   async entered(at: string, event: string): Promise<void> {
     this.entries.push({ at, step: 'entry', kind: 'entered', event });
-    const record = { idempotencyKey: enteredRecordKey(this.identity), context: this.context, stepId: 'entry', kind: 'entered', at };
-    const recorders = this.recorders;
-    if ('batch' in recorders) this.pending.push(record);
-    else await this.inOrder(() => recorders.flow(record));
+    await this.keep({ idempotencyKey: enteredRecordKey(this.identity), context: this.context, stepId: 'entry', kind: 'entered', at });
   }
 
   /**
@@ -54,7 +51,11 @@ export class Timeline {
    * once it (and every earlier one) is stored.
    */
   async note(entry: TimelineEntry, detail: Record<string, unknown>): Promise<void> {
-    const record = this.append(entry, detail);
+    await this.keep(this.append(entry, detail));
+  }
+
+  /** A flow record: kept for the next batch, or written now after every earlier one. */
+  private async keep(record: RecordStepInput): Promise<void> {
     const recorders = this.recorders;
     if ('batch' in recorders) this.pending.push(record);
     else await this.inOrder(() => recorders.flow(record));
