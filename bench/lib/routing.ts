@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { Client as PgClient } from 'pg';
 import type { Client } from '@temporalio/client';
 import type { JourneyPlan } from '../../compiler/plan';
-import { eventSignal, JOURNEY_WORKFLOW, type JourneyInput } from '../../workflows/definitions';
+import { eventSignal, JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../../workflows/definitions';
 import { sleepMs } from './report';
 
 /** One round's routing: each event's lag and the span from its first acceptance to its last routing. */
@@ -77,7 +77,7 @@ export async function handWrittenRouting(opts: {
     while (next < customers) {
       const c = next++;
       const customerId = `${prefix}-c${c}`;
-      const workflowId = `journey:${plan.journey}:${customerId}:1`;
+      const workflowId = `${journeyWorkflowId(plan.journey, customerId)}:1`;
       const timestamp = new Date().toISOString();
       const input: JourneyInput = { plan, customerId, trigger: { event: plan.trigger.event, properties: {}, timestamp, messageId: `${prefix}-m${c}-0` }, defaultTimezone: 'UTC' };
       await client.workflow.start(JOURNEY_WORKFLOW, { workflowId, taskQueue, args: [input] });
