@@ -1,14 +1,13 @@
 /** The `unbroken` command as a user runs it: exit codes and the documented JSON contracts. */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { README_SIMULATE_ARGS, unbroken as run, type CommandResult } from '../support/cli';
 
 const root = path.resolve(__dirname, '..', '..');
 
-function unbroken(args: string[], cwd = root): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+function unbroken(args: string[], cwd = root): CommandResult {
+  return run(args, { cwd });
 }
 
 describe('unbroken validate', () => {
@@ -72,17 +71,7 @@ describe('unbroken validate', () => {
 
 describe('unbroken simulate', () => {
   test('the README example prints the documented JSON report in seconds of real time', () => {
-    const r = unbroken([
-      'simulate',
-      'abandoned-cart',
-      '--profile',
-      'definitions/examples/ann.json',
-      '--events',
-      'definitions/examples/abandoned-cart.events.jsonl',
-      '--start',
-      '2026-11-24T10:00:00Z',
-      '--json',
-    ]);
+    const r = unbroken(README_SIMULATE_ARGS);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(Object.keys(report)).toEqual(expect.arrayContaining(['journey', 'version', 'customer', 'outcome', 'timeline', 'profile']));

@@ -5,24 +5,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createTimeSkippingEnv } from '../../worker/test-server';
+import { README_SIMULATE_ARGS, unbroken } from '../support/cli';
 
 const root = path.resolve(__dirname, '..', '..');
-const README_EXAMPLE = [
-  'simulate',
-  'abandoned-cart',
-  '--profile',
-  'definitions/examples/ann.json',
-  '--events',
-  'definitions/examples/abandoned-cart.events.jsonl',
-  '--start',
-  '2026-11-24T10:00:00Z',
-  '--json',
-];
-
-function unbroken(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'unbroken.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 function accepts(address: string): Promise<boolean> {
   const [host, port] = address.split(':');
@@ -46,7 +31,7 @@ async function eventuallyRefuses(address: string): Promise<boolean> {
 
 describe('the time-skipping test server', () => {
   test('a successful simulate prints its report and nothing at all on stderr (no SLF4J warnings)', () => {
-    const r = unbroken(README_EXAMPLE);
+    const r = unbroken(README_SIMULATE_ARGS);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).outcome).toBe('completed');
@@ -67,7 +52,7 @@ describe('the time-skipping test server', () => {
       ['#!/bin/sh', 'echo \'SLF4J: Failed to load class "org.slf4j.impl.StaticLoggerBinder".\' >&2', 'echo "Error: Could not find or load main class io.temporal.testserver.TestServer" >&2', 'exit 3', ''].join('\n'),
       { mode: 0o755 },
     );
-    const r = unbroken(README_EXAMPLE, { UNBROKEN_TEMPORAL_TEST_SERVER: fake });
+    const r = unbroken(README_SIMULATE_ARGS, { env: { UNBROKEN_TEMPORAL_TEST_SERVER: fake } });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`Temporal's test server (${fake}) exited with code 3`);
@@ -78,7 +63,7 @@ describe('the time-skipping test server', () => {
   });
 
   test('a test server setting that points nowhere says so', () => {
-    const r = unbroken(README_EXAMPLE, { UNBROKEN_TEMPORAL_TEST_SERVER: '/no/such/temporal-test-server' });
+    const r = unbroken(README_SIMULATE_ARGS, { env: { UNBROKEN_TEMPORAL_TEST_SERVER: '/no/such/temporal-test-server' } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('UNBROKEN_TEMPORAL_TEST_SERVER points at /no/such/temporal-test-server, which does not exist');
   });
