@@ -70,9 +70,10 @@ export class RoutingLoop {
   private readonly loop: Periodic<SweepResult>;
   /** Until when wakes are ignored, after a sweep that found a dependency unavailable. */
   private quietUntil = 0;
+  private readonly intervalMs: number;
 
   constructor(private readonly opts: RoutingLoopOptions) {
-    const intervalMs = opts.intervalMs ?? DEFAULT_ROUTING_INTERVAL_MS;
+    const intervalMs = (this.intervalMs = opts.intervalMs ?? DEFAULT_ROUTING_INTERVAL_MS);
     this.loop = new Periodic({
       run: () => this.sweepPages(),
       firstDelayMs: intervalMs,
@@ -129,9 +130,9 @@ export class RoutingLoop {
         if (customer.retrying) result.retrying += 1;
       }
       result.failed = failures.length;
-      if (failures.length > 0) this.quietUntil = Date.now() + (this.opts.intervalMs ?? DEFAULT_ROUTING_INTERVAL_MS);
       // One line per sweep, not per customer: while Temporal is down every customer fails alike.
       if (failures.length > 0) {
+        this.quietUntil = Date.now() + this.intervalMs;
         const [{ event, error }] = failures;
         this.warn(`routing stored events failed for ${failures.length} customer(s); they stay stored and are tried again in the next sweep`, {
           messageId: event.messageId,
