@@ -42,8 +42,11 @@ test('a whitepaper download brings the personalised demo nudge a week later', as
 test('asking for a demo during the week converts the journey and no nudge is sent', async () => {
   await post('identify', { userId: 'wp-2', traits: { email: 'max@example.com', first_name: 'Max' } });
   await post('track', { userId: 'wp-2', event: 'whitepaper_downloaded', properties: { title: 'Churn Playbook' } });
+  // Routing follows acceptance: each event reaches the journey before the clock moves on.
+  await live.routed();
   await env.sleep(2 * 86_400_000);
   await post('track', { userId: 'wp-2', event: 'demo_requested' });
+  await live.routed();
   await env.sleep(7 * 86_400_000);
   const status = await customerStatus(system.store, 'wp-2');
   expect(status.journeys.map((j) => [j.journey, j.outcome])).toEqual([['whitepaper-nudge', 'converted']]);
