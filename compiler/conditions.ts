@@ -277,6 +277,14 @@ function compileInAudience(value: unknown, at: YamlPath, ctx: ConditionContext):
   return 'failed' in found ? undefined : structuredClone(found.condition);
 }
 
+/**
+ * The condition of the audience named at `at` (a trigger's `audience:`), inlined as `in_audience`
+ * inlines it, with the same errors for an unknown id; undefined when it has errors.
+ */
+export function audienceCondition(id: unknown, at: YamlPath, audiences: AudienceLookup, report: ConditionContext['report']): Condition | undefined {
+  return compileInAudience(id, at, { allowEvent: false, audiences, report });
+}
+
 /** Marks a compiled text test as case-insensitive; plans only carry the flag where it is set. */
 function withCase(test: Condition | undefined, ignoreCase: boolean): Condition | undefined {
   if (!ignoreCase || test === undefined || !('op' in test) || !TEXT_OPERATOR_SET.has(test.op)) return test;

@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow } from './plan';
+import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow, TriggerPlan } from './plan';
 import { LOAD_CONSENT_ACTIVITY, planReadsConsent } from '../core/consent';
-import { LOAD_AGGREGATES_ACTIVITY, planReadsAggregates } from '../core/audiences';
+import { LEFT_AUDIENCE_EVENT, LOAD_AGGREGATES_ACTIVITY, planReadsAggregates } from '../core/audiences';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
 import { isValidTimeZone } from '../core/time';
 import { parseDateValue } from '../core/dates';
-import { checkExpressions, checkPath, compileCondition, type AudienceLookup } from './conditions';
+import { audienceCondition, checkExpressions, checkPath, compileCondition, type AudienceLookup } from './conditions';
 import { describeValue, formatDuration, MAX_WAIT_MS, MIN_WAIT_MS, parseDuration } from './durations';
 import { Reporter, type CompileError } from './errors';
 import { contentHash, deepFreeze } from './hash';
@@ -127,9 +127,86 @@ class JourneyCompiler {
   /** `audiences` is passed for the trigger only: the router loads what in_audience and events.* read. */
   matcher(raw: unknown, path: YamlPath, allowEvent: boolean, audiences?: AudienceLookup): EventMatcher | undefined {
     if (!isMap(raw) || typeof raw.event !== 'string') return undefined;
+    if (!this.ordinaryEvent(raw.event, [...path, 'event'])) return undefined;
     if (raw.where === undefined) return { event: raw.event };
     const where = this.condition(raw.where, [...path, 'where'], allowEvent, this.reportFor(), audiences);
     return where === undefined ? undefined : { event: raw.event, where };
+  }
+
+  /** Reports an event name Unbroken keeps for itself (LEFT_AUDIENCE_EVENT): no event from outside ever reaches a run under it. */
+  ordinaryEvent(name: string, path: YamlPath): boolean {
+    if (name !== LEFT_AUDIENCE_EVENT) return true;
+    this.reportFor()('reserved_event', path, `"${name}" is a name Unbroken keeps for itself; no event of this name reaches a journey`, 'to end a run when the customer leaves the trigger\'s audience, write - left_audience: true under exit_when', 'value');
+    return false;
+  }
+
+  /**
+   * The trigger: a track event (optionally keyed) or an audience, exactly one of them, each
+   * optionally narrowed by `where`. `audiences` feed in_audience, events.* and `audience:`.
+   */
+  trigger(raw: unknown, audiences: AudienceLookup): TriggerPlan | undefined {
+    if (!isMap(raw)) return undefined;
+    const report = this.reportFor();
+    if (raw.event !== undefined && raw.audience !== undefined) {
+      report(
+        'conflicting_keys',
+        ['trigger', 'audience'],
+        'a trigger has an event or an audience, this one has both',
+        'keep event: to enter on that track event, or audience: to enter customers as they start matching the audience; narrow either with where:',
+        'key',
+      );
+      return undefined;
+    }
+    if (raw.audience !== undefined) return this.audienceTrigger(raw, audiences, report);
+    if (raw.event === undefined) {
+      report('missing_trigger_kind', ['trigger'], 'the trigger names neither an event nor an audience', 'add event: <track event name>, or audience: <audience id> (a file in definitions/audiences/)', 'key');
+      return undefined;
+    }
+    const matcher = this.matcher(raw, ['trigger'], false, audiences);
+    const key = raw.key !== undefined ? compileTriggerKey(raw.key, report) : undefined;
+    return matcher && key ? { ...matcher, key } : matcher;
+  }
+
+  private audienceTrigger(raw: Raw, audiences: AudienceLookup, report: Report): TriggerPlan | undefined {
+    if (raw.key !== undefined) {
+      report(
+        'key_with_audience',
+        ['trigger', 'key'],
+        'trigger.key makes one run per thing an event names (a cart, an order); a journey that starts from an audience has one run per customer',
+        'remove key:, or enter on an event (trigger: { event: …, key: … }) and test the audience in its where: { in_audience: <id> }',
+        'key',
+      );
+    }
+    if (typeof raw.audience !== 'string') return undefined;
+    const members = audienceCondition(raw.audience, ['trigger', 'audience'], audiences, report);
+    const where = raw.where === undefined ? undefined : this.condition(raw.where, ['trigger', 'where'], false, report, audiences);
+    if (!members || raw.key !== undefined || (raw.where !== undefined && !where)) return undefined;
+    return { audience: raw.audience, members, ...(where ? { where } : {}) };
+  }
+
+  /** One `exit_when` entry: an event matcher, or `left_audience: true` (only beside an audience trigger). */
+  exit(raw: unknown, path: YamlPath, audienceTriggered: boolean): EventMatcher | undefined {
+    if (!isMap(raw) || (raw.left_audience === undefined && raw.event !== undefined)) return this.matcher(raw, path, true);
+    const report = this.reportFor();
+    if (raw.left_audience === undefined) {
+      report('missing_exit_event', path, 'this exit_when entry names no event', 'write - event: <track event name> (optionally with where:), or - left_audience: true in a journey that starts from an audience', 'key');
+      return undefined;
+    }
+    if (raw.event !== undefined || raw.where !== undefined) {
+      report('conflicting_keys', [...path, 'left_audience'], 'an exit_when entry is an event or left_audience: true, this one has both', 'put left_audience: true in a list item of its own', 'key');
+      return undefined;
+    }
+    if (!audienceTriggered) {
+      report(
+        'left_audience_without_audience',
+        [...path, 'left_audience'],
+        'left_audience ends a run when the customer leaves the audience the journey starts from, but this journey starts from an event',
+        'use it with trigger: { audience: <id> }; to end this journey on an event, write - event: <name>',
+        'key',
+      );
+      return undefined;
+    }
+    return raw.left_audience === true ? { event: LEFT_AUDIENCE_EVENT } : undefined;
   }
 
   window(raw: Raw, path: YamlPath, report: Report): TimeWindow | undefined {
@@ -266,6 +343,7 @@ class JourneyCompiler {
           this.waitForBranches(raw, path, id, report);
           return undefined;
         }
+        this.ordinaryEvent(String(value.event), [...at, 'event']);
         const withinMs = this.duration(value.within, [...at, 'within'], report, 'within');
         const where = value.where === undefined ? undefined : this.condition(value.where, [...at, 'where'], true, report);
         const [onEvent, onTimeout] = this.waitForBranches(raw, path, id, report);
@@ -586,11 +664,11 @@ export function compileJourneySource(
   checkShape(validateSchemas.journey, raw, [], report);
   checkIdMatchesFile('journey', raw.journey, names, report);
 
-  const trigger = c.matcher(raw.trigger, ['trigger'], false, env.audiences ?? NO_AUDIENCES);
-  const key = isMap(raw.trigger) && raw.trigger.key !== undefined ? compileTriggerKey(raw.trigger.key, report) : undefined;
+  const trigger = c.trigger(raw.trigger, env.audiences ?? NO_AUDIENCES);
   const reEntry = c.reEntry(raw.re_entry);
   const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);
-  const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.matcher(m, ['exit_when', i], true)) : [];
+  const audienceTriggered = isMap(raw.trigger) && raw.trigger.audience !== undefined;
+  const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.exit(m, ['exit_when', i], audienceTriggered)) : [];
   const sendWindow = isMap(raw.send_window) ? c.window(raw.send_window, ['send_window'], report) : undefined;
   let frequencyCap: { max: number; windowMs: number; perKey?: true } | undefined;
   if (isMap(raw.frequency_cap) && typeof raw.frequency_cap.max === 'number') {
@@ -630,7 +708,7 @@ export function compileJourneySource(
     ...(typeof raw.name === 'string' ? { name: raw.name } : {}),
     ...(typeof raw.description === 'string' ? { description: raw.description } : {}),
     file: names.file,
-    trigger: key ? { ...trigger, key } : trigger,
+    trigger,
     reEntry,
     ...(goal ? { goal } : {}),
     exitWhen: exitWhen.filter((m): m is EventMatcher => m !== undefined),

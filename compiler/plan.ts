@@ -172,13 +172,40 @@ export interface EventMatcher {
 
 export type ReEntry = { mode: 'never' } | { mode: 'always' } | { mode: 'cooldown'; ms: Millis };
 
-/** How a customer enters; with `key`, one run per customer and key instead of one per customer. */
-export interface TriggerPlan extends EventMatcher {
+/** Enters on a track event; with `key`, one run per customer and key instead of one per customer. */
+export interface EventTriggerPlan extends EventMatcher {
   /**
    * Dotted path under `trigger.` (e.g. `trigger.properties.cart_id`) whose value names the thing a
    * run is about. Absent: one run per customer, as before keys existed.
    */
   key?: string;
+  audience?: never;
+}
+
+/**
+ * Enters a customer when an identify or track of theirs finds them in an audience
+ * (`trigger: { audience: … }`); `trigger.*` is that identify or track.
+ */
+export interface AudienceTriggerPlan {
+  /** The audience id, for reports. */
+  audience: string;
+  /** The audience's condition, inlined as `in_audience` inlines it, so a version pins it. */
+  members: Condition;
+  /** Optional narrowing, like an event trigger's `where`. */
+  where?: Condition;
+  event?: never;
+  key?: never;
+}
+
+/**
+ * How a customer enters. Each kind names itself by its own key (`event`, `audience`), so further
+ * kinds (a schedule, a date) are added beside these without changing plans already deployed.
+ */
+export type TriggerPlan = EventTriggerPlan | AudienceTriggerPlan;
+
+/** True for a journey that starts from an audience rather than an event. */
+export function isAudienceTrigger(trigger: TriggerPlan): trigger is AudienceTriggerPlan {
+  return trigger.audience !== undefined;
 }
 
 /** A compiled journey. `version` is a content hash of everything below it. */

@@ -313,7 +313,15 @@ export function buildSchemas(mode: SchemaMode) {
       description: doc(z.string(), 'What the journey is for, in a sentence or two.', ['Remind shoppers who left a cart.']).optional(),
       trigger: doc(
         z.strictObject({
-          event: eventName,
+          event: doc(eventName, 'The track event that lets a customer in (Segment spec), exactly as your app sends it. Give event or audience, not both.', [
+            'cart_abandoned',
+          ]).optional(),
+          audience: doc(
+            kebabId('audience id'),
+            'Enter a customer when an identify or track of theirs finds them in this audience (definitions/audiences/<id>.yaml); ' +
+              'trigger.* is that identify or track. Give event or audience, not both.',
+            ['lapsed-customers'],
+          ).optional(),
           where: where('`trigger.*` is the entering event.', { 'trigger.properties.total': { gte: 20 } }),
           key: doc(
             z.string().min(1),
@@ -323,8 +331,8 @@ export function buildSchemas(mode: SchemaMode) {
             ['{{ trigger.properties.cart_id }}'],
           ).optional(),
         }),
-        'How a customer enters: a track event, optionally filtered, optionally one run per key.',
-        [{ event: 'cart_abandoned' }, { event: 'cart_abandoned', key: '{{ trigger.properties.cart_id }}' }],
+        'How a customer enters: a track event (optionally one run per key) or an audience they start matching, optionally filtered.',
+        [{ event: 'cart_abandoned' }, { event: 'cart_abandoned', key: '{{ trigger.properties.cart_id }}' }, { audience: 'lapsed-customers' }],
       ),
       re_entry: doc(
         checked(z.union([z.enum(['never', 'always']), z.string().regex(new RegExp(DURATION_PATTERN))])),
@@ -333,9 +341,23 @@ export function buildSchemas(mode: SchemaMode) {
       ).optional(),
       goal: matcher('Conversion event: ends the journey at once with outcome "converted".', '`event.*` is the goal event.').optional(),
       exit_when: doc(
-        z.array(matcher('An event that ends the journey with outcome "exited".', '`event.*` is that event.')),
+        z.array(
+          doc(
+            z.strictObject({
+              event: eventName.optional(),
+              where: where('`event.*` is that event.', eventWhere),
+              left_audience: doc(
+                z.literal(true),
+                'Only for a journey with trigger: { audience: … }: end the run as soon as an identify or track finds the customer no longer in that audience.',
+                [true],
+              ).optional(),
+            }),
+            'An event that ends the journey with outcome "exited" (event, optional where), or left_audience: true.',
+            [{ event: 'cart_emptied' }, { left_audience: true }],
+          ),
+        ),
         'Events that end the journey at once, outcome "exited".',
-        [[{ event: 'cart_emptied' }]],
+        [[{ event: 'cart_emptied' }], [{ left_audience: true }]],
       ).optional(),
       send_window: doc(
         z.strictObject({ days, hours: hours.optional(), timezone }),

@@ -4,7 +4,7 @@
  * whether a customer matches. Sandbox-safe: the compiler, the router, the store's audience
  * listing and (later) the workflow all use it, so an audience means one thing everywhere.
  */
-import type { Condition, Step } from '../compiler/plan';
+import type { AudienceTriggerPlan, Condition, JourneyPlan, Step, TrackEvent } from '../compiler/plan';
 import { evaluate, forEachReadPath, type Scope } from './conditions';
 import type { ConsentStates } from './consent';
 
@@ -154,4 +154,29 @@ export function audienceScope(facts: AudienceFacts): Scope {
 /** True when the customer described by `facts` is in the audience whose (compiled) condition this is, at `nowMs`. */
 export function audienceMatches(condition: Condition, facts: AudienceFacts, nowMs: number): boolean {
   return evaluate(condition, audienceScope(facts), nowMs);
+}
+
+/**
+ * The event name `exit_when: [{ left_audience: true }]` is compiled to. Only the router sends it,
+ * when an identify or track finds a customer inside such a run outside the journey's audience;
+ * a track event of this name from outside never reaches a run, and journeys may not name it.
+ */
+export const LEFT_AUDIENCE_EVENT = '$left_audience';
+
+/** `trigger.event` of an audience journey entered by an identify call (its traits are `trigger.properties`). */
+export const IDENTIFY_TRIGGER_EVENT = 'identify';
+
+/** True when the plan ends its runs as soon as the customer is no longer in its trigger's audience. */
+export function exitsOnLeavingAudience(plan: Pick<JourneyPlan, 'exitWhen'>): boolean {
+  return plan.exitWhen.some((m) => m.event === LEFT_AUDIENCE_EVENT);
+}
+
+/**
+ * Whether a customer enters an audience-triggered journey: they are in the audience (by the
+ * function every audience is decided with) and the trigger's `where` holds, with `trigger.*`
+ * the identify or track under test.
+ */
+export function audienceTriggerMatches(trigger: AudienceTriggerPlan, event: TrackEvent, facts: AudienceFacts, nowMs: number): boolean {
+  if (!audienceMatches(trigger.members, facts, nowMs)) return false;
+  return trigger.where === undefined || evaluate(trigger.where, { ...audienceScope(facts), trigger: event as unknown as Record<string, unknown> }, nowMs);
 }

@@ -4,7 +4,8 @@
  * so the two never disagree on what a journey looks like.
  */
 import { formatDuration } from '../../compiler/durations';
-import type { Condition, EventMatcher, JourneyPlan, Step, TimeWindow } from '../../compiler/plan';
+import { isAudienceTrigger, type Condition, type EventMatcher, type JourneyPlan, type Step, type TimeWindow, type TriggerPlan } from '../../compiler/plan';
+import { LEFT_AUDIENCE_EVENT } from '../../core/audiences';
 
 /** How a box is drawn: the trigger, a plain step, a decision (if, split, wait_for), or a way out. */
 export type NodeShape = 'start' | 'step' | 'decision' | 'end';
@@ -83,7 +84,19 @@ function short(text: string, max = MAX_CONDITION): string {
 }
 
 function matcherText(m: EventMatcher): string {
-  return m.where ? `${m.event} where ${short(conditionText(m.where))}` : m.event;
+  const what = eventText(m.event);
+  return m.where ? `${what} where ${short(conditionText(m.where))}` : what;
+}
+
+/** An event name as people wrote it: the name `left_audience: true` compiles to reads as that. */
+function eventText(event: string): string {
+  return event === LEFT_AUDIENCE_EVENT ? 'leaving the audience' : event;
+}
+
+function triggerText(trigger: TriggerPlan): string {
+  if (!isAudienceTrigger(trigger)) return matcherText(trigger);
+  const where = trigger.where ? ` where ${short(conditionText(trigger.where))}` : '';
+  return `in audience ${trigger.audience}${where}`;
 }
 
 const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -158,7 +171,7 @@ export function journeyGraph(plan: JourneyPlan): JourneyGraph {
     for (const p of pending) edges.push({ from: p.from, to, ...(p.label === undefined ? {} : { label: p.label }) });
   };
 
-  const triggerLines = [`when ${matcherText(plan.trigger)}`];
+  const triggerLines = [`when ${triggerText(plan.trigger)}`];
   if (plan.trigger.key) triggerLines.push(`one run per ${plan.trigger.key.replace(/^trigger\./, '')}`);
   if (plan.reEntry.mode === 'always') triggerLines.push('re-entry any time');
   else if (plan.reEntry.mode === 'cooldown') triggerLines.push(`re-entry after ${formatDuration(plan.reEntry.ms)}`);
@@ -203,7 +216,7 @@ export function journeyGraph(plan: JourneyPlan): JourneyGraph {
     edges.push({ from: trigger, to: goal, label: `any step: ${matcherText(plan.goal)}`, dotted: true });
   }
   if (plan.exitWhen.length) {
-    const exited = add({ title: 'exited', text: `left on ${plan.exitWhen.map((m) => m.event).join(' or ')}`, shape: 'end' });
+    const exited = add({ title: 'exited', text: `left on ${plan.exitWhen.map((m) => eventText(m.event)).join(' or ')}`, shape: 'end' });
     for (const m of plan.exitWhen) edges.push({ from: trigger, to: exited, label: `any step: ${matcherText(m)}`, dotted: true });
   }
   return { journey: plan.journey, nodes, edges };

@@ -66,3 +66,30 @@ describe('audiences in journeys', () => {
     expect(result.plans.has('visit')).toBe(false);
   });
 });
+
+describe('journeys that start from an audience', () => {
+  it('compiles trigger: { audience } to the audience\'s condition, with where beside it and left_audience as an exit', () => {
+    write(
+      'journeys/win-back.yaml',
+      'journey: win-back\ntrigger:\n  audience: lapsed\n  where: { profile.plan: pro }\nre_entry: 90d\nexit_when:\n  - left_audience: true\n  - event: unsubscribed\nsteps:\n  - send: hello\n',
+    );
+    const result = compile();
+    expect(result.errors).toEqual([]);
+    const plan = result.plans.get('win-back');
+    expect(plan?.trigger).toEqual({ audience: 'lapsed', members: result.audiences.get('lapsed')?.where, where: { path: 'profile.plan', op: 'eq', value: 'pro' } });
+    expect(plan?.exitWhen).toEqual([{ event: '$left_audience' }, { event: 'unsubscribed' }]);
+    expect(plan?.reEntry).toEqual({ mode: 'cooldown', ms: 90 * 86_400_000 });
+  });
+
+  it('leaves event triggers as they were: no audience key, so their versions stay', () => {
+    write('journeys/visit.yaml', 'journey: visit\ntrigger:\n  event: page_viewed\n  key: "{{ trigger.properties.page }}"\nsteps:\n  - send: hello\n');
+    expect(Object.keys(compile().plans.get('visit')?.trigger ?? {})).toEqual(['event', 'key']);
+  });
+
+  it('changes the journey\'s version when the audience it starts from changes', () => {
+    write('journeys/win-back.yaml', 'journey: win-back\ntrigger:\n  audience: lapsed\nsteps:\n  - send: hello\n');
+    const before = compile().plans.get('win-back')?.version;
+    write('audiences/buyers.yaml', 'audience: buyers\nwhere:\n  events.order_completed.count: { gte: 2 }\n');
+    expect(compile().plans.get('win-back')?.version).not.toBe(before);
+  });
+});
