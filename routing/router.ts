@@ -5,12 +5,14 @@
  * and key: an event that carries a key value is heard only by the run with that key.
  */
 import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { listeners, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
+import { isAudienceTrigger, listeners, type AudienceTriggerPlan, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
 import { aggregateReads, consentReads, emptyProfile, instanceKeyOf, readConsent, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
 import { entryTime } from '../core/event-time';
+import { audienceMatches, audienceTriggerMatches, exitsOnLeavingAudience, LEFT_AUDIENCE_EVENT } from '../core/audiences';
+import { identifyTrigger, leftAudienceEvent, loadFacts } from './audiences';
 import { log } from '../observability/log';
 import { couldMatter } from './relevance';
 import { noMetrics, type Metrics } from '../observability/metrics';
@@ -165,9 +167,15 @@ export class JourneyRouter implements EventRouter {
   async route(event: StoredEvent): Promise<void> {
     const active = await this.opts.store.activeEnrolments(event.customerId);
     if (event.type === 'identify') {
-      if (active.length === 0) return;
-      const traits = await this.statedConsent(event);
-      await Promise.all(active.map((e) => this.signal(e, { identify: { traits, timestamp: event.timestamp, messageId: event.messageId } })));
+      const trigger = identifyTrigger(event);
+      // A run this identify entered (an audience journey) is started again on a re-delivery, never told of it.
+      const others = active.filter((e) => !enteredBy(e, trigger));
+      await Promise.all(active.filter((e) => enteredBy(e, trigger)).map((e) => this.start(e)));
+      if (others.length > 0) {
+        const traits = await this.statedConsent(event);
+        await Promise.all(others.map((e) => this.signal(e, { identify: { traits, timestamp: event.timestamp, messageId: event.messageId } })));
+      }
+      await this.audienceEntries(event, trigger, active, new Set());
       return;
     }
     const track: TrackEvent = {
@@ -184,22 +192,28 @@ export class JourneyRouter implements EventRouter {
     // Starting a run that runs is a no-op.
     await Promise.all(active.filter((e) => enteredBy(e, track)).map((e) => this.start(e)));
     await Promise.all(listening.map((e) => this.signal(e, { event: track })));
-    const candidates = (await this.deployed()).filter((j) => !j.paused && j.plan.trigger.event === track.event);
+    const signalled = new Set(listening.map((e) => e.workflowId));
+    await this.eventEntries(event, track, signalled);
+    await this.audienceEntries(event, track, active, signalled);
+  }
+
+  /** Enters the customer into every journey whose trigger is this track event and holds for it. */
+  private async eventEntries(event: StoredEvent, track: TrackEvent, signalled: ReadonlySet<string>): Promise<void> {
+    const candidates = (await this.deployed()).flatMap(({ plan, paused }) => (!paused && !isAudienceTrigger(plan.trigger) && plan.trigger.event === track.event ? [{ plan, trigger: plan.trigger }] : []));
     if (candidates.length === 0) return;
     const profile = (await this.opts.store.getProfile(event.customerId)) ?? emptyProfile(event.customerId);
     // Entry, its conditions and the re-entry rule take the clamped time, never the sender's raw
     // clock (core/event-time.ts); the run still carries the timestamp as sent.
     const at = entryTime(event.timestamp, event.receivedAt);
-    const signalled = new Set(listening.map((e) => e.workflowId));
-    for (const { plan } of candidates) {
-      const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
+    for (const { plan, trigger } of candidates) {
+      const consent = await readConsent(consentReads(trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
       // in_audience and events.* in the trigger's where read the customer's event aggregates, this event included.
-      const reads = aggregateReads(plan.trigger.where);
+      const reads = aggregateReads(trigger.where);
       const aggregates = reads.length === 0 ? {} : await this.opts.store.eventAggregates(event.customerId, reads, Date.parse(at));
-      if (!triggerMatches(plan.trigger, track, profile, Date.parse(at), consent, aggregates)) continue;
+      if (!triggerMatches(trigger, track, profile, Date.parse(at), consent, aggregates)) continue;
       let key: string | undefined;
-      if (plan.trigger.key) {
-        const found = instanceKeyOf(plan.trigger.key, track);
+      if (trigger.key) {
+        const found = instanceKeyOf(trigger.key, track);
         if (!found.ok) {
           // Never a keyless run in a keyed journey: the event enters nobody, and says why.
           this.warn(`journey ${plan.journey}: ${found.reason}; the event entered nobody`, { journey: plan.journey, customerId: event.customerId, messageId: event.messageId });
@@ -209,6 +223,43 @@ export class JourneyRouter implements EventRouter {
       }
       await this.enter(plan, event.customerId, track, at, key, signalled);
     }
+  }
+
+  /**
+   * Journeys that start from an audience, for the identify or track being routed: first each run
+   * that ends when its customer leaves the audience, and no longer matches, is told so (it ends
+   * `exited`); then every unpaused audience journey the customer is not inside enters them when
+   * they match, under its re-entry rule, with this event as the run's trigger. Customers with no
+   * such run read nothing more unless an audience journey is deployed.
+   */
+  private async audienceEntries(event: StoredEvent, trigger: TrackEvent, active: readonly Enrolment[], signalled: ReadonlySet<string>): Promise<void> {
+    // A run that heard this event may have been ended by it (its goal) and may be entered again.
+    const inside = new Set(active.filter((e) => !signalled.has(e.workflowId)).map((e) => e.journeyId));
+    const journeys = (await this.deployed()).flatMap(({ plan, paused }) =>
+      !paused && isAudienceTrigger(plan.trigger) && !inside.has(plan.journey) ? [{ plan, trigger: plan.trigger }] : [],
+    );
+    const leaving = await this.runsThatLeave(active, trigger);
+    if (journeys.length === 0 && leaving.length === 0) return;
+    const at = entryTime(event.timestamp, event.receivedAt);
+    const nowMs = Date.parse(at);
+    const conditions = [...journeys.flatMap((j) => [j.trigger.members, j.trigger.where]), ...leaving.map((l) => l.trigger.members)];
+    const facts = await loadFacts(this.opts.store, event.customerId, conditions, nowMs);
+    const left = leaving.filter((l) => !audienceMatches(l.trigger.members, facts, nowMs));
+    await Promise.all(left.map((l) => this.signal(l.run, { event: leftAudienceEvent(l.trigger.audience, trigger) })));
+    for (const { plan, trigger: entry } of journeys) {
+      if (audienceTriggerMatches(entry, trigger, facts, nowMs)) await this.enter(plan, event.customerId, trigger, at, undefined, signalled);
+    }
+  }
+
+  /** The customer's runs that end on leaving their audience (`left_audience`), but not one this very event entered. */
+  private async runsThatLeave(active: readonly Enrolment[], cause: TrackEvent): Promise<{ run: Enrolment; trigger: AudienceTriggerPlan }[]> {
+    const out: { run: Enrolment; trigger: AudienceTriggerPlan }[] = [];
+    for (const run of active) {
+      if (enteredBy(run, cause)) continue;
+      const plan = await this.planOf(run.journeyId, run.version);
+      if (isAudienceTrigger(plan.trigger) && exitsOnLeavingAudience(plan)) out.push({ run, trigger: plan.trigger });
+    }
+    return out;
   }
 
   /**
@@ -238,12 +289,14 @@ export class JourneyRouter implements EventRouter {
    * the key's value reaches every run of the customer.
    */
   private async hears(run: Enrolment, event: TrackEvent): Promise<boolean> {
+    // Only the router says a customer left an audience; an event of that name from outside is nobody's.
+    if (event.event === LEFT_AUDIENCE_EVENT) return false;
     const plan = await this.planOf(run.journeyId, run.version);
     if (!this.heardBy(plan).has(event.event)) return false;
     if (enteredBy(run, event)) return false;
     const trigger = (run.input as StoredInput | null)?.trigger;
     if (trigger && !couldMatter(plan, event, trigger)) return false;
-    if (!plan.trigger.key || run.instanceKey === undefined) return true;
+    if (isAudienceTrigger(plan.trigger) || !plan.trigger.key || run.instanceKey === undefined) return true;
     const found = instanceKeyOf(plan.trigger.key, event);
     return !found.ok || found.key === run.instanceKey;
   }
