@@ -1,6 +1,7 @@
 import type { ActivityPolicy } from '../compiler/plan';
 import { ENDING_KINDS } from '../profiles/rules';
-import type { ActivityDeps, RecordStepInput } from './types';
+import type { StepOutcome } from '../core/step-outcomes';
+import type { ActivityDeps, JourneyContext, RecordStepInput, RidingRecords } from './types';
 
 /** Retry/timeout policy of `recordStep`: a local write, retried patiently while the store is busy. */
 export const policy: ActivityPolicy = {
@@ -38,5 +39,29 @@ export function createRecordStep(deps: ActivityDeps): (input: RecordStepInput) =
     });
     // The run's last record is its outcome (workflows/run/run.ts, finish).
     if (ENDING_KINDS.has(input.kind)) deps.metrics?.journeyEnded(context.journeyId, input.kind);
+  };
+}
+
+/** A work activity's input as far as the records riding on it go. */
+type Carrying = RidingRecords & { context: JourneyContext; now: string };
+
+/**
+ * Builds the writer of the records riding on a work activity (types.ts RidingRecords): the kept
+ * records before the work, the outcome record after it. Inputs without them store nothing.
+ */
+export function createRidingRecords(deps: ActivityDeps): {
+  before(input: Carrying): Promise<void>;
+  after(input: Carrying, outcome: StepOutcome): Promise<void>;
+} {
+  const recordSteps = createRecordSteps(deps);
+  return {
+    async before(input) {
+      if (input.records && input.records.length > 0) await recordSteps({ records: input.records });
+    },
+    async after(input, { kind, detail }) {
+      if (!input.outcome) return;
+      const { key, step } = input.outcome;
+      await recordSteps({ records: [{ idempotencyKey: key, context: input.context, stepId: step, kind, at: input.now, detail }] });
+    },
   };
 }

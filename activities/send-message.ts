@@ -6,6 +6,8 @@ import { checkChannel, chooseChannel } from './send/channel';
 import { classifyFailure, deliverOrFail } from './send/deliver';
 import { finishSent, skip } from './send/finish';
 import { renderOutgoing } from './send/outgoing';
+import { createRidingRecords } from './record-step';
+import { sendOutcome } from '../core/step-outcomes';
 import { releaseSurveyAsk, reserveSurveyAsk } from './send/survey-fatigue';
 import { countSend } from '../observability/metrics';
 import type { ActivityDeps, SendMessageInput, SendMessageResult } from './types';
@@ -55,12 +57,17 @@ export const policy: ActivityPolicy = {
 export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput) => Promise<SendMessageResult> {
   const delivery = deliveryStoreOf(deps.store);
 
+  const riding = createRidingRecords(deps);
+
   return async function sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     // The claim comes before any other store call: it is what makes the send effectively-once.
     const finished = await claimSend(deps.store, input);
-    // A key already finished was counted when it finished.
-    if (finished) return finished;
-    return countSend(deps.metrics, input.template.channel, () => sendClaimed(input));
+    await riding.before(input);
+    // A key already finished was counted when it finished; its outcome record may still be missing
+    // (the worker died between the two writes), so it is stored again, once.
+    const result = finished ?? (await countSend(deps.metrics, input.template.channel, () => sendClaimed(input)));
+    if (result.status !== 'deferred') await riding.after(input, sendOutcome(result));
+    return result;
   };
 
   async function sendClaimed(input: SendMessageInput): Promise<SendMessageResult> {

@@ -105,7 +105,7 @@ export interface SimulatedCall {
 
 // --- built-in activities the interpreter calls --------------------------------------------
 
-export interface SendMessageInput {
+export interface SendMessageInput extends RidingRecords {
   idempotencyKey: string;
   context: JourneyContext;
   stepId: string;
@@ -177,7 +177,7 @@ export interface LoadProfileInput {
 }
 
 /** The changes of an `update_profile` step (the store's own shape) with the run that makes them. */
-export interface UpdateProfileInput extends ProfileChanges {
+export interface UpdateProfileInput extends ProfileChanges, RidingRecords {
   idempotencyKey: string;
   context: JourneyContext;
   now: string;
@@ -192,6 +192,22 @@ export interface RecordStepInput {
   kind: string;
   at: string;
   detail?: Record<string, unknown>;
+}
+
+/**
+ * Timeline records a work activity (`sendMessage`, `updateProfile`) stores for its run, so that
+ * recording a step costs no activity of its own (workflows/run/patches.ts
+ * RECORDS_RIDE_ON_ACTIVITIES). Absent in runs started before: the workflow records them.
+ */
+export interface RidingRecords {
+  /** The run's flow records kept since its last write, in timeline order: stored before the work. */
+  records?: RecordStepInput[];
+  /**
+   * Where the record of the activity's own outcome (core/step-outcomes.ts) goes: stored
+   * after the work, under `key` at step `step`, dated the input's `now`. A retry, or a second call
+   * for a send already done, stores it once.
+   */
+  outcome?: { key: string; step: string };
 }
 
 // --- channels -------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ import { emptyProfile, profileChanges } from '../core/profile';
 import type { Profile } from '../profiles/store';
 import { INVALID_PROFILE_CHANGE } from './errors';
 import { renderContext, renderValues, TemplateRenderError } from './render';
+import { createRidingRecords } from './record-step';
+import { profileUpdateOutcome } from '../core/step-outcomes';
 import type { ActivityDeps, UpdateProfileInput } from './types';
-
 
 /** Retry/timeout policy of `updateProfile`. */
 export const policy: ActivityPolicy = {
@@ -25,7 +26,16 @@ export const policy: ActivityPolicy = {
  * `{{ trigger.properties.x }}` work), then applies the change once per idempotency key.
  */
 export function createUpdateProfile(deps: ActivityDeps): (input: UpdateProfileInput) => Promise<Profile> {
+  const riding = createRidingRecords(deps);
+
   return async function updateProfile(input: UpdateProfileInput): Promise<Profile> {
+    await riding.before(input);
+    const profile = await applied(input);
+    await riding.after(input, profileUpdateOutcome(input, profile));
+    return profile;
+  };
+
+  async function applied(input: UpdateProfileInput): Promise<Profile> {
     const { context } = input;
     try {
       let set = input.set;
@@ -46,5 +56,5 @@ export function createUpdateProfile(deps: ActivityDeps): (input: UpdateProfileIn
       }
       throw err;
     }
-  };
+  }
 }

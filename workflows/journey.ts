@@ -10,14 +10,15 @@
 import { patched, workflowInfo } from '@temporalio/workflow';
 import type { JourneyInput, JourneyResult } from './definitions';
 import { setRunHandlers } from './run/handlers';
-import { FLOW_RECORDS_BATCHED, SIGNAL_ENTRIES_RECORDED } from './run/patches';
+import { FLOW_RECORDS_BATCHED, RECORDS_RIDE_ON_ACTIVITIES, SIGNAL_ENTRIES_RECORDED } from './run/patches';
 import { JourneyRun } from './run/run';
 
 /** Runs one customer through one journey plan, from entry to its outcome. */
 export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResult> {
-  // Asked first, before any command, so the marker sits at the same place in every new history.
-  const flowRecordsBatched = patched(FLOW_RECORDS_BATCHED);
-  const run = new JourneyRun(input, workflowInfo(), () => patched(SIGNAL_ENTRIES_RECORDED), flowRecordsBatched);
+  // Asked first, before any command, so the marker sits at the same place in every new history;
+  // a new run carries only the newest marker, an older one replays with the marker it has.
+  const records = patched(RECORDS_RIDE_ON_ACTIVITIES) ? 'riding' : patched(FLOW_RECORDS_BATCHED) ? 'batched' : 'each';
+  const run = new JourneyRun(input, workflowInfo(), () => patched(SIGNAL_ENTRIES_RECORDED), records);
   setRunHandlers(run);
   await run.enter();
   await run.runPlan();

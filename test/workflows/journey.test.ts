@@ -178,6 +178,25 @@ describe('the journey interpreter on the time-skipping server', () => {
     expect((await store.stepsFor(workflowId))[1].detail).toEqual({ source: 'identify', traits: { vip: true } });
   });
 
+  test('a send and a profile update store their own records: the store holds the timeline, and no batch is written at the wait after the send', async () => {
+    const { result, workflowId } = await run('recorded', 'cart_abandoned', {
+      customer: { email: 'rita@example.com' },
+      properties: { cart_id: 'c40' },
+    });
+    expect(kinds(result)).toEqual(['entered:entry', 'sent:reminder', 'waited:wait-2', 'profile_updated:remember', 'sent:last', 'completed:last']);
+    const stored = await store.stepsFor(workflowId);
+    expect(stored.map((s) => `${s.kind}:${s.stepId}`)).toEqual(kinds(result));
+    // Each record as the timeline shows it, time included (the work's start on the journey clock).
+    expect(stored.map((s) => s.at)).toEqual(result.timeline.map((t) => t.at));
+    expect(stored[1].detail).toMatchObject({ channel: 'email', template: 'reminder', to: 'rita@example.com' });
+    expect(stored[3].detail).toEqual({ changes: { set: { reminded_at: expect.any(String) }, increment: { reminders: 1 } } });
+    // One local batch, at the end (the outcome); the entry rode on the first send.
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    const localBatches = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity');
+    expect(localBatches).toHaveLength(1);
+    expect(mailsTo('rita@example.com')).toHaveLength(2);
+  });
+
   test('an exit_when event ends the journey as exited', async () => {
     const { result } = await run('cart', 'cart_abandoned', {
       customer: { email: 'cy@example.com' },

@@ -41,3 +41,12 @@ export const SIGNALS_DEDUPED_BY_MESSAGE_ID = 'signals-deduped-by-message-id';
  * runs started before keep their scheduled `recordStep` activities on replay.
  */
 export const FLOW_RECORDS_BATCHED = 'flow-records-batched';
+
+/**
+ * The records of a send's and a profile update's outcome are stored by that activity itself, and
+ * the flow's records kept before it ride along in its input (activities/types.ts RidingRecords):
+ * no local activity at a wait that follows such a step, and the record is exact whatever crashes
+ * between the work and the record. Asked once, when the run starts, instead of
+ * FLOW_RECORDS_BATCHED (which it extends); runs started before keep their local batches at waits.
+ */
+export const RECORDS_RIDE_ON_ACTIVITIES = 'records-ride-on-activities';

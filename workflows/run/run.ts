@@ -5,7 +5,8 @@
 import { condition, patched } from '@temporalio/workflow';
 import type { Condition, EventMatcher, JourneyPlan, Step, TrackEvent } from '../../compiler/plan';
 import type { BuiltinActivities } from '../../activities/index';
-import type { JourneyContext } from '../../activities/types';
+import type { JourneyContext, RidingRecords } from '../../activities/types';
+import type { StepOutcome } from '../../core/step-outcomes';
 import type { Profile } from '../../profiles/store';
 import { aggregateReads, consentReads, emptyProfile, withStatements, type ConsentStates, type EventAggregates, type Scope } from '../../core/index';
 import { IF_READS_EVENT_AGGREGATES } from './patches';
@@ -16,7 +17,7 @@ import { stepKey, type RunIdentity } from '../pure/keys';
 import { runStep } from '../steps/index';
 import { EarlierEvents } from './earlier-events';
 import { PlanActivities } from './proxies';
-import { Timeline } from './timeline';
+import { Timeline, type RecordsMode, type TimelineRecorders } from './timeline';
 
 /** Thrown inside the interpreter to unwind to the top once the journey has ended. */
 class JourneyEnded extends Error {}
@@ -66,8 +67,8 @@ export class JourneyRun {
     readonly input: JourneyInput,
     info: { workflowId: string; firstExecutionRunId: string },
     recordsSignals: () => boolean,
-    /** Whether the flow's records are written in batches by a local activity (patches.ts FLOW_RECORDS_BATCHED). */
-    flowRecordsBatched = false,
+    /** How the flow's records reach the store (timeline.ts RecordsMode, chosen by patches). */
+    records: RecordsMode = 'each',
   ) {
     this.plan = input.plan;
     this.offset = input.startAt ? Date.parse(input.startAt) - Date.now() : 0;
@@ -86,9 +87,10 @@ export class JourneyRun {
     this.activities = new PlanActivities(input.plan);
     this.earlierEvents = new EarlierEvents(input.plan);
     this.loadProfile = this.activities.builtin('loadProfile');
-    const recorders = flowRecordsBatched
-      ? { batch: this.activities.localBatch() }
-      : { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') };
+    const recorders: TimelineRecorders =
+      records === 'each'
+        ? { flow: this.activities.builtin('recordStep'), signals: this.activities.local('recordStep') }
+        : { batch: this.activities.localBatch(), ride: records === 'riding' };
     this.timeline = new Timeline(recorders, this.context, this.identity, recordsSignals);
   }
 
@@ -127,6 +129,29 @@ export class JourneyRun {
   note(step: string, kind: TimelineEntry['kind'], detail: Record<string, unknown> = {}, atMs: number = this.now()): Promise<void> {
     this.lastNotedMs = atMs;
     return this.timeline.note({ at: this.iso(atMs), step, kind, ...detail }, detail);
+  }
+
+  /**
+   * What the work activity about to do `stepId`'s work carries for the timeline: the kept flow
+   * records and where its outcome record goes. Nothing for runs that record steps themselves.
+   */
+  riding(stepId: string): RidingRecords {
+    return this.timeline.carry(stepId);
+  }
+
+  /** Records handed to an activity that failed: kept again for the next write. */
+  putBack(riding: RidingRecords): void {
+    this.timeline.putBack(riding);
+  }
+
+  /**
+   * Notes a work activity's outcome. When its record rode along the activity stored it, dated
+   * `startedAt` (the journey clock the activity was given); otherwise it is noted now, as before.
+   */
+  noteOutcome(step: string, { kind, detail }: StepOutcome, riding: RidingRecords, startedAt: string): Promise<void> {
+    if (!riding.outcome) return this.note(step, kind, detail);
+    this.lastNotedMs = Date.parse(startedAt);
+    return this.timeline.stored({ at: startedAt, step, kind, ...detail });
   }
 
   /** Adds an entry a signal brought, at the step the customer is in. */

@@ -3,9 +3,9 @@
  * store are the same entries, each recorded once, in timeline order.
  */
 import { log } from '@temporalio/workflow';
-import type { JourneyContext, RecordStepInput } from '../../activities/types';
+import type { JourneyContext, RecordStepInput, RidingRecords } from '../../activities/types';
 import type { TimelineEntry } from '../definitions';
-import { enteredRecordKey, timelineRecordKey, type RunIdentity } from '../pure/keys';
+import { enteredRecordKey, outcomeRecordKey, timelineRecordKey, type RunIdentity } from '../pure/keys';
 
 type RecordStep = (input: RecordStepInput) => Promise<void>;
 type RecordSteps = (input: { records: RecordStepInput[] }) => Promise<void>;
@@ -17,7 +17,15 @@ type RecordSteps = (input: { records: RecordStepInput[] }) => Promise<void>;
  * started since: `batch`, a local `recordSteps`, writes the flow's entries together whenever the
  * run is about to wait (`flush`), and a signal's entry with them.
  */
-export type TimelineRecorders = { flow: RecordStep; signals: RecordStep } | { batch: RecordSteps };
+export type TimelineRecorders = { flow: RecordStep; signals: RecordStep } | { batch: RecordSteps; ride: boolean };
+
+/**
+ * `each`: every record written on its own (the oldest runs). `batched`: in local batches when the
+ * run waits (FLOW_RECORDS_BATCHED). `riding`: batched, and a send or profile update stores its own
+ * outcome record with the kept ones before it (RECORDS_RIDE_ON_ACTIVITIES), so most waits find
+ * nothing left to write.
+ */
+export type RecordsMode = 'each' | 'batched' | 'riding';
 
 /** Appends timeline entries and writes each to the store through `recordStep`. */
 export class Timeline {
@@ -71,6 +79,30 @@ export class Timeline {
     if (!('batch' in recorders) || this.pending.length === 0) return;
     const records = this.pending.splice(0);
     await this.inOrder(() => recorders.batch({ records }));
+  }
+
+  /**
+   * Riding runs: hands the kept flow records to the work activity about to do `stepId`'s work,
+   * with the key its outcome record goes under. Other runs: nothing; they note the outcome.
+   */
+  carry(stepId: string): RidingRecords {
+    const recorders = this.recorders;
+    if (!('batch' in recorders) || !recorders.ride) return {};
+    const records = this.pending.splice(0);
+    return { ...(records.length > 0 ? { records } : {}), outcome: { key: outcomeRecordKey(this.identity, stepId), step: stepId } };
+  }
+
+  /**
+   * Records `carry` handed to an activity that then failed: kept again, before any kept since, for
+   * the next write. Whatever the activity stored already is not stored twice (same keys).
+   */
+  putBack(riding: RidingRecords): void {
+    if (riding.records) this.pending.unshift(...riding.records);
+  }
+
+  /** An entry whose record an activity stored (its outcome, see `carry`): shown, not written. */
+  async stored(entry: TimelineEntry): Promise<void> {
+    this.entries.push(entry);
   }
 
   /**

@@ -101,9 +101,9 @@ describe('Timeline', () => {
 
 describe('Timeline, batched (runs started since FLOW_RECORDS_BATCHED)', () => {
   /** A fake `recordSteps` that keeps each batch it is given. */
-  function batches() {
+  function batches(ride = false) {
     const written: RecordStepInput[][] = [];
-    return { written, recorders: { batch: async ({ records }: { records: RecordStepInput[] }) => void written.push(records) } };
+    return { written, recorders: { batch: async ({ records }: { records: RecordStepInput[] }) => void written.push(records), ride } };
   }
 
   test('the flow keeps its records until the run waits or ends, then writes them in one batch, in order, with the same keys', async () => {
@@ -131,5 +131,45 @@ describe('Timeline, batched (runs started since FLOW_RECORDS_BATCHED)', () => {
     await flush();
     await timeline.flush();
     expect(store.written.map((batch) => batch.map((r) => r.kind))).toEqual([['entered', 'event_received']]);
+  });
+});
+
+describe('Timeline, riding (runs started since RECORDS_RIDE_ON_ACTIVITIES)', () => {
+  function riding() {
+    const written: RecordStepInput[][] = [];
+    return { written, recorders: { batch: async ({ records }: { records: RecordStepInput[] }) => void written.push(records), ride: true } };
+  }
+
+  test('a work activity carries the kept records and the key of its outcome; the wait after it finds nothing to write', async () => {
+    const store = riding();
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
+    await timeline.entered(at, 'cart_abandoned');
+    const carried = timeline.carry('first-reminder');
+    expect(carried.records?.map((r) => r.idempotencyKey)).toEqual(['journey:cart:c1/run-1/v1/entry/entered']);
+    expect(carried.outcome).toEqual({ key: 'journey:cart:c1/run-1/v1/first-reminder/outcome', step: 'first-reminder' });
+    await timeline.stored({ at, step: 'first-reminder', kind: 'sent' });
+    await timeline.flush();
+    expect(store.written).toEqual([]);
+    expect(timeline.entries.map((e) => e.kind)).toEqual(['entered', 'sent']);
+    // Nothing kept: the next activity carries only its outcome's key.
+    expect(timeline.carry('second').records).toBeUndefined();
+  });
+
+  test('records handed to an activity that failed are written with the next batch, ahead of later ones', async () => {
+    const store = riding();
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
+    await timeline.entered(at, 'cart_abandoned');
+    const carried = timeline.carry('first-reminder');
+    timeline.putBack(carried);
+    await timeline.note({ at, step: 'first-reminder', kind: 'skipped' }, { reason: 'delivery_failed' });
+    await timeline.flush();
+    expect(store.written.map((batch) => batch.map((r) => r.kind))).toEqual([['entered', 'skipped']]);
+  });
+
+  test('batched runs that do not ride carry nothing and note outcomes themselves', async () => {
+    const store = { written: [] as RecordStepInput[][], recorders: { batch: async () => undefined, ride: false } };
+    const timeline = new Timeline(store.recorders, context, identity, () => true);
+    await timeline.entered(at, 'cart_abandoned');
+    expect(timeline.carry('first-reminder')).toEqual({});
   });
 });
