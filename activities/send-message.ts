@@ -6,6 +6,7 @@ import { checkChannel, chooseChannel } from './send/channel';
 import { classifyFailure, deliverOrFail } from './send/deliver';
 import { finishSent, skip } from './send/finish';
 import { renderOutgoing } from './send/outgoing';
+import { templateResolver } from './send/templates';
 import { createRidingRecords } from './record-step';
 import { sendOutcome } from '../core/step-outcomes';
 import { releaseSurveyAsk, reserveSurveyAsk } from './send/survey-fatigue';
@@ -58,6 +59,7 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
   const delivery = deliveryStoreOf(deps.store);
 
   const riding = createRidingRecords(deps);
+  const wholeTemplates = templateResolver(deps.store);
 
   return async function sendMessage(input: SendMessageInput): Promise<SendMessageResult> {
     // The claim comes before any other store call: it is what makes the send effectively-once.
@@ -70,7 +72,8 @@ export function createSendMessage(deps: ActivityDeps): (input: SendMessageInput)
     return result;
   };
 
-  async function sendClaimed(input: SendMessageInput): Promise<SendMessageResult> {
+  async function sendClaimed(byReference: SendMessageInput): Promise<SendMessageResult> {
+    const input = await wholeTemplates(byReference);
     const attempt = await openAttempt(deps, delivery, input);
 
     const choice = await chooseChannel(input.template, input.fallbacks ?? [], (template) => checkChannel(attempt, template));

@@ -86,6 +86,24 @@ export interface TemplatePlan {
   survey?: SurveySpec;
   /** Source file, for error reports at send time. */
   file: string;
+  /**
+   * Only the head is here (id, channel, category, file): the parts are in the deployed journey
+   * version the run is on, and the send loads them there (`withTemplateHeads`).
+   */
+  byReference?: true;
+}
+
+/**
+ * The plan as the router hands it to a run: every template reduced to its head and marked
+ * `byReference`, so no run's or send's input (its history) carries message texts; the send loads
+ * the parts from the deployed version, cached per worker (activities/send/templates.ts).
+ */
+export function withTemplateHeads(plan: JourneyPlan): JourneyPlan {
+  const heads = Object.entries(plan.templates).map(([id, t]): [string, TemplatePlan] => [
+    id,
+    { id: t.id, channel: t.channel, category: t.category, file: t.file, byReference: true },
+  ]);
+  return { ...plan, templates: Object.fromEntries(heads) };
 }
 
 /** The text parts of one channel's version of a template. */
