@@ -72,6 +72,8 @@ export async function handWrittenRouting(opts: {
   concurrency: number;
 }): Promise<{ events: number; seconds: number }> {
   const { client, taskQueue, plan, prefix, customers, perCustomer } = opts;
+  const event = plan.trigger.event;
+  if (event === undefined) throw new Error(`hand-written routing starts event-triggered journeys; ${plan.journey} is not one`);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < customers) {
@@ -79,7 +81,7 @@ export async function handWrittenRouting(opts: {
       const customerId = `${prefix}-c${c}`;
       const workflowId = `${journeyWorkflowId(plan.journey, customerId)}:1`;
       const timestamp = new Date().toISOString();
-      const input: JourneyInput = { plan, customerId, trigger: { event: plan.trigger.event, properties: {}, timestamp, messageId: `${prefix}-m${c}-0` }, defaultTimezone: 'UTC' };
+      const input: JourneyInput = { plan, customerId, trigger: { event, properties: {}, timestamp, messageId: `${prefix}-m${c}-0` }, defaultTimezone: 'UTC' };
       await client.workflow.start(JOURNEY_WORKFLOW, { workflowId, taskQueue, args: [input] });
       // As the router signals a running journey: with signal-with-start, so a run that never started would be.
       for (let i = 1; i < perCustomer; i++) {
