@@ -5,7 +5,7 @@
  * and key: an event that carries a key value is heard only by the run with that key.
  */
 import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { isAudienceTrigger, listeners, type AudienceTriggerPlan, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
+import { isAudienceTrigger, listeners, withTemplateHeads, type AudienceTriggerPlan, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
@@ -147,11 +147,12 @@ export class JourneyRouter implements EventRouter {
 
   /**
    * The workflow input of a run. The store keeps it without the plan — the plan is in the
-   * deployed version, and copying it into every enrolment would cost kilobytes per customer.
+   * deployed version, and copying it into every enrolment would cost kilobytes per customer. The
+   * run gets the plan with template heads only: its sends load the texts from the same version.
    */
   private async inputOf(enrolment: Enrolment): Promise<JourneyInput> {
     const stored = enrolment.input as StoredInput;
-    return { ...stored, plan: await this.planOf(enrolment.journeyId, enrolment.version) };
+    return { ...stored, plan: withTemplateHeads(await this.planOf(enrolment.journeyId, enrolment.version)) };
   }
 
   private heardBy(plan: JourneyPlan): Set<string> {

@@ -45,6 +45,13 @@ test('an abandoned cart brings the reminder by real mail, and the status tells t
   const status = await customerStatus(system.store, 'ann');
   expect(status.journeys[0]).toMatchObject({ journey: 'quick-cart', entry: 1, outcome: 'completed' });
   expect(status.journeys[0].steps.map((s) => s.kind)).toEqual(['entered', 'waited', 'sent', 'completed']);
+  // The run's history carries no template: the plan has template heads, the send loaded the rest.
+  const history = await temporal.client.workflow.getHandle(status.journeys[0].workflow_id).fetchHistory();
+  const payloads = (history.events ?? [])
+    .flatMap((e) => [...(e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []), ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? [])])
+    .map((p) => Buffer.from(p.data ?? new Uint8Array()).toString('utf8'));
+  expect(payloads.join('\n')).toContain('"byReference":true');
+  expect(payloads.join('\n')).not.toContain("default: 'Hi'");
 });
 
 test('a purchase before the reminder converts the journey and no reminder is sent', async () => {
