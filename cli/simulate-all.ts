@@ -13,8 +13,12 @@ import type { Profile } from '../profiles/store';
 import { eventsHeardBy } from '../routing/router';
 import { journeyWorkflowId, stateQuery, type JourneyResult, type Outcome, type TimelineEntry } from '../workflows/definitions';
 import {
+  arrivalOf,
+  entryMsOf,
   entryOf,
   formatReport,
+  leavesAudience,
+  signalLeft,
   journeyClock,
   runHears,
   signalRun,
@@ -54,7 +58,7 @@ interface Run {
   plan: JourneyPlan;
   key?: string;
   /** The event that entered the run: its trigger. */
-  entry: Extract<SimEvent, { type: 'track' }>;
+  entry: SimEvent;
   heard: ReadonlySet<string>;
   handle: WorkflowHandle;
   ended: boolean;
@@ -102,17 +106,16 @@ class Router {
     const clock = await journeyClock(this.env, this.opts.startMs, this.opts.clock);
     for (let i = 0; i < this.opts.events.length; i++) {
       const e = this.opts.events[i];
-      await clock.advanceTo(e.atMs);
+      await clock.advanceTo(arrivalOf(e));
       const running = await this.running();
-      if (e.type === 'identify') {
-        await this.store.identify(this.customerId, e.traits);
-        for (const run of running) await signalRun(run.handle, e);
-        continue;
-      }
+      if (e.type === 'identify') await this.store.identify(this.customerId, e.traits);
       // Running journeys first, so a journey entered by this very event does not hear it again.
-      const signalled = running.filter((run) => runHears(run.plan, run.heard, run, e));
+      const signalled = e.type === 'identify' ? running : running.filter((run) => runHears(run.plan, run.heard, run, e));
       for (const run of signalled) await signalRun(run.handle, e);
-      for (const plan of this.opts.plans) await this.enter(plan, i, signalled, clock);
+      for (const run of running) if (await leavesAudience(run.plan, this.opts.events, i, this.store, this.opts.profile)) await signalLeft(run.handle, run.plan, e);
+      // An identify ends no run: the runs it reached are still inside.
+      const mayHaveEnded = e.type === 'identify' ? [] : signalled;
+      for (const plan of this.opts.plans) await this.enter(plan, i, mayHaveEnded, clock);
     }
     const finished: { run: Run; result: JourneyResult }[] = [];
     // One at a time: a shared clock counts each awaited result as this simulation waiting.
@@ -130,8 +133,8 @@ class Router {
   private async enter(plan: JourneyPlan, index: number, signalled: readonly Run[], clock: JourneyClock): Promise<void> {
     const found = await entryOf(plan, this.opts.events, index, this.store, this.opts.profile);
     if (!found.enters) return;
-    const entry = this.opts.events[index] as Extract<SimEvent, { type: 'track' }>;
-    const at = new Date(entry.atMs).toISOString();
+    const entry = this.opts.events[index];
+    const at = new Date(entryMsOf(entry)).toISOString();
     const attempt = () =>
       this.store.tryEnrol({
         journeyId: plan.journey,
@@ -161,7 +164,7 @@ class Router {
       defaultTimezone: this.opts.defaultTimezone,
       quietHours: this.opts.quietHours,
     });
-    if (this.runs.length === 0) await clock.anchor(entry.atMs, handle);
+    if (this.runs.length === 0) await clock.anchor(arrivalOf(entry), handle);
     this.runs.push({ plan, key: found.key, entry, heard: eventsHeardBy(plan), handle, ended: false });
   }
 

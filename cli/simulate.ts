@@ -13,13 +13,15 @@ import type { DeliveryPolicy, SimulatedRequest } from '../activities/types';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { DEFAULT_UNSUBSCRIBE_TTL_MS, unsubscribePolicyUrl } from '../delivery/tokens';
-import type { JourneyPlan, TimeWindow, TrackEvent } from '../compiler/plan';
+import { isAudienceTrigger, type Condition, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
 import { consentReads, readConsent } from '../core/consent';
 import { triggerMatches } from '../core/events';
-import { aggregateReads, aggregatesFromEvents } from '../core/audiences';
+import { aggregateReads, aggregatesFromEvents, audienceMatches, audienceTriggerMatches, exitsOnLeavingAudience, LEFT_AUDIENCE_EVENT, type AudienceFacts } from '../core/audiences';
+import { entryTime } from '../core/event-time';
+import { identifyTrigger, leftAudienceEvent } from '../routing/audiences';
 import { eventsHeardBy } from '../routing/router';
 import { couldMatter } from '../routing/relevance';
 import { instanceKeyOf } from '../core/instance-key';
@@ -38,10 +40,20 @@ import { createTimeSkippingEnv } from '../worker/test-server';
 import { journeyBundle } from '../worker/worker';
 import { SimulatedCalls } from './simulated-calls';
 
-/** A scripted event, at an absolute journey-clock time. */
-export type SimEvent =
+/**
+ * A scripted event, at an absolute journey-clock time. `arrivalMs` is set for a past event (an `at`
+ * before the start): it was sent back-dated and arrives at the start, as a back-filled history
+ * does in the live system; the others arrive when they happen.
+ */
+export type SimEvent = (
   | { atMs: number; type: 'track'; event: string; properties: Record<string, unknown>; line?: number }
-  | { atMs: number; type: 'identify'; traits: Record<string, unknown>; line?: number };
+  | { atMs: number; type: 'identify'; traits: Record<string, unknown>; line?: number }
+) & { arrivalMs?: number };
+
+/** When a scripted event reaches Unbroken: the start for a past event, else when it happens. */
+export function arrivalOf(e: SimEvent): number {
+  return e.arrivalMs ?? e.atMs;
+}
 
 export interface SimulationReport {
   journey: string;
@@ -110,12 +122,13 @@ export function parseEvents(text: string, file: string, startMs: number): SimEve
     } else {
       atMs = Date.parse(e.at);
       if (Number.isNaN(atMs)) throw new SimulationInputError(`${file}:${line}: at: "${e.at}" is neither +<duration> nor an ISO time`);
-      if (atMs < startMs) throw new SimulationInputError(`${file}:${line}: at: ${e.at} is before the simulation start ${new Date(startMs).toISOString()}`);
     }
-    events.push(e.type === 'track' ? { atMs, type: 'track', event: e.event, properties: e.properties, line } : { atMs, type: 'identify', traits: e.traits, line });
+    // A past event arrives at the start, back-dated: it counts in events.* by its own time.
+    const arrival = atMs < startMs ? { arrivalMs: startMs } : {};
+    events.push(e.type === 'track' ? { atMs, type: 'track', event: e.event, properties: e.properties, line, ...arrival } : { atMs, type: 'identify', traits: e.traits, line, ...arrival });
   });
-  // Stable sort keeps file order for events at the same moment.
-  return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map(({ e }) => e);
+  // In order of arrival; a stable sort keeps file order for events arriving at the same moment.
+  return events.map((e, i) => ({ e, i })).sort((a, b) => arrivalOf(a.e) - arrivalOf(b.e) || a.i - b.i).map(({ e }) => e);
 }
 
 export interface SimulateOptions {
@@ -260,35 +273,60 @@ export async function entryOf(
   fallback: Profile,
 ): Promise<{ enters: true; key?: string } | { enters: false; keyProblem?: string }> {
   const e = events[index];
+  const trigger = triggerOf(e);
+  const nowMs = entryMsOf(e);
+  if (isAudienceTrigger(plan.trigger)) {
+    const facts = await factsAt([plan.trigger.members, plan.trigger.where], events, index, store, fallback);
+    return { enters: audienceTriggerMatches(plan.trigger, trigger, facts, nowMs) };
+  }
   if (e.type !== 'track' || e.event !== plan.trigger.event) return { enters: false };
-  const customerId = fallback.id;
-  const profile = (await store.getProfile(customerId)) ?? fallback;
-  const trigger = { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
-  const consent = await readConsent(consentReads(plan.trigger.where), (channel, category) => store.consent(customerId, channel, category));
-  // events.* and in_audience read the track events of the file up to this one, by their times.
-  const reads = aggregateReads(plan.trigger.where);
-  const history = events.slice(0, index + 1).flatMap((s) => (s.type === 'track' ? [{ event: s.event, timestamp: new Date(s.atMs).toISOString() }] : []));
-  const aggregates = reads.length === 0 ? {} : aggregatesFromEvents(reads, history, e.atMs);
-  if (!triggerMatches(plan.trigger, trigger, profile, e.atMs, consent, aggregates)) return { enters: false };
+  const facts = await factsAt([plan.trigger.where], events, index, store, fallback);
+  if (!triggerMatches(plan.trigger, trigger, facts.profile as Profile, nowMs, facts.consent, facts.events)) return { enters: false };
   // As the router does: an event without a usable key enters nobody.
   const found = plan.trigger.key ? instanceKeyOf(plan.trigger.key, trigger) : undefined;
   if (found && !found.ok) return { enters: false, keyProblem: found.reason };
   return found ? { enters: true, key: found.key } : { enters: true };
 }
 
-/** Starts a run of `plan` entered by the track event `entry`, under `workflowId`. */
+/** True when event `index` finds the customer of a run of `plan` outside its audience, and the plan ends such runs (left_audience). */
+export async function leavesAudience(plan: JourneyPlan, events: readonly SimEvent[], index: number, store: SqliteProfileStore, fallback: Profile): Promise<boolean> {
+  if (!isAudienceTrigger(plan.trigger) || !exitsOnLeavingAudience(plan)) return false;
+  const facts = await factsAt([plan.trigger.members], events, index, store, fallback);
+  return !audienceMatches(plan.trigger.members, facts, entryMsOf(events[index]));
+}
+
+/** The time the router decides entry with for a scripted event: its own, at most a day before its arrival. */
+export function entryMsOf(e: SimEvent): number {
+  return Date.parse(entryTime(new Date(e.atMs).toISOString(), new Date(arrivalOf(e)).toISOString()));
+}
+
+/**
+ * What the conditions read about the customer when event `index` is routed: the profile and consent
+ * in the store, and events.* over the track events of the file that have arrived, by their own times.
+ */
+async function factsAt(conditions: readonly (Condition | undefined)[], events: readonly SimEvent[], index: number, store: SqliteProfileStore, fallback: Profile): Promise<AudienceFacts> {
+  const customerId = fallback.id;
+  const profile = (await store.getProfile(customerId)) ?? fallback;
+  const consent = await readConsent(consentReads(...conditions), (channel, category) => store.consent(customerId, channel, category));
+  const reads = aggregateReads(...conditions);
+  const history = events.slice(0, index + 1).flatMap((s) => (s.type === 'track' ? [{ event: s.event, timestamp: new Date(s.atMs).toISOString() }] : []));
+  const aggregates = reads.length === 0 ? {} : aggregatesFromEvents(reads, history, entryMsOf(events[index]));
+  return { profile: profile as unknown as Record<string, unknown>, consent, events: aggregates };
+}
+
+/** Starts a run of `plan` entered by the event `entry`, under `workflowId`; the journey clock starts when the event arrived. */
 export async function startRun(
   env: TestWorkflowEnvironment,
   taskQueue: string,
-  opts: { plan: JourneyPlan; customerId: string; entry: Extract<SimEvent, { type: 'track' }>; key?: string; workflowId: string; defaultTimezone: string; quietHours?: TimeWindow },
+  opts: { plan: JourneyPlan; customerId: string; entry: SimEvent; key?: string; workflowId: string; defaultTimezone: string; quietHours?: TimeWindow },
 ): Promise<WorkflowHandle> {
-  const trigger = trackOf(opts.entry);
+  const trigger = triggerOf(opts.entry);
   const input: JourneyInput = {
     plan: opts.plan,
     customerId: opts.customerId,
     trigger,
     defaultTimezone: opts.defaultTimezone,
-    startAt: trigger.timestamp,
+    startAt: new Date(arrivalOf(opts.entry)).toISOString(),
     ...(opts.quietHours ? { quietHours: opts.quietHours } : {}),
     ...(opts.key ? { key: opts.key } : {}),
   };
@@ -300,18 +338,23 @@ export function trackOf(e: Extract<SimEvent, { type: 'track' }>): TrackEvent {
   return { event: e.event, properties: e.properties, timestamp: new Date(e.atMs).toISOString() };
 }
 
+/** A scripted event as the trigger of a run it enters: a track as it is, an identify as the router makes it one. */
+export function triggerOf(e: SimEvent): TrackEvent {
+  return e.type === 'track' ? trackOf(e) : identifyTrigger({ traits: e.traits, timestamp: new Date(e.atMs).toISOString() });
+}
+
+/** The signal that tells a run its customer left the audience, as the router sends it. */
+export async function signalLeft(handle: WorkflowHandle, plan: JourneyPlan, cause: SimEvent): Promise<void> {
+  await handle.signal(eventSignal, leftAudienceEvent(isAudienceTrigger(plan.trigger) ? plan.trigger.audience : '', triggerOf(cause)));
+}
+
 /**
  * As the router does: a run hears only the events its journey listens for (goal, exits,
  * wait_for) whose `where` could hold for it (routing/relevance.ts), and in a keyed journey an
  * event naming another key belongs to another run. `entry` is the event that entered the run.
  */
-export function runHears(
-  plan: JourneyPlan,
-  heard: ReadonlySet<string>,
-  run: { key?: string; entry: Extract<SimEvent, { type: 'track' }> },
-  e: Extract<SimEvent, { type: 'track' }>,
-): boolean {
-  if (!heard.has(e.event) || !couldMatter(plan, trackOf(e), trackOf(run.entry))) return false;
+export function runHears(plan: JourneyPlan, heard: ReadonlySet<string>, run: { key?: string; entry: SimEvent }, e: Extract<SimEvent, { type: 'track' }>): boolean {
+  if (e.event === LEFT_AUDIENCE_EVENT || !heard.has(e.event) || !couldMatter(plan, trackOf(e), triggerOf(run.entry))) return false;
   const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
   return !(other?.ok && other.key !== run.key);
 }
@@ -339,10 +382,7 @@ async function drive(
   let keyProblem: string | undefined;
   for (let i = 0; i < opts.events.length; i++) {
     const e = opts.events[i];
-    if (e.type === 'identify') {
-      await store.identify(customerId, e.traits);
-      continue;
-    }
+    if (e.type === 'identify') await store.identify(customerId, e.traits);
     const found = await entryOf(plan, opts.events, i, store, opts.profile);
     if (!found.enters) {
       keyProblem ??= found.keyProblem;
@@ -353,26 +393,32 @@ async function drive(
     break;
   }
   if (entryIndex < 0) {
-    return { outcome: 'not_entered', reason: keyProblem ?? `no "${plan.trigger.event}" event matched the trigger`, timeline: [] };
+    return { outcome: 'not_entered', reason: keyProblem ?? notEnteredReason(plan), timeline: [] };
   }
-  const entry = opts.events[entryIndex] as Extract<SimEvent, { type: 'track' }>;
-  await clock.advanceTo(entry.atMs);
+  const entry = opts.events[entryIndex];
+  await clock.advanceTo(arrivalOf(entry));
   const workflowId = `${journeyWorkflowId(plan.journey, customerId, key)}:simulation:${randomUUID()}`;
   const handle = await startRun(env, taskQueue, { plan, customerId, entry, key, workflowId, defaultTimezone: opts.defaultTimezone, quietHours: opts.quietHours });
-  await clock.anchor(entry.atMs, handle);
+  await clock.anchor(arrivalOf(entry), handle);
 
   const heard = eventsHeardBy(plan);
-  for (const e of opts.events.slice(entryIndex + 1)) {
-    await clock.advanceTo(e.atMs);
+  for (let i = entryIndex + 1; i < opts.events.length; i++) {
+    const e = opts.events[i];
+    await clock.advanceTo(arrivalOf(e));
     const { status } = await handle.describe();
     if (status.name !== 'RUNNING') break;
     if (e.type === 'identify') await store.identify(customerId, e.traits);
-    else if (!runHears(plan, heard, { key, entry }, e)) continue;
-    await signalRun(handle, e);
+    // As the router: the event first, then, if it finds the customer outside the audience, that news.
+    if (e.type === 'identify' || runHears(plan, heard, { key, entry }, e)) await signalRun(handle, e);
+    if (await leavesAudience(plan, opts.events, i, store, opts.profile)) await signalLeft(handle, plan, e);
   }
   const result = (await (opts.clock ? opts.clock.result(handle) : handle.result())) as JourneyResult;
   await opts.onFinished?.(handle);
   return { ...result, workflowId };
+}
+
+function notEnteredReason(plan: JourneyPlan): string {
+  return isAudienceTrigger(plan.trigger) ? `no event of the file found the customer in audience "${plan.trigger.audience}"` : `no "${plan.trigger.event}" event matched the trigger`;
 }
 
 /** Renders a report as a timeline for a person to read. */

@@ -25,8 +25,8 @@ export async function loadFacts(store: LiveStore, customerId: string, conditions
  * The trigger of a run an identify entered: `trigger.event` is `identify` and `trigger.properties`
  * the traits it stated, so templates read `{{ trigger.properties.first_name }}` either way.
  */
-export function identifyTrigger(event: StoredEvent): TrackEvent {
-  return { event: IDENTIFY_TRIGGER_EVENT, properties: event.traits ?? {}, timestamp: event.timestamp, messageId: event.messageId };
+export function identifyTrigger(event: Pick<StoredEvent, 'traits' | 'timestamp'> & { messageId?: string }): TrackEvent {
+  return { event: IDENTIFY_TRIGGER_EVENT, properties: event.traits ?? {}, timestamp: event.timestamp, ...(event.messageId === undefined ? {} : { messageId: event.messageId }) };
 }
 
 /**

@@ -13,7 +13,7 @@ import { parseYaml, type YamlPath } from '../../compiler/source';
 import { identifySchema, OUTCOMES, testSchema, trackSchema } from '../../compiler/test-schema';
 import { didYouMean } from '../../compiler/suggest';
 import type { Profile } from '../../profiles/store';
-import type { SimEvent } from '../simulate';
+import { arrivalOf, type SimEvent } from '../simulate';
 
 /** When a test gives no `start`: a Tuesday morning, so most send windows are open at entry. */
 export const DEFAULT_TEST_START = '2026-03-03T10:00:00Z';
@@ -186,12 +186,17 @@ function parseOne(
     }
     const atMs = toMs(e.data.at, [...where, 'at']);
     if (atMs === undefined) return;
-    if (atMs < startMs) bad([...where, 'at'], `at ${e.data.at} is before the test's start ${new Date(startMs).toISOString()}`, 'move start earlier or the event later');
     const l = line(where);
-    events.push('identify' in e.data ? { atMs, type: 'identify', traits: e.data.identify, line: l } : { atMs, type: 'track', event: e.data.event, properties: e.data.properties, line: l });
+    // As simulate: an event before the start is history sent back-dated, arriving at the start.
+    const arrival = atMs < startMs ? { arrivalMs: startMs } : {};
+    events.push(
+      'identify' in e.data
+        ? { atMs, type: 'identify', traits: e.data.identify, line: l, ...arrival }
+        : { atMs, type: 'track', event: e.data.event, properties: e.data.properties, line: l, ...arrival },
+    );
   });
-  // As simulate: a stable sort keeps file order for events at the same moment.
-  const ordered = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map(({ e }) => e);
+  // As simulate: in order of arrival, a stable sort keeping file order for events arriving together.
+  const ordered = events.map((e, i) => ({ e, i })).sort((a, b) => arrivalOf(a.e) - arrivalOf(b.e) || a.i - b.i).map(({ e }) => e);
 
   const templateKnown = (name: string, where: YamlPath): void => {
     if (!defs.templates.has(name)) bad(where, `unknown template "${name}"${didYouMean(name, defs.templates.keys())}`, 'templates are the files in templates/');
