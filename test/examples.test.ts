@@ -153,3 +153,19 @@ test('trial onboarding: a customer who subscribed to texts gets the nudge by sms
   expect(r.timeline.find((t) => t.step === 'never-asked-about-texts')).toMatchObject({ branch: 'else' });
   expect(sent(r)).toEqual(['onboarding-nudge']);
 });
+
+test('win-back: back-dated orders (before --start) make Ann a lapsed customer, so she enters at once and gets the offer', async () => {
+  const r = await run('win-back', 'win-back.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  // Entered by the first back-dated order: it alone already makes her lapsed.
+  expect(r.timeline[0]).toMatchObject({ kind: 'entered', event: 'order_completed', at: new Date(start).toISOString() });
+  expect(sent(r)).toEqual(['we-miss-you']);
+  expect(r.profile.tags).toContain('win-back-no-response');
+});
+
+test('win-back: a new order while the run waits ends it (left_audience), before the no-response tag', async () => {
+  const r = await run('win-back', 'win-back.comeback.events.jsonl');
+  expect(r.outcome).toBe('exited');
+  expect(sent(r)).toEqual(['we-miss-you']);
+  expect(r.profile.tags ?? []).not.toContain('win-back-no-response');
+});

@@ -90,7 +90,7 @@ function matcherText(m: EventMatcher): string {
 
 /** An event name as people wrote it: the name `left_audience: true` compiles to reads as that. */
 function eventText(event: string): string {
-  return event === LEFT_AUDIENCE_EVENT ? 'leaving the audience' : event;
+  return event === LEFT_AUDIENCE_EVENT ? 'left_audience' : event;
 }
 
 function triggerText(trigger: TriggerPlan): string {

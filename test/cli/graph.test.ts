@@ -9,6 +9,7 @@ import path from 'node:path';
 import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
 import type { JourneyPlan } from '../../compiler/plan';
+import { LEFT_AUDIENCE_EVENT } from '../../core/audiences';
 import { toMermaid } from '../../cli/graph/mermaid';
 import { conditionText, journeyGraph } from '../../cli/graph/model';
 import { allSteps, HOSTILE_IDS, HOSTILE_TEXT, hostilePlan, widePlan } from './graph.fixtures';
@@ -65,7 +66,7 @@ function checkStructure(plan: JourneyPlan, parsed: Parsed): void {
   const byTitle = new Map([...parsed.nodes].map(([key, n]) => [n.lines[0], key]));
   const trigger = byTitle.get('trigger');
   expect(trigger).toBeDefined();
-  expect(parsed.nodes.get(trigger as string)?.lines.join(' ')).toContain(plan.trigger.event);
+  expect(parsed.nodes.get(trigger as string)?.lines.join(' ')).toContain(plan.trigger.event ?? `in audience ${plan.trigger.audience}`);
   const out = (key: string) => parsed.edges.filter((e) => e.from === key && !e.dotted);
   for (const step of allSteps(plan.steps)) {
     const key = byTitle.get(step.id);
@@ -91,7 +92,8 @@ function checkStructure(plan: JourneyPlan, parsed: Parsed): void {
   }
   const dotted = parsed.edges.filter((e) => e.dotted);
   expect(dotted.every((e) => e.from === trigger)).toBe(true);
-  const ways = [...(plan.goal ? [plan.goal] : []), ...plan.exitWhen].map((m) => m.event);
+  // left_audience is drawn as written, not as the event name it is compiled to.
+  const ways = [...(plan.goal ? [plan.goal] : []), ...plan.exitWhen].map((m) => (m.event === LEFT_AUDIENCE_EVENT ? 'left_audience' : m.event));
   expect(dotted.map((e) => (e.label ?? '').replace(/^any step: (\S+).*$/, '$1'))).toEqual(ways);
   if (plan.goal) expect(parsed.nodes.get(dotted[0].to)?.lines[0]).toBe('converted');
 }
