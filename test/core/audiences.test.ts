@@ -1,4 +1,4 @@
-import { aggregateReads, aggregatesFromEvents, audienceMatches, parseAggregatePath, withZeroCounts } from '../../core/audiences';
+import { aggregateReads, aggregatesFromEvents, audienceMatches, audienceTriggerMatches, exitsOnLeavingAudience, LEFT_AUDIENCE_EVENT, parseAggregatePath, withZeroCounts } from '../../core/audiences';
 import { consentReads, type ConsentStates } from '../../core/consent';
 import { emptyProfile } from '../../core/profile';
 import { applyTraits, consentState, emptyCustomer, splitSubscriptionTraits, toProfile } from '../../profiles/rules';
@@ -52,5 +52,23 @@ describe('audience evaluation (the pure rule the router uses)', () => {
   it('counts a customer who never sent the event as 0 and leaves their first and last times missing', () => {
     const reads = aggregateReads({ all: [{ path: 'events.order_completed.count', op: 'eq', value: 0 }, { path: 'events.order_completed.last_at', op: 'exists', value: false }] });
     expect(withZeroCounts(reads, {})).toEqual({ order_completed: { count: 0 } });
+  });
+});
+
+describe('audience triggers', () => {
+  const members = { path: 'events.order_completed.count', op: 'gte' as const, value: 1 };
+  const buyer = { profile: { id: 'c1', plan: 'pro' }, events: { order_completed: { count: 2 } } };
+  const event = { event: 'identify', properties: { plan: 'pro' }, timestamp: '2026-01-01T00:00:00Z' };
+
+  it('enters a member when the trigger\'s where holds too, trigger.* being the event that found them', () => {
+    expect(audienceTriggerMatches({ audience: 'buyers', members }, event, buyer, NOW)).toBe(true);
+    expect(audienceTriggerMatches({ audience: 'buyers', members, where: { path: 'trigger.event', op: 'eq', value: 'identify' } }, event, buyer, NOW)).toBe(true);
+    expect(audienceTriggerMatches({ audience: 'buyers', members, where: { path: 'trigger.event', op: 'eq', value: 'order_completed' } }, event, buyer, NOW)).toBe(false);
+    expect(audienceTriggerMatches({ audience: 'buyers', members }, event, { ...buyer, events: { order_completed: { count: 0 } } }, NOW)).toBe(false);
+  });
+
+  it('knows a plan that ends runs on leaving the audience by its compiled exit', () => {
+    expect(exitsOnLeavingAudience({ exitWhen: [{ event: 'cart_emptied' }, { event: LEFT_AUDIENCE_EVENT }] })).toBe(true);
+    expect(exitsOnLeavingAudience({ exitWhen: [{ event: 'cart_emptied' }] })).toBe(false);
   });
 });
