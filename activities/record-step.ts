@@ -1,6 +1,7 @@
 import type { ActivityPolicy } from '../compiler/plan';
 import { ENDING_KINDS } from '../profiles/rules';
 import type { StepOutcome } from '../core/step-outcomes';
+import type { StepRecord } from '../profiles/store';
 import type { ActivityDeps, JourneyContext, RecordStepInput, RidingRecords } from './types';
 
 /** Retry/timeout policy of `recordStep`: a local write, retried patiently while the store is busy. */
@@ -14,36 +15,53 @@ export interface RecordStepsInput {
   records: RecordStepInput[];
 }
 
-/** Builds `recordSteps`: each record as `recordStep` stores it, in order; a retry stores each once. */
+/** Builds `recordSteps`: the records as `recordStep` stores each, in one store transaction; a retry stores each once. */
 export function createRecordSteps(deps: ActivityDeps): (input: RecordStepsInput) => Promise<void> {
-  const recordStep = createRecordStep(deps);
   return async function recordSteps(input: RecordStepsInput): Promise<void> {
-    for (const record of input.records) await recordStep(record);
+    await deps.store.recordSteps(input.records.map(stepRecordOf));
+    for (const record of input.records) countEnding(deps, record);
   };
 }
 
 /** Builds `recordStep`: stores that a customer passed a step; a retried record is stored once. */
 export function createRecordStep(deps: ActivityDeps): (input: RecordStepInput) => Promise<void> {
   return async function recordStep(input: RecordStepInput): Promise<void> {
-    const { context } = input;
-    await deps.store.recordStep({
-      idempotencyKey: input.idempotencyKey,
-      workflowId: context.workflowId,
-      journeyId: context.journeyId,
-      version: context.version,
-      customerId: context.customerId,
-      stepId: input.stepId,
-      kind: input.kind,
-      at: input.at,
-      ...(input.detail !== undefined ? { detail: input.detail } : {}),
-    });
-    // The run's last record is its outcome (workflows/run/run.ts, finish).
-    if (ENDING_KINDS.has(input.kind)) deps.metrics?.journeyEnded(context.journeyId, input.kind);
+    await deps.store.recordStep(stepRecordOf(input));
+    countEnding(deps, input);
   };
 }
 
+/** The store's record of an activity's record input. */
+function stepRecordOf(input: RecordStepInput): StepRecord {
+  const { context } = input;
+  return {
+    idempotencyKey: input.idempotencyKey,
+    workflowId: context.workflowId,
+    journeyId: context.journeyId,
+    version: context.version,
+    customerId: context.customerId,
+    stepId: input.stepId,
+    kind: input.kind,
+    at: input.at,
+    ...(input.detail !== undefined ? { detail: input.detail } : {}),
+  };
+}
+
+/** The run's last record is its outcome (workflows/run/run.ts, finish): counted as the journey's end. */
+function countEnding(deps: ActivityDeps, input: RecordStepInput): void {
+  if (ENDING_KINDS.has(input.kind)) deps.metrics?.journeyEnded(input.context.journeyId, input.kind);
+}
+
 /** A work activity's input as far as the records riding on it go. */
-type Carrying = RidingRecords & { context: JourneyContext; now: string };
+type Carrying = RidingRecords & { idempotencyKey: string; context: JourneyContext; now: string };
+
+/**
+ * Key of the record of a work activity's outcome: one per piece of work, so its key plus a
+ * suffix. Runs in flight depend on this formula, as on those in workflows/pure/keys.ts.
+ */
+export function outcomeRecordKey(workKey: string): string {
+  return `${workKey}/outcome`;
+}
 
 /**
  * Builds the writer of the records riding on a work activity (types.ts RidingRecords): the kept
@@ -56,12 +74,12 @@ export function createRidingRecords(deps: ActivityDeps): {
   const recordSteps = createRecordSteps(deps);
   return {
     async before(input) {
-      if (input.records && input.records.length > 0) await recordSteps({ records: input.records });
+      if (input.records && input.records.length > 0) await recordSteps({ records: input.records.map((r) => ({ ...r, context: input.context })) });
     },
     async after(input, { kind, detail }) {
       if (!input.outcome) return;
-      const { key, step } = input.outcome;
-      await recordSteps({ records: [{ idempotencyKey: key, context: input.context, stepId: step, kind, at: input.now, detail }] });
+      const record = { idempotencyKey: outcomeRecordKey(input.idempotencyKey), context: input.context, stepId: input.outcome.step, kind, at: input.now, detail };
+      await recordSteps({ records: [record] });
     },
   };
 }

@@ -194,20 +194,27 @@ export interface RecordStepInput {
   detail?: Record<string, unknown>;
 }
 
+/** A step record riding on a work activity: its run's context is the activity's. */
+export type KeptRecord = Omit<RecordStepInput, 'context'>;
+
 /**
  * Timeline records a work activity (`sendMessage`, `updateProfile`) stores for its run, so that
  * recording a step costs no activity of its own (workflows/run/patches.ts
  * RECORDS_RIDE_ON_ACTIVITIES). Absent in runs started before: the workflow records them.
  */
 export interface RidingRecords {
-  /** The run's flow records kept since its last write, in timeline order: stored before the work. */
-  records?: RecordStepInput[];
   /**
-   * Where the record of the activity's own outcome (core/step-outcomes.ts) goes: stored
-   * after the work, under `key` at step `step`, dated the input's `now`. A retry, or a second call
-   * for a send already done, stores it once.
+   * The run's flow records kept since its last write, in timeline order: stored before the work.
+   * Each without its context, which is the activity's own (`context`), so the history holds it once.
    */
-  outcome?: { key: string; step: string };
+  records?: KeptRecord[];
+  /**
+   * Asks for the record of the activity's own outcome (core/step-outcomes.ts): stored after the
+   * work, at step `step`, dated the input's `now`, under the work's idempotency key +
+   * `/outcome` (record-step.ts `outcomeRecordKey`). A retry, or a second call for a send already
+   * done, stores it once.
+   */
+  outcome?: { step: string };
 }
 
 // --- channels -------------------------------------------------------------------------------

@@ -99,6 +99,8 @@ export interface ProfileStore {
    * converted, exited, failed), ends it with that outcome, in the same transaction.
    */
   recordStep(record: StepRecord): Promise<void>;
+  /** Several records of one run, in order, each as `recordStep` stores it, in one transaction. */
+  recordSteps(records: readonly StepRecord[]): Promise<void>;
   stepsFor(workflowId: string): Promise<StepRecord[]>;
   /**
    * Claims a message slot under its idempotency key. Returns the existing record when the key

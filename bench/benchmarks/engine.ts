@@ -9,6 +9,7 @@ import { temporal } from '@temporalio/proto';
 import { builtinActivityPolicies } from '../../activities/index';
 import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
+import { withTemplateHeads } from '../../compiler/plan';
 import { openProfileStore } from '../../profiles/index';
 import { JOURNEY_WORKFLOW, journeyWorkflowId, type JourneyInput } from '../../workflows/definitions';
 import type { BaselineInput } from '../baseline/workflows';
@@ -48,6 +49,9 @@ export async function engineOverhead(ctx: BenchContext): Promise<void> {
 
   const target = await ctx.store();
   const store = await openProfileStore(target.url, ctx.tmp);
+  // Deployed as `unbroken deploy` does: the sends load their templates from this version.
+  await store.deployJourneys([{ journeyId: plan.journey, version: plan.version, plan }], new Date().toISOString());
+  const headed = withTemplateHeads(plan);
   const queues: Record<'engine' | 'baseline', string> = { engine: `bench-engine-${runId}`, baseline: `bench-baseline-${runId}` };
   let workers: Partial<Record<'engine' | 'baseline', ChildWorker>> = {};
   progress(`engine overhead: starting an interpreter worker and a hand-written worker (child processes, ${target.kind} store)`);
@@ -69,8 +73,8 @@ export async function engineOverhead(ctx: BenchContext): Promise<void> {
           starts.set(id, performance.now());
           let handle;
           if (variant === 'engine') {
-            // As the router starts runs: the timeline is in the store, not in the result.
-            const input: JourneyInput = { plan, customerId: id, trigger, defaultTimezone: 'UTC', timelineInResult: false };
+            // As the router starts runs: template heads only, the timeline in the store, not in the result.
+            const input: JourneyInput = { plan: headed, customerId: id, trigger, defaultTimezone: 'UTC', timelineInResult: false };
             handle = await client.workflow.start(JOURNEY_WORKFLOW, { workflowId: `${journeyWorkflowId('bench-five', id)}:1`, taskQueue: queues.engine, args: [input] });
           } else {
             const input: BaselineInput = { customerId: id, journeyId: 'bench-five-baseline', trigger, templates, policies: builtinActivityPolicies };

@@ -189,19 +189,28 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async recordStep(record: StepRecord): Promise<void> {
+    await this.recordSteps([record]);
+  }
+
+  async recordSteps(records: readonly StepRecord[]): Promise<void> {
+    if (records.length === 0) return;
     await this.db.transaction(async (tx) => {
-      const inserted = await tx.run(sql`${insertRow('step_records', STEP, record)} ON CONFLICT DO NOTHING`);
-      // A replayed record must not move the run back to an older step, nor count again.
-      if (inserted === 0) return;
-      const run = await this.moveRun(tx, record);
-      // Records of one run written together are counted one after another, so exactly one of them
-      // is the run's first at its step (sql/counters.ts): the update above holds the run's row
-      // until commit; a record of no run takes the run's lock instead. Counted last: every run of
-      // a journey updates the same few counter rows, each locked from its update to the commit.
-      if (!run.found) await tx.lock('run', record.workflowId);
-      for (const q of countRecord(record)) await tx.run(q);
-      if (run.endedNow && record.kind === 'converted') await tx.run(countConversion(record.workflowId));
+      for (const record of records) await this.recordIn(tx, record);
     });
+  }
+
+  private async recordIn(tx: Transaction, record: StepRecord): Promise<void> {
+    const inserted = await tx.run(sql`${insertRow('step_records', STEP, record)} ON CONFLICT DO NOTHING`);
+    // A replayed record must not move the run back to an older step, nor count again.
+    if (inserted === 0) return;
+    const run = await this.moveRun(tx, record);
+    // Records of one run written together are counted one after another, so exactly one of them
+    // is the run's first at its step (sql/counters.ts): the update above holds the run's row
+    // until commit; a record of no run takes the run's lock instead. Counted last: every run of
+    // a journey updates the same few counter rows, each locked from its update to the commit.
+    if (!run.found) await tx.lock('run', record.workflowId);
+    for (const q of countRecord(record)) await tx.run(q);
+    if (run.endedNow && record.kind === 'converted') await tx.run(countConversion(record.workflowId));
   }
 
   /**

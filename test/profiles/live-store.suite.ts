@@ -785,6 +785,17 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.enrolmentsFor('c1')).toMatchObject([{ workflowId: 'cart:c1:1', endedAt: at(2000), outcome: 'converted' }]);
       });
 
+      it('recordSteps stores a run\'s records in order, each once, and leaves the run where the last one is', async () => {
+        await store.tryEnrol(enrolArgs());
+        const records = [step('cart:c1:1', 'b1', 'entry', 'entered', at(0)), step('cart:c1:1', 'b2', 'wait-1', 'waited', at(1000)), step('cart:c1:1', 'b3', 'reminder', 'sent', at(1000))];
+        await store.recordSteps(records);
+        // A retry of the same batch, with one more record: the first three are not stored again.
+        await store.recordSteps([...records, step('cart:c1:1', 'b4', 'reminder', 'completed', at(2000))]);
+        expect((await store.stepsFor('cart:c1:1')).map((s) => s.idempotencyKey)).toEqual(['b1', 'b2', 'b3', 'b4']);
+        expect(await store.enrolmentsFor('c1')).toMatchObject([{ currentStep: 'reminder', outcome: 'completed' }]);
+        await store.recordSteps([]);
+      });
+
       it('counts the customers inside each journey by version and current step, leaving ended runs out', async () => {
         for (const c of ['c1', 'c2', 'c3']) await store.tryEnrol(enrolArgs({ customerId: c, workflowIdPrefix: `cart:${c}` }));
         await store.tryEnrol(enrolArgs({ customerId: 'c4', workflowIdPrefix: 'cart:c4', version: 'v2' }));

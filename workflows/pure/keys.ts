@@ -28,11 +28,3 @@ export function enteredRecordKey(run: RunIdentity): string {
 export function timelineRecordKey(run: RunIdentity, stepId: string, kind: string, position: number): string {
   return `${stepKey(run, stepId)}/${kind}/${position}`;
 }
-
-/**
- * Key of the record of a step's outcome that its work activity stores itself (a send, a profile
- * update; workflows/run/timeline.ts `carry`): one per step of a run, like the work's own key.
- */
-export function outcomeRecordKey(run: RunIdentity, stepId: string): string {
-  return `${stepKey(run, stepId)}/outcome`;
-}

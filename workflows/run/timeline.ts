@@ -5,7 +5,7 @@
 import { log } from '@temporalio/workflow';
 import type { JourneyContext, RecordStepInput, RidingRecords } from '../../activities/types';
 import type { TimelineEntry } from '../definitions';
-import { enteredRecordKey, outcomeRecordKey, timelineRecordKey, type RunIdentity } from '../pure/keys';
+import { enteredRecordKey, timelineRecordKey, type RunIdentity } from '../pure/keys';
 
 type RecordStep = (input: RecordStepInput) => Promise<void>;
 type RecordSteps = (input: { records: RecordStepInput[] }) => Promise<void>;
@@ -83,13 +83,14 @@ export class Timeline {
 
   /**
    * Riding runs: hands the kept flow records to the work activity about to do `stepId`'s work,
-   * with the key its outcome record goes under. Other runs: nothing; they note the outcome.
+   * and asks it to store its outcome's record. Other runs: nothing; they note the outcome.
    */
   carry(stepId: string): RidingRecords {
     const recorders = this.recorders;
     if (!('batch' in recorders) || !recorders.ride) return {};
-    const records = this.pending.splice(0);
-    return { ...(records.length > 0 ? { records } : {}), outcome: { key: outcomeRecordKey(this.identity, stepId), step: stepId } };
+    // The activity's input has the run's context already; each record would repeat it.
+    const records = this.pending.splice(0).map(({ context: _context, ...kept }) => kept);
+    return { ...(records.length > 0 ? { records } : {}), outcome: { step: stepId } };
   }
 
   /**
@@ -97,7 +98,7 @@ export class Timeline {
    * the next write. Whatever the activity stored already is not stored twice (same keys).
    */
   putBack(riding: RidingRecords): void {
-    if (riding.records) this.pending.unshift(...riding.records);
+    if (riding.records) this.pending.unshift(...riding.records.map((kept) => ({ ...kept, context: this.context })));
   }
 
   /** An entry whose record an activity stored (its outcome, see `carry`): shown, not written. */

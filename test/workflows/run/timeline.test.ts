@@ -146,7 +146,9 @@ describe('Timeline, riding (runs started since RECORDS_RIDE_ON_ACTIVITIES)', () 
     await timeline.entered(at, 'cart_abandoned');
     const carried = timeline.carry('first-reminder');
     expect(carried.records?.map((r) => r.idempotencyKey)).toEqual(['journey:cart:c1/run-1/v1/entry/entered']);
-    expect(carried.outcome).toEqual({ key: 'journey:cart:c1/run-1/v1/first-reminder/outcome', step: 'first-reminder' });
+    // The activity's input holds the run's context; a carried record does not repeat it.
+    expect(carried.records?.[0]).not.toHaveProperty('context');
+    expect(carried.outcome).toEqual({ step: 'first-reminder' });
     await timeline.stored({ at, step: 'first-reminder', kind: 'sent' });
     await timeline.flush();
     expect(store.written).toEqual([]);
@@ -164,11 +166,11 @@ describe('Timeline, riding (runs started since RECORDS_RIDE_ON_ACTIVITIES)', () 
     await timeline.note({ at, step: 'first-reminder', kind: 'skipped' }, { reason: 'delivery_failed' });
     await timeline.flush();
     expect(store.written.map((batch) => batch.map((r) => r.kind))).toEqual([['entered', 'skipped']]);
+    expect(store.written[0][0].context).toBe(context);
   });
 
   test('batched runs that do not ride carry nothing and note outcomes themselves', async () => {
-    const store = { written: [] as RecordStepInput[][], recorders: { batch: async () => undefined, ride: false } };
-    const timeline = new Timeline(store.recorders, context, identity, () => true);
+    const timeline = new Timeline({ batch: async () => undefined, ride: false }, context, identity, () => true);
     await timeline.entered(at, 'cart_abandoned');
     expect(timeline.carry('first-reminder')).toEqual({});
   });
