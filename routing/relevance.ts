@@ -14,10 +14,30 @@ import { evaluate, forEachReadPath } from '../core/conditions';
  * profile, consent, event counts, `received` or the journey is left to the run.
  */
 export function couldMatter(plan: JourneyPlan, event: TrackEvent, trigger: TrackEvent): boolean {
-  const listening = listeners(plan).filter((m) => m.event === event.event);
   const scope = { event: event as unknown as Record<string, unknown>, trigger: trigger as unknown as Record<string, unknown> };
   // The clock is never read: decidable conditions have no date test.
-  return listening.some((m) => m.where === undefined || !decidable(m.where) || evaluate(m.where, scope, 0));
+  return listenersOf(plan, event.event).some(({ where }) => where === undefined || evaluate(where, scope, 0));
+}
+
+/**
+ * A plan's listeners for one event name, each with its `where` only when that is decidable here
+ * (else none: the run decides). Worked out once per plan object and name: the router keeps one
+ * plan object per deployed version, and this runs for every event to every running run.
+ */
+const listenersByPlan = new WeakMap<JourneyPlan, Map<string, { where?: Condition }[]>>();
+
+function listenersOf(plan: JourneyPlan, name: string): { where?: Condition }[] {
+  let byName = listenersByPlan.get(plan);
+  if (!byName) {
+    byName = new Map();
+    for (const m of listeners(plan)) {
+      const list = byName.get(m.event) ?? [];
+      list.push(m.where !== undefined && decidable(m.where) ? { where: m.where } : {});
+      byName.set(m.event, list);
+    }
+    listenersByPlan.set(plan, byName);
+  }
+  return byName.get(name) ?? [];
 }
 
 function decidable(where: Condition): boolean {
