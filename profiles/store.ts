@@ -3,7 +3,7 @@
  * Every method is async so a networked store (PostgreSQL) fits the same shape.
  */
 import type { ConsentState } from '../core/consent';
-import type { AggregateRead, EventAggregates } from '../core/audiences';
+import type { AggregateRead, AudienceFacts, EventAggregates } from '../core/audiences';
 import type { Condition } from '../compiler/plan';
 import type { SplitCount } from '../core/splits';
 
@@ -11,6 +11,25 @@ import type { SplitCount } from '../core/splits';
 export interface AudienceListing {
   count: number;
   sample: string[];
+}
+
+/** Which page of an audience `audiencePage` reads (keyset by customer id). */
+export interface AudiencePageOptions {
+  nowMs: number;
+  /** The last customer id of the previous page; '' for the first. */
+  after: string;
+  /** Most customers in the page. */
+  limit: number;
+  /** Further conditions whose facts are loaded with the audience's (a trigger's `where`). */
+  alsoReads?: readonly (Condition | undefined)[];
+  /** Leaves out customers inside this journey now, or with `ever` in it at any time. */
+  outside?: { journeyId: string; ever: boolean };
+}
+
+/** Customers who may match an audience, with what it reads about them; `next` is the cursor, absent on the last page. */
+export interface AudiencePage {
+  candidates: { id: string; facts: AudienceFacts }[];
+  next?: string;
 }
 
 /** A customer as journeys see it: traits flattened beside the system fields. */
@@ -390,6 +409,11 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
   eventAggregates(customerId: string, reads: readonly AggregateRead[], nowMs: number): Promise<EventAggregates>;
   /** Everyone who matches an audience's compiled condition at `nowMs`: how many, and the first `sampleSize` ids. */
   audience(condition: Condition, opts: { nowMs: number; sampleSize: number }): Promise<AudienceListing>;
+  /**
+   * One page of the customers who may match `condition` at `nowMs`, in id order, narrowed in SQL,
+   * with their facts; the caller decides each with core/audiences.ts (the audience sweep).
+   */
+  audiencePage(condition: Condition, opts: AudiencePageOptions): Promise<AudiencePage>;
 
   /**
    * Publishes every given journey whose version differs from the deployed one, all in one

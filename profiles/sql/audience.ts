@@ -14,7 +14,7 @@ import type { Condition } from '../../compiler/plan';
 import { aggregateReads, audienceMatches, parseAggregatePath, withZeroCounts, type AggregateRead, type EventAggregates } from '../../core/audiences';
 import { consentReads, type ConsentStates } from '../../core/consent';
 import { emptyProfile } from '../../core/profile';
-import type { AudienceListing, Profile } from '../store';
+import type { AudienceListing, AudiencePage, AudiencePageOptions, Profile } from '../store';
 import { consentState } from '../rules';
 import { join, raw, sql, typed, type Sql } from './dialect';
 import type { Runner } from './driver';
@@ -64,8 +64,8 @@ export async function loadAggregates(db: Runner, customerIds: readonly string[],
 }
 
 /** The consent states `condition` reads, for each of `customerIds`: an explicit row, else the legacy trait, else unknown. */
-async function loadConsent(db: Runner, profiles: ReadonlyMap<string, Profile>, customerIds: readonly string[], condition: Condition): Promise<Map<string, ConsentStates>> {
-  const reads = consentReads(condition);
+async function loadConsent(db: Runner, profiles: ReadonlyMap<string, Profile>, customerIds: readonly string[], conditions: readonly (Condition | undefined)[]): Promise<Map<string, ConsentStates>> {
+  const reads = consentReads(...conditions);
   const out = new Map<string, ConsentStates>();
   if (reads.length === 0 || customerIds.length === 0) return out;
   const rows = await db.all(sql`SELECT customer_id, channel, category, status FROM subscriptions WHERE customer_id IN (${inList(customerIds)})`);
@@ -131,42 +131,61 @@ export function narrowing(condition: Condition, nowMs: number): Sql | undefined 
 export type ProfileLoader = (ids: readonly string[]) => Promise<Map<string, Profile>>;
 
 /**
+ * Customers left out of a page because they are inside a journey now, or (`ever`) have been in
+ * it at all: a narrowing only, the store's enrolment still decides.
+ */
+function outsideOf(outside: AudiencePageOptions['outside']): Sql {
+  if (outside === undefined) return sql``;
+  const open = outside.ever ? sql`` : sql` AND n.ended_at IS NULL`;
+  return sql` AND NOT EXISTS (SELECT 1 FROM enrolments n WHERE n.journey_id = ${outside.journeyId} AND n.customer_id = c.id${open})`;
+}
+
+/**
+ * One page of the customers who may match `condition` at `nowMs`, after the id `opts.after` in id
+ * order, with the facts (profile, consent, aggregates) that `condition` and `opts.alsoReads` read.
+ * The caller decides each with core/audiences.ts. Each page is a few short statements, so a
+ * sweep over a large store never holds a lock for long; `next` is absent on the last page.
+ */
+export async function audiencePage(db: Runner, condition: Condition, opts: AudiencePageOptions & { loadProfiles: ProfileLoader }): Promise<AudiencePage> {
+  const conditions = [condition, ...(opts.alsoReads ?? [])];
+  const reads = aggregateReads(...conditions);
+  const narrowed = narrowing(condition, opts.nowMs);
+  const filter = narrowed === undefined ? sql`` : sql` AND ${narrowed}`;
+  const rows = await db.all(
+    sql`SELECT c.id FROM (SELECT id FROM customers UNION SELECT customer_id AS id FROM events WHERE type = 'track') c
+        WHERE c.id > ${typed(opts.after, 'text')}${filter}${outsideOf(opts.outside)} ORDER BY c.id LIMIT ${opts.limit}`,
+  );
+  const ids = rows.map((r) => String(r.id));
+  if (ids.length === 0) return { candidates: [] };
+  const profiles = await opts.loadProfiles(ids);
+  const consent = await loadConsent(db, profiles, ids, conditions);
+  const aggregates = await loadAggregates(db, ids, reads, opts.nowMs);
+  const candidates = ids.map((id) => ({
+    id,
+    facts: { profile: profiles.get(id) ?? emptyProfile(id), consent: consent.get(id) ?? {}, events: withZeroCounts(reads, aggregates.get(id) ?? {}) },
+  }));
+  return ids.length < opts.limit ? { candidates } : { candidates, next: ids[ids.length - 1] };
+}
+
+/**
  * Everyone who matches `condition` at `nowMs`: every customer with a profile or a track event,
- * narrowed in SQL, decided by `audienceMatches`. Reads page by page in id order, so a large store
- * is never held in memory, and each page is its own short statement (no long-held locks).
+ * narrowed in SQL, decided by `audienceMatches`, page by page.
  */
 export async function listAudience(
   db: Runner,
   condition: Condition,
   opts: { nowMs: number; sampleSize: number; loadProfiles: ProfileLoader },
 ): Promise<AudienceListing> {
-  const reads = aggregateReads(condition);
-  const narrowed = narrowing(condition, opts.nowMs);
-  const filter = narrowed === undefined ? sql`` : sql` AND ${narrowed}`;
   const listing: AudienceListing = { count: 0, sample: [] };
-  let after = '';
-  for (;;) {
-    const rows = await db.all(
-      sql`SELECT c.id FROM (SELECT id FROM customers UNION SELECT customer_id AS id FROM events WHERE type = 'track') c
-          WHERE c.id > ${typed(after, 'text')}${filter} ORDER BY c.id LIMIT ${PAGE}`,
-    );
-    if (rows.length === 0) break;
-    const ids = rows.map((r) => String(r.id));
-    after = ids[ids.length - 1];
-    const profiles = await opts.loadProfiles(ids);
-    const consent = await loadConsent(db, profiles, ids, condition);
-    const aggregates = await loadAggregates(db, ids, reads, opts.nowMs);
-    for (const id of ids) {
-      const facts = {
-        profile: profiles.get(id) ?? emptyProfile(id),
-        consent: consent.get(id) ?? {},
-        events: withZeroCounts(reads, aggregates.get(id) ?? {}),
-      };
+  let after: string | undefined = '';
+  while (after !== undefined) {
+    const page: AudiencePage = await audiencePage(db, condition, { nowMs: opts.nowMs, after, limit: PAGE, loadProfiles: opts.loadProfiles });
+    for (const { id, facts } of page.candidates) {
       if (!audienceMatches(condition, facts, opts.nowMs)) continue;
       listing.count++;
       if (listing.sample.length < opts.sampleSize) listing.sample.push(id);
     }
-    if (rows.length < PAGE) break;
+    after = page.next;
   }
   return listing;
 }

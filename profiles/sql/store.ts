@@ -56,7 +56,7 @@ import type {
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
-import type { AudienceListing, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
+import type { AudienceListing, AudiencePage, AudiencePageOptions, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import type { JourneyPageNumbers } from '../store';
 import { countConversion, countRecord } from './counters';
 import { journeyPage } from './journey-page';
@@ -423,12 +423,17 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     return withZeroCounts(reads, found.get(customerId) ?? {});
   }
 
+  private readonly loadProfiles = async (ids: readonly string[]): Promise<Map<string, Profile>> => {
+    const rows = await this.db.all(sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id IN (${join(ids.map((id) => sql`${id}`), ', ')})`);
+    return new Map(rows.map((row) => [String(row.id), toProfile(this.record(CUSTOMER, row))] as const));
+  };
+
   async audience(condition: Condition, opts: { nowMs: number; sampleSize: number }): Promise<AudienceListing> {
-    const loadProfiles = async (ids: readonly string[]) => {
-      const rows = await this.db.all(sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id IN (${join(ids.map((id) => sql`${id}`), ', ')})`);
-      return new Map(rows.map((row) => [String(row.id), toProfile(this.record(CUSTOMER, row))] as const));
-    };
-    return audiences.listAudience(this.db, condition, { ...opts, loadProfiles });
+    return audiences.listAudience(this.db, condition, { ...opts, loadProfiles: this.loadProfiles });
+  }
+
+  async audiencePage(condition: Condition, opts: AudiencePageOptions): Promise<AudiencePage> {
+    return audiences.audiencePage(this.db, condition, { ...opts, loadProfiles: this.loadProfiles });
   }
 
   // --- deployed journeys --------------------------------------------------------------------

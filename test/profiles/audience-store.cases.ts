@@ -3,8 +3,8 @@
  * answers the shared table of test/core/audience-cases.ts exactly as the pure evaluator does, and
  * the aggregates the router loads are counted by each event's own timestamp.
  */
-import type { LiveStore } from '../../profiles/store';
-import { aggregateReads } from '../../core/audiences';
+import type { AudiencePage, LiveStore } from '../../profiles/store';
+import { aggregateReads, audienceMatches } from '../../core/audiences';
 import { AUDIENCE_CASES, compiledCases, NOW, WORLD } from '../core/audience-cases';
 
 const RECEIVED = new Date(NOW).toISOString();
@@ -49,6 +49,48 @@ export function audienceStoreCases(getStore: () => LiveStore): void {
       if (!plan) throw new Error('no plan');
       expect(await store.audience(plan.where, { nowMs: NOW, sampleSize: 2 })).toEqual({ count: 3, sample: ['ada', 'bob'] });
       expect(await store.audience(plan.where, { nowMs: NOW, sampleSize: 0 })).toEqual({ count: 3, sample: [] });
+    });
+
+    it('pages through the candidates in id order by keyset, and the pages decided together are the listing', async () => {
+      const store = getStore();
+      await fillWorld(store);
+      for (const c of AUDIENCE_CASES) {
+        const plan = plans.get(c.id);
+        if (!plan) throw new Error(`no plan for ${c.id}`);
+        const seen: string[] = [];
+        const members: string[] = [];
+        let after: string | undefined = '';
+        while (after !== undefined) {
+          const page: AudiencePage = await store.audiencePage(plan.where, { nowMs: NOW, after, limit: 2 });
+          expect(page.candidates.length).toBeLessThanOrEqual(2);
+          for (const { id, facts } of page.candidates) {
+            seen.push(id);
+            if (audienceMatches(plan.where, facts, NOW)) members.push(id);
+          }
+          after = page.next;
+        }
+        expect(seen).toEqual([...seen].sort());
+        expect(new Set(seen).size).toBe(seen.length);
+        expect({ id: c.id, members }).toEqual({ id: c.id, members: c.members });
+      }
+    });
+
+    it('leaves out of a page customers inside the journey, and with ever those who were ever in it', async () => {
+      const store = getStore();
+      await fillWorld(store);
+      const plan = plans.get('never-browsed');
+      if (!plan) throw new Error('no plan');
+      const enrol = (customerId: string) =>
+        store.tryEnrol({ journeyId: 'win-back', customerId, version: 'v1', reEntry: { mode: 'always' }, at: RECEIVED, workflowIdPrefix: `win-back:${customerId}`, input: null });
+      const entered = await enrol('cyd');
+      if (!entered.enrolled) throw new Error('cyd was not enrolled');
+      await store.recordStep({ idempotencyKey: 'cyd-end', workflowId: entered.enrolment.workflowId, journeyId: 'win-back', version: 'v1', customerId: 'cyd', stepId: 'end', kind: 'completed', at: RECEIVED });
+      await enrol('eve');
+      const ids = async (ever: boolean) => (await store.audiencePage(plan.where, { nowMs: NOW, after: '', limit: 10, outside: { journeyId: 'win-back', ever } })).candidates.map((c) => c.id);
+      expect(await ids(false)).toEqual(expect.arrayContaining(['cyd', 'fay']));
+      expect(await ids(false)).not.toContain('eve');
+      expect(await ids(true)).not.toContain('cyd');
+      expect(await ids(true)).toContain('fay');
     });
 
     it('loads one customer\'s aggregates by the events\' own timestamps, zero for events never sent', async () => {
