@@ -687,6 +687,11 @@ export function compileJourneySource(
   const surveyReminders = remindersOk && typeof raw.survey_reminders === 'number' ? raw.survey_reminders : undefined;
   if (remindersOk) checkSurveyAsks(steps, c.templatesUsed, surveyReminders, report, r);
 
+  if (raw.rate !== undefined && !audienceTriggered) {
+    report('rate_without_audience', ['rate'], 'rate: paces how fast customers of an audience are entered, but this journey starts from an event', 'remove rate:, or start the journey from an audience (trigger: { audience: <id> })');
+  }
+  const rate = typeof raw.rate === 'number' && validateSchemas.journey.shape.rate.safeParse(raw.rate).success ? raw.rate : undefined;
+
   if (r.count > 0 || !trigger || !reEntry || typeof raw.journey !== 'string') return { errors: r.errors, warnings: r.warnings };
 
   const templates: Record<string, TemplatePlan> = {};
@@ -716,6 +721,7 @@ export function compileJourneySource(
     ...(frequencyCap ? { frequencyCap } : {}),
     // Only when written, so journeys without it keep their versions.
     ...(surveyReminders !== undefined ? { surveyReminders } : {}),
+    ...(rate !== undefined ? { rate } : {}),
     steps,
     templates,
     activities,

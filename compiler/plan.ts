@@ -221,6 +221,9 @@ export interface AudienceTriggerPlan {
  */
 export type TriggerPlan = EventTriggerPlan | AudienceTriggerPlan;
 
+/** Entries per second of the audience sweep and broadcasts when a journey sets no `rate:`. */
+export const DEFAULT_AUDIENCE_RATE = 10;
+
 /** True for a journey that starts from an audience rather than an event. */
 export function isAudienceTrigger(trigger: TriggerPlan): trigger is AudienceTriggerPlan {
   return trigger.audience !== undefined;
@@ -249,6 +252,11 @@ export interface JourneyPlan {
    * default, one reminder (core/surveys.ts DEFAULT_SURVEY_REMINDERS).
    */
   surveyReminders?: number;
+  /**
+   * Entries per second at most when the audience sweep or a broadcast enters customers (`rate:`,
+   * audience journeys only); absent: DEFAULT_AUDIENCE_RATE.
+   */
+  rate?: number;
   steps: Step[];
   /** Every template the journey sends, by id. */
   templates: Record<string, TemplatePlan>;

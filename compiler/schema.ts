@@ -383,6 +383,12 @@ export function buildSchemas(mode: SchemaMode) {
           'Further sends of that survey are skipped (survey_fatigue), as are surveys to customers another survey asked recently.',
         [1],
       ).optional(),
+      rate: doc(
+        z.number().int().min(1).max(1000),
+        'For a journey that starts from an audience: how many customers per second the audience sweep and `unbroken trigger` (a broadcast) enter at most; 10 when omitted. ' +
+          'Customers an event enters are not paced.',
+        [10, 50],
+      ).optional(),
       steps: steps('What happens, in order.'),
     })
     .meta({ title: 'Unbroken journey', description: 'A customer journey: trigger, steps, goal and exits.' });
