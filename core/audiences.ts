@@ -163,6 +163,30 @@ export function audienceMatches(condition: Condition, facts: AudienceFacts, nowM
  */
 export const LEFT_AUDIENCE_EVENT = '$left_audience';
 
+/**
+ * `trigger.event` of a run the audience sweep or a broadcast entered, with no event of the
+ * customer's own: `trigger.properties.audience` names the audience.
+ */
+export const AUDIENCE_ENTERED_EVENT = 'audience_entered';
+
+/**
+ * True when a condition can change its answer with time alone: it compares with a relative time
+ * (`before: -60d`) or reads a windowed count (`count_7d`). Only audience journeys with such a
+ * condition need the sweep; the others change only with an event, which the router sees.
+ */
+export function readsTime(...conditions: (Condition | undefined)[]): boolean {
+  const relative = (v: unknown): boolean => v !== null && typeof v === 'object' && 'relativeMs' in v;
+  const visit = (c: Condition | undefined): boolean => {
+    if (!c) return false;
+    if ('all' in c) return c.all.some(visit);
+    if ('any' in c) return c.any.some(visit);
+    if ('not' in c) return visit(c.not);
+    const parsed = parseAggregatePath(c.path);
+    return relative(c.value) || (parsed !== undefined && !('error' in parsed) && parsed.windowMs !== undefined);
+  };
+  return conditions.some(visit);
+}
+
 /** `trigger.event` of an audience journey entered by an identify call (its traits are `trigger.properties`). */
 export const IDENTIFY_TRIGGER_EVENT = 'identify';
 

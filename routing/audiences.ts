@@ -6,7 +6,7 @@
 import type { Condition, TrackEvent } from '../compiler/plan';
 import type { LiveStore, StoredEvent } from '../profiles/store';
 import { aggregateReads, consentReads, emptyProfile, readConsent } from '../core/index';
-import { IDENTIFY_TRIGGER_EVENT, LEFT_AUDIENCE_EVENT, type AudienceFacts } from '../core/audiences';
+import { AUDIENCE_ENTERED_EVENT, IDENTIFY_TRIGGER_EVENT, LEFT_AUDIENCE_EVENT, type AudienceFacts } from '../core/audiences';
 
 /**
  * The profile, and the consent states and event aggregates the conditions read, of one customer
@@ -40,4 +40,12 @@ export function leftAudienceEvent(audience: string, cause: TrackEvent): TrackEve
     timestamp: cause.timestamp,
     ...(cause.messageId === undefined ? {} : { messageId: `${cause.messageId}:${LEFT_AUDIENCE_EVENT}` }),
   };
+}
+
+/**
+ * The trigger of a run the audience sweep or a broadcast entered at `at`: no event of the
+ * customer's caused it, so it names the audience and carries no messageId.
+ */
+export function audienceEnteredTrigger(audience: string, at: string): TrackEvent {
+  return { event: AUDIENCE_ENTERED_EVENT, properties: { audience }, timestamp: at };
 }

@@ -307,7 +307,16 @@ export class JourneyRouter implements EventRouter {
     else log().warn(detail, message);
   }
 
-  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, at: string, key: string | undefined, signalled: ReadonlySet<string>): Promise<void> {
+  /**
+   * Enters a customer the audience sweep or a broadcast found in an audience journey's audience,
+   * by the same path a routed event takes (the store's enrolment under the re-entry rule, then the
+   * run's start). True when a new run was entered.
+   */
+  async enterFromAudience(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<boolean> {
+    return this.enter(plan, customerId, trigger, trigger.timestamp, undefined, new Set());
+  }
+
+  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, at: string, key: string | undefined, signalled: ReadonlySet<string>): Promise<boolean> {
     const input: StoredInput = {
       customerId,
       trigger,
@@ -337,12 +346,13 @@ export class JourneyRouter implements EventRouter {
         // The enrolment may come from an earlier delivery whose start failed (Temporal was down);
         // starting it again is a no-op when it runs, and finishes the job when it never started.
         await this.start(running);
-        return;
+        return false;
       }
     }
-    if (!decision.enrolled) return;
+    if (!decision.enrolled) return false;
     await this.start(decision.enrolment);
     (this.opts.metrics ?? noMetrics).journeyEntered(plan.journey);
+    return true;
   }
 
   /**
