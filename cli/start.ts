@@ -28,6 +28,7 @@ import { activityDeps, secretFromEnvOrDataDir, unsubscribeSecret } from '../work
 import { connectClient, connectWorker } from '../worker/connection';
 import { describeExit, superviseDevServer, type SupervisedDevServer, type SupervisorEvent } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
+import { ensureSweepSchedule } from '../worker/sweep-schedule';
 import { ProcessMetrics } from '../observability/metrics';
 import { readiness, serveWorkerEndpoints } from '../worker/metrics-server';
 import { formatRoutingSummary, routingSummary } from './dead-letters';
@@ -209,8 +210,11 @@ export async function startSystem(
       taskQueue: temporal.taskQueue,
       limits: config.workerLimits,
       deps: { ...activityDeps(config, store, smtpMailer(smtpUrl)), metrics },
+      // The sweep and broadcasts enter customers through a router of their own, as events do.
+      audience: { store, router: configuredRouter({ ...config, temporal }, { store, client, metrics }) },
     });
     const running = worker.run();
+    await ensureSweepSchedule(client, temporal.taskQueue, config.audienceSweepMs);
     let stopping = false;
     stops.push(async () => {
       stopping = true;

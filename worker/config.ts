@@ -414,6 +414,24 @@ export const configSchema = z.object({
         'Segment-compatible clients keep refused calls and retry them. The backlog shows in `/readyz` (part `routing`) and `unbroken stats`.',
     },
   ),
+  UNBROKEN_AUDIENCE_SWEEP_INTERVAL: documented(
+    z
+      .string()
+      .superRefine((value, ctx) => {
+        if (value === 'off') return;
+        const parsed = parseDuration(value);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: `${parsed.message}: ${parsed.hint} (or off)` });
+        else if (parsed.ms < 60_000) ctx.addIssue({ code: 'custom', message: 'the audience sweep interval must be at least 1m (or off)' });
+      })
+      .default('15m'),
+    'how often the audience sweep enters customers who came to match an audience journey with time alone, no event of theirs (a duration such as 15m, or off)',
+    {
+      ...WORKER,
+      details:
+        'A Temporal Schedule (`unbroken-audience-sweep`) that `unbroken start` and `unbroken worker` create or update at start. Only unpaused journeys whose ' +
+        'audience or where reads time (`before: -60d`, `count_7d`) are swept; `off` deletes the schedule (docs/operations.md).',
+    },
+  ),
   UNBROKEN_METRICS_ADDRESS: documented(
     z.string().regex(/^[^:]+:\d+$/, 'must be host:port, e.g. 127.0.0.1:9464').optional(),
     'host:port where the worker (and `unbroken start`) serves Prometheus metrics (`/metrics`, Temporal\'s included), `/healthz` and `/readyz`',
@@ -654,6 +672,8 @@ export type Config = {
   routingBacklogLimit: number;
   /** Whether `unbroken start` runs its own router loop (UNBROKEN_START_ROUTES). */
   startRoutes: boolean;
+  /** Interval of the audience sweep's schedule in ms (UNBROKEN_AUDIENCE_SWEEP_INTERVAL); absent: off. */
+  audienceSweepMs?: number;
 };
 
 /** Keys whose values are never echoed in error messages. */
@@ -799,7 +819,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     routeAttempts: e.UNBROKEN_ROUTE_ATTEMPTS,
     routingBacklogLimit: e.UNBROKEN_ROUTING_BACKLOG_LIMIT,
     startRoutes: e.UNBROKEN_START_ROUTES === 'true',
+    ...sweepInterval(e.UNBROKEN_AUDIENCE_SWEEP_INTERVAL),
   };
+}
+
+/** The sweep interval the schema already checked; nothing when off. */
+function sweepInterval(text: string): { audienceSweepMs?: number } {
+  const parsed = text === 'off' ? undefined : parseDuration(text);
+  return parsed?.ok ? { audienceSweepMs: parsed.ms } : {};
 }
 
 /** The fatigue window the schema already checked. */

@@ -2,7 +2,10 @@
 import { smtpMailer } from '../activities/mailer';
 import { openProfileStore } from '../profiles/index';
 import { loadConfig, type Config } from './config';
-import { connectWorker } from './connection';
+import { Client } from '@temporalio/client';
+import { configuredRouter } from '../routing/main';
+import { connectClient, connectWorker } from './connection';
+import { ensureSweepSchedule } from './sweep-schedule';
 import { activityDeps } from './deps';
 import { installLogger } from '../observability/log';
 import { installRuntime, temporalLevel } from './logging';
@@ -19,6 +22,8 @@ export async function runWorker(config: Config = loadConfig(), hooks: { onRunnin
   installRuntime(temporalLevel(config.logLevel ?? 'info'), await temporalMetricsAddress(config.metricsAddress));
   const store = await openProfileStore(config.databaseUrl, config.dataDir);
   const connection = await connectWorker(config.temporal);
+  const clientConnection = await connectClient(config.temporal);
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const metrics = new ProcessMetrics();
   metrics.watchRoutingBacklog(() => store.routingBacklog());
   let server: MetricsServer | undefined;
@@ -29,7 +34,10 @@ export async function runWorker(config: Config = loadConfig(), hooks: { onRunnin
       taskQueue: config.temporal.taskQueue,
       limits: config.workerLimits,
       deps: { ...activityDeps(config, store, smtpMailer(config.smtpUrl)), metrics },
+      // The sweep and broadcasts enter customers through the router's own path.
+      audience: { store, router: configuredRouter(config, { store, client, metrics }) },
     });
+    await ensureSweepSchedule(client, config.temporal.taskQueue, config.audienceSweepMs);
     if (config.metricsAddress !== undefined) {
       server = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker });
       logger.info({ url: server.url }, `unbroken worker: metrics and health on ${server.url} (/metrics, /healthz, /readyz)`);
@@ -43,6 +51,7 @@ export async function runWorker(config: Config = loadConfig(), hooks: { onRunnin
   } finally {
     await server?.close();
     await connection.close();
+    await clientConnection.close();
     await store.close();
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * The activities of the audience sweep and of broadcasts (workflows/sweep.ts): which audience
+ * journeys to go through, and entering the customers of one of them who match now, page by page
+ * in customer id order, at the journey's `rate:`. Entry takes the router's own path
+ * (JourneyRouter.enterFromAudience), so the store's enrolment decides under the re-entry rule and
+ * nobody is inside a journey twice, however often a page is gone through again.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { DEFAULT_AUDIENCE_RATE, isAudienceTrigger, type AudienceTriggerPlan, type JourneyPlan, type TrackEvent } from '../compiler/plan';
+import { audienceTriggerMatches, readsTime } from '../core/audiences';
+import type { LiveStore } from '../profiles/store';
+import { audienceEnteredTrigger } from '../routing/audiences';
+
+/** Who enters a customer: the router (routing/router.ts). */
+export interface AudienceEnterer {
+  enterFromAudience(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<boolean>;
+}
+
+export interface AudienceSweepDeps {
+  store: LiveStore;
+  router: AudienceEnterer;
+  /** Customers read per page (default 100). */
+  pageSize?: number;
+  /** How long one activity call goes on before it hands its cursor back to the workflow (default 60 s). */
+  budgetMs?: number;
+}
+
+/** One audience journey to go through: its deployed version, when the sweep or broadcast began. */
+export interface AudienceTarget {
+  journeyId: string;
+  version: string;
+}
+
+export interface AudienceTargetsInput {
+  /** A broadcast names its journey; the sweep names none and gets every journey that time alone can change. */
+  journeyId?: string;
+}
+
+export interface EnrolAudienceInput extends AudienceTarget {
+  /** The time the audience is decided at: the sweep's or broadcast's start. */
+  nowMs: number;
+  /** The last customer id already gone through; '' to begin. */
+  after: string;
+}
+
+/** Progress of one call; `after` is the cursor to go on from, absent once the audience is gone through. */
+export interface EnrolAudienceResult {
+  after?: string;
+  /** Customers found matching. */
+  matched: number;
+  /** Customers entered (the others were inside, or kept out by the re-entry rule). */
+  entered: number;
+  /** Set when the journey was paused, withdrawn or redeployed meanwhile: the rest is left. */
+  stopped?: 'paused' | 'redeployed';
+}
+
+/** The activities as the workflow calls them; `import type` this from `workflows/`. */
+export interface AudienceSweepActivities {
+  audienceTargets(input: AudienceTargetsInput): Promise<AudienceTarget[]>;
+  enrolAudience(input: EnrolAudienceInput): Promise<EnrolAudienceResult>;
+}
+
+/** Error type of a broadcast asked for a journey that cannot be broadcast (not retried). */
+export const NOT_BROADCASTABLE = 'NotBroadcastable';
+
+/** Whether the sweep needs to look at this journey: an unpaused audience journey whose audience or where reads time. */
+export function sweptByTime(plan: JourneyPlan): boolean {
+  return isAudienceTrigger(plan.trigger) && readsTime(plan.trigger.members, plan.trigger.where);
+}
+
+/** A wait before each entry that keeps entries at `rate` per second at most. */
+function pacer(rate: number): () => Promise<void> {
+  const gapMs = 1000 / rate;
+  let next = Date.now();
+  return async () => {
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    next = Math.max(next, Date.now()) + gapMs;
+  };
+}
+
+/** Builds the sweep's activities over the store and the router. */
+export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActivities {
+  const pageSize = deps.pageSize ?? 100;
+  const budgetMs = deps.budgetMs ?? 60_000;
+
+  async function audienceTargets({ journeyId }: AudienceTargetsInput): Promise<AudienceTarget[]> {
+    const live = (await deps.store.deployedJourneys()).filter((d) => !d.paused);
+    if (journeyId === undefined) return live.filter((d) => sweptByTime(d.plan as JourneyPlan)).map(({ journeyId: id, version }) => ({ journeyId: id, version }));
+    const found = live.find((d) => d.journeyId === journeyId);
+    if (!found || !isAudienceTrigger((found.plan as JourneyPlan).trigger)) {
+      throw ApplicationFailure.nonRetryable(`journey "${journeyId}" is not a deployed, unpaused journey that starts from an audience`, NOT_BROADCASTABLE);
+    }
+    return [{ journeyId, version: found.version }];
+  }
+
+  /** Still the live, unpaused version? Otherwise why not. */
+  async function stillLive(target: AudienceTarget): Promise<EnrolAudienceResult['stopped']> {
+    const now = (await deps.store.deployedJourneys()).find((d) => d.journeyId === target.journeyId);
+    if (!now || now.paused) return 'paused';
+    return now.version === target.version ? undefined : 'redeployed';
+  }
+
+  async function enrolAudience(input: EnrolAudienceInput): Promise<EnrolAudienceResult> {
+    const ctx = Context.current();
+    // A retried call goes on from the last customer its previous attempt heartbeated.
+    const resumed = ctx.info.heartbeatDetails as { after: string; matched: number; entered: number } | undefined;
+    const progress = { after: resumed?.after ?? input.after, matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
+    const stopped = await stillLive(input);
+    if (stopped) return { matched: progress.matched, entered: progress.entered, stopped };
+    const deployed = await deps.store.journeyVersion(input.journeyId, input.version);
+    const plan = deployed?.plan as JourneyPlan | undefined;
+    if (!plan || !isAudienceTrigger(plan.trigger)) return { matched: progress.matched, entered: progress.entered, stopped: 'redeployed' };
+    const trigger: AudienceTriggerPlan = plan.trigger;
+    const event = audienceEnteredTrigger(trigger.audience, new Date(input.nowMs).toISOString());
+    const pace = pacer(plan.rate ?? DEFAULT_AUDIENCE_RATE);
+    const began = Date.now();
+    for (;;) {
+      const page = await deps.store.audiencePage(trigger.members, {
+        nowMs: input.nowMs,
+        after: progress.after,
+        limit: pageSize,
+        alsoReads: [trigger.where],
+        outside: { journeyId: plan.journey, ever: plan.reEntry.mode === 'never' },
+      });
+      for (const { id, facts } of page.candidates) {
+        if (audienceTriggerMatches(trigger, event, facts, input.nowMs)) {
+          progress.matched++;
+          await pace();
+          if (await deps.router.enterFromAudience(plan, id, event)) progress.entered++;
+        }
+        progress.after = id;
+        ctx.heartbeat(progress);
+      }
+      if (page.next === undefined) return { matched: progress.matched, entered: progress.entered };
+      if (Date.now() - began > budgetMs) return { ...progress };
+    }
+  }
+
+  return { audienceTargets, enrolAudience };
+}

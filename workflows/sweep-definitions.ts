@@ -1,0 +1,50 @@
+/**
+ * Names and shapes of the audience sweep and broadcasts shared by the workflow (./sweep.ts) and
+ * its callers (the worker's schedule, `unbroken trigger`), so none is spelt twice.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { AudienceTarget } from '../activities/audience-sweep';
+
+/** Workflow type name registered by the worker. */
+export const SWEEP_WORKFLOW = 'audienceSweepWorkflow';
+
+/** Id of the Temporal Schedule that runs the sweep; each run's workflow id starts with SWEEP_WORKFLOW_ID. */
+export const SWEEP_SCHEDULE_ID = 'unbroken-audience-sweep';
+export const SWEEP_WORKFLOW_ID = 'audience-sweep';
+
+/** Workflow id of the broadcast of a journey: one at a time per journey. */
+export function broadcastWorkflowId(journeyId: string): string {
+  return `broadcast:${journeyId}`;
+}
+
+/**
+ * Each enrolAudience call stops after about a minute and heartbeats its cursor after every
+ * customer, so a worker that dies mid-page is noticed within the heartbeat timeout and the retry
+ * goes on from the last customer done.
+ */
+export const SWEEP_ACTIVITY_POLICY: ActivityOptions = {
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+
+export interface SweepInput {
+  /** A broadcast names its journey; the sweep none. */
+  journeyId?: string;
+  /** Decide the audiences at this time instead of the workflow's start (tests, and continue-as-new). */
+  nowMs?: number;
+  /** Carried across continue-as-new: the journeys, where it stopped, and the counts so far. */
+  targets?: AudienceTarget[];
+  index?: number;
+  after?: string;
+  progress?: SweepProgress;
+}
+
+export interface SweepProgress {
+  journeys: string[];
+  matched: number;
+  entered: number;
+  /** Journeys left unfinished because they were paused or redeployed meanwhile. */
+  stopped: { journeyId: string; reason: string }[];
+  done?: boolean;
+}

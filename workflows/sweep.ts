@@ -1,0 +1,41 @@
+/**
+ * The audience sweep and broadcasts: one workflow goes through audience journeys and enters the
+ * customers who match at its start time. Run by a Temporal Schedule with no journey named (the
+ * sweep: every unpaused audience journey that time alone can change, worker/sweep-schedule.ts),
+ * or for one journey by `unbroken trigger` (a broadcast). The paging, pacing and entering are in
+ * activities (activities/audience-sweep.ts); this keeps the cursor between calls and continues as
+ * new when its history grows long.
+ */
+import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AudienceSweepActivities, AudienceTarget } from '../activities/audience-sweep';
+import { SWEEP_ACTIVITY_POLICY, type SweepInput, type SweepProgress } from './sweep-definitions';
+
+const acts = proxyActivities<AudienceSweepActivities>(SWEEP_ACTIVITY_POLICY);
+
+/** What a sweep or broadcast has done so far (`unbroken trigger` reads it). */
+export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
+
+/** Goes through the targets from where `input` says it stopped; see the file's comment. */
+export async function audienceSweepWorkflow(input: SweepInput = {}): Promise<SweepProgress> {
+  // Date.now() is the workflow's start time here, the same on every replay.
+  const nowMs = input.nowMs ?? Date.now();
+  const targets: AudienceTarget[] = input.targets ?? (await acts.audienceTargets(input.journeyId === undefined ? {} : { journeyId: input.journeyId }));
+  const progress: SweepProgress = input.progress ?? { journeys: targets.map((t) => t.journeyId), matched: 0, entered: 0, stopped: [] };
+  setHandler(sweepProgressQuery, () => progress);
+  let after = input.after ?? '';
+  for (let i = input.index ?? 0; i < targets.length; i++, after = '') {
+    for (;;) {
+      const done = await acts.enrolAudience({ ...targets[i], nowMs, after });
+      progress.matched += done.matched;
+      progress.entered += done.entered;
+      if (done.stopped) progress.stopped.push({ journeyId: targets[i].journeyId, reason: done.stopped });
+      if (done.after === undefined || done.stopped) break;
+      after = done.after;
+      if (workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof audienceSweepWorkflow>({ ...input, nowMs, targets, index: i, after, progress });
+      }
+    }
+  }
+  progress.done = true;
+  return progress;
+}
