@@ -33,6 +33,7 @@ import { formatAllReport, simulateAll } from './simulate-all';
 import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError } from './simulate';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
+import { NotBroadcastableError, triggerJourney } from './trigger';
 import { findTestFiles, parseTestFile, type JourneyTest } from './journey-tests/parse';
 import { coverage, formatResults, runJourneyTests } from './journey-tests/run';
 import { formatPreview, isChannel, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
@@ -56,6 +57,7 @@ const USAGE = `Usage:
   unbroken export --user ID
   unbroken stats [<journey-id>] [--json]
   unbroken audience <audience-id> [--sample N] [--definitions DIR] [--json]
+  unbroken trigger <journey-id>
   unbroken dead-letters [--retry [--id MESSAGE_ID ...]] [--limit N] [--json]
   unbroken feedback [--survey ID] [--journey ID] [--by day|week|month] [--since ISO] [--json]
   unbroken worker
@@ -586,6 +588,19 @@ async function audienceCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function triggerCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('trigger takes one journey id, e.g. unbroken trigger win-back');
+  try {
+    write(await triggerJourney(loadConfig(), positionals[0]));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof NotBroadcastableError)) throw err;
+    process.stderr.write(`unbroken: ${err.message}\n`);
+    return 1;
+  }
+}
+
 async function deadLettersCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -670,6 +685,8 @@ export async function main(argv: string[]): Promise<number> {
         return await statsCommand(rest);
       case 'audience':
         return await audienceCommand(rest);
+      case 'trigger':
+        return await triggerCommand(rest);
       case 'dead-letters':
         return await deadLettersCommand(rest);
       case 'forget':

@@ -1,0 +1,53 @@
+/**
+ * `unbroken trigger <journey-id>`: a broadcast ("send now") of a journey that starts from an
+ * audience. It starts the sweep workflow for that one journey (workflows/sweep.ts), which enters
+ * everyone who matches now at the journey's `rate:`, and returns once that is under way.
+ */
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { DEFAULT_AUDIENCE_RATE, isAudienceTrigger, type JourneyPlan } from '../compiler/plan';
+import type { DeployedJourney } from '../profiles/store';
+import type { Config } from '../worker/config';
+import { connectClient } from '../worker/connection';
+import type { audienceSweepWorkflow } from '../workflows/sweep';
+import { broadcastWorkflowId, SWEEP_WORKFLOW } from '../workflows/sweep-definitions';
+import { withStore } from './live';
+
+/** A journey that cannot be broadcast, with the reason in words (exit 1). */
+export class NotBroadcastableError extends Error {}
+
+/** The deployed journey if it can be broadcast now; otherwise why not. */
+export function broadcastable(journeyId: string, deployed: readonly DeployedJourney[]): JourneyPlan {
+  const found = deployed.find((d) => d.journeyId === journeyId);
+  if (!found) {
+    const known = deployed.map((d) => d.journeyId).sort();
+    throw new NotBroadcastableError(`no journey "${journeyId}" is deployed (deployed: ${known.join(', ') || 'none'})`);
+  }
+  const plan = found.plan as JourneyPlan;
+  if (!isAudienceTrigger(plan.trigger)) {
+    throw new NotBroadcastableError(
+      `journey "${journeyId}" starts from the event "${plan.trigger.event}": customers enter it when that event arrives; only a journey with trigger: { audience: … } can be triggered`,
+    );
+  }
+  if (found.paused) throw new NotBroadcastableError(`journey "${journeyId}" is paused: run \`unbroken resume ${journeyId}\` first`);
+  return plan;
+}
+
+/** Starts the broadcast; answers what to print. A broadcast of the journey already under way is joined, not doubled. */
+export async function triggerJourney(config: Config, journeyId: string): Promise<string> {
+  const plan = await withStore(config, async (store) => broadcastable(journeyId, await store.deployedJourneys()), { migrate: false });
+  const connection = await connectClient(config.temporal);
+  try {
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const workflowId = broadcastWorkflowId(journeyId);
+    const rate = `at most ${plan.rate ?? DEFAULT_AUDIENCE_RATE} a second`;
+    try {
+      await client.workflow.start<typeof audienceSweepWorkflow>(SWEEP_WORKFLOW, { workflowId, taskQueue: config.temporal.taskQueue, args: [{ journeyId }] });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return `a broadcast of ${journeyId} is already under way (workflow ${workflowId}); follow it with \`unbroken stats ${journeyId}\``;
+    }
+    return `broadcast of ${journeyId} under way: everyone in audience ${plan.trigger.audience} who may enter is entered, ${rate} (workflow ${workflowId}); follow it with \`unbroken stats ${journeyId}\``;
+  } finally {
+    await connection.close();
+  }
+}
