@@ -107,8 +107,6 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
     // A retried call goes on from the last customer its previous attempt heartbeated.
     const resumed = ctx.info.heartbeatDetails as { after: string; matched: number; entered: number } | undefined;
     const progress = { after: resumed?.after ?? input.after, matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
-    const stopped = await stillLive(input);
-    if (stopped) return { matched: progress.matched, entered: progress.entered, stopped };
     const deployed = await deps.store.journeyVersion(input.journeyId, input.version);
     const plan = deployed?.plan as JourneyPlan | undefined;
     if (!plan || !isAudienceTrigger(plan.trigger)) return { matched: progress.matched, entered: progress.entered, stopped: 'redeployed' };
@@ -117,6 +115,9 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
     const pace = pacer(plan.rate ?? DEFAULT_AUDIENCE_RATE);
     const began = Date.now();
     for (;;) {
+      // A pause or a new version takes effect before the next page, not at the end of the audience.
+      const stopped = await stillLive(input);
+      if (stopped) return { matched: progress.matched, entered: progress.entered, stopped };
       const page = await deps.store.audiencePage(trigger.members, {
         nowMs: input.nowMs,
         after: progress.after,
