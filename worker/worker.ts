@@ -63,7 +63,7 @@ export interface JourneyWorkerOptions {
 }
 
 /** The SDK's names for the limits that are set. */
-function workerLimitOptions(limits: WorkerLimits): Partial<WorkerOptions> {
+export function workerLimitOptions(limits: WorkerLimits): Partial<WorkerOptions> {
   const options: Partial<WorkerOptions> = {
     maxConcurrentWorkflowTaskExecutions: limits.maxConcurrentWorkflowTasks,
     maxConcurrentActivityTaskExecutions: limits.maxConcurrentActivities,

@@ -11,7 +11,9 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
 import { smtpMailer } from '../../activities/mailer';
 import { openProfileStore } from '../../profiles/index';
+import { DEFAULT_CACHED_WORKFLOWS } from '../../worker/config';
 import { installRuntime } from '../../worker/logging';
+import { workerLimitOptions } from '../../worker/worker';
 
 export interface WorkerChildConfig {
   address: string;
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
     workflowBundle: { codePath: config.bundlePath },
     activities: createActivities({ store, mailer: smtpMailer(config.smtpUrl), mailFrom: 'Bench <bench@127.0.0.1>' }),
     identity: config.identity,
+    // The limits `unbroken worker` runs with when none are configured (the sticky cache's size).
+    ...workerLimitOptions({ maxCachedWorkflows: DEFAULT_CACHED_WORKFLOWS }),
     shutdownGraceTime: '10s',
   });
   const running = worker.run();
