@@ -8,11 +8,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ScheduleNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { RunningSystem } from '../../cli/start';
 import { createAudienceSweep, type AudienceEnterer, type EnrolAudienceInput } from '../../activities/audience-sweep';
+import { ensureSweepSchedule } from '../../worker/sweep-schedule';
 import { journeyBundle } from '../../worker/worker';
 import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
@@ -74,6 +76,17 @@ test('start sets up the sweep schedule at the configured interval', async () => 
   const schedule = await env.client.schedule.getHandle(SWEEP_SCHEDULE_ID).describe();
   expect(schedule.spec.intervals?.map((i) => i.every)).toEqual([3_600_000]);
   expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: SWEEP_WORKFLOW, taskQueue: TASK_QUEUE });
+  expect(schedule.policies.overlap).toBe('SKIP');
+});
+
+test('a later start updates the schedule to its interval, and off deletes it', async () => {
+  const handle = env.client.schedule.getHandle(SWEEP_SCHEDULE_ID);
+  await ensureSweepSchedule(env.client, TASK_QUEUE, 2 * 3_600_000);
+  expect((await handle.describe()).spec.intervals?.map((i) => i.every)).toEqual([7_200_000]);
+  await ensureSweepSchedule(env.client, TASK_QUEUE, undefined);
+  await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+  await ensureSweepSchedule(env.client, TASK_QUEUE, 3_600_000);
+  expect((await handle.describe()).spec.intervals?.map((i) => i.every)).toEqual([3_600_000]);
 });
 
 test('time alone: an order 59 days old does not match; two days later the sweep enters the customer and the mail arrives', async () => {

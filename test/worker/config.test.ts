@@ -100,3 +100,16 @@ describe('configuration errors hide credentials', () => {
     expect(message).not.toContain('secret');
   });
 });
+
+describe('UNBROKEN_AUDIENCE_SWEEP_INTERVAL', () => {
+  it('defaults to 15 minutes, takes a duration, and off turns the sweep off', () => {
+    expect(loadConfig({}).audienceSweepMs).toBe(900_000);
+    expect(loadConfig({ UNBROKEN_AUDIENCE_SWEEP_INTERVAL: '1h' }).audienceSweepMs).toBe(3_600_000);
+    expect(loadConfig({ UNBROKEN_AUDIENCE_SWEEP_INTERVAL: 'off' }).audienceSweepMs).toBeUndefined();
+  });
+
+  it('refuses less than a minute and what is no duration', () => {
+    expect(problems({ UNBROKEN_AUDIENCE_SWEEP_INTERVAL: '30s' })).toEqual(['UNBROKEN_AUDIENCE_SWEEP_INTERVAL: the audience sweep interval must be at least 1m (or off) (got "30s")']);
+    expect(problems({ UNBROKEN_AUDIENCE_SWEEP_INTERVAL: 'hourly' })).toEqual([expect.stringMatching(/^UNBROKEN_AUDIENCE_SWEEP_INTERVAL: .*\(or off\) \(got "hourly"\)$/)]);
+  });
+});
