@@ -9,7 +9,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { DEFAULT_AUDIENCE_RATE, isAudienceTrigger, type AudienceTriggerPlan, type JourneyPlan, type TrackEvent } from '../compiler/plan';
 import { audienceTriggerMatches, readsTime } from '../core/audiences';
-import type { LiveStore } from '../profiles/store';
+import type { AudiencePageOptions, LiveStore } from '../profiles/store';
 import { audienceEnteredTrigger } from '../routing/audiences';
 
 /** Who enters a customer: the router (routing/router.ts). */
@@ -69,6 +69,16 @@ export function sweptByTime(plan: JourneyPlan): boolean {
   return isAudienceTrigger(plan.trigger) && readsTime(plan.trigger.members, plan.trigger.where);
 }
 
+/**
+ * Whom the page may leave out because the re-entry rule would refuse them anyway, so a sweep does
+ * not ask the store's enrolment (a write) about every customer inside or cooling down each time.
+ */
+function outsideRule(plan: JourneyPlan, nowMs: number): AudiencePageOptions['outside'] {
+  const rule = plan.reEntry;
+  if (rule.mode !== 'cooldown') return { journeyId: plan.journey, ever: rule.mode === 'never' };
+  return { journeyId: plan.journey, ever: false, enteredSince: new Date(nowMs - rule.ms).toISOString() };
+}
+
 /** A wait before each entry that keeps entries at `rate` per second at most. */
 function pacer(rate: number): () => Promise<void> {
   const gapMs = 1000 / rate;
@@ -123,7 +133,7 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
         after: progress.after,
         limit: pageSize,
         alsoReads: [trigger.where],
-        outside: { journeyId: plan.journey, ever: plan.reEntry.mode === 'never' },
+        outside: outsideRule(plan, input.nowMs),
       });
       for (const { id, facts } of page.candidates) {
         if (audienceTriggerMatches(trigger, event, facts, input.nowMs)) {

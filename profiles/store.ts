@@ -22,8 +22,11 @@ export interface AudiencePageOptions {
   limit: number;
   /** Further conditions whose facts are loaded with the audience's (a trigger's `where`). */
   alsoReads?: readonly (Condition | undefined)[];
-  /** Leaves out customers inside this journey now, or with `ever` in it at any time. */
-  outside?: { journeyId: string; ever: boolean };
+  /**
+   * Leaves out customers inside this journey now; with `ever` also those who were in it at any
+   * time, with `enteredSince` (ISO) those who entered it after that time.
+   */
+  outside?: { journeyId: string; ever: boolean; enteredSince?: string };
 }
 
 /** Customers who may match an audience, with what it reads about them; `next` is the cursor, absent on the last page. */

@@ -132,12 +132,15 @@ export type ProfileLoader = (ids: readonly string[]) => Promise<Map<string, Prof
 
 /**
  * Customers left out of a page because they are inside a journey now, or (`ever`) have been in
- * it at all: a narrowing only, the store's enrolment still decides.
+ * it at all, or entered it after `enteredSince` (a cool-down): a narrowing only, the store's
+ * enrolment still decides.
  */
 function outsideOf(outside: AudiencePageOptions['outside']): Sql {
   if (outside === undefined) return sql``;
-  const open = outside.ever ? sql`` : sql` AND n.ended_at IS NULL`;
-  return sql` AND NOT EXISTS (SELECT 1 FROM enrolments n WHERE n.journey_id = ${outside.journeyId} AND n.customer_id = c.id${open})`;
+  let kept = sql` AND n.ended_at IS NULL`;
+  if (outside.ever) kept = sql``;
+  else if (outside.enteredSince !== undefined) kept = sql` AND (n.ended_at IS NULL OR n.entered_at > ${typed(outside.enteredSince, 'timestamptz')})`;
+  return sql` AND NOT EXISTS (SELECT 1 FROM enrolments n WHERE n.journey_id = ${outside.journeyId} AND n.customer_id = c.id${kept})`;
 }
 
 /**

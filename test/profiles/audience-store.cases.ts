@@ -75,7 +75,7 @@ export function audienceStoreCases(getStore: () => LiveStore): void {
       }
     });
 
-    it('leaves out of a page customers inside the journey, and with ever those who were ever in it', async () => {
+    it('leaves out of a page customers inside the journey, with ever those who were ever in it, with enteredSince those who entered since', async () => {
       const store = getStore();
       await fillWorld(store);
       const plan = plans.get('never-browsed');
@@ -91,6 +91,12 @@ export function audienceStoreCases(getStore: () => LiveStore): void {
       expect(await ids(false)).not.toContain('eve');
       expect(await ids(true)).not.toContain('cyd');
       expect(await ids(true)).toContain('fay');
+      // A cool-down: cyd entered at RECEIVED; left out while that entry is inside the cool-down, back once it is not.
+      const since = async (at: number) =>
+        (await store.audiencePage(plan.where, { nowMs: NOW, after: '', limit: 10, outside: { journeyId: 'win-back', ever: false, enteredSince: new Date(at).toISOString() } })).candidates.map((c) => c.id);
+      expect(await since(NOW - 60_000)).not.toContain('cyd');
+      expect(await since(NOW + 60_000)).toContain('cyd');
+      expect(await since(NOW + 60_000)).not.toContain('eve');
     });
 
     it('loads one customer\'s aggregates by the events\' own timestamps, zero for events never sent', async () => {
