@@ -41,6 +41,7 @@ const QUICK: Sizes = {
   engineRounds: 2,
   // Under 3 s a 10-call batch (≈1–1.5 s under load) may not finish within a round.
   ingestSeconds: 3,
+  ingestJourneySeconds: 3,
   ingestRounds: 2,
   ingestConnections: 10,
   batchSize: 10,
@@ -60,6 +61,8 @@ const FULL: Sizes = {
   engineCustomers: 400,
   engineRounds: 4,
   ingestSeconds: 8,
+  // 8 s of journey events (~20,000 by batch) took ~90 s each to route: 15 minutes of ingestion.
+  ingestJourneySeconds: 3,
   ingestRounds: 3,
   ingestConnections: 10,
   batchSize: 10,

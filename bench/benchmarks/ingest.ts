@@ -80,10 +80,11 @@ export async function ingestion(ctx: BenchContext): Promise<void> {
         await settle();
         for (let r = 1; r <= sizes.ingestRounds; r++) {
           for (const variant of VARIANTS) {
-            progress(`ingestion (${target.kind}): /v1/${endpoint} round ${r}/${sizes.ingestRounds} ${VARIANT_LABEL[variant]}, ${sizes.ingestSeconds} s × ${sizes.ingestConnections} connections`);
+            const seconds = variant === 'unbroken' ? sizes.ingestJourneySeconds : sizes.ingestSeconds;
+            progress(`ingestion (${target.kind}): /v1/${endpoint} round ${r}/${sizes.ingestRounds} ${VARIANT_LABEL[variant]}, ${seconds} s × ${sizes.ingestConnections} connections`);
             stages.reset();
             if (variant === 'accept') await loop.stop();
-            const res = await load(variant, r, sizes.ingestSeconds);
+            const res = await load(variant, r, seconds);
             const resumed = performance.now();
             if (variant === 'accept') {
               loop.start();

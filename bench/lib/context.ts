@@ -10,6 +10,11 @@ export interface Sizes {
   engineRounds: number;
   /** Benchmark 2: seconds per autocannon round, and rounds per variant. */
   ingestSeconds: number;
+  /**
+   * Seconds of load in a journey-events round: its events are routed at Temporal's pace
+   * (~230/s here) before the next round, so a round as long as the others would take minutes.
+   */
+  ingestJourneySeconds: number;
   ingestRounds: number;
   ingestConnections: number;
   batchSize: number;
