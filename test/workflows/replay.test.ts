@@ -7,9 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
-import { Worker } from '@temporalio/worker';
-import { journeyBundle } from '../../worker/worker';
+import { replayFailures } from '../support/replay';
 
 const dir = path.join(__dirname, 'histories');
 const files = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')).sort();
@@ -21,10 +19,5 @@ test('every set of recorded histories covers the example journeys', () => {
 });
 
 test('every recorded history replays without a determinism error', async () => {
-  const histories = files.map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.fromObject(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) }));
-  const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: await journeyBundle() }, histories)) {
-    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
-  }
-  expect(failures).toEqual([]);
+  expect(await replayFailures(dir, files)).toEqual([]);
 }, 120_000);
