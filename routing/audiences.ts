@@ -4,21 +4,27 @@
  * signal that ends a run whose customer left the audience (`exit_when: - left_audience: true`).
  */
 import type { Condition, TrackEvent } from '../compiler/plan';
-import type { LiveStore, StoredEvent } from '../profiles/store';
-import { aggregateReads, consentReads, emptyProfile, readConsent } from '../core/index';
+import type { LiveStore, Profile, StoredEvent } from '../profiles/store';
+import { aggregateReads, consentReads, emptyProfile, readConsent, type ConsentStates, type EventAggregates } from '../core/index';
 import { AUDIENCE_ENTERED_EVENT, IDENTIFY_TRIGGER_EVENT, LEFT_AUDIENCE_EVENT, type AudienceFacts } from '../core/audiences';
 
 /**
  * The profile, and the consent states and event aggregates the conditions read, of one customer
- * at `nowMs`: read once per routed event for every audience decision it needs. The aggregates
- * include the event being routed (it was stored before it is routed).
+ * at `nowMs`: read once per routed event for every entry decision it needs (event triggers'
+ * `where`, audiences). The aggregates include the event being routed (it was stored before it is
+ * routed).
  */
-export async function loadFacts(store: LiveStore, customerId: string, conditions: readonly (Condition | undefined)[], nowMs: number): Promise<AudienceFacts> {
+export async function loadFacts(
+  store: LiveStore,
+  customerId: string,
+  conditions: readonly (Condition | undefined)[],
+  nowMs: number,
+): Promise<AudienceFacts & { profile: Profile; consent: ConsentStates; events: EventAggregates }> {
   const profile = (await store.getProfile(customerId)) ?? emptyProfile(customerId);
   const consent = await readConsent(consentReads(...conditions), (channel, category) => store.consent(customerId, channel, category));
   const reads = aggregateReads(...conditions);
   const events = reads.length === 0 ? {} : await store.eventAggregates(customerId, reads, nowMs);
-  return { profile: profile as unknown as Record<string, unknown>, consent, events };
+  return { profile, consent, events };
 }
 
 /**

@@ -9,7 +9,7 @@ import { isAudienceTrigger, listeners, withTemplateHeads, type AudienceTriggerPl
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
-import { aggregateReads, consentReads, emptyProfile, instanceKeyOf, readConsent, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
+import { instanceKeyOf, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/index';
 import { entryTime } from '../core/event-time';
 import { audienceMatches, audienceTriggerMatches, exitsOnLeavingAudience, LEFT_AUDIENCE_EVENT } from '../core/audiences';
 import { identifyTrigger, leftAudienceEvent, loadFacts } from './audiences';
@@ -202,16 +202,14 @@ export class JourneyRouter implements EventRouter {
   private async eventEntries(event: StoredEvent, track: TrackEvent, signalled: ReadonlySet<string>): Promise<void> {
     const candidates = (await this.deployed()).flatMap(({ plan, paused }) => (!paused && !isAudienceTrigger(plan.trigger) && plan.trigger.event === track.event ? [{ plan, trigger: plan.trigger }] : []));
     if (candidates.length === 0) return;
-    const profile = (await this.opts.store.getProfile(event.customerId)) ?? emptyProfile(event.customerId);
     // Entry, its conditions and the re-entry rule take the clamped time, never the sender's raw
     // clock (core/event-time.ts); the run still carries the timestamp as sent.
     const at = entryTime(event.timestamp, event.receivedAt);
+    const nowMs = Date.parse(at);
+    // One read of what every candidate's where needs: in_audience and events.* include this event.
+    const facts = await loadFacts(this.opts.store, event.customerId, candidates.map((c) => c.trigger.where), nowMs);
     for (const { plan, trigger } of candidates) {
-      const consent = await readConsent(consentReads(trigger.where), (channel, category) => this.opts.store.consent(event.customerId, channel, category));
-      // in_audience and events.* in the trigger's where read the customer's event aggregates, this event included.
-      const reads = aggregateReads(trigger.where);
-      const aggregates = reads.length === 0 ? {} : await this.opts.store.eventAggregates(event.customerId, reads, Date.parse(at));
-      if (!triggerMatches(trigger, track, profile, Date.parse(at), consent, aggregates)) continue;
+      if (!triggerMatches(trigger, track, facts.profile, nowMs, facts.consent, facts.events)) continue;
       let key: string | undefined;
       if (trigger.key) {
         const found = instanceKeyOf(trigger.key, track);
