@@ -19,6 +19,13 @@ import { EarlierEvents } from './earlier-events';
 import { PlanActivities } from './proxies';
 import { Timeline, type RecordsMode, type TimelineRecorders } from './timeline';
 
+/** A work activity's result, what it carried for the timeline, and the journey clock it worked at (`JourneyRun.work`). */
+export interface Worked<T> {
+  result: T;
+  riding: RidingRecords;
+  now: string;
+}
+
 /** Thrown inside the interpreter to unwind to the top once the journey has ended. */
 class JourneyEnded extends Error {}
 
@@ -132,26 +139,29 @@ export class JourneyRun {
   }
 
   /**
-   * What the work activity about to do `stepId`'s work carries for the timeline: the kept flow
-   * records and where its outcome record goes. Nothing for runs that record steps themselves.
+   * Calls a work activity (a send, a profile update) with the journey clock it works at and what
+   * it carries for the timeline (Timeline.carry: the kept flow records, and for riding runs where
+   * its outcome record goes). If it fails, the records it carried are kept again for the next write.
    */
-  riding(stepId: string): RidingRecords {
-    return this.timeline.carry(stepId);
-  }
-
-  /** Records handed to an activity that failed: kept again for the next write. */
-  putBack(riding: RidingRecords): void {
-    this.timeline.putBack(riding);
+  async work<T>(stepId: string, call: (now: string, riding: RidingRecords) => Promise<T>): Promise<Worked<T>> {
+    const now = this.iso();
+    const riding = this.timeline.carry(stepId);
+    try {
+      return { result: await call(now, riding), riding, now };
+    } catch (err) {
+      this.timeline.putBack(riding);
+      throw err;
+    }
   }
 
   /**
-   * Notes a work activity's outcome. When its record rode along the activity stored it, dated
-   * `startedAt` (the journey clock the activity was given); otherwise it is noted now, as before.
+   * Notes a work activity's outcome. When its record rode along the activity stored it, dated at
+   * the journey clock the activity was given; otherwise it is noted now, as before.
    */
-  noteOutcome(step: string, { kind, detail }: StepOutcome, riding: RidingRecords, startedAt: string): Promise<void> {
+  noteOutcome(step: string, { kind, detail }: StepOutcome, { riding, now }: Worked<unknown>): Promise<void> {
     if (!riding.outcome) return this.note(step, kind, detail);
-    this.lastNotedMs = Date.parse(startedAt);
-    return this.timeline.stored({ at: startedAt, step, kind, ...detail });
+    this.lastNotedMs = Date.parse(now);
+    return this.timeline.stored({ at: now, step, kind, ...detail });
   }
 
   /** Adds an entry a signal brought, at the step the customer is in. */

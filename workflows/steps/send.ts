@@ -1,10 +1,10 @@
 import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { TemplatePlan } from '../../compiler/plan';
 import type { BuiltinActivities } from '../../activities/index';
-import type { RidingRecords, SendMessageResult } from '../../activities/types';
+import type { SendMessageResult } from '../../activities/types';
 import { sendOutcome } from '../../core/step-outcomes';
 import type { StepOf } from './types';
-import type { JourneyRun } from '../run/run';
+import type { JourneyRun, Worked } from '../run/run';
 import { SEND_RETRIES_EXHAUSTED_SKIPS } from '../run/patches';
 import { failureMessage, isPermanentActivityFailure } from '../pure/failure';
 import { sendTemplates } from '../pure/channels';
@@ -25,8 +25,8 @@ export async function runSend(step: StepOf<'send'>, run: JourneyRun): Promise<vo
     await awaitSendWindow(run, step.id, category);
     const tried = await trySend(run, step, first, fallbacks, send);
     if (!tried) return;
-    const { result, riding, now } = tried;
-    if (result.status !== 'deferred') return run.noteOutcome(step.id, sendOutcome(result), riding, now);
+    const { result } = tried;
+    if (result.status !== 'deferred') return run.noteOutcome(step.id, sendOutcome(result), tried);
     // The window may have closed by the time the slot frees, so the loop checks it again.
     await run.note(step.id, 'waited', { reason: 'frequency_cap', until: result.retryAt, template: step.template });
     await run.sleep(Math.max(0, Date.parse(result.retryAt) - run.now()));
@@ -45,37 +45,34 @@ async function awaitSendWindow(run: JourneyRun, stepId: string, category: string
   }
 }
 
-/** What one call of the send activity gave, with the records it carried and its journey clock. */
-interface Tried {
-  result: SendMessageResult;
-  riding: RidingRecords;
-  now: string;
-}
-
 /** The send's result, or undefined when delivery failed and the message was skipped. */
-async function trySend(run: JourneyRun, step: StepOf<'send'>, template: TemplatePlan, fallbacks: TemplatePlan[], send: Send): Promise<Tried | undefined> {
-  const now = run.iso();
-  const riding = run.riding(step.id);
+async function trySend(
+  run: JourneyRun,
+  step: StepOf<'send'>,
+  template: TemplatePlan,
+  fallbacks: TemplatePlan[],
+  send: Send,
+): Promise<Worked<SendMessageResult> | undefined> {
   try {
-    const result = await send({
-      idempotencyKey: run.keyFor(step.id),
-      context: run.context,
-      stepId: step.id,
-      template,
-      to: step.to,
-      data: step.data,
-      now,
-      ...(run.received ? { received: run.received } : {}),
-      ...(step.onCap ? { onCap: step.onCap } : {}),
-      ...(run.plan.frequencyCap ? { journeyCap: run.plan.frequencyCap } : {}),
-      // Only journeys that say `survey_reminders:` add it, so every other send's input stays as it was.
-      ...(run.plan.surveyReminders !== undefined ? { surveyReminders: run.plan.surveyReminders } : {}),
-      ...(fallbacks.length > 0 ? { fallbacks } : {}),
-      ...riding,
-    });
-    return { result, riding, now };
+    return await run.work(step.id, (now, riding) =>
+      send({
+        idempotencyKey: run.keyFor(step.id),
+        context: run.context,
+        stepId: step.id,
+        template,
+        to: step.to,
+        data: step.data,
+        now,
+        ...(run.received ? { received: run.received } : {}),
+        ...(step.onCap ? { onCap: step.onCap } : {}),
+        ...(run.plan.frequencyCap ? { journeyCap: run.plan.frequencyCap } : {}),
+        // Only journeys that say `survey_reminders:` add it, so every other send's input stays as it was.
+        ...(run.plan.surveyReminders !== undefined ? { surveyReminders: run.plan.surveyReminders } : {}),
+        ...(fallbacks.length > 0 ? { fallbacks } : {}),
+        ...riding,
+      }),
+    );
   } catch (err) {
-    run.putBack(riding);
     // A failed delivery loses this one message, not the customer's whole journey: a permanent
     // failure at once, a transient one once its retries are used up. Runs that reached the
     // second case before this rule existed keep failing the journey, as their history says.
