@@ -198,6 +198,8 @@ export interface EventTriggerPlan extends EventMatcher {
    */
   key?: string;
   audience?: never;
+  schedule?: never;
+  date?: never;
 }
 
 /**
@@ -213,20 +215,93 @@ export interface AudienceTriggerPlan {
   where?: Condition;
   event?: never;
   key?: never;
+  schedule?: never;
+  date?: never;
 }
 
 /**
- * How a customer enters. Each kind names itself by its own key (`event`, `audience`), so further
- * kinds (a schedule, a date) are added beside these without changing plans already deployed.
+ * Enrols an audience at each time of a cron schedule (`trigger: { schedule: {…}, audience: … }`):
+ * a weekly newsletter. Each firing is an occurrence; a customer enters at most once per occurrence.
+ * A Temporal Schedule per journey fires it; `unbroken trigger` fires one occurrence now.
  */
-export type TriggerPlan = EventTriggerPlan | AudienceTriggerPlan;
+export interface ScheduleTriggerPlan {
+  /** Five-field cron expression, read in `timezone` (an IANA zone; default UTC). */
+  schedule: { cron: string; timezone: string };
+  /** The audience id, for reports. */
+  audience: string;
+  /** The audience's condition, inlined as for an audience trigger. */
+  members: Condition;
+  where?: Condition;
+  event?: never;
+  key?: never;
+  date?: never;
+}
+
+/**
+ * Enters each customer on a date of their profile (`trigger: { date: profile.birthday, … }`), at
+ * `at` local time in their zone (or a fixed zone), `offsetDays` before (-) or after (+) it; every
+ * year on its month and day, or once. A customer enters at most once per occurrence.
+ */
+export interface DateTriggerPlan {
+  /** Dotted path of the date, `profile.<trait>` (an ISO date or date-time). */
+  date: string;
+  every: 'year' | 'once';
+  /** Whole days before (negative) or after the date. */
+  offsetDays: number;
+  /** Local time of day, "HH:MM". */
+  at: string;
+  /** `customer`: the profile's time zone (else the default); or an IANA zone. */
+  timezone: string;
+  where?: Condition;
+  event?: never;
+  audience?: never;
+  key?: never;
+  schedule?: never;
+}
+
+/**
+ * How a customer enters. Each kind names itself by its own key (`event`, `audience`, `schedule`,
+ * `date`), so further kinds are added beside these without changing plans already deployed.
+ */
+export type TriggerPlan = EventTriggerPlan | AudienceTriggerPlan | ScheduleTriggerPlan | DateTriggerPlan;
+
+export type TriggerKind = 'event' | 'audience' | 'schedule' | 'date';
+
+/** Which kind of trigger this is. */
+export function triggerKind(trigger: TriggerPlan): TriggerKind {
+  if (trigger.event !== undefined) return 'event';
+  if (trigger.schedule !== undefined) return 'schedule';
+  if (trigger.date !== undefined) return 'date';
+  return 'audience';
+}
 
 /** Entries per second of the audience sweep and broadcasts when a journey sets no `rate:`. */
 export const DEFAULT_AUDIENCE_RATE = 10;
 
-/** True for a journey that starts from an audience rather than an event. */
+/** True for a journey that starts on a track event. */
+export function isEventTrigger(trigger: TriggerPlan): trigger is EventTriggerPlan {
+  return triggerKind(trigger) === 'event';
+}
+
+/** True for a journey that starts when a customer comes to match an audience (not on a schedule). */
 export function isAudienceTrigger(trigger: TriggerPlan): trigger is AudienceTriggerPlan {
-  return trigger.audience !== undefined;
+  return triggerKind(trigger) === 'audience';
+}
+
+/** True for a journey that enrols an audience on a cron schedule. */
+export function isScheduleTrigger(trigger: TriggerPlan): trigger is ScheduleTriggerPlan {
+  return triggerKind(trigger) === 'schedule';
+}
+
+/** True for a journey that starts on a date of the customer's profile. */
+export function isDateTrigger(trigger: TriggerPlan): trigger is DateTriggerPlan {
+  return triggerKind(trigger) === 'date';
+}
+
+/** True when the trigger names an audience whose members are entered (an audience or a schedule trigger). */
+export function enrolsAudience(trigger: TriggerPlan): trigger is AudienceTriggerPlan | ScheduleTriggerPlan {
+  const kind = triggerKind(trigger);
+  return kind === 'audience' || kind === 'schedule';
 }
 
 /** A compiled journey. `version` is a content hash of everything below it. */

@@ -4,7 +4,7 @@
  * so the two never disagree on what a journey looks like.
  */
 import { formatDuration } from '../../compiler/durations';
-import { isAudienceTrigger, type Condition, type EventMatcher, type JourneyPlan, type Step, type TimeWindow, type TriggerPlan } from '../../compiler/plan';
+import { isDateTrigger, isEventTrigger, isScheduleTrigger, type Condition, type EventMatcher, type JourneyPlan, type Step, type TimeWindow, type TriggerPlan } from '../../compiler/plan';
 import { LEFT_AUDIENCE_EVENT } from '../../core/audiences';
 
 /** How a box is drawn: the trigger, a plain step, a decision (if, split, wait_for), or a way out. */
@@ -94,8 +94,13 @@ function eventText(event: string): string {
 }
 
 function triggerText(trigger: TriggerPlan): string {
-  if (!isAudienceTrigger(trigger)) return matcherText(trigger);
+  if (isEventTrigger(trigger)) return matcherText(trigger);
   const where = trigger.where ? ` where ${short(conditionText(trigger.where))}` : '';
+  if (isDateTrigger(trigger)) {
+    const offset = trigger.offsetDays === 0 ? '' : ` ${Math.abs(trigger.offsetDays)}d ${trigger.offsetDays < 0 ? 'before' : 'after'}`;
+    return `${trigger.every === 'year' ? 'every year' : 'once'}${offset} on ${trigger.date} at ${trigger.at}${where}`;
+  }
+  if (isScheduleTrigger(trigger)) return `cron ${trigger.schedule.cron} (${trigger.schedule.timezone}): audience ${trigger.audience}${where}`;
   return `in audience ${trigger.audience}${where}`;
 }
 
