@@ -73,7 +73,7 @@ export function sweptByTime(plan: JourneyPlan): boolean {
  * Whom the page may leave out because the re-entry rule would refuse them anyway, so a sweep does
  * not ask the store's enrolment (a write) about every customer inside or cooling down each time.
  */
-function outsideRule(plan: JourneyPlan, nowMs: number): AudiencePageOptions['outside'] {
+export function outsideRule(plan: JourneyPlan, nowMs: number): AudiencePageOptions['outside'] {
   const rule = plan.reEntry;
   if (rule.mode !== 'cooldown') return { journeyId: plan.journey, ever: rule.mode === 'never' };
   return { journeyId: plan.journey, ever: false, enteredSince: new Date(nowMs - rule.ms).toISOString() };
