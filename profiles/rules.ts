@@ -114,22 +114,33 @@ export type EntryDecision =
  * Order matters: a paused journey admits nobody, a customer inside is never entered twice, and
  * only then does the re-entry rule look at the history. Both look only at runs with the same
  * key (`''` without trigger.key); the entry number counts every run of the customer.
+ *
+ * With `occurrence` (a schedule firing or a date's occurrence, stored as the run's key) the rule
+ * is per customer, not per key: a run of the same occurrence enters nobody again (`active` while
+ * it runs, so a start that failed is retried; `occurrence_done` after), any other run still inside
+ * keeps the customer out, and the journey's re-entry rule then applies across occurrences.
  */
-export function decideEntry(args: { paused: boolean; history: readonly PastEntry[]; reEntry: ReEntryRule; at: string; key?: string }): EntryDecision {
-  const { reEntry } = args;
+export function decideEntry(args: { paused: boolean; history: readonly PastEntry[]; reEntry: ReEntryRule; at: string; key?: string; occurrence?: boolean }): EntryDecision {
   const key = args.key ?? '';
-  const history = args.history.filter((run) => run.instanceKey === key);
   if (args.paused) return { enter: false, reason: 'paused' };
-  if (history.some((run) => run.endedAt === null)) return { enter: false, reason: 'active' };
-  if (history.length > 0) {
-    if (reEntry.mode === 'never') return { enter: false, reason: 're_entry_never' };
-    if (reEntry.mode === 'cooldown') {
-      const last = Math.max(...history.map((run) => Date.parse(run.enteredAt)));
-      const until = last + reEntry.ms;
-      if (until > Date.parse(args.at)) return { enter: false, reason: 're_entry_cooldown', until: new Date(until).toISOString() };
-    }
-  }
+  const same = args.history.filter((run) => run.instanceKey === key);
+  if (same.some((run) => run.endedAt === null)) return { enter: false, reason: 'active' };
+  if (args.occurrence && same.length > 0) return { enter: false, reason: 'occurrence_done' };
+  const history = args.occurrence ? args.history : same;
+  if (args.occurrence && history.some((run) => run.endedAt === null)) return { enter: false, reason: 'active' };
+  const refused = reEntryRefuses(args.reEntry, history, args.at);
+  if (refused) return refused;
   return { enter: true, entry: Math.max(0, ...args.history.map((run) => run.entry)) + 1 };
+}
+
+/** The re-entry rule over the runs it looks at: why a customer with this history may not enter now, if so. */
+function reEntryRefuses(reEntry: ReEntryRule, history: readonly PastEntry[], at: string): EntryDecision | undefined {
+  if (history.length === 0) return undefined;
+  if (reEntry.mode === 'never') return { enter: false, reason: 're_entry_never' };
+  if (reEntry.mode !== 'cooldown') return undefined;
+  const last = Math.max(...history.map((run) => Date.parse(run.enteredAt)));
+  const until = last + reEntry.ms;
+  return until > Date.parse(at) ? { enter: false, reason: 're_entry_cooldown', until: new Date(until).toISOString() } : undefined;
 }
 
 /** Grouped counts the stores query; `assembleStats` turns them into the report. */

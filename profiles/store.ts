@@ -249,7 +249,7 @@ export interface Enrolment {
 
 export type EnrolDecision =
   | { enrolled: true; enrolment: Enrolment }
-  | { enrolled: false; reason: 'active' | 're_entry_never' | 're_entry_cooldown' | 'paused'; until?: string };
+  | { enrolled: false; reason: 'active' | 're_entry_never' | 're_entry_cooldown' | 'paused' | 'occurrence_done'; until?: string };
 
 /** Per-step counts for `unbroken stats`. */
 export interface JourneyStats {
@@ -461,6 +461,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
     input: unknown;
     /** Canonical trigger key; absent or empty for journeys without `trigger.key`. */
     key?: string;
+    /**
+     * The occurrence a schedule or date journey enters for (a firing's time, a year, a date),
+     * kept as the run's key: a customer enters once per occurrence, and the re-entry rule applies
+     * across occurrences (profiles/rules.ts decideEntry). Never beside `key`.
+     */
+    occurrence?: string;
   }): Promise<EnrolDecision>;
   /** Runs not yet ended for the customer, including runs entered under a linked anonymous id (to signal them). */
   activeEnrolments(customerId: string): Promise<Enrolment[]>;

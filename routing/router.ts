@@ -308,13 +308,14 @@ export class JourneyRouter implements EventRouter {
   /**
    * Enters a customer the audience sweep or a broadcast found in an audience journey's audience,
    * by the same path a routed event takes (the store's enrolment under the re-entry rule, then the
-   * run's start). True when a new run was entered.
+   * run's start). With `occurrence` (a schedule firing, a date's occurrence) the customer enters
+   * once per occurrence, which is the run's key. True when a new run was entered.
    */
-  async enterFromAudience(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<boolean> {
-    return this.enter(plan, customerId, trigger, trigger.timestamp, undefined, new Set());
+  async enterFromAudience(plan: JourneyPlan, customerId: string, trigger: TrackEvent, occurrence?: string): Promise<boolean> {
+    return this.enter(plan, customerId, trigger, trigger.timestamp, occurrence, new Set(), occurrence !== undefined);
   }
 
-  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, at: string, key: string | undefined, signalled: ReadonlySet<string>): Promise<boolean> {
+  private async enter(plan: JourneyPlan, customerId: string, trigger: TrackEvent, at: string, key: string | undefined, signalled: ReadonlySet<string>, perOccurrence = false): Promise<boolean> {
     const input: StoredInput = {
       customerId,
       trigger,
@@ -332,7 +333,7 @@ export class JourneyRouter implements EventRouter {
         at,
         workflowIdPrefix: journeyWorkflowId(plan.journey, customerId, key),
         input,
-        ...(key ? { key } : {}),
+        ...(key ? (perOccurrence ? { occurrence: key } : { key }) : {}),
       });
     let decision = await attempt();
     if (!decision.enrolled && decision.reason === 'active') {

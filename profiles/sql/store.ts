@@ -542,8 +542,8 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
         sql`SELECT ${columns(PAST_ENTRY)} FROM enrolments WHERE journey_id = ${args.journeyId} AND customer_id IN (${identityGroup(customer)})`,
       ),
     );
-    const key = args.key ?? '';
-    const decision = decideEntry({ paused: Boolean(journey?.paused), history, reEntry: args.reEntry, at: args.at, key });
+    const key = args.key ?? args.occurrence ?? '';
+    const decision = decideEntry({ paused: Boolean(journey?.paused), history, reEntry: args.reEntry, at: args.at, key, occurrence: args.occurrence !== undefined });
     if (!decision.enter) {
       return decision.until === undefined
         ? { enrolled: false, reason: decision.reason }

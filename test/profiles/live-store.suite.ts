@@ -878,6 +878,36 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
           expect((await store.activeEnrolments('c1')).map((e) => e.instanceKey).sort()).toEqual(['A', 'B']);
         });
       });
+
+      describe('per occurrence (schedule and date journeys)', () => {
+        const week = (n: number) => `2026-12-0${n}T09:00:00.000Z`;
+        const firing = (occurrence: string, overrides: Partial<EnrolArgs> = {}) =>
+          enrolArgs({ occurrence, reEntry: { mode: 'always' }, workflowIdPrefix: `news:c1:${occurrence}`, ...overrides });
+
+        it('enters once per occurrence: a run of the same occurrence is active, then done', async () => {
+          expect(await store.tryEnrol(firing(week(1)))).toMatchObject({ enrolled: true, enrolment: { entry: 1, instanceKey: week(1) } });
+          expect(reason(await store.tryEnrol(firing(week(1), { at: at(1) })))).toBe('active');
+          await end(store, `news:c1:${week(1)}:1`, 'completed', at(HOUR));
+          expect(reason(await store.tryEnrol(firing(week(1), { at: at(2 * HOUR) })))).toBe('occurrence_done');
+          expect(await store.tryEnrol(firing(week(2), { at: at(DAY) }))).toMatchObject({ enrolled: true, enrolment: { entry: 2, instanceKey: week(2) } });
+        });
+
+        it('keeps a customer still inside an earlier occurrence out of the next', async () => {
+          await store.tryEnrol(firing(week(1)));
+          expect(reason(await store.tryEnrol(firing(week(2), { at: at(DAY) })))).toBe('active');
+        });
+
+        it('applies the journey\'s re-entry rule across occurrences', async () => {
+          await store.tryEnrol(firing(week(1), { reEntry: { mode: 'cooldown', ms: 10 * DAY } }));
+          await end(store, `news:c1:${week(1)}:1`, 'completed', at(HOUR));
+          expect(await store.tryEnrol(firing(week(2), { reEntry: { mode: 'cooldown', ms: 10 * DAY }, at: at(7 * DAY) }))).toEqual({
+            enrolled: false,
+            reason: 're_entry_cooldown',
+            until: at(10 * DAY),
+          });
+          expect(reason(await store.tryEnrol(firing(week(3), { reEntry: { mode: 'never' }, at: at(14 * DAY) })))).toBe('re_entry_never');
+        });
+      });
     });
 
     describe('delivery: subscriptions', () => {
