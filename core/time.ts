@@ -85,6 +85,11 @@ export function wallTimeToInstant(wall: number, timeZone: string): number {
   return wall - offsetAt(first, timeZone);
 }
 
+/** The wall-clock time of an instant in a zone, as ms since 1970-01-01 00:00 on that clock (the inverse of wallTimeToInstant). */
+export function wallTimeOf(ms: number, timeZone: string): number {
+  return ms + offsetAt(ms, timeZone);
+}
+
 /** The local calendar date of an instant in a zone. */
 export function localDateOf(ms: number, timeZone: string): { year: number; month: number; day: number } {
   const { year, month, day } = localParts(ms, timeZone);
