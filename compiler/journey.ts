@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ActivityPolicy, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow, TriggerPlan } from './plan';
+import type { ActivityPolicy, AudienceTriggerPlan, Condition, EventMatcher, JourneyPlan, ReEntry, Step, TemplatePlan, TimeWindow, TriggerPlan } from './plan';
 import { LOAD_CONSENT_ACTIVITY, planReadsConsent } from '../core/consent';
 import { LEFT_AUDIENCE_EVENT, LOAD_AGGREGATES_ACTIVITY, planReadsAggregates } from '../core/audiences';
 import { PROFILE_CHANGE_FIELDS } from '../core/profile';
@@ -16,6 +16,7 @@ import { parseYaml, type YamlPath } from './source';
 import { didYouMean, listOf } from './suggest';
 import { checkIdMatchesFile, type SourceNames } from './template';
 import { compileTriggerKey } from './trigger-key';
+import { compileSchedule } from './schedule-trigger';
 import { surveyAsksPerRun } from './survey';
 import { DEFAULT_SURVEY_REMINDERS } from '../core/surveys';
 
@@ -141,22 +142,15 @@ class JourneyCompiler {
   }
 
   /**
-   * The trigger: a track event (optionally keyed) or an audience, exactly one of them, each
-   * optionally narrowed by `where`. `audiences` feed in_audience, events.* and `audience:`.
+   * The trigger: exactly one kind, a track event (optionally keyed), an audience, a schedule (with
+   * the audience it enrols) or a date, each optionally narrowed by `where`. `audiences` feed
+   * in_audience, events.* and `audience:`.
    */
   trigger(raw: unknown, audiences: AudienceLookup): TriggerPlan | undefined {
     if (!isMap(raw)) return undefined;
     const report = this.reportFor();
-    if (raw.event !== undefined && raw.audience !== undefined) {
-      report(
-        'conflicting_keys',
-        ['trigger', 'audience'],
-        'a trigger has an event or an audience, this one has both',
-        'keep event: to enter on that track event, or audience: to enter customers as they start matching the audience; narrow either with where:',
-        'key',
-      );
-      return undefined;
-    }
+    if (!oneTriggerKind(raw, report)) return undefined;
+    if (raw.schedule !== undefined) return this.scheduleTrigger(raw, audiences, report);
     if (raw.audience !== undefined) return this.audienceTrigger(raw, audiences, report);
     if (raw.event === undefined) {
       report('missing_trigger_kind', ['trigger'], 'the trigger names neither an event nor an audience', 'add event: <track event name>, or audience: <audience id> (a file in definitions/audiences/)', 'key');
@@ -167,7 +161,18 @@ class JourneyCompiler {
     return matcher && key ? { ...matcher, key } : matcher;
   }
 
-  private audienceTrigger(raw: Raw, audiences: AudienceLookup, report: Report): TriggerPlan | undefined {
+  /** A schedule enrols the audience beside it at each of its times. */
+  private scheduleTrigger(raw: Raw, audiences: AudienceLookup, report: Report): TriggerPlan | undefined {
+    const schedule = compileSchedule(raw.schedule, report);
+    if (raw.audience === undefined) {
+      report('schedule_without_audience', ['trigger', 'schedule'], 'a schedule enrols an audience at each of its times, but this trigger names none', 'add audience: <audience id> beside schedule: (a file in definitions/audiences/)', 'key');
+      return undefined;
+    }
+    const enrolled = this.audienceTrigger(raw, audiences, report);
+    return schedule && enrolled ? { schedule, ...enrolled } : undefined;
+  }
+
+  private audienceTrigger(raw: Raw, audiences: AudienceLookup, report: Report): AudienceTriggerPlan | undefined {
     if (raw.key !== undefined) {
       report(
         'key_with_audience',
@@ -184,8 +189,11 @@ class JourneyCompiler {
     return { audience: raw.audience, members, ...(where ? { where } : {}) };
   }
 
-  /** One `exit_when` entry: an event matcher, or `left_audience: true` (only beside an audience trigger). */
-  exit(raw: unknown, path: YamlPath, audienceTriggered: boolean): EventMatcher | undefined {
+  /**
+   * One `exit_when` entry: an event matcher, or `left_audience: true` (only beside an audience
+   * trigger; `startsFrom` names what else the journey starts from, for the error).
+   */
+  exit(raw: unknown, path: YamlPath, startsFrom: string | undefined): EventMatcher | undefined {
     if (!isMap(raw) || (raw.left_audience === undefined && raw.event !== undefined)) return this.matcher(raw, path, true);
     const report = this.reportFor();
     if (raw.left_audience === undefined) {
@@ -196,12 +204,12 @@ class JourneyCompiler {
       report('conflicting_keys', [...path, 'left_audience'], 'an exit_when entry is an event or left_audience: true, this one has both', 'put left_audience: true in a list item of its own', 'key');
       return undefined;
     }
-    if (!audienceTriggered) {
+    if (startsFrom !== undefined) {
       report(
         'left_audience_without_audience',
         [...path, 'left_audience'],
-        'left_audience ends a run when the customer leaves the audience the journey starts from, but this journey starts from an event',
-        'use it with trigger: { audience: <id> }; to end this journey on an event, write - event: <name>',
+        `left_audience ends a run when the customer leaves the audience the journey starts from, but this journey starts from ${startsFrom}`,
+        'use it in a journey whose trigger is audience: <id> alone (no schedule); to end this journey on an event, write - event: <name>',
         'key',
       );
       return undefined;
@@ -586,7 +594,9 @@ class JourneyCompiler {
     return { ...base, kind: 'do', activity: value, with: input };
   }
 
-  reEntry(raw: unknown): ReEntry | undefined {
+  /** `perOccurrence`: the trigger has occurrences (a schedule's times, a date's years), each entered once; omitted re_entry then means always. */
+  reEntry(raw: unknown, perOccurrence = false): ReEntry | undefined {
+    if (raw === undefined && perOccurrence) return { mode: 'always' };
     if (raw === undefined || raw === 'never') return { mode: 'never' };
     if (raw === 'always') return { mode: 'always' };
     const report = this.reportFor();
@@ -643,6 +653,23 @@ function clock(h: string, m: string, allowEndOfDay: boolean): number | undefined
   return hours > 23 ? undefined : hours * 60 + minutes;
 }
 
+/** The keys that each name a kind of trigger; `audience` beside `schedule` is the schedule's, not a kind of its own. */
+const TRIGGER_KIND_KEYS = ['event', 'audience', 'schedule', 'date'] as const;
+
+/** Reports a trigger that names more than one kind (event, audience, schedule with its audience, date). */
+function oneTriggerKind(raw: Raw, report: Report): boolean {
+  const kinds = TRIGGER_KIND_KEYS.filter((k) => raw[k] !== undefined && !(k === 'audience' && raw.schedule !== undefined));
+  if (kinds.length < 2) return true;
+  report(
+    'conflicting_keys',
+    ['trigger', kinds[1]],
+    `a trigger starts a journey in one way, this one has both ${kinds[0]} and ${kinds[1]}`,
+    'keep one of event: (a track event), audience: (customers as they start matching), schedule: with audience: (the audience at each cron time) or date: (a date of the profile); narrow it with where:',
+    'key',
+  );
+  return false;
+}
+
 /** Compiles one journey file's text; returns the plan only when the file has no errors. */
 export function compileJourneySource(
   text: string,
@@ -665,10 +692,12 @@ export function compileJourneySource(
   checkIdMatchesFile('journey', raw.journey, names, report);
 
   const trigger = c.trigger(raw.trigger, env.audiences ?? NO_AUDIENCES);
-  const reEntry = c.reEntry(raw.re_entry);
+  const reEntry = c.reEntry(raw.re_entry, isMap(raw.trigger) && (raw.trigger.schedule !== undefined || raw.trigger.date !== undefined));
   const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);
   const audienceTriggered = isMap(raw.trigger) && raw.trigger.audience !== undefined;
-  const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.exit(m, ['exit_when', i], audienceTriggered)) : [];
+  // Only a journey entered as customers start matching hears them leave; a schedule's runs are not told.
+  const startsFrom = !isMap(raw.trigger) ? undefined : raw.trigger.schedule !== undefined ? 'a schedule' : !audienceTriggered ? 'an event' : undefined;
+  const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.exit(m, ['exit_when', i], startsFrom)) : [];
   const sendWindow = isMap(raw.send_window) ? c.window(raw.send_window, ['send_window'], report) : undefined;
   let frequencyCap: { max: number; windowMs: number; perKey?: true } | undefined;
   if (isMap(raw.frequency_cap) && typeof raw.frequency_cap.max === 'number') {

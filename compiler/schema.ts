@@ -319,8 +319,21 @@ export function buildSchemas(mode: SchemaMode) {
           audience: doc(
             kebabId('audience id'),
             'Enter a customer when an identify or track of theirs finds them in this audience (definitions/audiences/<id>.yaml); ' +
-              'trigger.* is that identify or track. Give event or audience, not both.',
+              'trigger.* is that identify or track. Give event or audience, not both. Beside schedule: the audience enrolled at each of its times.',
             ['lapsed-customers'],
+          ).optional(),
+          schedule: doc(
+            z.strictObject({
+              cron: doc(
+                z.string().min(1),
+                'Five fields: minute hour day-of-month month day-of-week (numbers, *, ranges, lists, steps, names like mon or jan), read in timezone.',
+                ['0 10 * * mon', '30 8 1 * *'],
+              ),
+              timezone: doc(z.string().min(1), 'The IANA zone the cron times are read in; UTC when omitted.', ['Europe/Berlin']).optional(),
+            }),
+            'Enrol the audience named beside it (audience: <id>) at each time of a cron schedule, e.g. a weekly newsletter. Each time is one occurrence: ' +
+              'a customer enters at most once per occurrence. `unbroken trigger <journey-id>` runs one occurrence now.',
+            [{ cron: '0 10 * * mon', timezone: 'Europe/Berlin' }],
           ).optional(),
           where: where('`trigger.*` is the entering event.', { 'trigger.properties.total': { gte: 20 } }),
           key: doc(
@@ -331,12 +344,18 @@ export function buildSchemas(mode: SchemaMode) {
             ['{{ trigger.properties.cart_id }}'],
           ).optional(),
         }),
-        'How a customer enters: a track event (optionally one run per key) or an audience they start matching, optionally filtered.',
-        [{ event: 'cart_abandoned' }, { event: 'cart_abandoned', key: '{{ trigger.properties.cart_id }}' }, { audience: 'lapsed-customers' }],
+        'How a customer enters: a track event (optionally one run per key), an audience they start matching, or an audience enrolled on a schedule, optionally filtered.',
+        [
+          { event: 'cart_abandoned' },
+          { event: 'cart_abandoned', key: '{{ trigger.properties.cart_id }}' },
+          { audience: 'lapsed-customers' },
+          { schedule: { cron: '0 10 * * mon', timezone: 'Europe/Berlin' }, audience: 'newsletter-subscribers' },
+        ],
       ),
       re_entry: doc(
         checked(z.union([z.enum(['never', 'always']), z.string().regex(new RegExp(DURATION_PATTERN))])),
-        'May a customer enter again? never (default), always, or a cool-down duration since the last entry.',
+        'May a customer enter again? never (the default), always, or a cool-down duration since the last entry. ' +
+          'A schedule or date trigger enters each customer at most once per occurrence whatever this says; for them always is the default.',
         ['never', '30d'],
       ).optional(),
       goal: matcher('Conversion event: ends the journey at once with outcome "converted".', '`event.*` is the goal event.').optional(),
@@ -385,7 +404,7 @@ export function buildSchemas(mode: SchemaMode) {
       ).optional(),
       rate: doc(
         z.number().int().min(1).max(1000),
-        'For a journey that starts from an audience: how many customers per second the audience sweep and `unbroken trigger` (a broadcast) enter at most; 10 when omitted. ' +
+        'For a journey that starts from an audience (or a schedule): how many customers per second the audience sweep, a schedule and `unbroken trigger` (a broadcast) enter at most; 10 when omitted. ' +
           'Customers an event enters are not paced.',
         [10, 50],
       ).optional(),
