@@ -17,6 +17,7 @@ import { didYouMean, listOf } from './suggest';
 import { checkIdMatchesFile, type SourceNames } from './template';
 import { compileTriggerKey } from './trigger-key';
 import { compileSchedule } from './schedule-trigger';
+import { compileDateTrigger, DATE_TRIGGER_KEYS } from './date-trigger';
 import { surveyAsksPerRun } from './survey';
 import { DEFAULT_SURVEY_REMINDERS } from '../core/surveys';
 
@@ -150,6 +151,7 @@ class JourneyCompiler {
     if (!isMap(raw)) return undefined;
     const report = this.reportFor();
     if (!oneTriggerKind(raw, report)) return undefined;
+    if (raw.date !== undefined || DATE_TRIGGER_KEYS.some((k) => raw[k] !== undefined)) return compileDateTrigger(raw, report, (w) => this.condition(w, ['trigger', 'where'], false, report, audiences));
     if (raw.schedule !== undefined) return this.scheduleTrigger(raw, audiences, report);
     if (raw.audience !== undefined) return this.audienceTrigger(raw, audiences, report);
     if (raw.event === undefined) {
@@ -716,7 +718,8 @@ export function compileJourneySource(
   const surveyReminders = remindersOk && typeof raw.survey_reminders === 'number' ? raw.survey_reminders : undefined;
   if (remindersOk) checkSurveyAsks(steps, c.templatesUsed, surveyReminders, report, r);
 
-  if (raw.rate !== undefined && !audienceTriggered) {
+  // A date journey's sweep enters the customers whose day has come at this rate too.
+  if (raw.rate !== undefined && !audienceTriggered && !(isMap(raw.trigger) && raw.trigger.date !== undefined)) {
     report('rate_without_audience', ['rate'], 'rate: paces how fast customers of an audience are entered, but this journey starts from an event', 'remove rate:, or start the journey from an audience (trigger: { audience: <id> })');
   }
   const rate = typeof raw.rate === 'number' && validateSchemas.journey.shape.rate.safeParse(raw.rate).success ? raw.rate : undefined;

@@ -335,6 +335,32 @@ export function buildSchemas(mode: SchemaMode) {
               'a customer enters at most once per occurrence. `unbroken trigger <journey-id>` runs one occurrence now.',
             [{ cron: '0 10 * * mon', timezone: 'Europe/Berlin' }],
           ).optional(),
+          date: doc(
+            checked(z.string().regex(/^profile(\.[A-Za-z_][A-Za-z0-9_]*)+$/)),
+            'Enter each customer on a date of their profile (an ISO date like "1990-12-03"), at `at` local time: every year on its month and day, or once. ' +
+              'trigger.event is date_reached, trigger.properties.occurrence the year (or the date, for once). A customer enters once per occurrence.',
+            ['profile.birthday', 'profile.renewal_date'],
+          ).optional(),
+          every: doc(
+            checked(z.enum(['year', 'once'])),
+            'With date: year (the default) fires on the month and day every year, 29 February on 28 February in other years; once fires on the date itself.',
+            ['year', 'once'],
+          ).optional(),
+          offset: doc(
+            checked(z.string().regex(/^[+-]?\d{1,3}d$/)),
+            'With date: whole days before (-) or after the date to fire on; 0 when omitted. The time of day is at.',
+            ['-7d', '1d'],
+          ).optional(),
+          at: doc(
+            checked(z.string().regex(TIME_RE)),
+            'With date: the local time of day to fire at, "HH:MM" on a 24-hour clock; "09:00" when omitted. A profile that gets its date later that day still fires that day.',
+            ['09:00'],
+          ).optional(),
+          timezone: doc(
+            checked(z.string().min(1)),
+            'With date: whose clock at is read on: customer (the default: the profile\'s timezone, else the deployment\'s default) or an IANA zone.',
+            ['customer', 'Europe/Berlin'],
+          ).optional(),
           where: where('`trigger.*` is the entering event.', { 'trigger.properties.total': { gte: 20 } }),
           key: doc(
             z.string().min(1),
