@@ -10,9 +10,10 @@
  * fired late the next.
  */
 import type { DateTriggerPlan, TrackEvent } from '../compiler/plan';
-import { evaluate, type Scope } from './conditions';
+import { audienceScope, type AudienceFacts } from './audiences';
+import { evaluate, readPath } from './conditions';
 import { parseDateValue } from './dates';
-import { wallTimeOf, wallTimeToInstant } from './time';
+import { wallTimeOf, wallTimeToInstant, zoneFor } from './time';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -154,7 +155,23 @@ export function dateReachedTrigger(date: string, occurrence: string, at: string)
   return { event: DATE_REACHED_EVENT, properties: { date, occurrence }, timestamp: at };
 }
 
-/** Whether a date trigger's `where` holds, with `trigger.*` the date_reached event (no where: it does). */
-export function dateWhereHolds(trigger: Pick<DateTriggerPlan, 'where'>, event: TrackEvent, scope: Omit<Scope, 'trigger'>, nowMs: number): boolean {
-  return trigger.where === undefined || evaluate(trigger.where, { ...scope, trigger: event as unknown as Record<string, unknown> }, nowMs);
+/** A date journey's entry of one customer: the occurrence that is due and the run's trigger. */
+export interface DateEntry {
+  occurrence: string;
+  trigger: TrackEvent;
+}
+
+/**
+ * Whether a date journey enters the customer these facts describe at `nowMs`: an occurrence of
+ * their date is due in their zone (`customer`: the profile's, else `defaultZone`) and the
+ * trigger's `where` holds, with `trigger.*` the date_reached event. The router, the date sweep
+ * and simulate all decide by this.
+ */
+export function dateEntry(trigger: DateTriggerPlan, facts: AudienceFacts, defaultZone: string, nowMs: number): DateEntry | undefined {
+  const zone = zoneFor(trigger.timezone, facts.profile.timezone, defaultZone);
+  const due = dueOccurrence(trigger, readPath({ profile: facts.profile }, trigger.date), zone, nowMs);
+  if (!due) return undefined;
+  const event = dateReachedTrigger(trigger.date, due.name, new Date(nowMs).toISOString());
+  const holds = trigger.where === undefined || evaluate(trigger.where, { ...audienceScope(facts), trigger: event as unknown as Record<string, unknown> }, nowMs);
+  return holds ? { occurrence: due.name, trigger: event } : undefined;
 }
