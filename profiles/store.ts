@@ -470,6 +470,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
   }): Promise<EnrolDecision>;
   /** Runs not yet ended for the customer, including runs entered under a linked anonymous id (to signal them). */
   activeEnrolments(customerId: string): Promise<Enrolment[]>;
+  /**
+   * Runs of a journey not yet ended, of customers after `afterCustomer` in id order, at most
+   * `limit` (the sweep goes through them in pages). A journey without a trigger key has one such
+   * run per customer, so the customer id is the page's cursor.
+   */
+  activeRunsPage(journeyId: string, afterCustomer: string, limit: number): Promise<Enrolment[]>;
   /** Every run of the customer (and its linked anonymous ids), newest first, with its current step and outcome. */
   enrolmentsFor(customerId: string): Promise<Enrolment[]>;
   /**

@@ -244,10 +244,18 @@ export class JourneyRouter implements EventRouter {
     const conditions = [...journeys.flatMap((j) => [j.trigger.members, j.trigger.where]), ...leaving.map((l) => l.trigger.members)];
     const facts = await loadFacts(this.opts.store, event.customerId, conditions, nowMs);
     const left = leaving.filter((l) => !audienceMatches(l.trigger.members, facts, nowMs));
-    await Promise.all(left.map((l) => this.signal(l.run, { event: leftAudienceEvent(l.trigger.audience, trigger) })));
+    await Promise.all(left.map((l) => this.tellLeftAudience(l.run, l.trigger.audience, trigger)));
     for (const { plan, trigger: entry } of journeys) {
       if (audienceTriggerMatches(entry, trigger, facts, nowMs)) await this.enter(plan, event.customerId, trigger, at, undefined, signalled);
     }
+  }
+
+  /**
+   * Tells a run its customer no longer matches its audience (it ends `exited`); `cause` names what
+   * found it out (a routed event, or a sweep), and a second word of the same cause is dropped by the run.
+   */
+  async tellLeftAudience(run: Enrolment, audience: string, cause: TrackEvent): Promise<void> {
+    await this.signal(run, { event: leftAudienceEvent(audience, cause) });
   }
 
   /** The customer's runs that end on leaving their audience (`left_audience`), but not one this very event entered. */

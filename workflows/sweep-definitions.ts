@@ -3,6 +3,7 @@
  * its callers (the worker's schedule, `unbroken trigger`), so none is spelt twice.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
+import type { LeaversCursor } from '../activities/audience-leavers';
 import type { AudienceTarget } from '../activities/audience-sweep';
 
 /** Workflow type name registered by the worker. */
@@ -38,12 +39,16 @@ export interface SweepInput {
   index?: number;
   after?: string;
   progress?: SweepProgress;
+  /** Carried across continue-as-new: where the pass over runs that left their audience stands. */
+  leaversFrom?: LeaversCursor;
 }
 
 export interface SweepProgress {
   journeys: string[];
   matched: number;
   entered: number;
+  /** Runs the sweep told that their customer left the audience (time alone took them out). */
+  left?: number;
   /** Journeys left unfinished because they were paused or redeployed meanwhile. */
   stopped: { journeyId: string; reason: string }[];
   done?: boolean;

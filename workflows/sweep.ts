@@ -6,11 +6,15 @@
  * activities (activities/audience-sweep.ts); this keeps the cursor between calls and continues as
  * new when its history grows long.
  */
-import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { AudienceLeaversActivities } from '../activities/audience-leavers';
 import type { AudienceSweepActivities, AudienceTarget } from '../activities/audience-sweep';
 import { SWEEP_ACTIVITY_POLICY, type SweepInput, type SweepProgress } from './sweep-definitions';
 
-const acts = proxyActivities<AudienceSweepActivities>(SWEEP_ACTIVITY_POLICY);
+const acts = proxyActivities<AudienceSweepActivities & AudienceLeaversActivities>(SWEEP_ACTIVITY_POLICY);
+
+/** Sweeps recorded before it never looked for leavers; the patch keeps them replaying. */
+export const SWEEP_EXITS_LEAVERS = 'sweep-exits-leavers';
 
 /** What a sweep or broadcast has done so far (`unbroken trigger` reads it). */
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
@@ -35,6 +39,19 @@ export async function audienceSweepWorkflow(input: SweepInput = {}): Promise<Swe
         await continueAsNew<typeof audienceSweepWorkflow>({ ...input, nowMs, targets, index: i, after, progress });
       }
     }
+  }
+  // The sweep (not a broadcast) also ends the runs of customers whom time alone took out of
+  // their audience (activities/audience-leavers.ts).
+  if (input.journeyId === undefined && patched(SWEEP_EXITS_LEAVERS)) {
+    let from = input.leaversFrom;
+    do {
+      const done = await acts.exitLeavers({ nowMs, ...(from ? { from } : {}) });
+      progress.left = (progress.left ?? 0) + done.left;
+      from = done.next;
+      if (from && workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof audienceSweepWorkflow>({ ...input, nowMs, targets, index: targets.length, after: '', progress, leaversFrom: from });
+      }
+    } while (from);
   }
   progress.done = true;
   return progress;

@@ -575,6 +575,19 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     const rows = await this.db.all(
       sql`SELECT ${columns(ENROLMENT)} FROM enrolments WHERE customer_id IN (${identityGroup(canonicalId(customerId))}) ${tail}`,
     );
+    return this.runs(rows);
+  }
+
+  async activeRunsPage(journeyId: string, afterCustomer: string, limit: number): Promise<Enrolment[]> {
+    // The partial index of active runs (journey_id, customer_id, instance_key) serves this order.
+    const rows = await this.db.all(
+      sql`SELECT ${columns(ENROLMENT)} FROM enrolments WHERE journey_id = ${journeyId} AND ended_at IS NULL AND customer_id > ${afterCustomer}
+          ORDER BY customer_id, instance_key LIMIT ${limit}`,
+    );
+    return this.runs(rows);
+  }
+
+  private runs(rows: Row[]): Enrolment[] {
     return this.records(ENROLMENT, rows).map(({ instanceKey, ...run }) => (instanceKey ? { ...run, instanceKey } : run));
   }
 

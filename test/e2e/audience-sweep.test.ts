@@ -13,6 +13,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { RunningSystem } from '../../cli/start';
+import { createAudienceLeavers } from '../../activities/audience-leavers';
 import { createAudienceSweep, type AudienceEnterer, type EnrolAudienceInput } from '../../activities/audience-sweep';
 import { ensureSweepSchedule } from '../../worker/sweep-schedule';
 import { journeyBundle } from '../../worker/worker';
@@ -129,6 +130,7 @@ test('a sweep whose activity dies mid-page goes on from its last heartbeated cus
     workflowBundle: await journeyBundle(),
     activities: {
       ...activities,
+      ...createAudienceLeavers({ store: system.store, router: system.router }),
       enrolAudience: (input: EnrolAudienceInput) => {
         if (Context.current().info.attempt > 1) resumedFrom ??= Context.current().info.heartbeatDetails;
         return activities.enrolAudience(input);
