@@ -35,6 +35,30 @@ export interface AudiencePage {
   next?: string;
 }
 
+/** Which page of a date journey's candidates `datePage` reads (keyset by customer id). */
+export interface DatePageOptions {
+  journeyId: string;
+  /** The date's path, `profile.<trait>` (nested traits by dots). */
+  path: string;
+  every: 'year' | 'once';
+  /** What the date's text may read as: its month-day (`12-03`) for a yearly date, its day (`2026-12-03`) for once (core/date-triggers.ts dueCandidates). */
+  days: readonly string[];
+  /** Occurrences whose runs each candidate reports in `done`. */
+  occurrences: readonly string[];
+  nowMs: number;
+  /** The last customer id of the previous page; '' for the first. */
+  after: string;
+  limit: number;
+  /** Conditions whose facts are loaded (a trigger's `where`). */
+  alsoReads?: readonly (Condition | undefined)[];
+}
+
+/** Customers whose date may be due, not inside the journey, with their facts and the occurrences they ran already. */
+export interface DatePage {
+  candidates: { id: string; facts: AudienceFacts; done: string[] }[];
+  next?: string;
+}
+
 /** A customer as journeys see it: traits flattened beside the system fields. */
 export interface Profile {
   id: string;
@@ -417,6 +441,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * with their facts; the caller decides each with core/audiences.ts (the audience sweep).
    */
   audiencePage(condition: Condition, opts: AudiencePageOptions): Promise<AudiencePage>;
+  /**
+   * One page of a date journey's candidates in id order: customers whose date trait reads as one
+   * of `opts.days` (narrowed in SQL), not inside the journey now; the caller decides each with
+   * core/date-triggers.ts (the date sweep).
+   */
+  datePage(opts: DatePageOptions): Promise<DatePage>;
 
   /**
    * Publishes every given journey whose version differs from the deployed one, all in one

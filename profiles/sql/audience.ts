@@ -135,7 +135,7 @@ export type ProfileLoader = (ids: readonly string[]) => Promise<Map<string, Prof
  * it at all, or entered it after `enteredSince` (a cool-down): a narrowing only, the store's
  * enrolment still decides.
  */
-function outsideOf(outside: AudiencePageOptions['outside']): Sql {
+export function outsideOf(outside: AudiencePageOptions['outside']): Sql {
   if (outside === undefined) return sql``;
   let kept = sql` AND n.ended_at IS NULL`;
   if (outside.ever) kept = sql``;
@@ -151,7 +151,6 @@ function outsideOf(outside: AudiencePageOptions['outside']): Sql {
  */
 export async function audiencePage(db: Runner, condition: Condition, opts: AudiencePageOptions & { loadProfiles: ProfileLoader }): Promise<AudiencePage> {
   const conditions = [condition, ...(opts.alsoReads ?? [])];
-  const reads = aggregateReads(...conditions);
   const narrowed = narrowing(condition, opts.nowMs);
   const filter = narrowed === undefined ? sql`` : sql` AND ${narrowed}`;
   const rows = await db.all(
@@ -160,14 +159,26 @@ export async function audiencePage(db: Runner, condition: Condition, opts: Audie
   );
   const ids = rows.map((r) => String(r.id));
   if (ids.length === 0) return { candidates: [] };
-  const profiles = await opts.loadProfiles(ids);
+  const candidates = await factsOf(db, ids, conditions, opts.nowMs, opts.loadProfiles);
+  return ids.length < opts.limit ? { candidates } : { candidates, next: ids[ids.length - 1] };
+}
+
+/** The facts (profile, consent, aggregates) that `conditions` read, for each of `ids`, in their order. */
+export async function factsOf(
+  db: Runner,
+  ids: readonly string[],
+  conditions: readonly (Condition | undefined)[],
+  nowMs: number,
+  loadProfiles: ProfileLoader,
+): Promise<AudiencePage['candidates']> {
+  const reads = aggregateReads(...conditions);
+  const profiles = await loadProfiles(ids);
   const consent = await loadConsent(db, profiles, ids, conditions);
-  const aggregates = await loadAggregates(db, ids, reads, opts.nowMs);
-  const candidates = ids.map((id) => ({
+  const aggregates = await loadAggregates(db, ids, reads, nowMs);
+  return ids.map((id) => ({
     id,
     facts: { profile: profiles.get(id) ?? emptyProfile(id), consent: consent.get(id) ?? {}, events: withZeroCounts(reads, aggregates.get(id) ?? {}) },
   }));
-  return ids.length < opts.limit ? { candidates } : { candidates, next: ids[ids.length - 1] };
 }
 
 /**

@@ -56,12 +56,13 @@ import type {
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
-import type { AudienceListing, AudiencePage, AudiencePageOptions, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
+import type { AudienceListing, AudiencePage, AudiencePageOptions, DatePage, DatePageOptions, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import type { JourneyPageNumbers } from '../store';
 import { countConversion, countRecord } from './counters';
 import { journeyPage } from './journey-page';
 import * as privacy from './privacy';
 import * as audiences from './audience';
+import { datePage } from './date-page';
 import * as consoleQueries from './console';
 import * as messagesList from './messages-page';
 import type { ListedMessage, MessageCursor, MessagesQuery } from '../store';
@@ -434,6 +435,10 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async audiencePage(condition: Condition, opts: AudiencePageOptions): Promise<AudiencePage> {
     return audiences.audiencePage(this.db, condition, { ...opts, loadProfiles: this.loadProfiles });
+  }
+
+  async datePage(opts: DatePageOptions): Promise<DatePage> {
+    return datePage(this.db, { ...opts, loadProfiles: this.loadProfiles });
   }
 
   // --- deployed journeys --------------------------------------------------------------------

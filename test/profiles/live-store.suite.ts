@@ -6,6 +6,7 @@
 import { resolveShortCode } from '../../delivery/short-links';
 import { privacyStoreCases } from './privacy-store.cases';
 import { audienceStoreCases } from './audience-store.cases';
+import { dateStoreCases } from './date-store.cases';
 import { consoleStoreCases } from './console-store.cases';
 import { ProfileStoreError } from '../../profiles/errors';
 import { splitReports } from '../../core/splits';
@@ -143,6 +144,7 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
 
     privacyStoreCases(() => store);
     audienceStoreCases(() => store);
+    dateStoreCases(() => store);
     consoleStoreCases(() => store);
 
     describe('migrations', () => {
