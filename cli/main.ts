@@ -34,6 +34,7 @@ import { formatReport, parseEvents, parseProfile, simulate, SimulationInputError
 import { GRAPH_FORMATS, isGraphFormat, renderGraph } from './graph';
 import { DEFAULT_SAMPLE, formatAudience, MAX_SAMPLE, previewAudience } from './audience';
 import { NotBroadcastableError, triggerJourney } from './trigger';
+import { pauseJourneySchedule, reconcileAfterDeploy } from './journey-schedules';
 import { findTestFiles, parseTestFile, type JourneyTest } from './journey-tests/parse';
 import { coverage, formatResults, runJourneyTests } from './journey-tests/run';
 import { formatPreview, isChannel, parsePreviewContext, preview, PreviewFailure, PreviewInputError } from './preview';
@@ -471,8 +472,15 @@ async function deployCommand(args: string[]): Promise<number> {
     write(values.json ? JSON.stringify(plan) : formatDeployPlan(plan));
     return 0;
   }
-  const result = await withStore(config, (store) => deploy(store, values.definitions));
-  write(values.json ? JSON.stringify({ published: result.published, unchanged: result.unchanged, withdrawn: result.withdrawn ?? [] }) : formatDeploy(result));
+  const { result, schedules } = await withStore(config, async (store) => {
+    const deployed = await deploy(store, values.definitions);
+    return { result: deployed, schedules: await reconcileAfterDeploy(config, store, deployed) };
+  });
+  write(
+    values.json
+      ? JSON.stringify({ published: result.published, unchanged: result.unchanged, withdrawn: result.withdrawn ?? [], ...(schedules ? { schedules } : {}) })
+      : [formatDeploy(result), ...(schedules ? [schedules] : [])].join('\n'),
+  );
   return 0;
 }
 
@@ -499,9 +507,20 @@ const NO_MIGRATION = { migrate: false } as const;
 async function pauseCommand(command: 'pause' | 'resume', args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError(`${command} needs exactly one journey id`);
-  const found = await withStore(loadConfig(), (store) => store.setPaused(positionals[0], command === 'pause'), NO_MIGRATION);
-  if (!found) throw new UsageError(`journey "${positionals[0]}" has never been deployed (run \`unbroken deploy\` first)`);
-  write(command === 'pause' ? `${positionals[0]} paused: no new customers enter; those inside continue` : `${positionals[0]} resumed: customers enter again`);
+  const config = loadConfig();
+  const paused = command === 'pause';
+  const plan = await withStore(
+    config,
+    async (store) => {
+      if (!(await store.setPaused(positionals[0], paused))) return undefined;
+      return (await store.deployedJourneys()).find((d) => d.journeyId === positionals[0])?.plan as JourneyPlan | undefined;
+    },
+    NO_MIGRATION,
+  );
+  if (!plan) throw new UsageError(`journey "${positionals[0]}" has never been deployed (run \`unbroken deploy\` first)`);
+  const schedule = await pauseJourneySchedule(config, plan, paused);
+  const said = paused ? `${positionals[0]} paused: no new customers enter; those inside continue` : `${positionals[0]} resumed: customers enter again`;
+  write(schedule ? `${said}; ${schedule}` : said);
   return 0;
 }
 

@@ -4,7 +4,7 @@
  * whether a customer matches. Sandbox-safe: the compiler, the router, the store's audience
  * listing and (later) the workflow all use it, so an audience means one thing everywhere.
  */
-import type { AudienceTriggerPlan, Condition, JourneyPlan, Step, TrackEvent } from '../compiler/plan';
+import type { AudienceTriggerPlan, Condition, JourneyPlan, ScheduleTriggerPlan, Step, TrackEvent } from '../compiler/plan';
 import { evaluate, forEachReadPath, type Scope } from './conditions';
 import type { ConsentStates } from './consent';
 
@@ -200,7 +200,7 @@ export function exitsOnLeavingAudience(plan: Pick<JourneyPlan, 'exitWhen'>): boo
  * function every audience is decided with) and the trigger's `where` holds, with `trigger.*`
  * the identify or track under test.
  */
-export function audienceTriggerMatches(trigger: AudienceTriggerPlan, event: TrackEvent, facts: AudienceFacts, nowMs: number): boolean {
+export function audienceTriggerMatches(trigger: AudienceTriggerPlan | ScheduleTriggerPlan, event: TrackEvent, facts: AudienceFacts, nowMs: number): boolean {
   if (!audienceMatches(trigger.members, facts, nowMs)) return false;
   return trigger.where === undefined || evaluate(trigger.where, { ...audienceScope(facts), trigger: event as unknown as Record<string, unknown> }, nowMs);
 }

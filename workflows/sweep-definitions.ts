@@ -29,9 +29,23 @@ export const SWEEP_ACTIVITY_POLICY: ActivityOptions = {
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 };
 
+/** Id of the Temporal Schedule of a schedule journey (worker/journey-schedules.ts). */
+export function journeyScheduleId(journeyId: string): string {
+  return `unbroken-journey:${journeyId}`;
+}
+
+/** Workflow id (before the time Temporal appends) of a schedule journey's firings. */
+export function scheduledWorkflowId(journeyId: string): string {
+  return `schedule:${journeyId}`;
+}
+
 export interface SweepInput {
   /** A broadcast names its journey; the sweep none. */
   journeyId?: string;
+  /** The occurrence a schedule journey's broadcast enrols (ISO time): `unbroken trigger` names the time it was asked. */
+  occurrence?: string;
+  /** Fired by the journey's Temporal Schedule: the occurrence is the firing's scheduled time. */
+  scheduled?: true;
   /** Decide the audiences at this time instead of the workflow's start (tests, and continue-as-new). */
   nowMs?: number;
   /** Carried across continue-as-new: the journeys, where it stopped, and the counts so far. */

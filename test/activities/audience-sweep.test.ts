@@ -33,6 +33,8 @@ test('the sweep goes through audience journeys whose audience reads time, and sk
   expect(sweptByTime(plan('win-back'))).toBe(true);
   expect(sweptByTime(plan('announcement'))).toBe(false);
   expect(sweptByTime(plan('welcome'))).toBe(false);
+  // A schedule journey enrols at its times, never because time moved someone into its audience.
+  expect(sweptByTime(plan('weekly-news'))).toBe(false);
 });
 
 describe('broadcastable', () => {
@@ -47,8 +49,9 @@ describe('broadcastable', () => {
     return 'accepted';
   };
 
-  test('accepts a deployed, unpaused audience journey', () => {
+  test('accepts a deployed, unpaused audience or schedule journey', () => {
     expect(broadcastable('announcement', [deployed('announcement')]).journey).toBe('announcement');
+    expect(broadcastable('weekly-news', [deployed('weekly-news')]).trigger.audience).toBe('with-email');
   });
 
   test('refuses an unknown, a paused and an event-triggered journey, each saying why', () => {
@@ -56,7 +59,7 @@ describe('broadcastable', () => {
     expect(refusal('newsletter', list)).toBe('no journey "newsletter" is deployed (deployed: announcement, welcome)');
     expect(refusal('announcement', list)).toBe('journey "announcement" is paused: run `unbroken resume announcement` first');
     expect(refusal('welcome', list)).toBe(
-      'journey "welcome" starts from the event "signed_up": customers enter it when that event arrives; only a journey with trigger: { audience: … } can be triggered',
+      'journey "welcome" starts from the event "signed_up": customers enter it when that event arrives; only a journey with trigger: { audience: … } or { schedule: …, audience: … } can be triggered',
     );
   });
 });
