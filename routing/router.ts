@@ -5,7 +5,7 @@
  * and key: an event that carries a key value is heard only by the run with that key.
  */
 import { isGrpcServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { isAudienceTrigger, listeners, withTemplateHeads, type AudienceTriggerPlan, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
+import { isAudienceTrigger, isDateTrigger, listeners, withTemplateHeads, type AudienceTriggerPlan, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import type { EventRouter } from '../api/types';
 import type { PartHealth } from '../health/probes';
 import type { Enrolment, LiveStore, StoredEvent } from '../profiles/store';
@@ -13,6 +13,7 @@ import { instanceKeyOf, SUBSCRIPTIONS_TRAIT, triggerMatches } from '../core/inde
 import { entryTime } from '../core/event-time';
 import { audienceMatches, audienceTriggerMatches, exitsOnLeavingAudience, LEFT_AUDIENCE_EVENT } from '../core/audiences';
 import { identifyTrigger, leftAudienceEvent, loadFacts } from './audiences';
+import { dueDateEntries } from './dates';
 import { log } from '../observability/log';
 import { couldMatter } from './relevance';
 import { noMetrics, type Metrics } from '../observability/metrics';
@@ -177,6 +178,7 @@ export class JourneyRouter implements EventRouter {
         await Promise.all(others.map((e) => this.signal(e, { identify: { traits, timestamp: event.timestamp, messageId: event.messageId } })));
       }
       await this.audienceEntries(event, trigger, active, new Set());
+      await this.dateEntries(event, active);
       return;
     }
     const track: TrackEvent = {
@@ -196,6 +198,18 @@ export class JourneyRouter implements EventRouter {
     const signalled = new Set(listening.map((e) => e.workflowId));
     await this.eventEntries(event, track, signalled);
     await this.audienceEntries(event, track, active, signalled);
+    await this.dateEntries(event, active);
+  }
+
+  /** Enters the customer into each unpaused date journey they are not inside whose date is due at the event's time. */
+  private async dateEntries(event: StoredEvent, active: readonly Enrolment[]): Promise<void> {
+    const inside = new Set(active.map((e) => e.journeyId));
+    const journeys = (await this.deployed()).flatMap(({ plan, paused }) => (!paused && isDateTrigger(plan.trigger) && !inside.has(plan.journey) ? [plan] : []));
+    if (journeys.length === 0) return;
+    const nowMs = Date.parse(entryTime(event.timestamp, event.receivedAt));
+    for (const { plan, entry } of await dueDateEntries(this.opts.store, event.customerId, journeys, this.opts.defaultTimezone, nowMs)) {
+      await this.enterFromAudience(plan, event.customerId, entry.trigger, entry.occurrence);
+    }
   }
 
   /** Enters the customer into every journey whose trigger is this track event and holds for it. */
