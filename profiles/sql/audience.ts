@@ -1,7 +1,7 @@
 /**
  * Audiences in SQL, for both databases: the event aggregates of customers (one grouped statement
- * per event name, served by the events (customer_id, event, timestamp) index), and the listing of
- * everyone who matches an audience now.
+ * per event name, served by the track events' (customer_id, event, timestamp) index), and the
+ * listing of everyone who matches an audience now.
  *
  * The listing has one meaning with the router's check because the decision is the same function:
  * SQL narrows the customers to those that can match (the aggregate tests it can state exactly,
@@ -143,24 +143,53 @@ export function outsideOf(outside: AudiencePageOptions['outside']): Sql {
   return sql` AND NOT EXISTS (SELECT 1 FROM enrolments n WHERE n.journey_id = ${outside.journeyId} AND n.customer_id = c.id${kept})`;
 }
 
+/** Customer ids after `after` up to `upTo`: everyone with a profile or a track event. */
+function everyone(after: string, upTo: string): Sql {
+  const bound = (column: string) => sql`${raw(column)} > ${typed(after, 'text')} AND ${raw(column)} <= ${typed(upTo, 'text')}`;
+  return sql`SELECT id FROM customers WHERE ${bound('id')} UNION SELECT customer_id AS id FROM events WHERE type = 'track' AND ${bound('customer_id')}`;
+}
+
+/**
+ * The stretch of ids the next page looks at: the first `size` ids after `after`, as its last id
+ * and how many there were. Each side of the union reads its index in id order and stops after
+ * `size`, so this costs the same on every page however large the store is.
+ */
+async function idWindow(db: Runner, after: string, size: number): Promise<{ last?: string; count: number }> {
+  const rows = await db.all(
+    sql`SELECT MAX(w.id) AS last, COUNT(*) AS n FROM (
+          SELECT id FROM (SELECT id FROM customers WHERE id > ${typed(after, 'text')} ORDER BY id LIMIT ${size}) a
+          UNION SELECT id FROM (SELECT DISTINCT customer_id AS id FROM events WHERE type = 'track' AND customer_id > ${typed(after, 'text')} ORDER BY customer_id LIMIT ${size}) b
+          ORDER BY id LIMIT ${size}) w`,
+  );
+  const count = Number(rows[0]?.n ?? 0);
+  return count === 0 ? { count } : { last: String(rows[0].last), count };
+}
+
 /**
  * One page of the customers who may match `condition` at `nowMs`, after the id `opts.after` in id
  * order, with the facts (profile, consent, aggregates) that `condition` and `opts.alsoReads` read.
- * The caller decides each with core/audiences.ts. Each page is a few short statements, so a
- * sweep over a large store never holds a lock for long; `next` is absent on the last page.
+ * The caller decides each with core/audiences.ts. Each page is a few short statements over a
+ * bounded stretch of ids (ten pages' worth), so a sweep over a large store never holds a lock for
+ * long and no page reads the whole events table (PostgreSQL would, for a union without bounds);
+ * a page may hold no candidates while `next` goes on, and `next` is absent on the last page.
  */
 export async function audiencePage(db: Runner, condition: Condition, opts: AudiencePageOptions & { loadProfiles: ProfileLoader }): Promise<AudiencePage> {
   const conditions = [condition, ...(opts.alsoReads ?? [])];
   const narrowed = narrowing(condition, opts.nowMs);
   const filter = narrowed === undefined ? sql`` : sql` AND ${narrowed}`;
+  const windowSize = opts.limit * 10;
+  const window = await idWindow(db, opts.after, windowSize);
+  if (window.last === undefined) return { candidates: [] };
   const rows = await db.all(
-    sql`SELECT c.id FROM (SELECT id FROM customers UNION SELECT customer_id AS id FROM events WHERE type = 'track') c
-        WHERE c.id > ${typed(opts.after, 'text')}${filter}${outsideOf(opts.outside)} ORDER BY c.id LIMIT ${opts.limit}`,
+    sql`SELECT c.id FROM (${everyone(opts.after, window.last)}) c
+        WHERE TRUE${filter}${outsideOf(opts.outside)} ORDER BY c.id LIMIT ${opts.limit}`,
   );
+  // Where the next page starts: after the last candidate when the page is full, else after the window.
+  const next = rows.length === opts.limit ? String(rows[rows.length - 1].id) : window.count < windowSize ? undefined : window.last;
   const ids = rows.map((r) => String(r.id));
-  if (ids.length === 0) return { candidates: [] };
+  if (ids.length === 0) return next === undefined ? { candidates: [] } : { candidates: [], next };
   const candidates = await factsOf(db, ids, conditions, opts.nowMs, opts.loadProfiles);
-  return ids.length < opts.limit ? { candidates } : { candidates, next: ids[ids.length - 1] };
+  return next === undefined ? { candidates } : { candidates, next };
 }
 
 /** The facts (profile, consent, aggregates) that `conditions` read, for each of `ids`, in their order. */
