@@ -26,7 +26,8 @@ const MiB = 1024 * 1024;
 /** Calls per /v1/batch request while enrolling. */
 const ENROL_BATCH = 100;
 
-async function entered(store: LiveStore, journeyId: string): Promise<number> {
+/** Customers whose entry into `journeyId` the worker has recorded. */
+export async function entered(store: LiveStore, journeyId: string): Promise<number> {
   const stats = await store.journeyStats(journeyId);
   return stats.steps.find((s) => s.stepId === 'entry' && s.kind === 'entered')?.count ?? 0;
 }
@@ -36,7 +37,7 @@ async function entered(store: LiveStore, journeyId: string): Promise<number> {
  * up only when no customer entered for `stallMs`: at 100,000 customers enrolment takes as long as
  * the server needs, and only a standstill means something broke.
  */
-async function settled(store: LiveStore, journeyId: string, count: number, stallMs: number): Promise<void> {
+export async function settled(store: LiveStore, journeyId: string, count: number, stallMs: number): Promise<void> {
   let seen = await entered(store, journeyId);
   let lastProgress = Date.now();
   while (seen < count) {

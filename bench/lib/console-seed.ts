@@ -72,8 +72,8 @@ function layoutOf(plan: JourneyPlan): LayoutRow[] {
   return rows;
 }
 
-/** The SQL that differs between the two databases. */
-interface Flavour {
+/** The SQL that differs between the two databases (bench/lib/sweep-seed.ts uses it too). */
+export interface Flavour {
   /** A CTE `s(i)` counting 1..n, to put before INSERT. */
   series(n: number): string;
   /** `seconds` (an SQL expression) before `now`, as the store keeps times. */
@@ -86,7 +86,7 @@ interface Flavour {
   dialect: Dialect;
 }
 
-const SQLITE: Flavour = {
+export const SQLITE: Flavour = {
   series: (n) => `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n})`,
   ago: (now, seconds) => `strftime('%Y-%m-%dT%H:%M:%fZ', '${now}', '-' || (${seconds}) || ' seconds')`,
   after: (column, seconds) => `strftime('%Y-%m-%dT%H:%M:%fZ', ${column}, '+' || (${seconds}) || ' seconds')`,
@@ -95,7 +95,7 @@ const SQLITE: Flavour = {
   dialect: sqliteDialect,
 };
 
-const POSTGRES: Flavour = {
+export const POSTGRES: Flavour = {
   series: (n) => `WITH s(i) AS (SELECT generate_series(1::bigint, ${n}))`,
   ago: (now, seconds) => `(TIMESTAMPTZ '${now}' - (${seconds}) * INTERVAL '1 second')`,
   after: (column, seconds) => `(${column} + (${seconds}) * INTERVAL '1 second')`,
@@ -201,6 +201,41 @@ function hasSplit(plan: JourneyPlan): boolean {
 const TABLES = ['customers', 'enrolments', 'step_records', 'step_passes', 'split_arms', 'messages', 'events', 'subscriptions', 'consent_changes', 'identity_links', 'suppressions'];
 
 /**
+ * Runs the statements `build` writes for the store's database in one transaction, then counts
+ * `tables`. `url` is `sqlite:<file>` or a PostgreSQL URL whose search_path selects the bench
+ * schema; PostgreSQL gets VACUUM (ANALYZE) after, as autovacuum soon would.
+ */
+export async function runSeed(url: string, build: (f: Flavour) => string[], tables: readonly string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      db.exec(`PRAGMA foreign_keys = OFF`);
+      const sql = build(SQLITE);
+      db.transaction(() => sql.forEach((s) => db.exec(s)))();
+      for (const t of tables) counts[t] = Number((db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n);
+    } finally {
+      db.close();
+    }
+    return counts;
+  }
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    for (const s of build(POSTGRES)) await client.query(s);
+    await client.query('COMMIT');
+    // What autovacuum does to tables this size soon after: statistics, and the visibility map
+    // that lets covering indexes answer without reading the table.
+    if (tables.length > 0) await client.query(`VACUUM (ANALYZE) ${tables.join(', ')}`);
+    for (const t of tables) counts[t] = Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${t}`)).rows[0].n);
+  } finally {
+    await client.end();
+  }
+  return counts;
+}
+
+/**
  * Writes the history into the store at `url` (`sqlite:<file>` or a PostgreSQL URL whose
  * search_path selects the bench schema). The store must be migrated and the journeys deployed;
  * no process may be writing to it.
@@ -208,33 +243,7 @@ const TABLES = ['customers', 'enrolments', 'step_records', 'step_passes', 'split
 export async function seedConsoleHistory(url: string, journeys: readonly DeployedJourney[], sizes: SeedSizes, now: Date): Promise<Seeded> {
   const started = performance.now();
   const iso = now.toISOString();
-  const counts: Record<string, number> = {};
-  if (url.startsWith('sqlite:')) {
-    const db = new Database(url.slice('sqlite:'.length));
-    try {
-      db.exec(`PRAGMA foreign_keys = OFF`);
-      const { sql } = statements(SQLITE, journeys, sizes, iso);
-      db.transaction(() => sql.forEach((s) => db.exec(s)))();
-      for (const t of TABLES) counts[t] = Number((db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n);
-    } finally {
-      db.close();
-    }
-  } else {
-    const client = new Client({ connectionString: url });
-    await client.connect();
-    try {
-      const { sql } = statements(POSTGRES, journeys, sizes, iso);
-      await client.query('BEGIN');
-      for (const s of sql) await client.query(s);
-      await client.query('COMMIT');
-      // What autovacuum does to tables this size soon after: statistics, and the visibility map
-      // that lets covering indexes answer without reading the table.
-      await client.query(`VACUUM (ANALYZE) ${TABLES.join(', ')}`);
-      for (const t of TABLES) counts[t] = Number((await client.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${t}`)).rows[0].n);
-    } finally {
-      await client.end();
-    }
-  }
+  const counts = await runSeed(url, (f) => statements(f, journeys, sizes, iso).sql, TABLES);
   const busiest = Array.from({ length: Math.min(100, sizes.customers) }, (_, k) => `c${k + 1}`);
   return { counts, busiest, ms: performance.now() - started };
 }

@@ -32,6 +32,10 @@ export interface Sizes {
   /** Benchmark 7: journey tests run by `unbroken test`'s runner, and how many of them the one-server-each baseline runs. */
   journeyTests: number;
   journeyTestsBaseline: number;
+  /** Benchmark 8: customers in the swept store (ten events each). */
+  sweepProfiles: number;
+  /** Benchmark 9: customers a broadcast enters (and hand-written workflows the client starts). */
+  broadcastCustomers: number;
 }
 
 export interface BenchContext {

@@ -70,9 +70,32 @@ text: Thanks for staying with us.
 `,
 };
 
-/** Writes the bench definitions under `dir` and returns it. */
-export function writeBenchDefinitions(dir: string): string {
-  for (const [name, text] of Object.entries(files)) {
+/**
+ * The broadcast benchmark's audience journey, apart from the others: an audience journey makes the
+ * router look at audiences on every event, which the other benchmarks must not pay for. It enters
+ * at 1,000 a second, then waits seven days.
+ */
+export const broadcastFiles: Record<string, string> = {
+  'audiences/bench-broadcast.yaml': `audience: bench-broadcast
+name: Bench broadcast
+where:
+  profile.bench_broadcast: { eq: true }
+`,
+  'journeys/bench-broadcast.yaml': `journey: bench-broadcast
+trigger:
+  audience: bench-broadcast
+rate: 1000
+re_entry: never
+steps:
+  - wait: 7d
+  - id: later
+    send: bench-hello
+`,
+};
+
+/** Writes the bench definitions (and `extra` ones) under `dir` and returns it. */
+export function writeBenchDefinitions(dir: string, extra: Record<string, string> = {}): string {
+  for (const [name, text] of Object.entries({ ...files, ...extra })) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), text);
   }

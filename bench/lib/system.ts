@@ -34,6 +34,15 @@ export async function startLiveSystem(ctx: BenchContext, databaseUrl: string, ta
   return startSystem(config, { definitionsDir: ctx.definitionsDir });
 }
 
+/** The store's write path of an accepted call, without validation or routing: resolveCustomer + recordEvent. */
+export async function acceptCalls(store: LiveStore, calls: readonly Call[]): Promise<void> {
+  const receivedAt = new Date().toISOString();
+  for (const call of calls) {
+    const customerId = await store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
+    await store.recordEvent(toStoredEvent(call, call.messageId ?? randomUUID(), customerId, receivedAt));
+  }
+}
+
 /**
  * The ingestion baseline: a bare fastify endpoint that validates with the same zod schemas and
  * stores the same rows in the same store (resolveCustomer + recordEvent), without routing.
@@ -41,11 +50,7 @@ export async function startLiveSystem(ctx: BenchContext, databaseUrl: string, ta
 export async function startBareApi(store: LiveStore): Promise<{ url: string; app: FastifyInstance }> {
   const app = Fastify({ logger: false, bodyLimit: 512 * 1024 });
   const storeCalls = async (calls: Call[]) => {
-    const receivedAt = new Date().toISOString();
-    for (const call of calls) {
-      const customerId = await store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
-      await store.recordEvent(toStoredEvent(call, call.messageId ?? randomUUID(), customerId, receivedAt));
-    }
+    await acceptCalls(store, calls);
     return { success: true };
   };
   app.post('/v1/track', async (request, reply) => {
