@@ -249,6 +249,26 @@ export interface ActiveAtStep {
   customers: number;
 }
 
+/**
+ * How far one broadcast of an audience or schedule journey has come: `unbroken trigger`, or a
+ * firing of the journey's schedule. Named by its journey and the time it began.
+ */
+export interface BroadcastProgress {
+  journeyId: string;
+  /** When its audience was decided (the broadcast's start). */
+  beganAt: string;
+  /** A schedule journey's occurrence it enrols. */
+  occurrence?: string;
+  /** Customers found in the audience so far. */
+  matched: number;
+  /** Customers entered so far (the others were inside, or kept out by the re-entry rule). */
+  entered: number;
+  /** Set once the audience has been gone through, or the broadcast stopped. */
+  finishedAt?: string;
+  /** Why it stopped before the end: the journey was paused or redeployed meanwhile. */
+  stopped?: string;
+}
+
 /** A customer's entry into a journey: one workflow run. */
 export interface Enrolment {
   journeyId: string;
@@ -513,6 +533,10 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * ended runs, and each (step, kind) in order of first appearance, with reasons for `skipped`.
    */
   journeyStats(journeyId: string): Promise<JourneyStats>;
+  /** Writes how far a broadcast has come; a later write of the same broadcast replaces the earlier. */
+  recordBroadcast(progress: BroadcastProgress): Promise<void>;
+  /** The journey's broadcast (`unbroken trigger`, or a firing of its schedule) that began last, if any. */
+  latestBroadcast(journeyId: string): Promise<BroadcastProgress | undefined>;
   /**
    * Runs that reached each arm of each split of a journey (over all versions, or one), and how
    * many of them converted; `splitReports` (core/splits.ts) turns them, with the plan the caller

@@ -4,7 +4,7 @@
  * out of the record when NULL (so absent optional fields stay absent, never `null`).
  */
 import type { CustomerState, PastEntry } from '../rules';
-import type { ConsentChange, DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAsk, UnsubscribeCode } from '../store';
+import type { BroadcastProgress, ConsentChange, DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAsk, UnsubscribeCode } from '../store';
 import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
 
@@ -86,6 +86,11 @@ export const SURVEY_ASK: Shape<SurveyAsk> = {
 export const SURVEY_ANSWER: Shape<SurveyAnswer> = {
   fields: ['surveyId', 'customerId', 'journeyId', 'workflowId', 'stepId', 'scale', 'score', 'comment', 'firstAnsweredAt', 'answeredAt'],
   optional: ['comment'],
+};
+
+export const BROADCAST: Shape<BroadcastProgress> = {
+  fields: ['journeyId', 'beganAt', 'occurrence', 'matched', 'entered', 'finishedAt', 'stopped'],
+  optional: ['occurrence', 'finishedAt', 'stopped'],
 };
 
 /** `customerId` → `customer_id`. */

@@ -56,12 +56,13 @@ import type {
   UnroutedClaim,
   UnsubscribeCode,
 } from '../store';
-import type { AudienceListing, AudiencePage, AudiencePageOptions, DatePage, DatePageOptions, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
+import type { AudienceListing, AudiencePage, BroadcastProgress, AudiencePageOptions, DatePage, DatePageOptions, CustomerData, JourneyOverview, ForgetRequest, ForgetResult, RetentionSweep } from '../store';
 import type { JourneyPageNumbers } from '../store';
 import { countConversion, countRecord } from './counters';
 import { journeyPage } from './journey-page';
 import * as privacy from './privacy';
 import * as audiences from './audience';
+import * as broadcasts from './broadcasts';
 import { datePage } from './date-page';
 import * as consoleQueries from './console';
 import * as messagesList from './messages-page';
@@ -594,6 +595,14 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   private runs(rows: Row[]): Enrolment[] {
     return this.records(ENROLMENT, rows).map(({ instanceKey, ...run }) => (instanceKey ? { ...run, instanceKey } : run));
+  }
+
+  async recordBroadcast(progress: BroadcastProgress): Promise<void> {
+    await broadcasts.recordBroadcast(this.db, progress, new Date().toISOString());
+  }
+
+  async latestBroadcast(journeyId: string): Promise<BroadcastProgress | undefined> {
+    return broadcasts.latestBroadcast(this.db, journeyId);
   }
 
   async journeyStats(journeyId: string): Promise<JourneyStats> {

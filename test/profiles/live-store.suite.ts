@@ -8,6 +8,7 @@ import { privacyStoreCases } from './privacy-store.cases';
 import { audienceStoreCases } from './audience-store.cases';
 import { dateStoreCases } from './date-store.cases';
 import { consoleStoreCases } from './console-store.cases';
+import { broadcastStoreCases } from './broadcast-store.cases';
 import { ProfileStoreError } from '../../profiles/errors';
 import { splitReports } from '../../core/splits';
 import type { Driver } from '../../profiles/sql/driver';
@@ -146,6 +147,7 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
     audienceStoreCases(() => store);
     dateStoreCases(() => store);
     consoleStoreCases(() => store);
+    broadcastStoreCases(() => store);
 
     describe('migrations', () => {
       it('applies every migration once and applies nothing again on reopen', async () => {
