@@ -5,7 +5,7 @@ import { activityCatalog } from '../activities/index';
 import { compileDefinitions, formatError } from '../compiler/index';
 import type { JourneyPlan } from '../compiler/plan';
 import { openProfileStore, type OpenOptions } from '../profiles/index';
-import type { ConsentChange, DeployResult, JourneyStats, LiveStore } from '../profiles/store';
+import type { BroadcastProgress, ConsentChange, DeployResult, JourneyStats, LiveStore } from '../profiles/store';
 import { conversionRate } from '../core/statistics';
 import type { SplitReport } from '../core/splits';
 import type { Config } from '../worker/config';
@@ -205,6 +205,14 @@ export function formatStats(s: JourneyStats): string {
     for (const [reason, n] of Object.entries(st.reasons ?? {})) out.push(`${''.padEnd(36)}   ${reason.padEnd(14)} ${n}`);
   }
   return out.join('\n');
+}
+
+/** The latest broadcast of an audience or schedule journey, in one line (`null`: none yet). */
+export function formatBroadcast(b: BroadcastProgress | null): string {
+  if (b === null) return 'latest broadcast: none yet (unbroken trigger <journey-id> runs one)';
+  const of = b.occurrence ? ` (occurrence ${b.occurrence})` : '';
+  const state = b.stopped ? `stopped at ${b.finishedAt ?? '?'}: the journey was ${b.stopped}` : b.finishedAt ? `done at ${b.finishedAt}` : 'running';
+  return `latest broadcast: began ${b.beganAt}${of}, matched ${b.matched}, entered ${b.entered}, ${state}`;
 }
 
 /** A rate as a percentage with one decimal. */

@@ -16,11 +16,12 @@ import { runWorker } from '../worker/main';
 import { runRouter } from '../routing/main';
 import { temporalMetricsAddress } from '../worker/metrics-server';
 import { deployPlan, formatDeployPlan } from './deploy-plan';
-import { addLiveSteps, customerStatus, deploy, formatDeploy, formatSplits, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
+import { addLiveSteps, customerStatus, deploy, formatBroadcast, formatDeploy, formatSplits, formatStats, formatStatus, InvalidDefinitionsError, withStore } from './live';
 import { conversionRate } from '../core/statistics';
 import { splitReports, type SplitReport } from '../core/splits';
-import type { JourneyPlan } from '../compiler/plan';
+import { enrolsAudience, type JourneyPlan } from '../compiler/plan';
 import { ProfileStoreError, type JourneyStats } from '../profiles/index';
+import type { BroadcastProgress } from '../profiles/store';
 import { doctor, formatDoctor } from './doctor';
 import { formatFeedback, PERIODS, readFeedback, type Period } from './feedback';
 import { formatMigrate, migrate } from './migrate';
@@ -560,14 +561,19 @@ async function statsCommand(args: string[]): Promise<number> {
   const journeyId = positionals[0];
   const found = await withStore(
     loadConfig(),
-    async (store): Promise<{ stats?: JourneyStats; splits?: SplitReport[]; routing: Awaited<ReturnType<typeof routingSummary>> } | { known: string[] }> => {
+    async (
+      store,
+    ): Promise<{ stats?: JourneyStats; splits?: SplitReport[]; broadcast?: BroadcastProgress | null; routing: Awaited<ReturnType<typeof routingSummary>> } | { known: string[] }> => {
       const routing = await routingSummary(store);
       if (journeyId === undefined) return { routing };
       const deployed = await store.deployedJourneys();
       const live = deployed.find((j) => j.journeyId === journeyId);
       if (live === undefined) return { known: deployed.map((j) => j.journeyId).sort() };
+      const plan = live.plan as JourneyPlan;
       const [stats, counts] = await Promise.all([store.journeyStats(journeyId), store.splitCounts(journeyId)]);
-      return { stats, splits: splitReports(live.plan as JourneyPlan, counts), routing };
+      // Audience and schedule journeys are broadcast: their latest broadcast's progress (null before the first).
+      const broadcast = enrolsAudience(plan.trigger) ? ((await store.latestBroadcast(journeyId)) ?? null) : undefined;
+      return { stats, splits: splitReports(plan, counts), routing, ...(broadcast === undefined ? {} : { broadcast }) };
     },
     NO_MIGRATION,
   );
@@ -576,9 +582,13 @@ async function statsCommand(args: string[]): Promise<number> {
     return 1;
   }
   // Routing is not per journey: the backlog and the dead letters are shown with every journey's numbers.
-  const { stats, splits = [], routing } = found;
-  if (values.json) write(JSON.stringify(stats ? { ...stats, conversion_rate: conversionRate(stats.entered, stats.outcomes) ?? null, splits, routing } : { routing }));
-  else write([...(stats ? [formatStats(stats), ...(splits.length ? ['', formatSplits(splits)] : []), ''] : []), formatRoutingSummary(routing)].join('\n'));
+  const { stats, splits = [], routing, broadcast } = found;
+  const sent = broadcast === undefined ? {} : { broadcast };
+  if (values.json) write(JSON.stringify(stats ? { ...stats, conversion_rate: conversionRate(stats.entered, stats.outcomes) ?? null, splits, ...sent, routing } : { routing }));
+  else {
+    const journey = stats ? [formatStats(stats), ...(broadcast === undefined ? [] : ['', formatBroadcast(broadcast)]), ...(splits.length ? ['', formatSplits(splits)] : []), ''] : [];
+    write([...journey, formatRoutingSummary(routing)].join('\n'));
+  }
   return 0;
 }
 
