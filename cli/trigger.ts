@@ -5,7 +5,7 @@
  * way. For a schedule journey it is one occurrence, named by the time it was asked.
  */
 import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isScheduleTrigger, triggerKind, type AudienceTriggerPlan, type JourneyPlan, type ScheduleTriggerPlan } from '../compiler/plan';
+import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isDateTrigger, isScheduleTrigger, type AudienceTriggerPlan, type JourneyPlan, type ScheduleTriggerPlan } from '../compiler/plan';
 import type { DeployedJourney } from '../profiles/store';
 import type { Config } from '../worker/config';
 import { connectClient } from '../worker/connection';
@@ -19,7 +19,7 @@ export class NotBroadcastableError extends Error {}
 /** How a journey that cannot be broadcast lets customers in, for the refusal. */
 function entersBy(plan: JourneyPlan): string {
   const t = plan.trigger;
-  if (triggerKind(t) === 'date') return `on a date of each customer's profile (${String(t.date)}): each enters on their own day`;
+  if (isDateTrigger(t)) return `on a date of each customer's profile (${t.date}): each enters on their own day`;
   return `from the event "${String(t.event)}": customers enter it when that event arrives`;
 }
 

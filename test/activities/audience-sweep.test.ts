@@ -62,4 +62,12 @@ describe('broadcastable', () => {
       'journey "welcome" starts from the event "signed_up": customers enter it when that event arrives; only a journey with trigger: { audience: … } or { schedule: …, audience: … } can be triggered',
     );
   });
+
+  test('refuses a date journey: each customer enters on their own day', () => {
+    const birthday = compileDefinitions(path.join(__dirname, '..', 'fixtures', 'date-trigger'), activityCatalog).plans.get('birthday')!;
+    const list = [{ journeyId: 'birthday', version: birthday.version, plan: birthday, paused: false, deployedAt: '2026-12-01T00:00:00.000Z' }];
+    expect(refusal('birthday', list)).toBe(
+      'journey "birthday" starts on a date of each customer\'s profile (profile.birthday): each enters on their own day; only a journey with trigger: { audience: … } or { schedule: …, audience: … } can be triggered',
+    );
+  });
 });
