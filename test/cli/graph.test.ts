@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { activityCatalog } from '../../activities/index';
 import { compileDefinitions } from '../../compiler/index';
-import type { JourneyPlan } from '../../compiler/plan';
+import { isDateTrigger, isScheduleTrigger, type JourneyPlan } from '../../compiler/plan';
 import { LEFT_AUDIENCE_EVENT } from '../../core/audiences';
 import { toMermaid } from '../../cli/graph/mermaid';
 import { conditionText, journeyGraph } from '../../cli/graph/model';
@@ -66,7 +66,9 @@ function checkStructure(plan: JourneyPlan, parsed: Parsed): void {
   const byTitle = new Map([...parsed.nodes].map(([key, n]) => [n.lines[0], key]));
   const trigger = byTitle.get('trigger');
   expect(trigger).toBeDefined();
-  expect(parsed.nodes.get(trigger as string)?.lines.join(' ')).toContain(plan.trigger.event ?? `in audience ${plan.trigger.audience}`);
+  const t = plan.trigger;
+  const named = isDateTrigger(t) ? `on ${t.date} at ${t.at}` : isScheduleTrigger(t) ? `cron ${t.schedule.cron}` : (t.event ?? `in audience ${t.audience}`);
+  expect(parsed.nodes.get(trigger as string)?.lines.join(' ')).toContain(named);
   const out = (key: string) => parsed.edges.filter((e) => e.from === key && !e.dotted);
   for (const step of allSteps(plan.steps)) {
     const key = byTitle.get(step.id);
