@@ -3,18 +3,20 @@
  * journeys to go through, and entering the customers of one of them who match now, page by page
  * in customer id order, at the journey's `rate:`. Entry takes the router's own path
  * (JourneyRouter.enterFromAudience), so the store's enrolment decides under the re-entry rule and
- * nobody is inside a journey twice, however often a page is gone through again.
+ * nobody is inside a journey twice, however often a page is gone through again. A schedule
+ * journey's broadcast enrols one occurrence (a firing of its schedule): the store enters each
+ * customer at most once per occurrence.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { DEFAULT_AUDIENCE_RATE, isAudienceTrigger, type AudienceTriggerPlan, type JourneyPlan, type TrackEvent } from '../compiler/plan';
+import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isAudienceTrigger, isScheduleTrigger, type JourneyPlan, type TrackEvent } from '../compiler/plan';
 import { audienceTriggerMatches, readsTime } from '../core/audiences';
 import type { AudiencePageOptions, LiveStore } from '../profiles/store';
 import { audienceEnteredTrigger } from '../routing/audiences';
 
 /** Who enters a customer: the router (routing/router.ts). */
 export interface AudienceEnterer {
-  enterFromAudience(plan: JourneyPlan, customerId: string, trigger: TrackEvent): Promise<boolean>;
+  enterFromAudience(plan: JourneyPlan, customerId: string, trigger: TrackEvent, occurrence?: string): Promise<boolean>;
 }
 
 export interface AudienceSweepDeps {
@@ -42,6 +44,10 @@ export interface EnrolAudienceInput extends AudienceTarget {
   nowMs: number;
   /** The last customer id already gone through; '' to begin. */
   after: string;
+  /** A schedule journey's occurrence this broadcast enrols (its scheduled time, ISO); each customer enters it once. */
+  occurrence?: string;
+  /** Set for a broadcast (not the sweep): its counts before this call, to which this call's are added in the store for `unbroken stats`. */
+  broadcast?: { matched: number; entered: number };
 }
 
 /** Progress of one call; `after` is the cursor to go on from, absent once the audience is gone through. */
@@ -90,6 +96,24 @@ function pacer(rate: number): () => Promise<void> {
   };
 }
 
+/**
+ * Keeps a broadcast's numbers so far in the store (`unbroken stats`), after every page; the sweep
+ * writes none. `result` is this call's; the result is handed back for the workflow.
+ */
+async function recordBroadcast(store: LiveStore, input: EnrolAudienceInput, occurrence: string | undefined, result: EnrolAudienceResult): Promise<EnrolAudienceResult> {
+  if (!input.broadcast) return result;
+  await store.recordBroadcast({
+    journeyId: input.journeyId,
+    beganAt: new Date(input.nowMs).toISOString(),
+    ...(occurrence ? { occurrence } : {}),
+    matched: input.broadcast.matched + result.matched,
+    entered: input.broadcast.entered + result.entered,
+    ...(result.after === undefined ? { finishedAt: new Date().toISOString() } : {}),
+    ...(result.stopped ? { stopped: result.stopped } : {}),
+  });
+  return result;
+}
+
 /** Builds the sweep's activities over the store and the router. */
 export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActivities {
   const pageSize = deps.pageSize ?? 100;
@@ -99,8 +123,8 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
     const live = (await deps.store.deployedJourneys()).filter((d) => !d.paused);
     if (journeyId === undefined) return live.filter((d) => sweptByTime(d.plan as JourneyPlan)).map(({ journeyId: id, version }) => ({ journeyId: id, version }));
     const found = live.find((d) => d.journeyId === journeyId);
-    if (!found || !isAudienceTrigger((found.plan as JourneyPlan).trigger)) {
-      throw ApplicationFailure.nonRetryable(`journey "${journeyId}" is not a deployed, unpaused journey that starts from an audience`, NOT_BROADCASTABLE);
+    if (!found || !enrolsAudience((found.plan as JourneyPlan).trigger)) {
+      throw ApplicationFailure.nonRetryable(`journey "${journeyId}" is not a deployed, unpaused journey that starts from an audience or a schedule`, NOT_BROADCASTABLE);
     }
     return [{ journeyId, version: found.version }];
   }
@@ -119,15 +143,19 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
     const progress = { after: resumed?.after ?? input.after, matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
     const deployed = await deps.store.journeyVersion(input.journeyId, input.version);
     const plan = deployed?.plan as JourneyPlan | undefined;
-    if (!plan || !isAudienceTrigger(plan.trigger)) return { matched: progress.matched, entered: progress.entered, stopped: 'redeployed' };
-    const trigger: AudienceTriggerPlan = plan.trigger;
+    if (!plan || !enrolsAudience(plan.trigger)) return { matched: progress.matched, entered: progress.entered, stopped: 'redeployed' };
+    const trigger = plan.trigger;
+    // Only a schedule journey has occurrences; an audience journey's broadcast is under its re-entry rule alone.
+    const occurrence = isScheduleTrigger(trigger) ? input.occurrence : undefined;
     const event = audienceEnteredTrigger(trigger.audience, new Date(input.nowMs).toISOString());
     const pace = pacer(plan.rate ?? DEFAULT_AUDIENCE_RATE);
+    const report = (result: EnrolAudienceResult) => recordBroadcast(deps.store, input, occurrence, result);
+    if (input.after === '' && !resumed) await report({ after: '', matched: 0, entered: 0 });
     const began = Date.now();
     for (;;) {
       // A pause or a new version takes effect before the next page, not at the end of the audience.
       const stopped = await stillLive(input);
-      if (stopped) return { matched: progress.matched, entered: progress.entered, stopped };
+      if (stopped) return report({ matched: progress.matched, entered: progress.entered, stopped });
       const page = await deps.store.audiencePage(trigger.members, {
         nowMs: input.nowMs,
         after: progress.after,
@@ -139,13 +167,14 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
         if (audienceTriggerMatches(trigger, event, facts, input.nowMs)) {
           progress.matched++;
           await pace();
-          if (await deps.router.enterFromAudience(plan, id, event)) progress.entered++;
+          if (await deps.router.enterFromAudience(plan, id, event, occurrence)) progress.entered++;
         }
         progress.after = id;
         ctx.heartbeat(progress);
       }
-      if (page.next === undefined) return { matched: progress.matched, entered: progress.entered };
-      if (Date.now() - began > budgetMs) return { ...progress };
+      if (page.next === undefined) return report({ matched: progress.matched, entered: progress.entered });
+      if (Date.now() - began > budgetMs) return report({ ...progress });
+      await report({ ...progress });
     }
   }
 

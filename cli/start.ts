@@ -29,6 +29,7 @@ import { connectClient, connectWorker } from '../worker/connection';
 import { describeExit, superviseDevServer, type SupervisedDevServer, type SupervisorEvent } from '../worker/dev-server';
 import { createJourneyWorker } from '../worker/worker';
 import { ensureSweepSchedule } from '../worker/sweep-schedule';
+import { syncJourneySchedules } from '../worker/journey-schedules';
 import { ProcessMetrics } from '../observability/metrics';
 import { readiness, serveWorkerEndpoints } from '../worker/metrics-server';
 import { formatRoutingSummary, routingSummary } from './dead-letters';
@@ -215,6 +216,8 @@ export async function startSystem(
     });
     const running = worker.run();
     await ensureSweepSchedule(client, temporal.taskQueue, config.audienceSweepMs);
+    // After the deploy above (embedded mode), or to catch up one made while Temporal was out of reach.
+    await syncJourneySchedules(client, temporal.taskQueue, await store.deployedJourneys());
     let stopping = false;
     stops.push(async () => {
       stopping = true;

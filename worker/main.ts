@@ -6,6 +6,7 @@ import { Client } from '@temporalio/client';
 import { configuredRouter } from '../routing/main';
 import { connectClient, connectWorker } from './connection';
 import { ensureSweepSchedule } from './sweep-schedule';
+import { syncJourneySchedules } from './journey-schedules';
 import { activityDeps } from './deps';
 import { installLogger } from '../observability/log';
 import { installRuntime, temporalLevel } from './logging';
@@ -38,6 +39,8 @@ export async function runWorker(config: Config = loadConfig(), hooks: { onRunnin
       audience: { store, router: configuredRouter(config, { store, client, metrics }) },
     });
     await ensureSweepSchedule(client, config.temporal.taskQueue, config.audienceSweepMs);
+    // A deploy or pause made while Temporal was out of reach is caught up here.
+    await syncJourneySchedules(client, config.temporal.taskQueue, await store.deployedJourneys());
     if (config.metricsAddress !== undefined) {
       server = await serveWorkerEndpoints(config.metricsAddress, { metrics, store, connection, worker });
       logger.info({ url: server.url }, `unbroken worker: metrics and health on ${server.url} (/metrics, /healthz, /readyz)`);
