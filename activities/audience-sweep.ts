@@ -9,7 +9,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isAudienceTrigger, isScheduleTrigger, type JourneyPlan, type TrackEvent } from '../compiler/plan';
+import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isAudienceTrigger, isDateTrigger, isScheduleTrigger, type JourneyPlan, type TrackEvent } from '../compiler/plan';
 import { audienceTriggerMatches, readsTime } from '../core/audiences';
 import type { AudiencePageOptions, LiveStore } from '../profiles/store';
 import { audienceEnteredTrigger } from '../routing/audiences';
@@ -32,6 +32,8 @@ export interface AudienceSweepDeps {
 export interface AudienceTarget {
   journeyId: string;
   version: string;
+  /** A date journey, whose customers the date sweep enters (activities/date-sweep.ts); absent: an audience journey. */
+  kind?: 'date';
 }
 
 export interface AudienceTargetsInput {
@@ -86,7 +88,7 @@ export function outsideRule(plan: JourneyPlan, nowMs: number): AudiencePageOptio
 }
 
 /** A wait before each entry that keeps entries at `rate` per second at most. */
-function pacer(rate: number): () => Promise<void> {
+export function pacer(rate: number): () => Promise<void> {
   const gapMs = 1000 / rate;
   let next = Date.now();
   return async () => {
@@ -94,6 +96,13 @@ function pacer(rate: number): () => Promise<void> {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     next = Math.max(next, Date.now()) + gapMs;
   };
+}
+
+/** Is the target still the live, unpaused version? Otherwise why not (the date sweep asks too). */
+export async function stillLive(store: LiveStore, target: AudienceTarget): Promise<EnrolAudienceResult['stopped']> {
+  const now = (await store.deployedJourneys()).find((d) => d.journeyId === target.journeyId);
+  if (!now || now.paused) return 'paused';
+  return now.version === target.version ? undefined : 'redeployed';
 }
 
 /**
@@ -121,19 +130,17 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
 
   async function audienceTargets({ journeyId }: AudienceTargetsInput): Promise<AudienceTarget[]> {
     const live = (await deps.store.deployedJourneys()).filter((d) => !d.paused);
-    if (journeyId === undefined) return live.filter((d) => sweptByTime(d.plan as JourneyPlan)).map(({ journeyId: id, version }) => ({ journeyId: id, version }));
+    if (journeyId === undefined) {
+      // Date journeys too: time alone brings each customer's day.
+      return live.flatMap(({ journeyId: id, version, plan }) =>
+        sweptByTime(plan as JourneyPlan) ? [{ journeyId: id, version }] : isDateTrigger((plan as JourneyPlan).trigger) ? [{ journeyId: id, version, kind: 'date' as const }] : [],
+      );
+    }
     const found = live.find((d) => d.journeyId === journeyId);
     if (!found || !enrolsAudience((found.plan as JourneyPlan).trigger)) {
       throw ApplicationFailure.nonRetryable(`journey "${journeyId}" is not a deployed, unpaused journey that starts from an audience or a schedule`, NOT_BROADCASTABLE);
     }
     return [{ journeyId, version: found.version }];
-  }
-
-  /** Still the live, unpaused version? Otherwise why not. */
-  async function stillLive(target: AudienceTarget): Promise<EnrolAudienceResult['stopped']> {
-    const now = (await deps.store.deployedJourneys()).find((d) => d.journeyId === target.journeyId);
-    if (!now || now.paused) return 'paused';
-    return now.version === target.version ? undefined : 'redeployed';
   }
 
   async function enrolAudience(input: EnrolAudienceInput): Promise<EnrolAudienceResult> {
@@ -154,7 +161,7 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
     const began = Date.now();
     for (;;) {
       // A pause or a new version takes effect before the next page, not at the end of the audience.
-      const stopped = await stillLive(input);
+      const stopped = await stillLive(deps.store, input);
       if (stopped) return report({ matched: progress.matched, entered: progress.entered, stopped });
       const page = await deps.store.audiencePage(trigger.members, {
         nowMs: input.nowMs,

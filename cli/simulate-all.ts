@@ -11,6 +11,7 @@ import type { JourneyPlan } from '../compiler/plan';
 import type { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
 import { eventsHeardBy } from '../routing/router';
+import { withScheduleFirings } from './simulate-schedule';
 import { journeyWorkflowId, stateQuery, type JourneyResult, type Outcome, type TimelineEntry } from '../workflows/definitions';
 import {
   arrivalOf,
@@ -65,7 +66,8 @@ interface Run {
 }
 
 /** Runs every journey for the customer and returns what they experienced across all of them. */
-export async function simulateAll(opts: SimulateAllOptions): Promise<AllSimulationReport> {
+export async function simulateAll(given: SimulateAllOptions): Promise<AllSimulationReport> {
+  const opts = { ...given, events: withScheduleFirings(given.plans, given.events, given.startMs) };
   const env = await simulationServer(opts.env);
   const store = await simulationStore(opts.profile);
   try {
@@ -146,6 +148,7 @@ class Router {
         workflowIdPrefix: `${journeyWorkflowId(plan.journey, this.customerId, found.key)}:simulation:${randomUUID()}`,
         input: {},
         ...(found.key ? { key: found.key } : {}),
+        ...(found.occurrence ? { occurrence: found.occurrence } : {}),
       });
     let decision = await attempt();
     if (!decision.enrolled && decision.reason === 'active') {

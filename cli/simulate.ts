@@ -13,7 +13,7 @@ import type { DeliveryPolicy, SimulatedRequest } from '../activities/types';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { DEFAULT_UNSUBSCRIBE_TTL_MS, unsubscribePolicyUrl } from '../delivery/tokens';
-import { isAudienceTrigger, type Condition, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
+import { isAudienceTrigger, isScheduleTrigger, type Condition, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
@@ -39,6 +39,7 @@ import {
 import { createTimeSkippingEnv } from '../worker/test-server';
 import { journeyBundle } from '../worker/worker';
 import { SimulatedCalls } from './simulated-calls';
+import { isFiring, isFiringOf, occurrenceOf, withScheduleFirings } from './simulate-schedule';
 
 /**
  * A scripted event, at an absolute journey-clock time. `arrivalMs` is set for a past event (an `at`
@@ -220,7 +221,8 @@ export async function simulationServer(shared: TestWorkflowEnvironment | undefin
 }
 
 /** Runs the simulation and returns what the customer experienced. */
-export async function simulate(opts: SimulateOptions): Promise<SimulationReport> {
+export async function simulate(given: SimulateOptions): Promise<SimulationReport> {
+  const opts = { ...given, events: withScheduleFirings([given.plan], given.events, given.startMs) };
   const { plan } = opts;
   const env = await simulationServer(opts.env);
   const store = await simulationStore(opts.profile);
@@ -271,10 +273,16 @@ export async function entryOf(
   index: number,
   store: SqliteProfileStore,
   fallback: Profile,
-): Promise<{ enters: true; key?: string } | { enters: false; keyProblem?: string }> {
+): Promise<{ enters: true; key?: string; occurrence?: string } | { enters: false; keyProblem?: string }> {
   const e = events[index];
   const trigger = triggerOf(e);
   const nowMs = entryMsOf(e);
+  // A schedule journey enters on its own firings only, and nothing else enters on them.
+  if (isFiringOf(plan, e)) {
+    const facts = await factsAt([plan.trigger.members, plan.trigger.where], events, index, store, fallback);
+    return audienceTriggerMatches(plan.trigger, trigger, facts, nowMs) ? { enters: true, occurrence: occurrenceOf(e) } : { enters: false };
+  }
+  if (isFiring(e) || isScheduleTrigger(plan.trigger)) return { enters: false };
   if (isAudienceTrigger(plan.trigger)) {
     const facts = await factsAt([plan.trigger.members, plan.trigger.where], events, index, store, fallback);
     return { enters: audienceTriggerMatches(plan.trigger, trigger, facts, nowMs) };
@@ -354,7 +362,7 @@ export async function signalLeft(handle: WorkflowHandle, plan: JourneyPlan, caus
  * event naming another key belongs to another run. `entry` is the event that entered the run.
  */
 export function runHears(plan: JourneyPlan, heard: ReadonlySet<string>, run: { key?: string; entry: SimEvent }, e: Extract<SimEvent, { type: 'track' }>): boolean {
-  if (e.event === LEFT_AUDIENCE_EVENT || !heard.has(e.event) || !couldMatter(plan, trackOf(e), triggerOf(run.entry))) return false;
+  if (e.event === LEFT_AUDIENCE_EVENT || isFiring(e) || !heard.has(e.event) || !couldMatter(plan, trackOf(e), triggerOf(run.entry))) return false;
   const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
   return !(other?.ok && other.key !== run.key);
 }
@@ -418,7 +426,9 @@ async function drive(
 }
 
 function notEnteredReason(plan: JourneyPlan): string {
-  return isAudienceTrigger(plan.trigger) ? `no event of the file found the customer in audience "${plan.trigger.audience}"` : `no "${plan.trigger.event}" event matched the trigger`;
+  const t = plan.trigger;
+  if (isScheduleTrigger(t)) return `no time of the schedule "${t.schedule.cron}" (${t.schedule.timezone}) from the start to the last event found the customer in audience "${t.audience}"`;
+  return isAudienceTrigger(t) ? `no event of the file found the customer in audience "${t.audience}"` : `no "${t.event}" event matched the trigger`;
 }
 
 /** Renders a report as a timeline for a person to read. */

@@ -212,7 +212,7 @@ export async function startSystem(
       limits: config.workerLimits,
       deps: { ...activityDeps(config, store, smtpMailer(smtpUrl)), metrics },
       // The sweep and broadcasts enter customers through a router of their own, as events do.
-      audience: { store, router: configuredRouter({ ...config, temporal }, { store, client, metrics }) },
+      audience: { store, router: configuredRouter({ ...config, temporal }, { store, client, metrics }), defaultTimezone: config.defaultTimezone },
     });
     const running = worker.run();
     await ensureSweepSchedule(client, temporal.taskQueue, config.audienceSweepMs);

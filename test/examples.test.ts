@@ -163,6 +163,16 @@ test('win-back: back-dated orders (before --start) make Ann a lapsed customer, s
   expect(r.profile.tags).toContain('win-back-no-response');
 });
 
+test('newsletter: simulated time reaches Monday 10:00 in Berlin, and Ann, tagged newsletter, gets that week\'s issue', async () => {
+  const r = await run('newsletter', 'newsletter.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  const issue = r.timeline.find((t) => t.kind === 'sent')!;
+  expect(issue.template).toBe('newsletter');
+  // The start is a Tuesday; the next Monday at 10:00 in Berlin (UTC+1 in winter) is 09:00 UTC.
+  expect(issue.at).toBe('2026-11-30T09:00:00.000Z');
+  expect(String(issue.subject)).toBe('Ann, this week at Example');
+});
+
 test('win-back: a new order while the run waits ends it (left_audience), before the no-response tag', async () => {
   const r = await run('win-back', 'win-back.comeback.events.jsonl');
   expect(r.outcome).toBe('exited');

@@ -36,7 +36,7 @@ export async function runWorker(config: Config = loadConfig(), hooks: { onRunnin
       limits: config.workerLimits,
       deps: { ...activityDeps(config, store, smtpMailer(config.smtpUrl)), metrics },
       // The sweep and broadcasts enter customers through the router's own path.
-      audience: { store, router: configuredRouter(config, { store, client, metrics }) },
+      audience: { store, router: configuredRouter(config, { store, client, metrics }), defaultTimezone: config.defaultTimezone },
     });
     await ensureSweepSchedule(client, config.temporal.taskQueue, config.audienceSweepMs);
     // A deploy or pause made while Temporal was out of reach is caught up here.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { createAudienceLeavers, type AudienceLeaversDeps } from '../activities/audience-leavers';
 import { createAudienceSweep, type AudienceSweepDeps } from '../activities/audience-sweep';
+import { createDateSweep, type DateSweepDeps } from '../activities/date-sweep';
 import { createActivities } from '../activities/index';
 import type { ActivityDeps } from '../activities/types';
 import { log } from '../observability/log';
@@ -60,7 +61,7 @@ export interface JourneyWorkerOptions {
   /** Concurrency and cache size (UNBROKEN_WORKER_MAX_*); absent values keep the SDK's defaults. */
   limits?: WorkerLimits;
   /** The audience sweep's and broadcasts' activities; absent: this worker does not run them. */
-  audience?: AudienceSweepDeps & AudienceLeaversDeps;
+  audience?: AudienceSweepDeps & AudienceLeaversDeps & DateSweepDeps;
 }
 
 /** The SDK's names for the limits that are set. */
@@ -80,7 +81,7 @@ export async function createJourneyWorker(opts: JourneyWorkerOptions): Promise<W
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: await journeyBundle(),
-    activities: { ...createActivities(opts.deps), ...(opts.audience ? { ...createAudienceSweep(opts.audience), ...createAudienceLeavers(opts.audience) } : {}) },
+    activities: { ...createActivities(opts.deps), ...(opts.audience ? { ...createAudienceSweep(opts.audience), ...createAudienceLeavers(opts.audience), ...createDateSweep(opts.audience) } : {}) },
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...workerLimitOptions(opts.limits ?? {}),
     // Let in-flight sends finish (and record their idempotency keys) before the process exits.

@@ -1,7 +1,8 @@
 /**
  * The audience sweep and broadcasts: one workflow goes through audience journeys and enters the
  * customers who match at its start time. Run by a Temporal Schedule with no journey named (the
- * sweep: every unpaused audience journey that time alone can change, worker/sweep-schedule.ts),
+ * sweep: every unpaused audience journey that time alone can change, and every date journey,
+ * whose customers activities/date-sweep.ts enters on their day; worker/sweep-schedule.ts),
  * or for one journey by `unbroken trigger` (a broadcast). The paging, pacing and entering are in
  * activities (activities/audience-sweep.ts); this keeps the cursor between calls and continues as
  * new when its history grows long.
@@ -10,9 +11,10 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { continueAsNew, defineQuery, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AudienceLeaversActivities } from '../activities/audience-leavers';
 import type { AudienceSweepActivities, AudienceTarget } from '../activities/audience-sweep';
+import type { DateSweepActivities } from '../activities/date-sweep';
 import { SWEEP_ACTIVITY_POLICY, type SweepInput, type SweepProgress } from './sweep-definitions';
 
-const acts = proxyActivities<AudienceSweepActivities & AudienceLeaversActivities>(SWEEP_ACTIVITY_POLICY);
+const acts = proxyActivities<AudienceSweepActivities & AudienceLeaversActivities & DateSweepActivities>(SWEEP_ACTIVITY_POLICY);
 
 /** Sweeps recorded before it never looked for leavers; the patch keeps them replaying. */
 export const SWEEP_EXITS_LEAVERS = 'sweep-exits-leavers';
@@ -46,7 +48,7 @@ export async function audienceSweepWorkflow(input: SweepInput = {}): Promise<Swe
   let after = input.after ?? '';
   for (let i = input.index ?? 0; i < targets.length; i++, after = '') {
     for (;;) {
-      const done = await acts.enrolAudience({ ...targets[i], nowMs, after, ...occurrence, ...counted(input, progress) });
+      const done = targets[i].kind === 'date' ? await acts.enrolDates({ ...targets[i], nowMs, after }) : await acts.enrolAudience({ ...targets[i], nowMs, after, ...occurrence, ...counted(input, progress) });
       progress.matched += done.matched;
       progress.entered += done.entered;
       if (done.stopped) progress.stopped.push({ journeyId: targets[i].journeyId, reason: done.stopped });
