@@ -12,6 +12,7 @@ import type { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
 import { eventsHeardBy } from '../routing/router';
 import { withScheduleFirings } from './simulate-schedule';
+import { withDateEntries } from './simulate-dates';
 import { journeyWorkflowId, stateQuery, type JourneyResult, type Outcome, type TimelineEntry } from '../workflows/definitions';
 import {
   arrivalOf,
@@ -67,7 +68,7 @@ interface Run {
 
 /** Runs every journey for the customer and returns what they experienced across all of them. */
 export async function simulateAll(given: SimulateAllOptions): Promise<AllSimulationReport> {
-  const opts = { ...given, events: withScheduleFirings(given.plans, given.events, given.startMs) };
+  const opts = { ...given, events: await withDateEntries(given.plans, withScheduleFirings(given.plans, given.events, given.startMs), given) };
   const env = await simulationServer(opts.env);
   const store = await simulationStore(opts.profile);
   try {

@@ -13,7 +13,7 @@ import type { DeliveryPolicy, SimulatedRequest } from '../activities/types';
 import { shortUnsubscribeLinks } from '../delivery/short-links';
 import { DEFAULT_SURVEY_LINK_TTL_MS, surveyLinkBuilder } from '../delivery/survey-tokens';
 import { DEFAULT_UNSUBSCRIBE_TTL_MS, unsubscribePolicyUrl } from '../delivery/tokens';
-import { isAudienceTrigger, isScheduleTrigger, type Condition, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
+import { isAudienceTrigger, isDateTrigger, isScheduleTrigger, type Condition, type JourneyPlan, type TimeWindow, type TrackEvent } from '../compiler/plan';
 import { formatDuration, parseDuration } from '../compiler/durations';
 import { SqliteProfileStore } from '../profiles/sqlite';
 import type { Profile } from '../profiles/store';
@@ -40,6 +40,7 @@ import { createTimeSkippingEnv } from '../worker/test-server';
 import { journeyBundle } from '../worker/worker';
 import { SimulatedCalls } from './simulated-calls';
 import { isFiring, isFiringOf, occurrenceOf, withScheduleFirings } from './simulate-schedule';
+import { dateEntryOccurrence, isDateEntry, withDateEntries } from './simulate-dates';
 
 /**
  * A scripted event, at an absolute journey-clock time. `arrivalMs` is set for a past event (an `at`
@@ -222,7 +223,7 @@ export async function simulationServer(shared: TestWorkflowEnvironment | undefin
 
 /** Runs the simulation and returns what the customer experienced. */
 export async function simulate(given: SimulateOptions): Promise<SimulationReport> {
-  const opts = { ...given, events: withScheduleFirings([given.plan], given.events, given.startMs) };
+  const opts = { ...given, events: await withDateEntries([given.plan], withScheduleFirings([given.plan], given.events, given.startMs), given) };
   const { plan } = opts;
   const env = await simulationServer(opts.env);
   const store = await simulationStore(opts.profile);
@@ -283,6 +284,10 @@ export async function entryOf(
     return audienceTriggerMatches(plan.trigger, trigger, facts, nowMs) ? { enters: true, occurrence: occurrenceOf(e) } : { enters: false };
   }
   if (isFiring(e) || isScheduleTrigger(plan.trigger)) return { enters: false };
+  // Likewise a date journey on its own date entries (simulate-dates.ts).
+  const occurrence = dateEntryOccurrence(plan, e);
+  if (occurrence !== undefined) return { enters: true, occurrence };
+  if (isDateEntry(e) || isDateTrigger(plan.trigger)) return { enters: false };
   if (isAudienceTrigger(plan.trigger)) {
     const facts = await factsAt([plan.trigger.members, plan.trigger.where], events, index, store, fallback);
     return { enters: audienceTriggerMatches(plan.trigger, trigger, facts, nowMs) };
@@ -362,7 +367,7 @@ export async function signalLeft(handle: WorkflowHandle, plan: JourneyPlan, caus
  * event naming another key belongs to another run. `entry` is the event that entered the run.
  */
 export function runHears(plan: JourneyPlan, heard: ReadonlySet<string>, run: { key?: string; entry: SimEvent }, e: Extract<SimEvent, { type: 'track' }>): boolean {
-  if (e.event === LEFT_AUDIENCE_EVENT || isFiring(e) || !heard.has(e.event) || !couldMatter(plan, trackOf(e), triggerOf(run.entry))) return false;
+  if (e.event === LEFT_AUDIENCE_EVENT || isFiring(e) || isDateEntry(e) || !heard.has(e.event) || !couldMatter(plan, trackOf(e), triggerOf(run.entry))) return false;
   const other = plan.trigger.key ? instanceKeyOf(plan.trigger.key, e) : undefined;
   return !(other?.ok && other.key !== run.key);
 }
@@ -427,6 +432,7 @@ async function drive(
 
 function notEnteredReason(plan: JourneyPlan): string {
   const t = plan.trigger;
+  if (isDateTrigger(t)) return `the customer's ${t.date} never came due (every ${t.every}, at ${t.at}) from the start to a year after the last event`;
   if (isScheduleTrigger(t)) return `no time of the schedule "${t.schedule.cron}" (${t.schedule.timezone}) from the start to the last event found the customer in audience "${t.audience}"`;
   return isAudienceTrigger(t) ? `no event of the file found the customer in audience "${t.audience}"` : `no "${t.event}" event matched the trigger`;
 }

@@ -163,6 +163,33 @@ test('win-back: back-dated orders (before --start) make Ann a lapsed customer, s
   expect(r.profile.tags).toContain('win-back-no-response');
 });
 
+test('birthday: Ann\'s birthday two days after the start is greeted at 09:00 on her Berlin clock that day, her code naming the year', async () => {
+  const r = await run('birthday', 'birthday.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  const greeting = r.timeline.find((t) => t.kind === 'sent')!;
+  expect(greeting.template).toBe('birthday-greeting');
+  expect(greeting.at).toBe('2026-11-26T08:00:00.000Z');
+  expect(String(greeting.subject)).toBe('Happy birthday, Ann!');
+  expect(String(greeting.body)).toContain('BDAY2026');
+});
+
+test('renewal: a renewal on 8 December reminds Ann seven days before at 09:00 Berlin, and tags her on the day', async () => {
+  const r = await run('renewal', 'renewal.events.jsonl');
+  expect(r.outcome).toBe('completed');
+  const reminder = r.timeline.find((t) => t.kind === 'sent')!;
+  expect(reminder.template).toBe('renewal-reminder');
+  expect(reminder.at).toBe('2026-12-01T08:00:00.000Z');
+  expect(String(reminder.subject)).toBe('Your subscription renews on 2026-12-08');
+  expect(r.profile.tags).toContain('renewal-reminded');
+});
+
+test('renewal: a cancellation after the reminder ends the run before the renewal day', async () => {
+  const r = await run('renewal', 'renewal.cancelled.events.jsonl');
+  expect(r.outcome).toBe('exited');
+  expect(sent(r)).toEqual(['renewal-reminder']);
+  expect(r.profile.tags ?? []).not.toContain('renewal-reminded');
+});
+
 test('newsletter: simulated time reaches Monday 10:00 in Berlin, and Ann, tagged newsletter, gets that week\'s issue', async () => {
   const r = await run('newsletter', 'newsletter.events.jsonl');
   expect(r.outcome).toBe('completed');
