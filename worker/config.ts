@@ -424,12 +424,12 @@ export const configSchema = z.object({
         else if (parsed.ms < 60_000) ctx.addIssue({ code: 'custom', message: 'the audience sweep interval must be at least 1m (or off)' });
       })
       .default('15m'),
-    'how often the audience sweep enters customers who came to match an audience journey with time alone, no event of theirs (a duration such as 15m, or off)',
+    'how often the audience sweep enters customers who came to match an audience journey with time alone, or whose day came in a date journey, no event of theirs (a duration such as 15m, or off)',
     {
       ...WORKER,
       details:
         'A Temporal Schedule (`unbroken-audience-sweep`) that `unbroken start` and `unbroken worker` create or update at start. Only unpaused journeys whose ' +
-        'audience or where reads time (`before: -60d`, `count_7d`) are swept; `off` deletes the schedule (docs/operations.md).',
+        'audience or where reads time (`before: -60d`, `count_7d`), and every unpaused date journey, are swept; `off` deletes the schedule (docs/operations.md).',
     },
   ),
   UNBROKEN_METRICS_ADDRESS: documented(
