@@ -155,7 +155,13 @@ class JourneyCompiler {
     if (raw.schedule !== undefined) return this.scheduleTrigger(raw, audiences, report);
     if (raw.audience !== undefined) return this.audienceTrigger(raw, audiences, report);
     if (raw.event === undefined) {
-      report('missing_trigger_kind', ['trigger'], 'the trigger names neither an event nor an audience', 'add event: <track event name>, or audience: <audience id> (a file in definitions/audiences/)', 'key');
+      report(
+        'missing_trigger_kind',
+        ['trigger'],
+        'the trigger names no event, audience, schedule or date',
+        'add event: <track event name>, audience: <audience id> (a file in definitions/audiences/), schedule: { cron: … } beside an audience:, or date: profile.<trait>',
+        'key',
+      );
       return undefined;
     }
     const matcher = this.matcher(raw, ['trigger'], false, audiences);

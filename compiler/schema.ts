@@ -370,12 +370,13 @@ export function buildSchemas(mode: SchemaMode) {
             ['{{ trigger.properties.cart_id }}'],
           ).optional(),
         }),
-        'How a customer enters: a track event (optionally one run per key), an audience they start matching, or an audience enrolled on a schedule, optionally filtered.',
+        'How a customer enters: a track event (optionally one run per key), an audience they start matching, an audience enrolled on a schedule, or a date of their profile, optionally filtered.',
         [
           { event: 'cart_abandoned' },
           { event: 'cart_abandoned', key: '{{ trigger.properties.cart_id }}' },
           { audience: 'lapsed-customers' },
           { schedule: { cron: '0 10 * * mon', timezone: 'Europe/Berlin' }, audience: 'newsletter-subscribers' },
+          { date: 'profile.birthday', every: 'year', at: '09:00' },
         ],
       ),
       re_entry: doc(
