@@ -431,7 +431,7 @@ export function buildSchemas(mode: SchemaMode) {
       ).optional(),
       rate: doc(
         z.number().int().min(1).max(1000),
-        'For a journey that starts from an audience (or a schedule): how many customers per second the audience sweep, a schedule and `unbroken trigger` (a broadcast) enter at most; 10 when omitted. ' +
+        'For a journey that starts from an audience, a schedule or a date: how many customers per second the audience sweep, a schedule and `unbroken trigger` (a broadcast) enter at most; 10 when omitted. ' +
           'Customers an event enters are not paced.',
         [10, 50],
       ).optional(),
