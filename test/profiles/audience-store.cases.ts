@@ -75,6 +75,23 @@ export function audienceStoreCases(getStore: () => LiveStore): void {
       }
     });
 
+    it('goes on past stretches of ids where nobody can match: such a page is empty and says where to go on', async () => {
+      const store = getStore();
+      // 25 profiles without orders come before the one buyer; a page of 1 looks at 10 ids at a time.
+      for (let i = 0; i < 25; i++) await store.identify(`p${String(i).padStart(2, '0')}`, { plan: 'free' });
+      await store.recordEvent({ messageId: 'q-order', type: 'track', customerId: 'q-buyer', userId: 'q-buyer', event: 'order_completed', timestamp: RECEIVED, receivedAt: RECEIVED });
+      const buyers = { path: 'events.order_completed.count', op: 'gte' as const, value: 1 };
+      const pages: string[][] = [];
+      let after: string | undefined = '';
+      while (after !== undefined) {
+        const page: AudiencePage = await store.audiencePage(buyers, { nowMs: NOW, after, limit: 1 });
+        pages.push(page.candidates.map((c) => c.id));
+        after = page.next;
+      }
+      expect(pages.flat()).toEqual(['q-buyer']);
+      expect(pages[0]).toEqual([]);
+    });
+
     it('leaves out of a page customers inside the journey, with ever those who were ever in it, with enteredSince those who entered since', async () => {
       const store = getStore();
       await fillWorld(store);
