@@ -74,6 +74,8 @@ async function main(): Promise<void> {
       void store.close().then(() => process.disconnect?.());
     }
   });
+  // A parent that dies (or is killed by its timeout) takes its ingestion with it.
+  process.on('disconnect', () => process.exit(1));
   send({ type: 'ready' });
 }
 
