@@ -678,6 +678,14 @@ function oneTriggerKind(raw: Raw, report: Report): boolean {
   return false;
 }
 
+/** What a journey starts from, in words, unless it is an audience alone (which left_audience needs); undefined for that. */
+function startsFromOtherThanAudience(trigger: unknown): string | undefined {
+  if (!isMap(trigger)) return undefined;
+  if (trigger.schedule !== undefined) return 'a schedule';
+  if (trigger.date !== undefined) return 'a date';
+  return trigger.audience === undefined ? 'an event' : undefined;
+}
+
 /** Compiles one journey file's text; returns the plan only when the file has no errors. */
 export function compileJourneySource(
   text: string,
@@ -704,7 +712,7 @@ export function compileJourneySource(
   const goal = raw.goal === undefined ? undefined : c.matcher(raw.goal, ['goal'], true);
   const audienceTriggered = isMap(raw.trigger) && raw.trigger.audience !== undefined;
   // Only a journey entered as customers start matching hears them leave; a schedule's runs are not told.
-  const startsFrom = !isMap(raw.trigger) ? undefined : raw.trigger.schedule !== undefined ? 'a schedule' : !audienceTriggered ? 'an event' : undefined;
+  const startsFrom = startsFromOtherThanAudience(raw.trigger);
   const exitWhen = Array.isArray(raw.exit_when) ? raw.exit_when.map((m, i) => c.exit(m, ['exit_when', i], startsFrom)) : [];
   const sendWindow = isMap(raw.send_window) ? c.window(raw.send_window, ['send_window'], report) : undefined;
   let frequencyCap: { max: number; windowMs: number; perKey?: true } | undefined;
