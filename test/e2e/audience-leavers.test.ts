@@ -4,34 +4,20 @@
  * says so, and the audience sweep ends their run (`exit_when: - left_audience: true`), once,
  * while a customer who still matches stays inside.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { RunningSystem } from '../../cli/start';
 import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
-import { until, useLiveSystem, type TestSystem } from '../support/system';
-import { devServerEnv } from '../support/temporal';
+import { until, useSweepSystem, type TestSystem } from '../support/system';
 
 const TASK_QUEUE = 'audience-leavers';
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-leavers-'));
 let env: TestWorkflowEnvironment;
 let live: TestSystem;
 let system: RunningSystem;
-useLiveSystem(
-  {
-    temporal: () => devServerEnv(),
-    definitions: () => path.join(__dirname, '..', 'fixtures', 'audience-leavers'),
-    taskQueue: TASK_QUEUE,
-    env: () => ({ UNBROKEN_DATA_DIR: dataDir, UNBROKEN_AUDIENCE_SWEEP_INTERVAL: '1h' }),
-  },
-  (servers) => {
-    ({ env, live, system } = servers);
-  },
-);
-
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+useSweepSystem({ name: TASK_QUEUE, definitions: () => path.join(__dirname, '..', 'fixtures', 'audience-leavers'), sweepInterval: '1h' }, (servers) => {
+  ({ env, live, system } = servers);
+});
 
 const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();

@@ -5,8 +5,6 @@
  * once; `unbroken trigger` broadcasts an audience journey to the subscribed and never mails the
  * unsubscribed, and refuses a journey that starts from an event.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -21,34 +19,22 @@ import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
 import { unbroken } from '../support/cli';
 import type { TestSmtpServer } from '../support/smtp';
-import { until, useLiveSystem, type TestSystem } from '../support/system';
-import { devServerEnv } from '../support/temporal';
+import { until, useSweepSystem, type TestSystem } from '../support/system';
 
 const TASK_QUEUE = 'audience-sweep';
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-sweep-'));
 let env: TestWorkflowEnvironment;
 let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-useLiveSystem(
-  {
-    temporal: () => devServerEnv(),
-    definitions: () => path.join(__dirname, '..', 'fixtures', 'audience-sweep'),
-    taskQueue: TASK_QUEUE,
-    env: () => ({ UNBROKEN_DATA_DIR: dataDir, UNBROKEN_AUDIENCE_SWEEP_INTERVAL: '1h' }),
-  },
-  (servers) => {
-    ({ env, smtp, live, system } = servers);
-  },
-);
+const dataDir = useSweepSystem({ name: TASK_QUEUE, definitions: () => path.join(__dirname, '..', 'fixtures', 'audience-sweep'), sweepInterval: '1h' }, (servers) => {
+  ({ env, smtp, live, system } = servers);
+});
 
 beforeAll(async () => {
   // Held back until the broadcast test: identifies would otherwise enter everyone with an address at once.
   await system.store.setPaused('announcement', true);
   system.router.refresh();
 });
-
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
 const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString();

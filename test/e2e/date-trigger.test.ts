@@ -5,8 +5,6 @@
  * come yet nobody enters, and the sweep (run as its schedule runs it, at a later time) enters them;
  * a sweep whose activity dies mid-page goes on from its heartbeated cursor.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -20,29 +18,16 @@ import { nextOccurrence } from '../../core/date-triggers';
 import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
 import type { TestSmtpServer } from '../support/smtp';
-import { until, useLiveSystem, type TestSystem } from '../support/system';
-import { devServerEnv } from '../support/temporal';
+import { until, useSweepSystem, type TestSystem } from '../support/system';
 
 const TASK_QUEUE = 'date-trigger';
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-dates-'));
 let env: TestWorkflowEnvironment;
 let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-useLiveSystem(
-  {
-    temporal: () => devServerEnv(),
-    definitions: () => path.join(__dirname, '..', 'fixtures', 'date-trigger'),
-    taskQueue: TASK_QUEUE,
-    // The sweep is run by the test at chosen times, not by its schedule.
-    env: () => ({ UNBROKEN_DATA_DIR: dataDir, UNBROKEN_AUDIENCE_SWEEP_INTERVAL: 'off' }),
-  },
-  (servers) => {
-    ({ env, smtp, live, system } = servers);
-  },
-);
-
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+useSweepSystem({ name: TASK_QUEUE, definitions: () => path.join(__dirname, '..', 'fixtures', 'date-trigger'), sweepInterval: 'off' }, (servers) => {
+  ({ env, smtp, live, system } = servers);
+});
 
 const BIRTHDAY = { every: 'year', offsetDays: 0, at: '09:00' } as const;
 const subjectsTo = (address: string) => smtp.messages.filter((m) => m.to === address).map((m) => m.subject);

@@ -17,12 +17,10 @@ import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { broadcastWorkflowId, journeyScheduleId, SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
 import { unbroken } from '../support/cli';
 import type { TestSmtpServer } from '../support/smtp';
-import { until, useLiveSystem, type TestSystem } from '../support/system';
-import { devServerEnv } from '../support/temporal';
+import { until, useSweepSystem, type TestSystem } from '../support/system';
 
 const TASK_QUEUE = 'schedule-trigger';
 const root = path.join(__dirname, '..', '..');
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-schedule-'));
 // The shipped example alone, so no other journey enters these customers.
 const definitions = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-schedule-defs-'));
 for (const file of ['journeys/newsletter.yaml', 'audiences/newsletter-subscribers.yaml', 'templates/newsletter.yaml']) {
@@ -34,17 +32,11 @@ let env: TestWorkflowEnvironment;
 let smtp: TestSmtpServer;
 let live: TestSystem;
 let system: RunningSystem;
-useLiveSystem(
-  { temporal: () => devServerEnv(), definitions: () => definitions, taskQueue: TASK_QUEUE, env: () => ({ UNBROKEN_DATA_DIR: dataDir, UNBROKEN_AUDIENCE_SWEEP_INTERVAL: 'off' }) },
-  (servers) => {
-    ({ env, smtp, live, system } = servers);
-  },
-);
-
-afterAll(() => {
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.rmSync(definitions, { recursive: true, force: true });
+const dataDir = useSweepSystem({ name: TASK_QUEUE, definitions: () => definitions, sweepInterval: 'off' }, (servers) => {
+  ({ env, smtp, live, system } = servers);
 });
+
+afterAll(() => fs.rmSync(definitions, { recursive: true, force: true }));
 
 const cli = () => ({ env: { TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: TASK_QUEUE, UNBROKEN_DATA_DIR: dataDir, DATABASE_URL: undefined } });
 const subjectsTo = (address: string) => smtp.messages.filter((m) => m.to === address).map((m) => m.subject);

@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startSystem, type RunningSystem } from '../../cli/start';
 import { loadConfig } from '../../worker/config';
 import { startSmtpServer, type TestSmtpServer } from './smtp';
+import { devServerEnv } from './temporal';
 
 export interface TestSystem {
   system: RunningSystem;
@@ -82,6 +83,30 @@ export function useLiveSystem(
     await servers.env?.teardown();
     await servers.smtp?.stop();
   });
+}
+
+/**
+ * `useLiveSystem` on a real Temporal dev server for the suites of the audience sweep, schedules
+ * and dates: task queue `name`, a data folder of its own (removed after the suite; returned for the
+ * CLI the suite runs) and the sweep's schedule every `sweepInterval` (`off`: the suite runs sweeps
+ * itself, at the times it chooses).
+ */
+export function useSweepSystem(
+  opts: { name: string; definitions: () => string; sweepInterval: string },
+  started: (servers: LiveServers) => void,
+): string {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `unbroken-${opts.name}-`));
+  useLiveSystem(
+    {
+      temporal: () => devServerEnv(),
+      definitions: opts.definitions,
+      taskQueue: opts.name,
+      env: () => ({ UNBROKEN_DATA_DIR: dataDir, UNBROKEN_AUDIENCE_SWEEP_INTERVAL: opts.sweepInterval }),
+    },
+    started,
+  );
+  afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  return dataDir;
 }
 
 /** Polls `probe` until it returns something other than undefined. */
