@@ -1,27 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { compileDefinitions } from '../../compiler/index';
-import { fakeActivities, fakeBuiltinPolicies } from './helpers';
+import { definitionsPerTest } from './helpers';
 
-const policy = fakeBuiltinPolicies.loadProfile;
-const options = (cwd: string) => ({ activities: fakeActivities, builtinPolicies: { ...fakeBuiltinPolicies, loadConsent: policy, loadAggregates: policy }, cwd });
-
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-audiences-'));
-  write('templates/hello.yaml', 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n');
-  write('audiences/buyers.yaml', 'audience: buyers\nwhere:\n  events.order_completed.count: { gte: 1 }\n');
-  write('audiences/lapsed.yaml', 'audience: lapsed\nwhere:\n  in_audience: buyers\n  events.order_completed.last_at: { before: -60d }\n');
+const { write, compile } = definitionsPerTest('audiences', {
+  'templates/hello.yaml': 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n',
+  'audiences/buyers.yaml': 'audience: buyers\nwhere:\n  events.order_completed.count: { gte: 1 }\n',
+  'audiences/lapsed.yaml': 'audience: lapsed\nwhere:\n  in_audience: buyers\n  events.order_completed.last_at: { before: -60d }\n',
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function write(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-  fs.writeFileSync(path.join(dir, file), text);
-}
-
-const compile = () => compileDefinitions(dir, options(dir));
 
 describe('audiences in journeys', () => {
   it('puts the audience\'s own condition into the plan, in_audience within it resolved too', () => {

@@ -1,25 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { compileDefinitions } from '../../compiler/index';
-import { fakeActivities, fakeBuiltinPolicies } from './helpers';
+import { definitionsPerTest } from './helpers';
 
-const policy = fakeBuiltinPolicies.loadProfile;
-const options = (cwd: string) => ({ activities: fakeActivities, builtinPolicies: { ...fakeBuiltinPolicies, loadConsent: policy, loadAggregates: policy }, cwd });
-
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-date-'));
-  write('templates/hello.yaml', 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n');
+const { write, compile } = definitionsPerTest('date', {
+  'templates/hello.yaml': 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n',
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function write(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-  fs.writeFileSync(path.join(dir, file), text);
-}
-
-const compile = () => compileDefinitions(dir, options(dir));
 
 describe('trigger: { date }', () => {
   it('defaults to every year at 09:00 on the customer\'s clock, entered once per occurrence', () => {

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
-import type { ActivityCatalog, ActivitySignature } from '../../compiler/index';
+import { compileDefinitions, type ActivityCatalog, type ActivitySignature } from '../../compiler/index';
 import type { ActivityPolicy } from '../../compiler/plan';
 
 const policy = (timeout: string): ActivityPolicy => ({
@@ -34,3 +37,24 @@ export const fakeActivities: ActivityCatalog['activities'] = { 'notify-slack': n
 
 /** Options that compile against the stand-in catalog instead of activities/index. */
 export const fakeOptions = (cwd: string): ActivityCatalog & { cwd: string } => ({ activities: fakeActivities, builtinPolicies: fakeBuiltinPolicies, cwd });
+
+/**
+ * A definitions folder made afresh for each test (removed after it) with the files `seed` names
+ * (path → text), and the compile of it with the built-in loaders audiences need: the audience,
+ * schedule and date suites write one journey per test into it and compile.
+ */
+export function definitionsPerTest(prefix: string, seed: Record<string, string>): { write(file: string, text: string): void; compile(): ReturnType<typeof compileDefinitions> } {
+  let dir = '';
+  const write = (file: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  };
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `unbroken-${prefix}-`));
+    for (const [file, text] of Object.entries(seed)) write(file, text);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const policy = fakeBuiltinPolicies.loadProfile;
+  const builtinPolicies = { ...fakeBuiltinPolicies, loadConsent: policy, loadAggregates: policy };
+  return { write, compile: () => compileDefinitions(dir, { activities: fakeActivities, builtinPolicies, cwd: dir }) };
+}

@@ -1,27 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { compileDefinitions } from '../../compiler/index';
 import { cronProblem, scheduleTimes } from '../../compiler/schedule-trigger';
-import { fakeActivities, fakeBuiltinPolicies } from './helpers';
+import { definitionsPerTest } from './helpers';
 
-const policy = fakeBuiltinPolicies.loadProfile;
-const options = (cwd: string) => ({ activities: fakeActivities, builtinPolicies: { ...fakeBuiltinPolicies, loadConsent: policy, loadAggregates: policy }, cwd });
-
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unbroken-schedule-'));
-  write('templates/hello.yaml', 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n');
-  write('audiences/subscribers.yaml', 'audience: subscribers\nwhere:\n  consent.email.newsletter: subscribed\n');
+const { write, compile } = definitionsPerTest('schedule', {
+  'templates/hello.yaml': 'template: hello\nchannel: email\nsubject: Hi\ntext: Hello\n',
+  'audiences/subscribers.yaml': 'audience: subscribers\nwhere:\n  consent.email.newsletter: subscribed\n',
 });
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function write(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-  fs.writeFileSync(path.join(dir, file), text);
-}
-
-const compile = () => compileDefinitions(dir, options(dir));
 
 describe('trigger: { schedule, audience }', () => {
   it('compiles to the cron, its zone and the audience\'s condition inlined, with where and rate beside it', () => {
