@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: config.lanes }, lane));
     const seconds = (performance.now() - t0) / 1000;
-    return { events: times.length, seconds, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), maxMs: Math.max(...times) };
+    return { events: times.length, seconds, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), maxMs: percentile(times, 100) };
   };
   process.on('message', (request: Request) => {
     if (request.type === 'start') {
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     }
   });
   // A parent that dies (or is killed by its timeout) takes its ingestion with it.
-  process.on('disconnect', () => process.exit(1));
+  process.on('disconnect', () => process.exit());
   send({ type: 'ready' });
 }
 
