@@ -126,7 +126,8 @@ export class JourneyRouter implements EventRouter {
 
   private async deployed(): Promise<{ plan: JourneyPlan; paused: boolean }[]> {
     const ttl = this.opts.journeysTtlMs ?? 1000;
-    if (!this.journeys || Date.now() - this.journeys.at > ttl) {
+    // `>=`: a TTL of 0 re-reads every time, even twice within one millisecond.
+    if (!this.journeys || Date.now() - this.journeys.at >= ttl) {
       const list = (await this.opts.store.deployedJourneys()).map((d) => ({ plan: d.plan as JourneyPlan, paused: d.paused }));
       this.journeys = { at: Date.now(), list };
     }
