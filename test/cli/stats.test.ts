@@ -20,6 +20,7 @@ function unbroken(...args: string[]): CommandResult {
 
 const plan = {
   journey: 'offer-test',
+  trigger: { event: 'offer_seen' },
   steps: [{ kind: 'split', id: 'offer', holdout: 20, variants: [{ name: 'A', weight: 40, steps: [] }, { name: 'B', weight: 40, steps: [] }] }],
 };
 
