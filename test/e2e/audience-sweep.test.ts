@@ -8,16 +8,16 @@
 import path from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import type { RunningSystem } from '../../cli/start';
 import { createAudienceLeavers } from '../../activities/audience-leavers';
-import { createAudienceSweep, type AudienceEnterer, type EnrolAudienceInput } from '../../activities/audience-sweep';
+import { createAudienceSweep } from '../../activities/audience-sweep';
 import { ensureSweepSchedule } from '../../worker/sweep-schedule';
 import { journeyBundle } from '../../worker/worker';
 import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { SWEEP_SCHEDULE_ID, SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
 import { unbroken } from '../support/cli';
+import { notingResume, routerDyingAfter } from '../support/dying-sweep';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useSweepSystem, type TestSystem } from '../support/system';
 
@@ -94,39 +94,21 @@ test('a sweep whose activity dies mid-page goes on from its last heartbeated cus
   const ids = ['rs-1', 'rs-2', 'rs-3', 'rs-4', 'rs-5'];
   for (const id of ids) await customerWithOrder(id, 59);
   await live.routed();
-  const entered: string[] = [];
-  let died = false;
   // The process running the activity is gone after the third customer: the attempt fails mid-page.
-  const router: AudienceEnterer = {
-    async enterFromAudience(plan, customerId, trigger) {
-      if (entered.length === 3 && !died) {
-        died = true;
-        throw new Error('worker killed');
-      }
-      entered.push(customerId);
-      return system.router.enterFromAudience(plan, customerId, trigger);
-    },
-  };
-  const activities = createAudienceSweep({ store: system.store, router, pageSize: 2 });
-  let resumedFrom: unknown;
+  const dying = routerDyingAfter(3, system.router);
+  const activities = createAudienceSweep({ store: system.store, router: dying.router, pageSize: 2 });
+  const enrol = notingResume(activities.enrolAudience);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue: 'audience-sweep-dies',
     workflowBundle: await journeyBundle(),
-    activities: {
-      ...activities,
-      ...createAudienceLeavers({ store: system.store, router: system.router }),
-      enrolAudience: (input: EnrolAudienceInput) => {
-        if (Context.current().info.attempt > 1) resumedFrom ??= Context.current().info.heartbeatDetails;
-        return activities.enrolAudience(input);
-      },
-    },
+    activities: { ...activities, ...createAudienceLeavers({ store: system.store, router: system.router }), enrolAudience: enrol.activity },
   });
   const result = await worker.runUntil(sweep(Date.now() + 2 * DAY, 'audience-sweep-dies'));
-  expect(died).toBe(true);
-  expect(resumedFrom).toEqual({ after: 'rs-3', matched: 3, entered: 3 });
-  expect(entered).toEqual(ids);
+  expect(dying.died()).toBe(true);
+  expect(enrol.resumedFrom()).toEqual({ after: 'rs-3', matched: 3, entered: 3 });
+  expect(dying.entered).toEqual(ids);
   expect(result).toMatchObject({ matched: 5, entered: 5, done: true });
   for (const id of ids) expect(await runsOf(id)).toEqual(['win-back']);
   await until('a win-back mail to each', () => (ids.every((id) => subjectsTo(`${id}@example.com`).length === 1) ? true : undefined));

@@ -6,17 +6,17 @@
  * a sweep whose activity dies mid-page goes on from its heartbeated cursor.
  */
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createAudienceLeavers } from '../../activities/audience-leavers';
-import { createAudienceSweep, type AudienceEnterer } from '../../activities/audience-sweep';
-import { createDateSweep, type EnrolDatesInput } from '../../activities/date-sweep';
+import { createAudienceSweep } from '../../activities/audience-sweep';
+import { createDateSweep } from '../../activities/date-sweep';
 import type { RunningSystem } from '../../cli/start';
 import { journeyBundle } from '../../worker/worker';
 import { nextOccurrence } from '../../core/date-triggers';
 import type { audienceSweepWorkflow } from '../../workflows/sweep';
 import { SWEEP_WORKFLOW, type SweepProgress } from '../../workflows/sweep-definitions';
+import { notingResume, routerDyingAfter } from '../support/dying-sweep';
 import type { TestSmtpServer } from '../support/smtp';
 import { until, useSweepSystem, type TestSystem } from '../support/system';
 
@@ -106,21 +106,9 @@ test('a date sweep whose activity dies mid-page goes on from its last heartbeate
   for (const id of ids) await identify(id, { email: `${id}@example.com`, first_name: id, timezone: zone, birthday });
   const fire = nextOccurrence(BIRTHDAY, birthday, zone, Date.now());
   if (!fire) throw new Error('no next birthday');
-  const entered: string[] = [];
-  let died = false;
   // The process running the activity is gone after the second entry: the attempt fails mid-page.
-  const router: AudienceEnterer = {
-    async enterFromAudience(plan, customerId, trigger, occurrence) {
-      if (entered.length === 2 && !died) {
-        died = true;
-        throw new Error('worker killed');
-      }
-      entered.push(customerId);
-      return system.router.enterFromAudience(plan, customerId, trigger, occurrence);
-    },
-  };
-  const dates = createDateSweep({ store: system.store, router, defaultTimezone: 'UTC', pageSize: 1 });
-  let resumedFrom: unknown;
+  const dying = routerDyingAfter(2, system.router);
+  const enrol = notingResume(createDateSweep({ store: system.store, router: dying.router, defaultTimezone: 'UTC', pageSize: 1 }).enrolDates);
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -129,16 +117,13 @@ test('a date sweep whose activity dies mid-page goes on from its last heartbeate
     activities: {
       ...createAudienceSweep({ store: system.store, router: system.router }),
       ...createAudienceLeavers({ store: system.store, router: system.router }),
-      enrolDates: (input: EnrolDatesInput) => {
-        if (Context.current().info.attempt > 1) resumedFrom ??= Context.current().info.heartbeatDetails;
-        return dates.enrolDates(input);
-      },
+      enrolDates: enrol.activity,
     },
   });
   const result = await worker.runUntil(sweep(fire.fireMs + 60_000, 'date-sweep-dies'));
-  expect(died).toBe(true);
-  expect(resumedFrom).toEqual({ after: 'bd-r2', matched: 2, entered: 2 });
-  expect(entered).toEqual(ids);
+  expect(dying.died()).toBe(true);
+  expect(enrol.resumedFrom()).toEqual({ after: 'bd-r2', matched: 2, entered: 2 });
+  expect(dying.entered).toEqual(ids);
   expect(result).toMatchObject({ matched: 3, entered: 3, done: true });
   for (const id of ids) expect((await runsOf(id)).map((r) => r.journeyId)).toEqual(['birthday']);
   await until('a greeting to each', () => (ids.every((id) => subjectsTo(`${id}@example.com`).length === 1) ? true : undefined));
