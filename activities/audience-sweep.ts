@@ -121,8 +121,14 @@ async function inOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) =
   if (rejected) throw rejected.reason;
 }
 
+/** The counts a retried call's previous attempt heartbeated (zero on a first attempt), for a call that stops at once. */
+export function resumedCounts(): { matched: number; entered: number } {
+  const resumed = Context.current().info.heartbeatDetails as { matched: number; entered: number } | undefined;
+  return { matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
+}
+
 /** A wait before each entry that keeps entries at `rate` per second at most. */
-export function pacer(rate: number): () => Promise<void> {
+function pacer(rate: number): () => Promise<void> {
   const gapMs = 1000 / rate;
   let next = Date.now();
   return async () => {
@@ -133,11 +139,71 @@ export function pacer(rate: number): () => Promise<void> {
   };
 }
 
-/** Is the target still the live, unpaused version? Otherwise why not (the date sweep asks too). */
-export async function stillLive(store: LiveStore, target: AudienceTarget): Promise<EnrolAudienceResult['stopped']> {
+/** Is the target still the live, unpaused version? Otherwise why not. */
+async function stillLive(store: LiveStore, target: AudienceTarget): Promise<EnrolAudienceResult['stopped']> {
   const now = (await store.deployedJourneys()).find((d) => d.journeyId === target.journeyId);
   if (!now || now.paused) return 'paused';
   return now.version === target.version ? undefined : 'redeployed';
+}
+
+/** One customer of a page: their id, and the entry to make when they match now (absent: they do not). */
+export interface PageCandidate {
+  id: string;
+  entry?: { trigger: TrackEvent; occurrence?: string };
+}
+
+/** How one call of the audience or date sweep goes through its journey's customers. */
+export interface PagedEntry {
+  store: LiveStore;
+  router: AudienceEnterer;
+  plan: JourneyPlan;
+  input: AudienceTarget & { after: string };
+  budgetMs: number;
+  /** One page of customers after `after`, each decided; `next` absent once the last is read. */
+  page(after: string): Promise<{ candidates: PageCandidate[]; next?: string }>;
+  /** Sees each result before it is handed back (a broadcast keeps its numbers in the store). */
+  report?(result: EnrolAudienceResult): Promise<EnrolAudienceResult>;
+}
+
+/**
+ * The loop of both sweeps' entering calls: from where the input, or a retried attempt's
+ * heartbeat, stopped, page by page; a pause or a new version stops it before the next page; the
+ * matching customers are entered by the router, up to ENTRIES_IN_FLIGHT at once within the
+ * journey's `rate:`; the cursor is heartbeated after each customer and handed back to the
+ * workflow after `budgetMs`.
+ */
+export async function enterPages(e: PagedEntry): Promise<EnrolAudienceResult> {
+  const ctx = Context.current();
+  const report = e.report ?? (async (result: EnrolAudienceResult) => result);
+  // A retried call goes on from the last customer its previous attempt heartbeated.
+  const resumed = ctx.info.heartbeatDetails as { after: string; matched: number; entered: number } | undefined;
+  const progress = { after: resumed?.after ?? e.input.after, matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
+  if (e.input.after === '' && !resumed) await report({ after: '', matched: 0, entered: 0 });
+  const pace = pacer(e.plan.rate ?? DEFAULT_AUDIENCE_RATE);
+  const began = Date.now();
+  for (;;) {
+    const stopped = await stillLive(e.store, e.input);
+    if (stopped) return report({ matched: progress.matched, entered: progress.entered, stopped });
+    const page = await e.page(progress.after);
+    await inOrder(
+      page.candidates,
+      ENTRIES_IN_FLIGHT,
+      async ({ id, entry }) => {
+        if (!entry) return { matched: false, entered: false };
+        await pace();
+        return { matched: true, entered: await e.router.enterFromAudience(e.plan, id, entry.trigger, entry.occurrence) };
+      },
+      ({ id }, done) => {
+        if (done.matched) progress.matched++;
+        if (done.entered) progress.entered++;
+        progress.after = id;
+        ctx.heartbeat(progress);
+      },
+    );
+    if (page.next === undefined) return report({ matched: progress.matched, entered: progress.entered });
+    if (Date.now() - began > e.budgetMs) return report({ ...progress });
+    await report({ ...progress });
+  }
 }
 
 /**
@@ -179,51 +245,26 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
   }
 
   async function enrolAudience(input: EnrolAudienceInput): Promise<EnrolAudienceResult> {
-    const ctx = Context.current();
-    // A retried call goes on from the last customer its previous attempt heartbeated.
-    const resumed = ctx.info.heartbeatDetails as { after: string; matched: number; entered: number } | undefined;
-    const progress = { after: resumed?.after ?? input.after, matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
-    const deployed = await deps.store.journeyVersion(input.journeyId, input.version);
-    const plan = deployed?.plan as JourneyPlan | undefined;
-    if (!plan || !enrolsAudience(plan.trigger)) return { matched: progress.matched, entered: progress.entered, stopped: 'redeployed' };
+    const plan = (await deps.store.journeyVersion(input.journeyId, input.version))?.plan as JourneyPlan | undefined;
+    if (!plan || !enrolsAudience(plan.trigger)) return { ...resumedCounts(), stopped: 'redeployed' };
     const trigger = plan.trigger;
     // Only a schedule journey has occurrences; an audience journey's broadcast is under its re-entry rule alone.
     const occurrence = isScheduleTrigger(trigger) ? input.occurrence : undefined;
     const event = audienceEnteredTrigger(trigger.audience, new Date(input.nowMs).toISOString());
-    const pace = pacer(plan.rate ?? DEFAULT_AUDIENCE_RATE);
-    const report = (result: EnrolAudienceResult) => recordBroadcast(deps.store, input, occurrence, result);
-    if (input.after === '' && !resumed) await report({ after: '', matched: 0, entered: 0 });
-    const began = Date.now();
-    for (;;) {
-      // A pause or a new version takes effect before the next page, not at the end of the audience.
-      const stopped = await stillLive(deps.store, input);
-      if (stopped) return report({ matched: progress.matched, entered: progress.entered, stopped });
-      const page = await deps.store.audiencePage(trigger.members, {
-        nowMs: input.nowMs,
-        after: progress.after,
-        limit: pageSize,
-        alsoReads: [trigger.where],
-        outside: outsideRule(plan, input.nowMs),
-      });
-      await inOrder(
-        page.candidates,
-        ENTRIES_IN_FLIGHT,
-        async ({ id, facts }) => {
-          if (!audienceTriggerMatches(trigger, event, facts, input.nowMs)) return { matched: false, entered: false };
-          await pace();
-          return { matched: true, entered: await deps.router.enterFromAudience(plan, id, event, occurrence) };
-        },
-        ({ id }, done) => {
-          if (done.matched) progress.matched++;
-          if (done.entered) progress.entered++;
-          progress.after = id;
-          ctx.heartbeat(progress);
-        },
-      );
-      if (page.next === undefined) return report({ matched: progress.matched, entered: progress.entered });
-      if (Date.now() - began > budgetMs) return report({ ...progress });
-      await report({ ...progress });
-    }
+    const entry = { trigger: event, ...(occurrence ? { occurrence } : {}) };
+    return enterPages({
+      store: deps.store,
+      router: deps.router,
+      plan,
+      input,
+      budgetMs,
+      report: (result) => recordBroadcast(deps.store, input, occurrence, result),
+      page: async (after) => {
+        const page = await deps.store.audiencePage(trigger.members, { nowMs: input.nowMs, after, limit: pageSize, alsoReads: [trigger.where], outside: outsideRule(plan, input.nowMs) });
+        const candidates = page.candidates.map(({ id, facts }) => (audienceTriggerMatches(trigger, event, facts, input.nowMs) ? { id, entry } : { id }));
+        return { candidates, ...(page.next === undefined ? {} : { next: page.next }) };
+      },
+    });
   }
 
   return { audienceTargets, enrolAudience };
