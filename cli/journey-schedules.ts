@@ -4,23 +4,16 @@
  * pause and unpause one. Temporal out of reach is not a failed command: the store holds what was
  * deployed or paused, and the next `unbroken worker` or `start` reconciles the schedules.
  */
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { isScheduleTrigger, type JourneyPlan } from '../compiler/plan';
 import type { DeployResult, LiveStore } from '../profiles/store';
 import type { Config } from '../worker/config';
-import { connectClient } from '../worker/connection';
+import { withTemporalClient } from '../worker/connection';
 import { setJourneySchedulePaused, syncJourneySchedules } from '../worker/journey-schedules';
 
 const CONNECT_TIMEOUT_MS = 5000;
 
-async function withClient<T>(temporal: Config['temporal'], fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await connectClient(temporal, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
-  try {
-    return await fn(new Client({ connection, namespace: temporal.namespace }));
-  } finally {
-    await connection.close();
-  }
-}
+const withClient = <T>(temporal: Config['temporal'], fn: (client: Client) => Promise<T>) => withTemporalClient(temporal, fn, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

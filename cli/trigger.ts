@@ -4,11 +4,11 @@
  * which enters everyone who matches now at the journey's `rate:`, and returns once that is under
  * way. For a schedule journey it is one occurrence, named by the time it was asked.
  */
-import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isDateTrigger, isScheduleTrigger, type AudienceTriggerPlan, type JourneyPlan, type ScheduleTriggerPlan } from '../compiler/plan';
 import type { DeployedJourney } from '../profiles/store';
 import type { Config } from '../worker/config';
-import { connectClient } from '../worker/connection';
+import { withTemporalClient } from '../worker/connection';
 import type { audienceSweepWorkflow } from '../workflows/sweep';
 import { broadcastWorkflowId, SWEEP_WORKFLOW } from '../workflows/sweep-definitions';
 import { withStore } from './live';
@@ -46,9 +46,7 @@ export function broadcastable(journeyId: string, deployed: readonly DeployedJour
 /** Starts the broadcast; answers what to print. A broadcast of the journey already under way is joined, not doubled. */
 export async function triggerJourney(config: Config, journeyId: string, now: Date = new Date()): Promise<string> {
   const plan = await withStore(config, async (store) => broadcastable(journeyId, await store.deployedJourneys()), { migrate: false });
-  const connection = await connectClient(config.temporal);
-  try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+  return withTemporalClient(config.temporal, async (client) => {
     const workflowId = broadcastWorkflowId(journeyId);
     const rate = `at most ${plan.rate ?? DEFAULT_AUDIENCE_RATE} a second`;
     // A schedule journey's "send now" is an occurrence of its own, named by the time it was asked.
@@ -65,7 +63,5 @@ export async function triggerJourney(config: Config, journeyId: string, now: Dat
     }
     const what = occurrence ? ` (occurrence ${occurrence})` : '';
     return `broadcast of ${journeyId}${what} under way: everyone in audience ${plan.trigger.audience} who may enter is entered, ${rate} (workflow ${workflowId}); follow it with \`unbroken stats ${journeyId}\``;
-  } finally {
-    await connection.close();
-  }
+  });
 }

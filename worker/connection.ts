@@ -4,7 +4,7 @@
  * server CA and the API key apply to all of them or to none.
  */
 import fs from 'node:fs';
-import { Connection, type TLSConfig } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, type Config } from './config';
 
@@ -54,6 +54,16 @@ export function connectClient(temporal: Config['temporal'], opts: { connectTimeo
     apiKey,
     ...(opts.connectTimeoutMs === undefined ? {} : { connectTimeout: opts.connectTimeoutMs }),
   });
+}
+
+/** Runs `fn` with a client of its own connection, closed afterwards (a CLI command's one errand to Temporal). */
+export async function withTemporalClient<T>(temporal: Config['temporal'], fn: (client: Client) => Promise<T>, opts: { connectTimeoutMs?: number } = {}): Promise<T> {
+  const connection = await connectClient(temporal, opts);
+  try {
+    return await fn(new Client({ connection, namespace: temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
 }
 
 /** A native connection for workers, from the same options as the client's. */
