@@ -59,8 +59,44 @@ interface Launched {
   exited: Promise<DevServerExit>;
 }
 
-/** Spawns `temporal server start-dev` and resolves once its frontend answers. */
+/**
+ * Spawns `temporal server start-dev` and resolves once its frontend answers. Besides the two ports
+ * asked for, the CLI binds five ports of its own choosing (internal services, HTTP, metrics); when
+ * another process takes one of them between the CLI's choice and its bind, the server exits at
+ * once saying "address already in use", and a fresh start (new choices) is the cure, so that case
+ * is tried up to three times.
+ */
 async function launch(opts: DevServerOptions): Promise<Launched> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(opts);
+    } catch (err) {
+      if (!(err instanceof EarlyExit && err.portRace && attempt < 3)) throw err;
+    }
+  }
+}
+
+/** The server exited before it answered; `portRace` when its log says a port it chose was taken. */
+class EarlyExit extends Error {
+  constructor(
+    message: string,
+    readonly portRace: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** The last lines the server wrote to its log after `offset`, for an error message. */
+function logTail(file: string, offset: number, lines = 3): string {
+  try {
+    const text = fs.readFileSync(file).subarray(offset).toString('utf8');
+    return text.split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ');
+  } catch {
+    return '';
+  }
+}
+
+async function launchOnce(opts: DevServerOptions): Promise<Launched> {
   const cli = findTemporalCli();
   if (!cli) {
     throw new Error('the Temporal CLI is not installed: run `npm run setup:temporal`, set UNBROKEN_TEMPORAL_CLI, or set TEMPORAL_ADDRESS to an existing server');
@@ -78,6 +114,7 @@ async function launch(opts: DevServerOptions): Promise<Launched> {
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const files = devServerFiles(opts.dataDir);
   const log = fs.openSync(files.log, 'a', 0o600);
+  const logStart = fs.fstatSync(log).size;
   const proc = spawn(
     cli.path,
     ['server', 'start-dev', '--db-filename', files.db, '--ip', host, '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'],
@@ -93,7 +130,13 @@ async function launch(opts: DevServerOptions): Promise<Launched> {
   const address = `${host}:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (ended) throw new Error(`the Temporal dev server exited with ${describeExit(ended)}; see ${files.log}`);
+    if (ended) {
+      const said = logTail(files.log, logStart);
+      throw new EarlyExit(
+        `the Temporal dev server exited with ${describeExit(ended)}${said ? ` saying: ${said}` : ''}; see ${files.log}`,
+        /address already in use/i.test(said),
+      );
+    }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});

@@ -113,3 +113,29 @@ test('a stop during the back-off restarts nothing and leaves no server running',
   expect(fs.existsSync(path.join(dataDir, 'temporal.pid'))).toBe(false);
   expect(s.state().state).toBe('restarting');
 });
+
+/** A stand-in CLI: its first `failures` starts print `message` and exit 1, later ones run the real CLI. */
+function flakyCli(name: string, failures: number, message: string): string {
+  const script = path.join(tmp, `${name}.sh`);
+  const count = path.join(tmp, `${name}.count`);
+  fs.writeFileSync(
+    script,
+    `#!/bin/sh\nn=$(cat ${count} 2>/dev/null || echo 0)\necho $((n + 1)) > ${count}\n` +
+      `if [ "$n" -lt ${failures} ]; then echo 'Error: ${message}' >&2; exit 1; fi\nexec ${findTemporalCli()!.path} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return script;
+}
+
+test('a start lost to a race for one of the ports the CLI picks itself is tried again', async () => {
+  process.env.UNBROKEN_TEMPORAL_CLI = flakyCli('port-race', 2, 'listen tcp 127.0.0.1:41234: bind: address already in use');
+  const { server: s } = await supervise('port-race', {});
+  expect(s.state().state).toBe('running');
+  expect(fs.readFileSync(path.join(tmp, 'port-race.count'), 'utf8').trim()).toBe('3');
+});
+
+test('a server that exits while starting for another reason fails at once, quoting its log', async () => {
+  process.env.UNBROKEN_TEMPORAL_CLI = flakyCli('broken', 9, 'unable to open database file');
+  await expect(supervise('broken', {})).rejects.toThrow(/^the Temporal dev server exited with code 1 saying: Error: unable to open database file; see .*broken\/temporal\.log$/);
+  expect(fs.readFileSync(path.join(tmp, 'broken.count'), 'utf8').trim()).toBe('1');
+});
