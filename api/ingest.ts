@@ -46,16 +46,13 @@ export class IngestUnavailableError extends Error {
   }
 }
 
-/** How many customers of one batch are stored at the same time. */
-export const BATCH_CONCURRENCY = 8;
-
 /**
- * Stores calls. Calls of one customer (same userId, or same anonymousId when there is no userId)
- * are stored in the order sent, so the router sees them in that order; different customers of a
- * batch in parallel, up to BATCH_CONCURRENCY at once. An identify that links an anonymousId to a
- * userId can change which customer later calls belong to, so it is a barrier: everything before
- * it finishes first, and it runs alone. A store failure is reported (IngestUnavailableError) once
- * the calls in flight have settled; the client's retry finds what was stored as duplicates.
+ * Stores calls, in segments split at identifies that link an anonymousId to a userId: a link can
+ * change which customer the calls after it belong to, so it is stored on its own, after all before
+ * it. A segment's customers are resolved, then its events are stored in one store call (one
+ * transaction: all or none) in the order sent, so the router sees each customer's events in that
+ * order. A store failure is reported (IngestUnavailableError, naming the failed segment's first
+ * messageId); the segments before it are stored, and the client's retry finds them as duplicates.
  */
 export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<IngestResult> {
   await admit(calls, deps);
@@ -64,11 +61,10 @@ export async function ingest(calls: readonly Call[], deps: IngestDeps): Promise<
   let duplicates = 0;
   try {
     for (const segment of segments(calls)) {
-      await storeLanes([...segment.values()], async (call) => {
-        const event = await ingestOne(call, receivedAt, deps);
+      for (const event of await storeSegment(segment, receivedAt, deps)) {
         if (event === undefined) duplicates += 1;
         else stored.push(event);
-      });
+      }
     }
   } finally {
     // Also after a failure: what was stored before it is accepted and must be routed.
@@ -90,64 +86,56 @@ async function admit(calls: readonly Call[], deps: IngestDeps): Promise<void> {
   }
 }
 
-/** Runs each lane's calls in order, lanes side by side; the first failure ends the rest and is thrown once all settled. */
-async function storeLanes(lanes: Call[][], one: (call: Call) => Promise<void>): Promise<void> {
-  let failure: unknown;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < lanes.length) {
-      const lane = lanes[next++];
-      for (const call of lane) {
-        try {
-          await one(call);
-        } catch (err) {
-          failure ??= err;
-          return;
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, lanes.length) }, worker));
-  if (failure !== undefined) throw failure;
-}
-
-/** Splits calls into runs between linking identifies; each run maps a customer key to its calls. */
-function segments(calls: readonly Call[]): Map<string, Call[]>[] {
-  const out: Map<string, Call[]>[] = [];
-  let current = new Map<string, Call[]>();
+/** Splits calls into runs between linking identifies, each link a run of its own; order kept. */
+function segments(calls: readonly Call[]): Call[][] {
+  const out: Call[][] = [];
+  let current: Call[] = [];
   for (const call of calls) {
-    const links = call.type === 'identify' && call.userId !== undefined && call.anonymousId !== undefined;
-    if (links) {
-      if (current.size) out.push(current);
-      out.push(new Map([['link', [call]]]));
-      current = new Map();
-      continue;
+    if (call.type === 'identify' && call.userId !== undefined && call.anonymousId !== undefined) {
+      if (current.length) out.push(current);
+      out.push([call]);
+      current = [];
+    } else {
+      current.push(call);
     }
-    const key = call.userId !== undefined ? `u:${call.userId}` : `a:${call.anonymousId}`;
-    const lane = current.get(key);
-    if (lane) lane.push(call);
-    else current.set(key, [call]);
   }
-  if (current.size) out.push(current);
+  if (current.length) out.push(current);
   return out;
 }
 
 /**
- * Stores one call, in two round trips to the store: the customer's id, then the event (with an
- * identify's traits). Returns the stored event, or undefined for a duplicate.
+ * Stores one segment: its customers' ids (each customer resolved once), then its events (an
+ * identify with its traits) in one store call. Per call, the stored event, or undefined for a
+ * duplicate.
  */
-async function ingestOne(call: Call, receivedAt: string, deps: IngestDeps): Promise<StoredEvent | undefined> {
-  const messageId = call.messageId ?? randomUUID();
+async function storeSegment(calls: readonly Call[], receivedAt: string, deps: IngestDeps): Promise<(StoredEvent | undefined)[]> {
+  const messageIds = calls.map((call) => call.messageId ?? randomUUID());
   try {
-    const customerId = await deps.store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
-    const stored = toStoredEvent(call, messageId, customerId, receivedAt);
-    // Consent an identify states is ordered by when it happened, never later than it arrived (core/event-time.ts).
-    const identify = call.type === 'identify' ? { traits: call.traits ?? {}, stated: { at: happenedAt(stored.timestamp, receivedAt), messageId } } : undefined;
-    const recorded = await deps.store.recordEvent(stored, identify);
-    return recorded.status === 'new' ? stored : undefined;
+    const customerIds = await resolveCustomers(calls, deps.store);
+    const items = calls.map((call, i) => {
+      const event = toStoredEvent(call, messageIds[i], customerIds[i], receivedAt);
+      // Consent an identify states is ordered by when it happened, never later than it arrived (core/event-time.ts).
+      if (call.type !== 'identify') return { event };
+      return { event, identify: { traits: call.traits ?? {}, stated: { at: happenedAt(event.timestamp, receivedAt), messageId: messageIds[i] } } };
+    });
+    const results = await deps.store.recordEvents(items);
+    return items.map((item, i) => (results[i].status === 'new' ? item.event : undefined));
   } catch (error) {
-    throw new IngestUnavailableError(messageId, error);
+    throw new IngestUnavailableError(messageIds[0], error);
   }
+}
+
+/** Each call's customer id; calls naming the same ids share one lookup, different ones run side by side. */
+async function resolveCustomers(calls: readonly Call[], store: EventStore): Promise<string[]> {
+  const lookups = new Map<string, Promise<string>>();
+  return Promise.all(
+    calls.map((call) => {
+      const key = JSON.stringify([call.userId ?? null, call.anonymousId ?? null]);
+      let lookup = lookups.get(key);
+      if (lookup === undefined) lookups.set(key, (lookup = store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId })));
+      return lookup;
+    }),
+  );
 }
 
 /** The stored form of a call; fields the sender left out stay absent. */

@@ -12,7 +12,7 @@ export interface EventRouter {
  * The part of the live store the API uses. Any `LiveStore` fits; naming the subset keeps test
  * doubles and benchmarks honest about what ingestion touches.
  */
-export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvent'>;
+export type EventStore = Pick<LiveStore, 'resolveCustomer' | 'recordEvents'>;
 
 /**
  * Result of `GET /readyz`'s probe: overall state and each part (store, temporal, smtp, worker) by

@@ -190,6 +190,12 @@ export interface StoredEvent {
  */
 export type RecordEventResult = { status: 'new' } | { status: 'duplicate' };
 
+/** One event to accept, with an identify's traits. */
+export interface EventToRecord {
+  event: StoredEvent;
+  identify?: IdentifyOnAccept;
+}
+
 /** The traits of an identify, applied in the same transaction that stores the event. */
 export interface IdentifyOnAccept {
   traits: Record<string, unknown>;
@@ -420,6 +426,12 @@ export interface LiveStore extends ProfileStore, DeliveryStore, PrivacyStore {
    * transaction: an accepted identify is applied exactly once, a refused one not at all.
    */
   recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult>;
+  /**
+   * Accepts several events as `recordEvent` accepts each, all or none, in one transaction and in
+   * the order given (a customer's events keep that order). Answers per event; a messageId met
+   * again within the call is a duplicate after its first.
+   */
+  recordEvents(events: readonly EventToRecord[]): Promise<RecordEventResult[]>;
   /** Marks an event routed: later deliveries of the same messageId are duplicates. */
   markEventRouted(messageId: string): Promise<void>;
   /** Gives up the routing lease of an unrouted event (its routing failed), so a router loop may take it again. */

@@ -1,6 +1,6 @@
 /**
  * Ingestion in a process of its own, as an API process beside the worker: accepted events
- * through the store's write path (`acceptCalls`: resolveCustomer + recordEvent), `lanes` calls
+ * through the store's write path (`acceptCalls`: resolveCustomer + recordEvents), `lanes` calls
  * in flight, while the parent measures something else in its process (the audience sweep).
  * Started by `startIngestChild` with BENCH_INGEST (JSON of IngestChildConfig); talks over IPC:
  * `start` begins a round, `stop` ends it and answers its figures, `exit` closes the store.

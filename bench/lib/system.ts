@@ -34,18 +34,19 @@ export async function startLiveSystem(ctx: BenchContext, databaseUrl: string, ta
   return startSystem(config, { definitionsDir: ctx.definitionsDir });
 }
 
-/** The store's write path of an accepted call, without validation or routing: resolveCustomer + recordEvent. */
+/**
+ * The store's write path of accepted calls, without validation or routing, as `ingest` writes a
+ * request: each customer resolved, then the calls' events in one `recordEvents`.
+ */
 export async function acceptCalls(store: LiveStore, calls: readonly Call[]): Promise<void> {
   const receivedAt = new Date().toISOString();
-  for (const call of calls) {
-    const customerId = await store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId });
-    await store.recordEvent(toStoredEvent(call, call.messageId ?? randomUUID(), customerId, receivedAt));
-  }
+  const customers = await Promise.all(calls.map((call) => store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId })));
+  await store.recordEvents(calls.map((call, i) => ({ event: toStoredEvent(call, call.messageId ?? randomUUID(), customers[i], receivedAt) })));
 }
 
 /**
  * The ingestion baseline: a bare fastify endpoint that validates with the same zod schemas and
- * stores the same rows in the same store (resolveCustomer + recordEvent), without routing.
+ * stores the same rows in the same store (resolveCustomer + recordEvents per request), without routing.
  */
 export async function startBareApi(store: LiveStore): Promise<{ url: string; app: FastifyInstance }> {
   const app = Fastify({ logger: false, bodyLimit: 512 * 1024 });

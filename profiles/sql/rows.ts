@@ -122,11 +122,19 @@ export function fromRow<T>(shape: Shape<T>, row: Row, dialect: Dialect): T {
  * in `skip`, plus `extra` columns given by their column name.
  */
 export function insertRow<T>(table: string, shape: Shape<T>, record: T, options: { skip?: readonly (keyof T & string)[]; extra?: Row } = {}): Sql {
+  return insertRows(table, shape, [record], options);
+}
+
+/** `INSERT INTO table (…) VALUES (…), (…)`: one statement for several records, as `insertRow` writes each. */
+export function insertRows<T>(table: string, shape: Shape<T>, records: readonly T[], options: { skip?: readonly (keyof T & string)[]; extra?: Row } = {}): Sql {
   const fields = shape.fields.filter((field) => !options.skip?.includes(field));
   const names = [...fields.map(snake), ...Object.keys(options.extra ?? {})];
-  const values = [
-    ...fields.map((field) => (shape.json?.includes(field) ? sql`${json(record[field])}` : sql`${record[field] ?? null}`)),
-    ...Object.values(options.extra ?? {}).map((value) => sql`${value}`),
-  ];
-  return sql`INSERT INTO ${raw(table)} (${raw(names.join(', '))}) VALUES (${join(values, ', ')})`;
+  const row = (record: T) => {
+    const values = [
+      ...fields.map((field) => (shape.json?.includes(field) ? sql`${json(record[field])}` : sql`${record[field] ?? null}`)),
+      ...Object.values(options.extra ?? {}).map((value) => sql`${value}`),
+    ];
+    return sql`(${join(values, ', ')})`;
+  };
+  return sql`INSERT INTO ${raw(table)} (${raw(names.join(', '))}) VALUES ${join(records.map(row), ', ')}`;
 }

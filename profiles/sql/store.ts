@@ -39,6 +39,7 @@ import type {
   MessageRecord,
   Profile,
   ProfileChanges,
+  EventToRecord,
   IdentifyOnAccept,
   RecordEventResult,
   StatementOrigin,
@@ -83,6 +84,7 @@ import {
   EVENT,
   fromRow,
   insertRow,
+  insertRows,
   JOURNEY,
   MESSAGE,
   PAST_ENTRY,
@@ -120,6 +122,11 @@ function canonicalId(id: string): Sql {
 function identityGroup(customer: string | Sql): Sql {
   const id = typeof customer === 'string' ? sql`${typed(customer, 'text')}` : customer;
   return sql`SELECT ${id} UNION SELECT anonymous_id FROM identity_links WHERE user_id = ${id}`;
+}
+
+/** Stores events once under their messageIds: a messageId already stored is left as it is. */
+function insertEvents(events: readonly StoredEvent[]): Sql {
+  return sql`${insertRows('events', EVENT, events, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`;
 }
 
 /** The answer with `comment`, or without the field when there is none (absent, never undefined). */
@@ -315,14 +322,44 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult> {
-    const insert = sql`${insertRow('events', EVENT, event, { skip: ['routedAt'] })} ON CONFLICT DO NOTHING`;
     // A track is one statement, the common case; an identify and its traits are one transaction.
-    if (identify === undefined) return { status: (await this.db.run(insert)) === 1 ? 'new' : 'duplicate' };
+    if (identify === undefined) return { status: (await this.db.run(insertEvents([event]))) === 1 ? 'new' : 'duplicate' };
+    return this.db.transaction((tx) => this.recordIdentify(tx, event, identify));
+  }
+
+  async recordEvents(items: readonly EventToRecord[]): Promise<RecordEventResult[]> {
+    if (items.length === 1) return [await this.recordEvent(items[0].event, items[0].identify)];
     return this.db.transaction(async (tx) => {
-      if ((await tx.run(insert)) === 0) return { status: 'duplicate' };
-      await this.identifyIn(tx, event.customerId, identify.traits, identify.stated);
-      return { status: 'new' };
+      const results: RecordEventResult[] = [];
+      // Tracks in a row go in one statement (one round trip however many); an identify on its own.
+      for (let i = 0; i < items.length; ) {
+        const { event, identify } = items[i];
+        if (identify !== undefined) {
+          results.push(await this.recordIdentify(tx, event, identify));
+          i += 1;
+          continue;
+        }
+        let end = i + 1;
+        while (end < items.length && items[end].identify === undefined) end += 1;
+        results.push(...(await this.insertTracks(tx, items.slice(i, end).map((item) => item.event))));
+        i = end;
+      }
+      return results;
     });
+  }
+
+  /** Stores an identify and applies its traits, in the caller's transaction. */
+  private async recordIdentify(tx: Transaction, event: StoredEvent, identify: IdentifyOnAccept): Promise<RecordEventResult> {
+    if ((await tx.run(insertEvents([event]))) === 0) return { status: 'duplicate' };
+    await this.identifyIn(tx, event.customerId, identify.traits, identify.stated);
+    return { status: 'new' };
+  }
+
+  /** Inserts tracks in one statement; the rows it inserted say which were new (a messageId met again is a duplicate). */
+  private async insertTracks(tx: Transaction, events: readonly StoredEvent[]): Promise<RecordEventResult[]> {
+    const rows = await tx.all(sql`${insertEvents(events)} RETURNING message_id`);
+    const inserted = new Set(rows.map((row) => String(row.message_id)));
+    return events.map((event) => ({ status: inserted.delete(event.messageId) ? 'new' : 'duplicate' }));
   }
 
   async releaseEvent(messageId: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { EventRouter, EventStore } from '../../api/types';
 import { SqliteProfileStore } from '../../profiles/sqlite';
-import type { IdentifyOnAccept, LiveStore, RecordEventResult, StoredEvent } from '../../profiles/store';
+import type { EventToRecord, LiveStore, RecordEventResult, StoredEvent } from '../../profiles/store';
 import { RoutingLoop, type RoutingLoopOptions, type SweepResult } from '../../routing/loop';
 
 type EventStoreMethod = keyof EventStore;
@@ -22,9 +22,9 @@ export class SpyStore implements EventStore {
     return this.live.resolveCustomer(ids);
   }
 
-  async recordEvent(event: StoredEvent, identify?: IdentifyOnAccept): Promise<RecordEventResult> {
-    this.enter('recordEvent');
-    return this.live.recordEvent(event, identify);
+  async recordEvents(events: readonly EventToRecord[]): Promise<RecordEventResult[]> {
+    this.enter('recordEvents');
+    return this.live.recordEvents(events);
   }
 
   /** The stored event with that messageId, looked up through the customer it belongs to. */

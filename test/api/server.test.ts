@@ -166,7 +166,7 @@ describe('POST /v1/identify', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ success: true });
     // The traits are applied in the transaction that stores the event: no separate write.
-    expect(store.calls).toEqual(['resolveCustomer', 'recordEvent']);
+    expect(store.calls).toEqual(['resolveCustomer', 'recordEvents']);
     expect(await store.live.getProfile('u1')).toMatchObject({ id: 'u1', email: 'ada@example.com', plan: 'pro' });
     await settle(loops.get(app)!);
     expect(router.routed).toEqual([
@@ -538,23 +538,22 @@ describe('dependency failures', () => {
     expect(router.routed).toHaveLength(1);
   });
 
-  it('a store failure mid-batch answers 503; the retried batch stores the rest, and they are routed in order', async () => {
+  it('a store failure answers 503 for the batch, which is stored all or not at all; the retried batch stores it all, routed in order', async () => {
     const { app, store, router } = await harness();
     const batch = ['a', 'b', 'c'].map((id) => ({ type: 'track', userId: 'u1', event: `e-${id}`, messageId: id }));
-    const record = store.recordEvent.bind(store);
+    const record = store.recordEvents.bind(store);
     let calls = 0;
-    store.recordEvent = async (event, identify) => {
+    store.recordEvents = async (events) => {
       calls += 1;
-      if (calls === 2) throw new Error('SQLITE_IOERR: disk I/O error');
-      return record(event, identify);
+      if (calls === 1) throw new Error('SQLITE_IOERR: disk I/O error');
+      return record(events);
     };
     const failed = await post(app, '/v1/batch', { batch });
     expect(failed.statusCode).toBe(503);
     expect(failed.json()).toMatchObject({ error: 'unavailable', stage: 'store' });
-    expect(failed.json().message).toContain('messageId b');
-    // What was stored before the failure is accepted, and routed.
-    expect((await store.live.eventsFor('u1')).map((e) => e.messageId)).toEqual(['a']);
-    expect(router.routed.map((e) => e.messageId)).toEqual(['a']);
+    expect(failed.json().message).toContain('messageId a');
+    expect(await store.live.eventsFor('u1')).toEqual([]);
+    expect(router.routed).toEqual([]);
     expect((await post(app, '/v1/batch', { batch })).statusCode).toBe(200);
     expect((await store.live.eventsFor('u1')).map((e) => e.messageId)).toEqual(['a', 'b', 'c']);
     expect(router.routed.map((e) => e.messageId)).toEqual(['a', 'b', 'c']);
@@ -562,7 +561,7 @@ describe('dependency failures', () => {
 
   it('answers 503 when the store fails', async () => {
     const { app, store, router } = await harness();
-    store.failing = 'recordEvent';
+    store.failing = 'recordEvents';
     const res = await post(app, '/v1/track', { userId: 'u1', event: 'e' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ error: 'unavailable', stage: 'store' });

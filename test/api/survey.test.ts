@@ -273,7 +273,7 @@ describe('POST /s/:token (recording an answer)', () => {
   it('delivers the answer when the customer presses Send again after its events could not be stored', async () => {
     const h = await harness();
     const t = token();
-    h.events.failing = 'recordEvent';
+    h.events.failing = 'recordEvents';
     const failed = await post(h.app, t, '?score=6', '');
     expectPage(failed, 503);
     expect(failed.body).toContain('Your answer is saved');
@@ -381,7 +381,7 @@ test('the token never reaches the log: not for pages, answers, refusals, failure
   await h.app.inject({ method: 'GET', url: `/s/${t}?score=3` });
   await post(h.app, t, '?score=3', 'comment=fine');
   await post(h.app, t, '?score=99', '');
-  h.events.failing = 'recordEvent';
+  h.events.failing = 'recordEvents';
   expect((await post(h.app, token({ workflowId: 'other:customer-4711:1' }), '?score=3', '')).statusCode).toBe(503);
   await h.app.inject({ method: 'GET', url: `/s/${t}/extra` });
   await h.app.close();

@@ -121,13 +121,13 @@ test('a refused write key and a bad unsubscribe link are logged once at info, wi
 
 test('a failing store is logged once at error with its cause', async () => {
   const { app, store, log } = await harness();
-  store.failing = 'recordEvent';
+  store.failing = 'recordEvents';
   const res = await track(app, { userId: 'u1', event: 'signed_up', messageId: 'm2' });
   expect(res.statusCode).toBe(503);
   await accessLine(log, res.headers['x-request-id'] as string);
   const errors = log.lines.filter((l) => l.msg !== 'request');
   expect(errors).toHaveLength(1);
-  expect(errors[0]).toMatchObject({ level: 'error', status: 503, err: { message: 'store unreachable (recordEvent)' } });
+  expect(errors[0]).toMatchObject({ level: 'error', status: 503, err: { message: 'store unreachable (recordEvents)' } });
 });
 
 test('a request refused because the routing backlog is full is logged once at error with the counts, not what was sent', async () => {

@@ -479,6 +479,35 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(await store.recordEvent(identify, { traits: { plan: 'pro' }, stated: { at: T0 } })).toEqual({ status: 'new' });
         expect(await store.getProfile('u1')).toMatchObject({ id: 'u1', plan: 'pro' });
       });
+
+      it('stores several events in one call, in order, each once: new or duplicate per event, an identify with its traits', async () => {
+        await store.recordEvent(track('old', 'u1', { timestamp: T0 }));
+        const identify: StoredEvent = { messageId: 'i1', type: 'identify', customerId: 'u1', userId: 'u1', traits: { plan: 'pro' }, timestamp: T0, receivedAt: T0 };
+        const results = await store.recordEvents([
+          { event: track('t1', 'u1', { timestamp: T0 }) },
+          { event: track('old', 'u1', { timestamp: T0 }) },
+          { event: track('t2', 'u2', { timestamp: T0 }) },
+          { event: identify, identify: { traits: { plan: 'pro' }, stated: { at: T0, messageId: 'i1' } } },
+          { event: track('t3', 'u1', { timestamp: T0 }) },
+          { event: track('t1', 'u1', { timestamp: T0 }) },
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['new', 'duplicate', 'new', 'new', 'new', 'duplicate']);
+        // Equal timestamps: the order of the call is the order the router claims them in.
+        const claimed = await store.claimUnroutedEvents({ leaseMs: 60_000, customers: 10, eventsPerCustomer: 10 });
+        expect(claimed.map((page) => page.map((e) => e.messageId)).sort()).toEqual([['old', 't1', 'i1', 't3'], ['t2']]);
+        expect(await store.getProfile('u1')).toMatchObject({ id: 'u1', plan: 'pro' });
+      });
+
+      it('stores several events all or none: one that cannot be stored leaves the others unstored too', async () => {
+        const identify: StoredEvent = { messageId: 'i1', type: 'identify', customerId: 'u1', userId: 'u1', traits: { plan: 'pro' }, timestamp: T0, receivedAt: T0 };
+        const batch = [{ event: track('t1', 'u1') }, { event: identify, identify: { traits: { plan: 'pro' }, stated: { at: 'not a time' } } }, { event: track('t2', 'u2') }];
+        await expect(store.recordEvents(batch)).rejects.toThrow();
+        expect(await store.eventsFor('u1')).toEqual([]);
+        expect(await store.eventsFor('u2')).toEqual([]);
+        expect(await store.getProfile('u1')).toBeUndefined();
+        batch[1] = { event: identify, identify: { traits: { plan: 'pro' }, stated: { at: T0 } } };
+        expect((await store.recordEvents(batch)).map((r) => r.status)).toEqual(['new', 'new', 'new']);
+      });
     });
 
     describe('claiming unrouted events for the router loop', () => {
