@@ -107,6 +107,9 @@ export interface SchemaStatus {
   known: { version: number; name: string }[];
 }
 
+/** Unrouted events a claim reads at most to find its customers (more when a page asks for more). */
+const CLAIM_WINDOW = 1000;
+
 /** Insertion order, the tie-breaker among rows with equal times. */
 const SEQ = word('seq');
 
@@ -155,6 +158,9 @@ function leaseAfter(ms: number): string {
  */
 export class SqlStore<D extends Driver = Driver> implements LiveStore {
   private closed = false;
+
+  /** The last customer `customersInTurn` gave a turn to, in this process: the next turn starts after it. */
+  private turnCursor = '';
 
   constructor(protected readonly db: D) {}
 
@@ -368,20 +374,67 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async claimUnroutedEvents(claim: UnroutedClaim): Promise<StoredEvent[][]> {
     const time = now();
-    // Customers someone is routing right now are left out here already, so they cannot fill the
-    // page and starve the others; the claim below checks again, under the customer's lock.
-    const customers = await this.db.all(
-      sql`SELECT customer_id FROM events e
-          WHERE routed_at IS NULL AND dead_at IS NULL ${receivedBefore(claim)} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
-            AND NOT EXISTS (SELECT 1 FROM events b WHERE b.customer_id = e.customer_id AND b.routed_at IS NULL AND b.routing_lease_until > ${time})
-          GROUP BY customer_id ORDER BY MIN(received_at), customer_id LIMIT ${claim.customers}`,
-    );
+    const { customers: oldest, windowFull } = await this.customersOfOldestEvents(claim, time);
+    // A few customers may hold all the oldest events (one sending thousands at once): the rest of
+    // the page goes to others in turn, so nobody waits for such a customer's backlog to drain.
+    const short = windowFull && oldest.length < claim.customers;
+    const others = short ? await this.customersInTurn(claim.customers - oldest.length, new Set(oldest)) : [];
     const pages: StoredEvent[][] = [];
-    for (const row of customers) {
-      const events = await this.db.transaction((tx) => this.claimCustomerEvents(tx, String(row.customer_id), claim));
+    for (const customerId of [...oldest, ...others]) {
+      const events = await this.db.transaction((tx) => this.claimCustomerEvents(tx, customerId, claim));
       if (events.length > 0) pages.push(events);
     }
     return pages;
+  }
+
+  /**
+   * The customers of the oldest claimable events, in the order of their oldest, read along the
+   * unrouted index up to a window: grouping every unrouted event would read the whole backlog per
+   * page, which grows while Temporal is down just when routing must catch up. Customers someone
+   * is routing right now are left out, so they cannot fill the page and starve the others (the
+   * claim checks again, under the customer's lock).
+   */
+  private async customersOfOldestEvents(claim: UnroutedClaim, time: string): Promise<{ customers: string[]; windowFull: boolean }> {
+    const window = Math.max(CLAIM_WINDOW, claim.customers * claim.eventsPerCustomer);
+    const rows = await this.db.all(
+      sql`SELECT customer_id, SUM(COUNT(*)) OVER () AS windowed FROM (
+            SELECT customer_id, received_at FROM events
+            WHERE routed_at IS NULL AND dead_at IS NULL ${receivedBefore(claim)} AND (routing_lease_until IS NULL OR routing_lease_until <= ${time})
+              AND customer_id NOT IN (SELECT customer_id FROM events WHERE routed_at IS NULL AND routing_lease_until IS NOT NULL AND routing_lease_until > ${time})
+            ORDER BY received_at LIMIT ${window}
+          ) oldest
+          GROUP BY customer_id ORDER BY MIN(received_at), customer_id LIMIT ${claim.customers}`,
+    );
+    return { customers: rows.map((row) => String(row.customer_id)), windowFull: Number(rows[0]?.windowed ?? 0) >= window };
+  }
+
+  /**
+   * Up to `count` other customers with unrouted events, taking turns by id after the last one
+   * taken (wrapping around): each found by one index probe (a skip scan), however many events
+   * any customer holds. Whether their events can be claimed now is the claim's to decide.
+   */
+  private async customersInTurn(count: number, taken: ReadonlySet<string>): Promise<string[]> {
+    const found: string[] = [];
+    // Room for the ones already taken (or busy) met on the way, then wrapping around once.
+    for (let pass = 0; pass < 2 && found.length < count; pass++) {
+      const after = pass === 0 ? this.turnCursor : '';
+      const rows = await this.db.all(
+        sql`WITH RECURSIVE next (id, n) AS (
+              SELECT (SELECT MIN(customer_id) FROM events WHERE routed_at IS NULL AND customer_id > ${after}), 1
+              UNION ALL
+              SELECT (SELECT MIN(customer_id) FROM events WHERE routed_at IS NULL AND customer_id > next.id), n + 1
+              FROM next WHERE next.id IS NOT NULL AND n < ${count + taken.size}
+            )
+            SELECT id FROM next WHERE id IS NOT NULL`,
+      );
+      for (const row of rows) {
+        const id = String(row.id);
+        if (found.length < count && !taken.has(id) && !found.includes(id)) found.push(id);
+      }
+      if (found.length > 0) this.turnCursor = found[found.length - 1];
+      if (pass === 0 && rows.length === count + taken.size) break;
+    }
+    return found;
   }
 
   /** One customer's part of a claim, under the customer's lock so two claimers never share it. */
@@ -390,7 +443,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     const time = now();
     const busy = await first(
       tx,
-      sql`SELECT 1 AS busy FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND routing_lease_until > ${time}`,
+      sql`SELECT 1 AS busy FROM events WHERE customer_id = ${customerId} AND routed_at IS NULL AND routing_lease_until IS NOT NULL AND routing_lease_until > ${time}`,
     );
     if (busy) return [];
     const rows = await tx.all(

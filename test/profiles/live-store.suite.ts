@@ -554,6 +554,19 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         expect(ids(await store.claimUnroutedEvents(claim({ customers: 1 })))).toEqual([['other']]);
       });
 
+      it('a customer holding the oldest thousands of events does not keep the others waiting: they take turns for the rest of each page', async () => {
+        const flood = Array.from({ length: 1_500 }, (_, i) => ({ event: track(`flood-${i}`, 'flooder', { receivedAt: at(i) }) }));
+        for (let i = 0; i < flood.length; i += 500) await store.recordEvents(flood.slice(i, i + 500));
+        for (const customer of ['c1', 'c2', 'c3', 'c4', 'c5']) await store.recordEvent(track(`${customer}-1`, customer, { receivedAt: at(2_000) }));
+        const owners = (pages: StoredEvent[][]) => pages.map((page) => page[0].customerId);
+        const first = await store.claimUnroutedEvents(claim({ customers: 3, eventsPerCustomer: 5 }));
+        expect(owners(first)).toEqual(['flooder', 'c1', 'c2']);
+        expect(first[0].map((e) => e.messageId)).toEqual(['flood-0', 'flood-1', 'flood-2', 'flood-3', 'flood-4']);
+        // The flooder's claim is still leased: the next page is the others', continuing in turn.
+        const second = await store.claimUnroutedEvents(claim({ customers: 3, eventsPerCustomer: 5 }));
+        expect(owners(second)).toEqual(['c3', 'c4', 'c5']);
+      });
+
       it('claims pages: at most so many customers, so many events each; an expired lease may be claimed again', async () => {
         for (const customer of ['u1', 'u2', 'u3']) {
           for (const n of [1, 2, 3]) await store.recordEvent(track(`${customer}-${n}`, customer, { timestamp: at(n), receivedAt: at(customer === 'u3' ? 0 : 10) }));
