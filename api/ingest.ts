@@ -125,17 +125,22 @@ async function storeSegment(calls: readonly Call[], receivedAt: string, deps: In
   }
 }
 
-/** Each call's customer id; calls naming the same ids share one lookup, different ones run side by side. */
+/**
+ * Each call's customer id; calls naming the same ids share one lookup, different ones run side by
+ * side. Calls with a userId come first: one that also names an anonymousId links it (and moves
+ * what was stored under it), so the anonymous calls of the same segment, read after, resolve to
+ * the user too and are stored under the user, in the order sent, never left behind the link.
+ */
 async function resolveCustomers(calls: readonly Call[], store: EventStore): Promise<string[]> {
   const lookups = new Map<string, Promise<string>>();
-  return Promise.all(
-    calls.map((call) => {
-      const key = JSON.stringify([call.userId ?? null, call.anonymousId ?? null]);
-      let lookup = lookups.get(key);
-      if (lookup === undefined) lookups.set(key, (lookup = store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId })));
-      return lookup;
-    }),
-  );
+  const resolve = (call: Call) => {
+    const key = JSON.stringify([call.userId ?? null, call.anonymousId ?? null]);
+    let lookup = lookups.get(key);
+    if (lookup === undefined) lookups.set(key, (lookup = store.resolveCustomer({ userId: call.userId, anonymousId: call.anonymousId })));
+    return lookup;
+  };
+  const users = await Promise.all(calls.map((call) => (call.userId !== undefined ? resolve(call) : undefined)));
+  return Promise.all(calls.map((call, i) => users[i] ?? resolve(call)));
 }
 
 /** The stored form of a call; fields the sender left out stay absent. */

@@ -73,6 +73,28 @@ describe('ingest', () => {
     await expect(ingest(calls.slice(0, 1), { store, now, backlog })).resolves.toEqual({ accepted: 1, duplicates: 0 });
   });
 
+  it('a track naming a userId and a new anonymousId links them, and the anonymous calls around it in the batch are stored under the user, in order', async () => {
+    const store = spyStore();
+    const calls: Call[] = [
+      { type: 'track', anonymousId: 'anon', event: 'viewed', messageId: 'n1' },
+      { type: 'track', userId: 'u1', anonymousId: 'anon', event: 'signed_in', messageId: 'p1' },
+      { type: 'track', anonymousId: 'anon', event: 'viewed', messageId: 'n2' },
+    ];
+    await expect(ingest(calls, { store, now })).resolves.toEqual({ accepted: 3, duplicates: 0 });
+    expect((await store.live.eventsFor('u1')).map((e) => [e.messageId, e.customerId])).toEqual([
+      ['n1', 'u1'],
+      ['p1', 'u1'],
+      ['n2', 'u1'],
+    ]);
+    const router = new FakeRouter();
+    await routingLoop(store, router).sweep();
+    expect(router.routed.map((e) => [e.messageId, e.customerId])).toEqual([
+      ['n1', 'u1'],
+      ['p1', 'u1'],
+      ['n2', 'u1'],
+    ]);
+  });
+
   it('stores a batch in one store call per part between linking identifies, each customer in the order sent; the loop routes each customer in that order', async () => {
     const store = spyStore();
     const parts: string[][] = [];
