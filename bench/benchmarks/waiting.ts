@@ -119,7 +119,12 @@ export async function waitingCustomers(ctx: BenchContext): Promise<void> {
         acc[variant].settleS += (done - t0) / 1000 - 1; // minus the settle pause
         acc[variant].temporalBytes += temporalBytes() - t0Bytes;
         acc[variant].storeBytes += (await target.bytes()) - s0Bytes;
-        progress(`waiting customers:   accepted in ${round((accepted - t0) / 1000)} s, all entered after ${round((done - t0) / 1000 - 1)} s`);
+        // Figures so far in the log too: a 100,000 run takes hours, and one stopped early still tells something.
+        const worker = await (variant === 'engine' ? engineWorker : baselineWorker).memory();
+        progress(
+          `waiting customers:   accepted in ${round((accepted - t0) / 1000)} s, all entered after ${round((done - t0) / 1000 - 1)} s; ` +
+            `worker RSS ${round(worker.rss / MiB)} MiB (heap ${round(worker.heapUsed / MiB)} MiB), Temporal ${round(acc[variant].temporalBytes / acc[variant].enrolled)} bytes per customer so far`,
+        );
       }
     }
     const rssAfter = { engine: await engineWorker.memory(), baseline: await baselineWorker.memory() };
