@@ -9,7 +9,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isAudienceTrigger, isDateTrigger, isScheduleTrigger, type JourneyPlan, type TrackEvent } from '../compiler/plan';
+import { DEFAULT_AUDIENCE_RATE, enrolsAudience, isAudienceTrigger, isDateTrigger, isScheduleTrigger, type JourneyPlan, type TrackEvent, type TriggerPlan } from '../compiler/plan';
 import { audienceTriggerMatches, readsTime } from '../core/audiences';
 import type { AudiencePageOptions, LiveStore } from '../profiles/store';
 import { audienceEnteredTrigger } from '../routing/audiences';
@@ -125,6 +125,19 @@ async function inOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) =
 export function resumedCounts(): { matched: number; entered: number } {
   const resumed = Context.current().info.heartbeatDetails as { matched: number; entered: number } | undefined;
   return { matched: resumed?.matched ?? 0, entered: resumed?.entered ?? 0 };
+}
+
+/**
+ * The plan of the version a sweep call was handed, with its trigger, while that version still
+ * starts as `kind` says; undefined when the journey was redeployed otherwise (the call stops).
+ */
+export async function sweptPlan<T extends TriggerPlan>(
+  store: LiveStore,
+  input: { journeyId: string; version: string },
+  kind: (trigger: TriggerPlan) => trigger is T,
+): Promise<{ plan: JourneyPlan; trigger: T } | undefined> {
+  const plan = (await store.journeyVersion(input.journeyId, input.version))?.plan as JourneyPlan | undefined;
+  return plan && kind(plan.trigger) ? { plan, trigger: plan.trigger } : undefined;
 }
 
 /** A wait before each entry that keeps entries at `rate` per second at most. */
@@ -245,9 +258,9 @@ export function createAudienceSweep(deps: AudienceSweepDeps): AudienceSweepActiv
   }
 
   async function enrolAudience(input: EnrolAudienceInput): Promise<EnrolAudienceResult> {
-    const plan = (await deps.store.journeyVersion(input.journeyId, input.version))?.plan as JourneyPlan | undefined;
-    if (!plan || !enrolsAudience(plan.trigger)) return { ...resumedCounts(), stopped: 'redeployed' };
-    const trigger = plan.trigger;
+    const swept = await sweptPlan(deps.store, input, enrolsAudience);
+    if (!swept) return { ...resumedCounts(), stopped: 'redeployed' };
+    const { plan, trigger } = swept;
     // Only a schedule journey has occurrences; an audience journey's broadcast is under its re-entry rule alone.
     const occurrence = isScheduleTrigger(trigger) ? input.occurrence : undefined;
     const event = audienceEnteredTrigger(trigger.audience, new Date(input.nowMs).toISOString());

@@ -6,10 +6,10 @@
  * occurrence as the run's key by the router's own path, so nobody enters one occurrence twice
  * however often a page is gone through again (or an identify entered them first).
  */
-import { isDateTrigger, type JourneyPlan } from '../compiler/plan';
+import { isDateTrigger } from '../compiler/plan';
 import { dateEntry, dueCandidates } from '../core/date-triggers';
 import type { LiveStore } from '../profiles/store';
-import { enterPages, resumedCounts, type AudienceEnterer, type AudienceTarget, type EnrolAudienceResult } from './audience-sweep';
+import { enterPages, resumedCounts, sweptPlan, type AudienceEnterer, type AudienceTarget, type EnrolAudienceResult } from './audience-sweep';
 
 export interface DateSweepDeps {
   store: LiveStore;
@@ -40,9 +40,9 @@ export function createDateSweep(deps: DateSweepDeps): DateSweepActivities {
   const budgetMs = deps.budgetMs ?? 60_000;
 
   async function enrolDates(input: EnrolDatesInput): Promise<EnrolAudienceResult> {
-    const plan = (await deps.store.journeyVersion(input.journeyId, input.version))?.plan as JourneyPlan | undefined;
-    if (!plan || !isDateTrigger(plan.trigger)) return { ...resumedCounts(), stopped: 'redeployed' };
-    const trigger = plan.trigger;
+    const swept = await sweptPlan(deps.store, input, isDateTrigger);
+    if (!swept) return { ...resumedCounts(), stopped: 'redeployed' };
+    const { plan, trigger } = swept;
     const candidates = dueCandidates(trigger, input.nowMs);
     return enterPages({
       store: deps.store,
