@@ -4,7 +4,7 @@
  */
 import { normaliseAddress } from '../rules';
 import type { JourneyOverview } from '../store';
-import { join, sql } from './dialect';
+import { list, sql } from './dialect';
 import type { Runner } from './driver';
 
 /**
@@ -14,7 +14,7 @@ import type { Runner } from './driver';
  */
 export async function journeyOverview(db: Runner, journeyIds: readonly string[], since: { today: string; week: string }): Promise<JourneyOverview[]> {
   if (journeyIds.length === 0) return [];
-  const ids = join(journeyIds.map((id) => sql`${id}`), ', ');
+  const ids = list(journeyIds);
   const [runs, steps] = await Promise.all([
     db.all(
       sql`SELECT journey_id, outcome, COUNT(*) AS entered,

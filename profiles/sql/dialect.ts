@@ -61,9 +61,17 @@ export function sql(strings: TemplateStringsArray, ...values: unknown[]): Sql {
   const chunks: Chunk[] = [];
   strings.forEach((text, i) => {
     chunks.push(text);
-    if (i < values.length) chunks.push(...toChunks(values[i]));
+    if (i < values.length) append(chunks, toChunks(values[i]));
   });
   return new Sql(chunks);
+}
+
+/**
+ * Appends in a plain loop: statements are built per request (a batch's multi-row INSERT has
+ * hundreds of chunks), and spreading or flatMap-ing them measured ten times slower.
+ */
+function append(into: Chunk[], chunks: readonly Chunk[]): void {
+  for (const chunk of chunks) into.push(chunk);
 }
 
 function toChunks(value: unknown): readonly Chunk[] {
@@ -99,7 +107,25 @@ export function utcDay(column: string): Sql {
 
 /** Fragments joined by a separator, e.g. a VALUES list. */
 export function join(parts: readonly Sql[], separator: string): Sql {
-  return new Sql(parts.flatMap((part, i) => (i === 0 ? part.chunks : [separator, ...part.chunks])));
+  const chunks: Chunk[] = [];
+  parts.forEach((part, i) => {
+    if (i > 0) chunks.push(separator);
+    append(chunks, part.chunks);
+  });
+  return new Sql(chunks);
+}
+
+/**
+ * Values as bound parameters separated by commas, e.g. an `IN (…)` list or a VALUES row; a
+ * `json(…)` or `typed(…)` value keeps its cast.
+ */
+export function list(values: readonly unknown[]): Sql {
+  const chunks: Chunk[] = [];
+  values.forEach((value, i) => {
+    if (i > 0) chunks.push(', ');
+    append(chunks, toChunks(value));
+  });
+  return new Sql(chunks);
 }
 
 /** The text and values a driver sends for `q` in `dialect`. */

@@ -29,6 +29,11 @@ export interface Transaction extends Runner {
 /** A connection (SQLite) or pool (PostgreSQL) the store runs on. */
 export interface Driver extends Runner {
   readonly dialect: Dialect;
+  /**
+   * Whether accepted events written at the same moment should share a commit (sql/commit-group.ts):
+   * true where transactions run one at a time and a commit costs more than its statements (SQLite).
+   */
+  readonly groupsCommits: boolean;
   /** Runs `fn` in one transaction; any error rolls it back. Statements inside must go through `tx`. */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;

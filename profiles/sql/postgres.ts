@@ -51,6 +51,8 @@ const NO_DEADLINE_MS = 2 ** 31 - 1;
  */
 export class PostgresDriver implements Driver {
   readonly dialect = postgresDialect;
+  // The pool runs transactions side by side; grouping would serialise them.
+  readonly groupsCommits = false;
 
   constructor(private readonly pool: Pool) {}
 

@@ -14,7 +14,7 @@ import type {
   RetentionSweep,
 } from '../store';
 import { recountSteps } from './counters';
-import { join, json, raw, sql, typed, word, type Dialect, type Sql } from './dialect';
+import { join, json, list, raw, sql, typed, word, type Dialect, type Sql } from './dialect';
 import { first, type Row, type Runner, type Transaction } from './driver';
 import { columns, CUSTOMER, ENROLMENT, EVENT, fromRow, MESSAGE, STEP, SURVEY_ANSWER, SURVEY_ASK, type Shape } from './rows';
 
@@ -33,10 +33,6 @@ const CONSENT_CHANGE: Shape<CustomerData['consentChanges'][number]> = {
   bool: ['applied'],
 };
 const SUPPRESSION: Shape<CustomerData['suppressions'][number]> = { fields: ['channel', 'address', 'reason', 'at'] };
-
-function list(values: readonly string[]): Sql {
-  return join(values.map((value) => sql`${value}`), ', ');
-}
 
 /** The canonical id of `id` and every anonymous id linked to it, canonical first. */
 async function identityGroup(db: Runner, id: string): Promise<string[]> {

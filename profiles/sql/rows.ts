@@ -5,7 +5,7 @@
  */
 import type { CustomerState, PastEntry } from '../rules';
 import type { BroadcastProgress, ConsentChange, DeployedJourney, Enrolment, MessageRecord, StepRecord, StoredEvent, SurveyAnswer, SurveyAsk, UnsubscribeCode } from '../store';
-import { join, json, raw, sql, type Dialect, type Sql } from './dialect';
+import { join, json, list, raw, sql, type Dialect, type Sql } from './dialect';
 import type { Row } from './driver';
 
 /** A record's columns (see the file comment). */
@@ -130,11 +130,8 @@ export function insertRows<T>(table: string, shape: Shape<T>, records: readonly 
   const fields = shape.fields.filter((field) => !options.skip?.includes(field));
   const names = [...fields.map(snake), ...Object.keys(options.extra ?? {})];
   const row = (record: T) => {
-    const values = [
-      ...fields.map((field) => (shape.json?.includes(field) ? sql`${json(record[field])}` : sql`${record[field] ?? null}`)),
-      ...Object.values(options.extra ?? {}).map((value) => sql`${value}`),
-    ];
-    return sql`(${join(values, ', ')})`;
+    const values = [...fields.map((field) => (shape.json?.includes(field) ? json(record[field]) : (record[field] ?? null))), ...Object.values(options.extra ?? {})];
+    return sql`(${list(values)})`;
   };
   return sql`INSERT INTO ${raw(table)} (${raw(names.join(', '))}) VALUES ${join(records.map(row), ', ')}`;
 }

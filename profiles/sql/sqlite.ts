@@ -54,6 +54,7 @@ class Turns {
  */
 export class SqliteDriver implements Driver {
   readonly dialect = sqliteDialect;
+  readonly groupsCommits = true;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly turns: Turns;

@@ -73,8 +73,9 @@ import type { Condition } from '../../compiler/plan';
 import type { SplitCount } from '../../core/splits';
 import type { ConsentState } from '../../core/consent';
 import { ProfileStoreError } from '../errors';
-import { join, json, raw, sql, typed, word, type Sql } from './dialect';
+import { join, json, list, raw, sql, typed, word, type Sql } from './dialect';
 import { APPLIED_VERSIONS, migrationsFor } from './migrations';
+import { CommitGroup } from './commit-group';
 import { first, type Driver, type Row, type Runner, type Transaction } from './driver';
 import {
   columns,
@@ -162,7 +163,12 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   /** The last customer `customersInTurn` gave a turn to, in this process: the next turn starts after it. */
   private turnCursor = '';
 
-  constructor(protected readonly db: D) {}
+  /** Events accepted at the same moment, committed together where the driver wants that (sql/commit-group.ts). */
+  private readonly eventWrites: CommitGroup<readonly EventToRecord[], RecordEventResult[]>;
+
+  constructor(protected readonly db: D) {
+    this.eventWrites = new CommitGroup(db, (tx, items) => this.recordEventsIn(tx, items));
+  }
 
   // --- profiles -----------------------------------------------------------------------------
 
@@ -334,24 +340,28 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   async recordEvents(items: readonly EventToRecord[]): Promise<RecordEventResult[]> {
+    if (this.db.groupsCommits) return this.eventWrites.add(items);
     if (items.length === 1) return [await this.recordEvent(items[0].event, items[0].identify)];
-    return this.db.transaction(async (tx) => {
-      const results: RecordEventResult[] = [];
-      // Tracks in a row go in one statement (one round trip however many); an identify on its own.
-      for (let i = 0; i < items.length; ) {
-        const { event, identify } = items[i];
-        if (identify !== undefined) {
-          results.push(await this.recordIdentify(tx, event, identify));
-          i += 1;
-          continue;
-        }
-        let end = i + 1;
-        while (end < items.length && items[end].identify === undefined) end += 1;
-        results.push(...(await this.insertTracks(tx, items.slice(i, end).map((item) => item.event))));
-        i = end;
+    return this.db.transaction((tx) => this.recordEventsIn(tx, items));
+  }
+
+  /** `recordEvents`' writes, in the caller's transaction. */
+  private async recordEventsIn(tx: Transaction, items: readonly EventToRecord[]): Promise<RecordEventResult[]> {
+    const results: RecordEventResult[] = [];
+    // Tracks in a row go in one statement (one round trip however many); an identify on its own.
+    for (let i = 0; i < items.length; ) {
+      const { event, identify } = items[i];
+      if (identify !== undefined) {
+        results.push(await this.recordIdentify(tx, event, identify));
+        i += 1;
+        continue;
       }
-      return results;
-    });
+      let end = i + 1;
+      while (end < items.length && items[end].identify === undefined) end += 1;
+      results.push(...(await this.insertTracks(tx, items.slice(i, end).map((item) => item.event))));
+      i = end;
+    }
+    return results;
   }
 
   /** Stores an identify and applies its traits, in the caller's transaction. */
@@ -452,7 +462,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
     );
     const events = this.records(EVENT, rows);
     if (events.length === 0) return [];
-    const ids = join(events.map((e) => sql`${e.messageId}`), ', ');
+    const ids = list(events.map((e) => e.messageId));
     await tx.run(sql`UPDATE events SET routing_lease_until = ${leaseAfter(claim.leaseMs)} WHERE message_id IN (${ids})`);
     return events;
   }
@@ -499,7 +509,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
 
   async retryDeadLetters(messageIds?: readonly string[]): Promise<number> {
     if (messageIds !== undefined && messageIds.length === 0) return 0;
-    const only = messageIds === undefined ? sql`` : sql` AND message_id IN (${join(messageIds.map((id) => sql`${id}`), ', ')})`;
+    const only = messageIds === undefined ? sql`` : sql` AND message_id IN (${list(messageIds)})`;
     return this.db.run(
       sql`UPDATE events SET dead_at = NULL, dead_reason = NULL, route_attempts = 0, routing_lease_until = NULL WHERE dead_at IS NOT NULL${only}`,
     );
@@ -516,7 +526,7 @@ export class SqlStore<D extends Driver = Driver> implements LiveStore {
   }
 
   private readonly loadProfiles = async (ids: readonly string[]): Promise<Map<string, Profile>> => {
-    const rows = await this.db.all(sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id IN (${join(ids.map((id) => sql`${id}`), ', ')})`);
+    const rows = await this.db.all(sql`SELECT ${columns(CUSTOMER)} FROM customers WHERE id IN (${list(ids)})`);
     return new Map(rows.map((row) => [String(row.id), toProfile(this.record(CUSTOMER, row))] as const));
   };
 

@@ -508,6 +508,26 @@ export function liveStoreSuite(name: string, harness: LiveStoreHarness, describe
         batch[1] = { event: identify, identify: { traits: { plan: 'pro' }, stated: { at: T0 } } };
         expect((await store.recordEvents(batch)).map((r) => r.status)).toEqual(['new', 'new', 'new']);
       });
+
+      it('keeps calls made at the same moment apart: one that cannot be stored fails alone, and a messageId two carry is new in the first only', async () => {
+        const identify: StoredEvent = { messageId: 'i1', type: 'identify', customerId: 'u2', userId: 'u2', traits: { plan: 'pro' }, timestamp: T0, receivedAt: T0 };
+        // Not awaited one by one: as concurrent API requests call it (SQLite commits them together).
+        const calls = [
+          store.recordEvents([{ event: track('t1', 'u1') }, { event: track('shared', 'u1') }]),
+          store.recordEvents([{ event: track('t2', 'u2') }, { event: identify, identify: { traits: { plan: 'pro' }, stated: { at: 'not a time' } } }]),
+          store.recordEvents([{ event: track('shared', 'u1') }, { event: track('t3', 'u3') }]),
+        ];
+        const [first, failed, third] = await Promise.allSettled(calls);
+        expect(failed.status).toBe('rejected');
+        if (first.status === 'rejected' || third.status === 'rejected') throw new Error('a call that could be stored failed');
+        expect([first.value[0], third.value[1]]).toEqual([{ status: 'new' }, { status: 'new' }]);
+        // PostgreSQL runs the calls side by side, so either may store 'shared' first; SQLite keeps call order.
+        expect([first.value[1].status, third.value[0].status].sort()).toEqual(['duplicate', 'new']);
+        expect((await store.eventsFor('u1')).map((e) => e.messageId).sort()).toEqual(['shared', 't1']);
+        expect(await store.eventsFor('u2')).toEqual([]);
+        expect(await store.getProfile('u2')).toBeUndefined();
+        expect((await store.eventsFor('u3')).map((e) => e.messageId)).toEqual(['t3']);
+      });
     });
 
     describe('claiming unrouted events for the router loop', () => {
