@@ -3,9 +3,10 @@
  * the event API alone (buildApi with the store, backlog guard and metrics `unbroken start` gives
  * it; no Temporal, no router) and the bench's bare endpoint, each on a SQLite store of its own,
  * under the same autocannon load as benchmark 2's "events no journey hears", in alternating
- * rounds. Prints each round's events/s. Run it under `node --cpu-prof --import tsx` with `--only api` to see where a request's
- * time goes (`tsx bench/profile-summary.ts <file>`). Access lines go nowhere unless `--logs`
- * (then to stderr, as the product writes them).
+ * rounds. Prints each round's events/s and the server's CPU time per request. Run it under
+ * `node --cpu-prof --import tsx` with `--only api` to see where a request's time goes
+ * (`tsx bench/profile-summary.ts <file>`). Access lines go nowhere unless `--logs` (then to
+ * stderr, as the product writes them).
  */
 import fs from 'node:fs';
 import os from 'node:os';
