@@ -109,7 +109,7 @@ export async function ingestion(ctx: BenchContext): Promise<void> {
               }
               routing.events += routed.events;
               routing.seconds += routed.spanS;
-              routing.lagsMs.push(...routed.lagsMs);
+              for (const lag of routed.lagsMs) routing.lagsMs.push(lag);
               progress(`ingestion (${target.kind}):   routed ${routed.events} events in ${round(routed.spanS, 1)} s from the first accepted, lag p50 ${round(percentile(routed.lagsMs, 50))} ms`);
             }
             // The journeys the round started and signalled are worked off before the next round.
